@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/adrg/xdg"
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // the command could not do its job: bad profiles file, no credentials, I/O
+	exitUsage = 2 // the command line itself is wrong: unknown command, missing argument, bad flag
+)
+
+// Env is everything a command may touch outside the process: tests pass their own.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Now            func() time.Time
+	Mint           profiles.Minter
+}
+
+// usageError is a mistake on the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// Run runs dsqlenv with args (args[0] is the program name) and returns the exit status. It is
+// the only place that prints an error.
+func Run(ctx context.Context, e *Env, args []string) int {
+	app := newApp(e)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	var se *silentError
+	if !errors.As(err, &se) {
+		fmt.Fprintf(e.Stderr, "dsqlenv: %s\n", strings.TrimPrefix(err.Error(), "dsqlenv: "))
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) && ec.ExitCode() != 0 {
+		return ec.ExitCode()
+	}
+	return exitError
+}
+
+// silentError carries an exit status for a command that has already said what went wrong.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e *silentError) ExitCode() int { return e.code }
+
+var configFlag = &cli.StringFlag{
+	Name:    "config",
+	Aliases: []string{"c"},
+	Usage:   "read profiles from `FILE` (default: $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)",
+	EnvVars: []string{"DSQLENV_CONFIG"},
+}
+
+var debugFlag = &cli.BoolFlag{
+	Name:  "debug",
+	Usage: "explain each step on stderr (token signatures redacted)",
+}
+
+func newApp(e *Env) *cli.App {
+	app := &cli.App{
+		Name:      "dsqlenv",
+		Usage:     "fresh Aurora DSQL auth tokens and libpq settings for your shell",
+		UsageText: "dsqlenv [--config FILE] SHELL PROFILE\n   dsqlenv COMMAND [options] [arguments...]",
+		Description: `dsqlenv reads named cluster profiles from a YAML file, mints an IAM auth token
+with your AWS credentials and prints shell code that sets PGPASSWORD, PGSSLMODE,
+PGSSLROOTCERT and the other libpq variables, so the next psql connects.
+
+Shells: ` + strings.Join(emit.Names(), ", ") + `
+
+Exit status: 0 on success, 1 when the command could not do its job (profiles
+file, credentials, files), 2 for a wrong command line. On failure nothing runnable
+is printed: bash, zsh, sh and fish get a lone "false", so
+eval "$(dsqlenv bash prod)" && psql stops.
+
+Examples:
+   eval "$(dsqlenv bash prod)"        # bash, zsh, sh
+   dsqlenv fish prod | source
+   dsqlenv powershell prod | iex
+   for /f "delims=" %i in ('dsqlenv cmd prod') do @%i
+   dsqlenv list
+   dsqlenv show prod`,
+		Version:         version,
+		Reader:          e.Stdin,
+		Writer:          e.Stdout,
+		ErrWriter:       e.Stderr,
+		HideHelpCommand: true,
+		Flags:           []cli.Flag{configFlag, debugFlag},
+		// Errors are printed once, by Run; urfave/cli must not exit or print them itself.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%s (see dsqlenv --help)", err)
+		},
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				c.App.Writer = e.Stderr
+				_ = cli.ShowAppHelp(c)
+				return &silentError{exitUsage}
+			}
+			return unknownCommand(c.Args().First())
+		},
+	}
+	app.Commands = append(shellCommands(e), otherCommands(e)...)
+	for _, cmd := range app.Commands {
+		if cmd.OnUsageError == nil {
+			name := cmd.Name
+			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usagef("%s: %s (see dsqlenv %s --help)", name, err, name)
+			}
+		}
+	}
+	return app
+}
+
+func commandNames() []string {
+	return []string{"list", "show", "token", "init"}
+}
+
+func unknownCommand(name string) error {
+	all := append(emit.Names(), commandNames()...)
+	msg := fmt.Sprintf("unknown command or shell %q", name)
+	if close := profiles.Closest(name, all); len(close) > 0 {
+		msg += fmt.Sprintf(": did you mean %q?", close[0])
+	}
+	return usagef("%s; shells: %s; commands: %s", msg, strings.Join(emit.Names(), ", "), strings.Join(commandNames(), ", "))
+}
+
+// configPath is --config, DSQLENV_CONFIG, or the first profiles.yaml in the XDG config
+// directories; when none exists, the XDG config home path (named in the error).
+func configPath(c *cli.Context) string {
+	if p := flagString(c, "config"); p != "" {
+		return p
+	}
+	if p, err := xdg.SearchConfigFile(filepath.Join("dsqlenv", "profiles.yaml")); err == nil {
+		return p
+	}
+	return filepath.Join(xdg.ConfigHome, "dsqlenv", "profiles.yaml")
+}
+
+func loadProfiles(c *cli.Context) (*profiles.File, error) {
+	return profiles.Load(configPath(c))
+}
+
+// oneArg returns the single PROFILE argument or a usage error.
+func oneArg(c *cli.Context, what string) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", usagef("%s: missing %s (usage: dsqlenv %s %s)", c.Command.Name, what, c.Command.Name, c.Command.ArgsUsage)
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("%s: expected one %s, got %d arguments: %s (flags go before the %s)", c.Command.Name, what, c.NArg(), strings.Join(c.Args().Slice(), " "), what)
+}
+
+func homeDir() string {
+	h, _ := os.UserHomeDir()
+	return h
+}
+
+func debugf(c *cli.Context, e *Env, format string, args ...any) {
+	if flagBool(c, "debug") {
+		fmt.Fprintf(e.Stderr, "dsqlenv: debug: "+format+"\n", args...)
+	}
+}
+
+func xdgConfigHome() string { return xdg.ConfigHome }
+
+// flagString finds a flag given either before the command (dsqlenv --config F bash prod) or
+// after it (dsqlenv bash --config F prod): the innermost setting wins.
+func flagString(c *cli.Context, name string) string {
+	for _, cc := range c.Lineage() {
+		if v := cc.String(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func flagBool(c *cli.Context, name string) bool {
+	for _, cc := range c.Lineage() {
+		if cc.Bool(name) {
+			return true
+		}
+	}
+	return false
+}

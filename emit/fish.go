@@ -1,0 +1,22 @@
+package emit
+
+import "strings"
+
+type fish struct{}
+
+// Fish renders for fish: `set -gx NAME 'value'`, consumed with `dsqlenv fish prod | source`.
+var Fish Shell = fish{}
+
+// QuoteFish single-quotes s for fish. Inside fish single quotes only `\'` and `\\` are escape
+// sequences (fish documentation, "Quotes"), so `\` becomes `\\` first and then `'` becomes `\'`.
+func QuoteFish(s string) string {
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+}
+
+func (fish) Render(b Block) ([]byte, error) {
+	return render("fish", "\n", eachLine(b.Unset, func(name string) string { return "set -e " + name }), b.Set,
+		func(v Var) (string, error) { return "set -gx " + v.Name + " " + QuoteFish(v.Value), nil })
+}
+
+func (fish) Failure() string { return "false\n" }

@@ -1,0 +1,29 @@
+package emit
+
+import "strings"
+
+type posix struct{}
+
+// POSIX renders for bash, zsh, dash and any POSIX sh: `export NAME='value'`.
+var POSIX Shell = posix{}
+
+// QuotePOSIX single-quotes s for a POSIX shell. Inside single quotes every character is
+// literal and a single quote cannot appear at all (POSIX.1-2017 XCU 2.2.2), so each `'` is
+// written as `'\”`: close the quotes, an escaped quote, reopen. `$'…'` is avoided because old
+// dash lacks it.
+func QuotePOSIX(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (posix) Render(b Block) ([]byte, error) {
+	var head []string
+	if len(b.Unset) > 0 {
+		// `unset A B` is POSIX and succeeds for names that are not set.
+		head = []string{"unset " + strings.Join(b.Unset, " ")}
+	}
+	return render("sh", "\n", head, b.Set, func(v Var) (string, error) {
+		return "export " + v.Name + "=" + QuotePOSIX(v.Value), nil
+	})
+}
+
+func (posix) Failure() string { return "false\n" }

@@ -1,0 +1,267 @@
+package profiles
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxExpiresIn is the longest token life DSQL accepts: one week (AWS DSQL user guide,
+// "Generating an authentication token").
+const MaxExpiresIn = 604800 * time.Second
+
+// Fields holds one profile's settings, or the defaults, as written in the file. Each field
+// remembers its line so errors and `dsqlenv show` can point at it.
+type Fields struct {
+	Endpoint        Field[string]
+	Region          Field[string]
+	User            Field[string]
+	Database        Field[string]
+	Port            Field[int]
+	SSLMode         Field[string]
+	SSLRootCert     Field[string]
+	ExpiresIn       Field[time.Duration]
+	AWSProfile      Field[string]
+	ApplicationName Field[string]
+	ConnectTimeout  Field[int]
+	Options         Field[string]
+}
+
+// Field is one setting: its value, whether the file set it, and on which line.
+type Field[T any] struct {
+	Value T
+	Set   bool
+	Line  int
+}
+
+// fieldDecoders maps each YAML key to the function that checks and stores its value. The
+// order of FieldNames follows the documentation of the file format.
+var fieldDecoders = map[string]func(f *Fields, n *yaml.Node) error{
+	"endpoint":         func(f *Fields, n *yaml.Node) error { return decodeString(&f.Endpoint, n, checkEndpoint) },
+	"region":           func(f *Fields, n *yaml.Node) error { return decodeString(&f.Region, n, checkRegion) },
+	"user":             func(f *Fields, n *yaml.Node) error { return decodeString(&f.User, n, nil) },
+	"database":         func(f *Fields, n *yaml.Node) error { return decodeString(&f.Database, n, nil) },
+	"port":             func(f *Fields, n *yaml.Node) error { return decodeInt(&f.Port, n, 1, 65535) },
+	"sslmode":          func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLMode, n, checkSSLMode) },
+	"sslrootcert":      func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLRootCert, n, nil) },
+	"expires_in":       func(f *Fields, n *yaml.Node) error { return decodeExpiresIn(&f.ExpiresIn, n) },
+	"aws_profile":      func(f *Fields, n *yaml.Node) error { return decodeString(&f.AWSProfile, n, nil) },
+	"application_name": func(f *Fields, n *yaml.Node) error { return decodeString(&f.ApplicationName, n, nil) },
+	"connect_timeout":  func(f *Fields, n *yaml.Node) error { return decodeInt(&f.ConnectTimeout, n, 0, 86400) },
+	"options":          func(f *Fields, n *yaml.Node) error { return decodeString(&f.Options, n, nil) },
+}
+
+// FieldNames lists the keys a profile may hold, in the documented order.
+var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert",
+	"expires_in", "aws_profile", "application_name", "connect_timeout", "options"}
+
+// lineError is an error at a line of the profiles file; Load adds the file name.
+type lineError struct {
+	Line int
+	Msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+func errAt(n *yaml.Node, format string, args ...any) error {
+	return &lineError{n.Line, fmt.Sprintf(format, args...)}
+}
+
+// UnmarshalYAML decodes a profile strictly: every key must be a known field, given once, with
+// a value of the right type and range.
+func (f *Fields) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return errAt(n, "expected a mapping of settings (endpoint: …, region: …), found %s", describe(n))
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		dec, ok := fieldDecoders[k.Value]
+		if !ok {
+			return errAt(k, "unknown field %q%s (fields: %s)", k.Value, suggest(k.Value, FieldNames), strings.Join(FieldNames, ", "))
+		}
+		if prev, dup := seen[k.Value]; dup {
+			return errAt(k, "field %q is given twice (first on line %d)", k.Value, prev)
+		}
+		seen[k.Value] = k.Line
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			return errAt(v, "field %q has no value: give one or remove the line", k.Value)
+		}
+		if err := dec(f, v); err != nil {
+			if le, ok := err.(*lineError); ok {
+				le.Msg = k.Value + ": " + le.Msg
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if n.Tag == "!!null" {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}
+
+func decodeString(f *Field[string], n *yaml.Node, check func(string) string) error {
+	if n.Kind != yaml.ScalarNode {
+		return errAt(n, "expected a string, found %s", describe(n))
+	}
+	if n.Value == "" {
+		return errAt(n, "is empty: give a value or remove the line")
+	}
+	if check != nil {
+		if msg := check(n.Value); msg != "" {
+			return errAt(n, "%s", msg)
+		}
+	}
+	*f = Field[string]{Value: n.Value, Set: true, Line: n.Line}
+	return nil
+}
+
+func decodeInt(f *Field[int], n *yaml.Node, lo, hi int) error {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return errAt(n, "expected a whole number, found %s", describe(n))
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil || v < lo || v > hi {
+		return errAt(n, "%s is out of range: use %d to %d", n.Value, lo, hi)
+	}
+	*f = Field[int]{Value: v, Set: true, Line: n.Line}
+	return nil
+}
+
+// decodeExpiresIn takes a Go duration ("15m", "1h30m") or whole seconds (900).
+func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return errAt(n, "expected a duration such as 15m or a number of seconds, found %s", describe(n))
+	}
+	var d time.Duration
+	if n.Tag == "!!int" {
+		s, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil || s < 0 || s > int64(MaxExpiresIn/time.Second) {
+			return errAt(n, "%s is out of range: use 1s to 168h (604800 seconds, DSQL's maximum)", n.Value)
+		}
+		d = time.Duration(s) * time.Second
+	} else {
+		var err error
+		d, err = time.ParseDuration(n.Value)
+		if err != nil {
+			return errAt(n, "%q is not a duration: write it like 15m, 1h or 900", n.Value)
+		}
+	}
+	if d%time.Second != 0 {
+		return errAt(n, "%s is not a whole number of seconds", n.Value)
+	}
+	if d < time.Second || d > MaxExpiresIn {
+		return errAt(n, "%s is out of range: use 1s to 168h (604800 seconds, DSQL's maximum)", n.Value)
+	}
+	*f = Field[time.Duration]{Value: d, Set: true, Line: n.Line}
+	return nil
+}
+
+var (
+	hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
+	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
+
+func checkEndpoint(s string) string {
+	switch {
+	case strings.Contains(s, "://"):
+		return fmt.Sprintf("%q has a scheme: give the bare host name, such as abc….dsql.us-east-1.on.aws", s)
+	case strings.ContainsAny(s, ":/"):
+		return fmt.Sprintf("%q is not a bare host name: put the port in port: and drop any path", s)
+	case !hostnameRE.MatchString(s):
+		return fmt.Sprintf("%q is not a valid host name", s)
+	}
+	return ""
+}
+
+func checkRegion(s string) string {
+	if !regionRE.MatchString(s) {
+		return fmt.Sprintf("%q is not an AWS region name such as us-east-1", s)
+	}
+	return ""
+}
+
+// SSLModes are the sslmode values that verify TLS or at least require it: DSQL refuses
+// plaintext, so disable, allow and prefer are not offered.
+var SSLModes = []string{"require", "verify-ca", "verify-full"}
+
+func checkSSLMode(s string) string {
+	for _, m := range SSLModes {
+		if s == m {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%q is not allowed: use %s (DSQL refuses connections without TLS)", s, strings.Join(SSLModes, ", "))
+}
+
+// suggest returns `; did you mean "x"?` for the closest of names, or "" when none is close.
+func suggest(s string, names []string) string {
+	close := Closest(s, names)
+	if len(close) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", close[0])
+}
+
+// Closest returns the names within a small edit distance of s, nearest first.
+func Closest(s string, names []string) []string {
+	type cand struct {
+		name string
+		d    int
+	}
+	var cands []cand
+	limit := max(2, len(s)/3)
+	for _, n := range names {
+		d := editDistance(strings.ToLower(s), strings.ToLower(n))
+		if d <= limit || (len(s) >= 3 && strings.HasPrefix(n, s)) {
+			cands = append(cands, cand{n, d})
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].d < cands[j].d })
+	out := make([]string, 0, len(cands))
+	for _, c := range cands {
+		out = append(out, c.name)
+	}
+	if len(out) > 3 {
+		out = out[:3]
+	}
+	return out
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,242 @@
+// Package profiles reads the profiles file, resolves a profile into connection settings and
+// mints its DSQL auth token.
+package profiles
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is a parsed profiles file.
+type File struct {
+	Path     string
+	Defaults Fields
+	Profiles []Profile // in file order
+}
+
+// Profile is one named entry of the profiles: mapping.
+type Profile struct {
+	Name   string
+	Line   int
+	Fields Fields
+}
+
+// document is the top level; KnownFields rejects anything but these two keys.
+type document struct {
+	Defaults *Fields     `yaml:"defaults"`
+	Profiles profileList `yaml:"profiles"`
+}
+
+type profileList struct {
+	list []Profile
+	line int
+}
+
+// nameRE keeps profile names usable everywhere they appear: as a pg_service.conf section
+// ([name]), in DSQLENV_PROFILE, and as a shell word when completing.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
+	p.line = n.Line
+	if n.Kind != yaml.MappingNode {
+		return errAt(n, "profiles: expected a mapping of profile names to settings, found %s", describe(n))
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !nameRE.MatchString(k.Value) {
+			return errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", k.Value)
+		}
+		if prev, dup := seen[k.Value]; dup {
+			return errAt(k, "profile %q is defined twice (first on line %d): rename or remove one", k.Value, prev)
+		}
+		seen[k.Value] = k.Line
+		var f Fields
+		if err := f.UnmarshalYAML(v); err != nil {
+			if le, ok := err.(*lineError); ok {
+				le.Msg = "profile " + k.Value + ": " + le.Msg
+			}
+			return err
+		}
+		p.list = append(p.list, Profile{Name: k.Value, Line: k.Line, Fields: f})
+	}
+	return nil
+}
+
+// FileError is an error in the profiles file, at a line when one is known.
+type FileError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+// ErrNotFound marks a missing profiles file, so callers can suggest `dsqlenv init`.
+var ErrNotFound = errors.New("profiles file not found")
+
+// Load reads and strictly decodes the profiles file at path.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("%w: %s does not exist: run `dsqlenv init` to write a starter file, or pass --config FILE", ErrNotFound, path)
+		case errors.Is(err, fs.ErrPermission):
+			return nil, &FileError{Path: path, Msg: "cannot be read (permission denied): check its mode and owner"}
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "is a directory") {
+			return nil, &FileError{Path: path, Msg: "is a directory, not a profiles file: pass the file itself with --config"}
+		}
+		return nil, &FileError{Path: path, Msg: err.Error()}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a profiles file already in memory; path is used in messages.
+func Parse(path string, data []byte) (*File, error) {
+	// yaml.v3 reads a UTF-8 byte order mark as content; editors on Windows add one.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &FileError{Path: path, Msg: "is empty: add a profiles: section (see `dsqlenv init`)"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var doc document
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return nil, &FileError{Path: path, Msg: "holds no YAML document: add a profiles: section (see `dsqlenv init`)"}
+		}
+		return nil, yamlError(path, data, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		return nil, &FileError{Path: path, Line: extra.Line, Msg: "holds more than one YAML document (---): keep everything in one"}
+	}
+	if len(doc.Profiles.list) == 0 {
+		return nil, &FileError{Path: path, Line: doc.Profiles.line, Msg: "defines no profiles: add one under profiles: (see `dsqlenv init`)"}
+	}
+	f := &File{Path: path, Profiles: doc.Profiles.list}
+	if doc.Defaults != nil {
+		if doc.Defaults.Endpoint.Set {
+			return nil, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
+		}
+		f.Defaults = *doc.Defaults
+	}
+	return f, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlError turns yaml.v3's messages into one line that names the file and line.
+func yamlError(path string, data []byte, err error) error {
+	var le *lineError
+	if errors.As(err, &le) {
+		return &FileError{Path: path, Line: le.Line, Msg: le.Msg}
+	}
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return &FileError{Path: path, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	text := m[2]
+	if strings.HasPrefix(text, "field ") && strings.Contains(text, " not found in type") {
+		name := strings.TrimSuffix(strings.SplitN(strings.TrimPrefix(text, "field "), " ", 2)[0], "")
+		return &FileError{Path: path, Line: line, Msg: fmt.Sprintf("unknown top-level field %q%s: the file holds defaults: and profiles:", name, suggest(name, []string{"defaults", "profiles"}))}
+	}
+	if tabIndented(data, line) {
+		return &FileError{Path: path, Line: line, Msg: "indented with a tab: YAML indentation must use spaces"}
+	}
+	return &FileError{Path: path, Line: line, Msg: "invalid YAML: " + text}
+}
+
+// tabIndented reports whether the 1-based line, or the one before it (yaml.v3 often reports
+// the line after), starts with a tab.
+func tabIndented(data []byte, line int) bool {
+	lines := bytes.Split(data, []byte("\n"))
+	for _, l := range []int{line - 1, line - 2} {
+		if l >= 0 && l < len(lines) && bytes.HasPrefix(bytes.TrimLeft(lines[l], " "), []byte("\t")) {
+			return true
+		}
+	}
+	return false
+}
+
+// Names lists the profile names in file order.
+func (f *File) Names() []string {
+	names := make([]string, len(f.Profiles))
+	for i, p := range f.Profiles {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// Lookup finds a profile by name; the error names the closest ones.
+func (f *File) Lookup(name string) (*Profile, error) {
+	for i := range f.Profiles {
+		if f.Profiles[i].Name == name {
+			return &f.Profiles[i], nil
+		}
+	}
+	msg := fmt.Sprintf("no profile %q in %s", name, f.Path)
+	if close := Closest(name, f.Names()); len(close) > 0 {
+		msg += fmt.Sprintf(": did you mean %s?", quoteList(close))
+	} else {
+		msg += fmt.Sprintf(": the profiles are %s (dsqlenv list)", quoteList(f.Names()))
+	}
+	return nil, &NotFoundError{Name: name, Msg: msg}
+}
+
+// NotFoundError is an unknown profile name.
+type NotFoundError struct {
+	Name string
+	Msg  string
+}
+
+func (e *NotFoundError) Error() string { return e.Msg }
+
+func quoteList(names []string) string {
+	if len(names) > 8 {
+		names = append(names[:8:8], "…")
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) > 8 {
+		q[8] = "…"
+	}
+	return strings.Join(q, ", ")
+}
+
+// ExpandHome replaces a leading ~ or ~/ with home.
+func ExpandHome(p, home string) string {
+	if p == "~" {
+		return home
+	}
+	if strings.HasPrefix(p, "~/") || strings.HasPrefix(p, `~\`) {
+		return filepath.Join(home, p[2:])
+	}
+	return p
+}

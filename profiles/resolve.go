@@ -1,0 +1,209 @@
+package profiles
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Where a resolved setting came from, for `dsqlenv show`.
+const (
+	FromProfile  = "profile"
+	FromDefaults = "defaults"
+	FromEndpoint = "inferred from the endpoint"
+	FromBuiltin  = "built-in default"
+	FromSDK      = "AWS SDK (AWS_REGION or the aws profile's region), read when minting"
+)
+
+// Root certificate keywords a profile may use instead of a file path.
+const (
+	RootSystem = "system" // the OS trust store; libpq 16+ only
+	RootAmazon = "amazon" // dsqlenv's bundled Amazon Root CA 1, written to a file on demand
+)
+
+// Connection is a profile resolved into what libpq and the token signer need.
+type Connection struct {
+	Profile         string
+	Host            string
+	Port            int
+	Database        string
+	User            string
+	SSLMode         string
+	SSLRootCert     string // a file path, RootSystem or RootAmazon
+	Region          string // empty: ask the AWS SDK when minting
+	ExpiresIn       time.Duration
+	AWSProfile      string // empty: the SDK's default chain
+	ApplicationName string
+	ConnectTimeout  int // 0: not set
+	Options         string
+	// Settings lists every resolved setting with its source, in the documented order.
+	Settings []Setting
+}
+
+// Setting is one resolved value and where it came from.
+type Setting struct {
+	Field  string
+	Value  string
+	Source string
+	Line   int
+}
+
+// endpointRegionRE is the official DSQL connectors' pattern for the region in a host name.
+var endpointRegionRE = regexp.MustCompile(`\.dsql[^.]*\.([^.]+)\.on\.aws$`)
+
+// RegionFromEndpoint returns the region an endpoint names, or "".
+func RegionFromEndpoint(host string) string {
+	if m := endpointRegionRE.FindStringSubmatch(host); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// Resolve merges a profile with the defaults and the built-in values and checks the result.
+// home expands ~ in sslrootcert. It reads no AWS configuration.
+func (f *File) Resolve(name, home string) (*Connection, error) {
+	p, err := f.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Connection{Profile: name}
+	fail := func(line int, format string, args ...any) error {
+		return &FileError{Path: f.Path, Line: line, Msg: fmt.Sprintf("profile %s: ", name) + fmt.Sprintf(format, args...)}
+	}
+	d := &f.Defaults
+	pf := &p.Fields
+	str := func(field string, own, def Field[string], builtin string, dst *string) {
+		switch {
+		case own.Set:
+			*dst = own.Value
+			c.Settings = append(c.Settings, Setting{field, own.Value, FromProfile, own.Line})
+		case def.Set:
+			*dst = def.Value
+			c.Settings = append(c.Settings, Setting{field, def.Value, FromDefaults, def.Line})
+		case builtin != "":
+			*dst = builtin
+			c.Settings = append(c.Settings, Setting{field, builtin, FromBuiltin, 0})
+		}
+	}
+	num := func(field string, own, def Field[int], builtin int, dst *int) {
+		switch {
+		case own.Set:
+			*dst = own.Value
+			c.Settings = append(c.Settings, Setting{field, strconv.Itoa(own.Value), FromProfile, own.Line})
+		case def.Set:
+			*dst = def.Value
+			c.Settings = append(c.Settings, Setting{field, strconv.Itoa(def.Value), FromDefaults, def.Line})
+		case builtin != 0:
+			*dst = builtin
+			c.Settings = append(c.Settings, Setting{field, strconv.Itoa(builtin), FromBuiltin, 0})
+		}
+	}
+
+	if !pf.Endpoint.Set {
+		return nil, fail(p.Line, "endpoint is missing: add endpoint: <cluster id>.dsql.<region>.on.aws")
+	}
+	str("endpoint", pf.Endpoint, Field[string]{}, "", &c.Host)
+
+	inferred := RegionFromEndpoint(c.Host)
+	switch {
+	case pf.Region.Set || d.Region.Set:
+		str("region", pf.Region, d.Region, "", &c.Region)
+		if inferred != "" && inferred != c.Region {
+			line := pf.Region.Line
+			if !pf.Region.Set {
+				line = d.Region.Line
+			}
+			return nil, fail(line, "region %s contradicts the endpoint, which is in %s: a token signed for %s would never verify; remove region: or fix it", c.Region, inferred, c.Region)
+		}
+	case inferred != "":
+		c.Region = inferred
+		c.Settings = append(c.Settings, Setting{"region", inferred, FromEndpoint, pf.Endpoint.Line})
+	default:
+		c.Settings = append(c.Settings, Setting{"region", "", FromSDK, 0})
+	}
+
+	str("user", pf.User, d.User, "admin", &c.User)
+	str("database", pf.Database, d.Database, "postgres", &c.Database)
+	num("port", pf.Port, d.Port, 5432, &c.Port)
+	str("sslmode", pf.SSLMode, d.SSLMode, "verify-full", &c.SSLMode)
+	str("sslrootcert", pf.SSLRootCert, d.SSLRootCert, RootSystem, &c.SSLRootCert)
+
+	switch {
+	case pf.ExpiresIn.Set:
+		c.ExpiresIn = pf.ExpiresIn.Value
+		c.Settings = append(c.Settings, Setting{"expires_in", FormatDuration(c.ExpiresIn), FromProfile, pf.ExpiresIn.Line})
+	case d.ExpiresIn.Set:
+		c.ExpiresIn = d.ExpiresIn.Value
+		c.Settings = append(c.Settings, Setting{"expires_in", FormatDuration(c.ExpiresIn), FromDefaults, d.ExpiresIn.Line})
+	default:
+		c.ExpiresIn = 15 * time.Minute
+		c.Settings = append(c.Settings, Setting{"expires_in", FormatDuration(c.ExpiresIn), FromBuiltin, 0})
+	}
+
+	str("aws_profile", pf.AWSProfile, d.AWSProfile, "", &c.AWSProfile)
+	str("application_name", pf.ApplicationName, d.ApplicationName, "", &c.ApplicationName)
+	num("connect_timeout", pf.ConnectTimeout, d.ConnectTimeout, 0, &c.ConnectTimeout)
+	str("options", pf.Options, d.Options, "", &c.Options)
+
+	rootLine := c.setting("sslrootcert").Line
+	switch c.SSLRootCert {
+	case RootSystem:
+		// libpq 16+ refuses sslrootcert=system with a weaker sslmode
+		// ("weak sslmode ... may not be used with sslrootcert=system").
+		if c.SSLMode != "verify-full" {
+			return nil, fail(c.setting("sslmode").Line, "sslmode %s cannot be used with sslrootcert: system (libpq 16+ refuses the pair): use sslmode: verify-full, or give sslrootcert a CA file", c.SSLMode)
+		}
+	case RootAmazon:
+	default:
+		c.SSLRootCert = ExpandHome(c.SSLRootCert, home)
+		st, err := os.Stat(c.SSLRootCert)
+		switch {
+		case err != nil:
+			return nil, fail(rootLine, "sslrootcert %s does not exist: give the path of a PEM file, or use sslrootcert: amazon for the bundled Amazon Root CA 1", c.SSLRootCert)
+		case st.IsDir():
+			return nil, fail(rootLine, "sslrootcert %s is a directory: give the path of a PEM file", c.SSLRootCert)
+		}
+		for i := range c.Settings {
+			if c.Settings[i].Field == "sslrootcert" {
+				c.Settings[i].Value = c.SSLRootCert
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *Connection) setting(field string) Setting {
+	for _, s := range c.Settings {
+		if s.Field == field {
+			return s
+		}
+	}
+	return Setting{}
+}
+
+// Summary is what `dsqlenv list` shows of a profile; it checks nothing and never fails.
+type Summary struct {
+	Host, User, Region string
+}
+
+// Summary merges a profile's endpoint, user and region with the defaults, without validation.
+func (f *File) Summary(p *Profile) Summary {
+	s := Summary{Host: p.Fields.Endpoint.Value, User: "admin"}
+	if f.Defaults.User.Set {
+		s.User = f.Defaults.User.Value
+	}
+	if p.Fields.User.Set {
+		s.User = p.Fields.User.Value
+	}
+	switch {
+	case p.Fields.Region.Set:
+		s.Region = p.Fields.Region.Value
+	case f.Defaults.Region.Set:
+		s.Region = f.Defaults.Region.Value
+	default:
+		s.Region = RegionFromEndpoint(s.Host)
+	}
+	return s
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// clearVars are removed before anything is set: a service file's values override the
+// environment (so a stale PGSERVICE would redirect psql), and PGHOSTADDR bypasses the host
+// name that verify-full checks (libpq documentation, "Environment Variables").
+var clearVars = []string{"PGSERVICE", "PGHOSTADDR"}
+
+// varField maps each variable to the profile field it comes from, for error messages.
+var varField = map[string]string{
+	"PGHOST": "endpoint", "PGPORT": "port", "PGDATABASE": "database", "PGUSER": "user",
+	"PGSSLMODE": "sslmode", "PGSSLROOTCERT": "sslrootcert", "PGPASSWORD": "the token",
+	"PGAPPNAME": "application_name", "PGCONNECT_TIMEOUT": "connect_timeout", "PGOPTIONS": "options",
+	"DSQLENV_PROFILE": "the profile name", "DSQLENV_EXPIRES_AT": "the token's expiry",
+}
+
+// minted is a connection with its freshly signed token.
+type minted struct {
+	conn  *profiles.Connection
+	token string
+	info  profiles.TokenInfo
+}
+
+// connVars is the ordered list of variables a block sets.
+func connVars(m *minted, rootCert string) []emit.Var {
+	c := m.conn
+	vars := []emit.Var{
+		{Name: "PGHOST", Value: c.Host},
+		{Name: "PGPORT", Value: strconv.Itoa(c.Port)},
+		{Name: "PGDATABASE", Value: c.Database},
+		{Name: "PGUSER", Value: c.User},
+		{Name: "PGSSLMODE", Value: c.SSLMode},
+		{Name: "PGSSLROOTCERT", Value: rootCert},
+		{Name: "PGPASSWORD", Value: m.token},
+	}
+	if c.ApplicationName != "" {
+		vars = append(vars, emit.Var{Name: "PGAPPNAME", Value: c.ApplicationName})
+	}
+	if c.ConnectTimeout != 0 {
+		vars = append(vars, emit.Var{Name: "PGCONNECT_TIMEOUT", Value: strconv.Itoa(c.ConnectTimeout)})
+	}
+	if c.Options != "" {
+		vars = append(vars, emit.Var{Name: "PGOPTIONS", Value: c.Options})
+	}
+	return append(vars,
+		emit.Var{Name: "DSQLENV_PROFILE", Value: c.Profile},
+		emit.Var{Name: "DSQLENV_EXPIRES_AT", Value: strconv.FormatInt(m.info.ExpiresAt.Unix(), 10)},
+	)
+}
+
+// mintTimeout bounds the whole token path, so a hung credential_process or SSO endpoint cannot
+// hang a shell start-up for ever.
+const mintTimeout = 30 * time.Second
+
+// resolveAndMint loads the profile and signs its token, warning on stderr when the
+// credentials cut the token's life short.
+func resolveAndMint(c *cli.Context, e *Env, name string) (*minted, error) {
+	f, err := loadProfiles(c)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := f.Resolve(name, homeDir())
+	if err != nil {
+		return nil, err
+	}
+	return mint(c, e, conn)
+}
+
+func mint(c *cli.Context, e *Env, conn *profiles.Connection) (*minted, error) {
+	ctx, cancel := context.WithTimeout(c.Context, mintTimeout)
+	defer cancel()
+	debugf(c, e, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
+	tok, err := e.Mint(ctx, conn)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, fmt.Errorf("profile %s: getting AWS credentials took longer than %s: check credential_process or SSO settings of the aws profile", conn.Profile, mintTimeout)
+		}
+		return nil, err
+	}
+	info, err := profiles.ParseToken(tok)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: the signer returned an unreadable token: %v", conn.Profile, err)
+	}
+	debugf(c, e, "token %s", profiles.Redact(tok))
+	if info.Lifetime+time.Second < conn.ExpiresIn {
+		who := "the default credential chain"
+		if conn.AWSProfile != "" {
+			who = "profile " + conn.AWSProfile
+		}
+		left := info.ExpiresAt.Sub(e.Now()).Round(time.Second)
+		fmt.Fprintf(e.Stderr, "dsqlenv: token expires in %s, not %s: the AWS session for %s ends first\n",
+			profiles.FormatDuration(left), profiles.FormatDuration(conn.ExpiresIn), who)
+	}
+	return &minted{conn: conn, token: tok, info: info}, nil
+}
+
+func orSDK(region string) string {
+	if region == "" {
+		return "the SDK's region"
+	}
+	return region
+}
+
+// renderError names the profile and field behind a value a dialect cannot carry.
+func renderError(profile, dialect string, err error) error {
+	var ve *emit.ValueError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("profile %s: %s (%s) %s: the %s dialect cannot carry it; change the value or use another dialect",
+			profile, varField[ve.Var], ve.Var, ve.Reason, dialect)
+	}
+	return err
+}
+
+func shellCommands(e *Env) []*cli.Command {
+	var cmds []*cli.Command
+	for _, name := range emit.Names() {
+		shell, _ := emit.ForShell(name)
+		name := name
+		fail := func(err error) error {
+			if err != nil {
+				fmt.Fprint(e.Stdout, shell.Failure())
+			}
+			return err
+		}
+		cmds = append(cmds, &cli.Command{
+			Name:        name,
+			Usage:       "print " + shellTitle[name] + " code that sets the libpq variables for PROFILE",
+			ArgsUsage:   "PROFILE",
+			Category:    "Shells",
+			Description: shellHelp(name),
+			Flags:       []cli.Flag{configFlag, debugFlag},
+			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+				return fail(usagef("%s: %s (see dsqlenv %s --help)", name, err, name))
+			},
+			Action: func(c *cli.Context) error { return fail(runShell(c, e, name, shell)) },
+		})
+	}
+	return cmds
+}
+
+func runShell(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
+	name, err := oneArg(c, "PROFILE")
+	if err != nil {
+		return err
+	}
+	m, err := resolveAndMint(c, e, name)
+	if err != nil {
+		return err
+	}
+	out, err := shell.Render(emit.Block{Unset: clearVars, Set: connVars(m, m.conn.SSLRootCert)})
+	if err != nil {
+		return renderError(name, dialect, err)
+	}
+	_, err = e.Stdout.Write(out)
+	return err
+}
+
+var shellTitle = map[string]string{
+	"bash": "bash", "zsh": "zsh", "sh": "POSIX sh", "fish": "fish", "powershell": "PowerShell",
+	"pwsh": "PowerShell", "cmd": "cmd.exe", "bat": "batch file", "env": "env-file", "json": "JSON",
+}
+
+func shellHelp(name string) string {
+	use := map[string]string{
+		"bash":       `eval "$(dsqlenv bash prod)" && psql`,
+		"zsh":        `eval "$(dsqlenv zsh prod)" && psql`,
+		"sh":         `eval "$(dsqlenv sh prod)" && psql`,
+		"fish":       `dsqlenv fish prod | source; and psql`,
+		"powershell": `dsqlenv powershell prod | iex; psql`,
+		"pwsh":       `dsqlenv pwsh prod | iex; psql`,
+		"cmd":        `for /f "delims=" %i in ('dsqlenv cmd prod') do @%i` + "\n   (in a batch file write %%i)",
+		"bat":        "dsqlenv bat prod > env.bat\n   call env.bat",
+		"env":        "dsqlenv env prod > prod.env\n   docker run --env-file prod.env postgres psql",
+		"json":       "dsqlenv json prod | jq -r .PGPASSWORD",
+	}[name]
+	text := `Mints a fresh IAM auth token for PROFILE and prints ` + shellTitle[name] + ` code that sets
+PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT and PGPASSWORD (plus
+PGAPPNAME, PGCONNECT_TIMEOUT and PGOPTIONS when the profile sets them),
+DSQLENV_PROFILE and DSQLENV_EXPIRES_AT (Unix seconds).`
+	switch name {
+	case "env", "json":
+		text += "\nIt sets variables only and clears nothing."
+	default:
+		text += "\nIt first removes PGSERVICE and PGHOSTADDR, which would redirect the connection."
+	}
+	switch name {
+	case "bash", "zsh", "sh", "fish":
+		text += "\nOn failure it prints only \"false\", so the eval fails too."
+	}
+	if name == "bash" || name == "zsh" || name == "sh" {
+		text += "\nKeep the double quotes around $(...): unquoted, the ? in a token is a glob."
+	}
+	return text + "\n\nExamples:\n   " + use
+}
