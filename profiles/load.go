@@ -33,8 +33,19 @@ type Profile struct {
 
 // document is the top level; KnownFields rejects anything but these two keys.
 type document struct {
-	Defaults *Fields     `yaml:"defaults"`
-	Profiles profileList `yaml:"profiles"`
+	Defaults *defaultFields `yaml:"defaults"`
+	Profiles profileList    `yaml:"profiles"`
+}
+
+// defaultFields decodes like a profile; its errors say "defaults:".
+type defaultFields Fields
+
+func (d *defaultFields) UnmarshalYAML(n *yaml.Node) error {
+	err := (*Fields)(d).UnmarshalYAML(n)
+	if le, ok := err.(*lineError); ok {
+		le.Msg = "defaults: " + le.Msg
+	}
+	return err
 }
 
 type profileList struct {
@@ -137,7 +148,7 @@ func Parse(path string, data []byte) (*File, error) {
 		if doc.Defaults.Endpoint.Set {
 			return nil, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
 		}
-		f.Defaults = *doc.Defaults
+		f.Defaults = Fields(*doc.Defaults)
 	}
 	return f, nil
 }
@@ -163,7 +174,7 @@ func yamlError(path string, data []byte, err error) error {
 	text := m[2]
 	if strings.HasPrefix(text, "field ") && strings.Contains(text, " not found in type") {
 		name := strings.TrimSuffix(strings.SplitN(strings.TrimPrefix(text, "field "), " ", 2)[0], "")
-		return &FileError{Path: path, Line: line, Msg: fmt.Sprintf("unknown top-level field %q%s: the file holds defaults: and profiles:", name, suggest(name, []string{"defaults", "profiles"}))}
+		return &FileError{Path: path, Line: line, Msg: fmt.Sprintf("unknown top-level field %q (the file holds defaults: and profiles:)%s", name, suggest(name, []string{"defaults", "profiles"}))}
 	}
 	if tabIndented(data, line) {
 		return &FileError{Path: path, Line: line, Msg: "indented with a tab: YAML indentation must use spaces"}

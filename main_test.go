@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// fixedNow and fixedToken stand in for the clock and the signer in golden tests: the token has
+// the real shape (host, query, % escapes, &) and was signed at fixedNow for 15 minutes.
+var fixedNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func fixedToken(c *profiles.Connection) string {
+	action := "DbConnect"
+	if c.User == "admin" {
+		action = "DbConnectAdmin"
+	}
+	return fmt.Sprintf("%s?Action=%s&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%%2F20261129%%2F%s%%2Fdsql%%2Faws4_request&X-Amz-Date=20261129T120000Z&X-Amz-Expires=%d&X-Amz-SignedHeaders=host&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		c.Host, action, c.Region, int(c.ExpiresIn.Seconds()))
+}
+
+func fixedMint(_ context.Context, c *profiles.Connection) (string, error) { return fixedToken(c), nil }
+
+// result is one in-process run of the app.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runApp(t *testing.T, mint profiles.Minter, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return fixedNow }, Mint: mint}
+	code := Run(context.Background(), e, append([]string{"dsqlenv"}, args...))
+	return result{code, out.String(), errb.String()}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// goldenCases put one kind of hostile value in user, database, application_name and options.
+var goldenCases = map[string]string{
+	"plain":   "app_rw",
+	"quote":   "o'brien",
+	"unicode": "\u2018curly\u2019\u201Alow\u201B",
+	"percent": "50%2F%PATH%",
+	"amp":     "a&b|c<d>^e",
+	"backsl":  `back\slash\`,
+	"bang":    "wow!",
+	"empty":   "",
+	"emoji":   "😀 db",
+}
+
+func goldenProfile(value string) string {
+	y := "profiles:\n  prod:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n    expires_in: 1h\n    connect_timeout: 10\n"
+	if value == "" { // an empty field is refused by the loader, so this case keeps the defaults
+		return y
+	}
+	q := "'" + strings.ReplaceAll(value, "'", "''") + "'"
+	return y + "    user: " + q + "\n    database: " + q + "\n    application_name: " + q + "\n    options: " + q + "\n"
+}
+
+func TestGoldenBlocks(t *testing.T) {
+	dir := t.TempDir()
+	for name, value := range goldenCases {
+		cfg := writeFile(t, dir, name+".yaml", goldenProfile(value))
+		for _, dialect := range []string{"bash", "fish", "powershell", "cmd", "bat", "env", "json"} {
+			r := runApp(t, fixedMint, "--config", cfg, dialect, "prod")
+			got := r.stdout
+			if r.code != 0 {
+				got = fmt.Sprintf("exit %d\nstdout: %q\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			path := filepath.Join("testdata", "golden", dialect+"-"+name+".txt")
+			if *update {
+				os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestGoldenBlocks -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s %s: output differs from %s\n got: %q\nwant: %q", dialect, name, path, got, want)
+			}
+		}
+	}
+}
+
+func TestAliasesRenderTheSame(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", goldenProfile("x"))
+	for a, b := range map[string]string{"zsh": "bash", "sh": "bash", "pwsh": "powershell"} {
+		ra, rb := runApp(t, fixedMint, "--config", cfg, a, "prod"), runApp(t, fixedMint, "--config", cfg, b, "prod")
+		if ra.code != 0 || ra.stdout != rb.stdout {
+			t.Errorf("%s and %s differ:\n%s\n%s", a, b, ra.stdout, rb.stdout)
+		}
+	}
+}
+
+// TestFailureContract: on every error, a non-zero status, one `dsqlenv: …` line on stderr
+// naming what is wrong, and on stdout nothing, or a lone "false" for the POSIX shells and fish.
+func TestFailureContract(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.yaml", "profiles:\n  prod:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n  prod-eu:\n    endpoint: zyxwvutsrqponmlkjihgfedcba.dsql.eu-west-1.on.aws\n")
+	bad := writeFile(t, dir, "bad.yaml", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    prot: 5432\n")
+	quote := writeFile(t, dir, "quote.yaml", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    user: 'say \"hi\"'\n")
+	failMint := func(_ context.Context, c *profiles.Connection) (string, error) {
+		return "", &profiles.CredentialsError{Profile: c.Profile, AWSProfile: "work", Err: fmt.Errorf("the SSO session has expired")}
+	}
+	for _, tc := range []struct {
+		name   string
+		mint   profiles.Minter
+		args   []string
+		code   int
+		stderr string
+		stdout string
+	}{
+		{"unknown profile", fixedMint, []string{"-c", good, "bash", "prdo"}, 1, `dsqlenv: no profile "prdo" in ` + good + `: did you mean "prod"?`, "false\n"},
+		{"unknown profile fish", fixedMint, []string{"-c", good, "fish", "nope"}, 1, `dsqlenv: no profile "nope"`, "false\n"},
+		{"unknown profile powershell", fixedMint, []string{"-c", good, "powershell", "nope"}, 1, `dsqlenv: no profile "nope"`, ""},
+		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, init`, ""},
+		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
+		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
+		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},
+		{"bad global flag", fixedMint, []string{"--nope", "bash", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", ""},
+		{"broken file", fixedMint, []string{"-c", bad, "bash", "prod"}, 1, bad + `:4: profile prod: unknown field "prot"; did you mean "port"?`, "false\n"},
+		{"missing file", fixedMint, []string{"-c", filepath.Join(dir, "none.yaml"), "cmd", "prod"}, 1, "does not exist: run `dsqlenv init`", ""},
+		{"credentials", failMint, []string{"-c", good, "bash", "prod"}, 1, "dsqlenv: profile prod: no AWS credentials from aws profile work: the SSO session has expired: run `aws sso login --profile work`", "false\n"},
+		{"credentials token", failMint, []string{"-c", good, "token", "prod"}, 1, "dsqlenv: profile prod: no AWS credentials", ""},
+		{"quote in cmd", fixedMint, []string{"-c", quote, "cmd", "prod"}, 1, "dsqlenv: profile prod: user (PGUSER) holds a double quote", ""},
+		{"quote in bat", fixedMint, []string{"-c", quote, "bat", "prod"}, 1, "dsqlenv: profile prod: user (PGUSER) holds a double quote", ""},
+		{"quote in env", fixedMint, []string{"-c", quote, "env", "prod"}, 1, "dsqlenv: profile prod: user (PGUSER) holds a quote or a backslash", ""},
+		{"show unknown", fixedMint, []string{"-c", good, "show", "x"}, 1, `dsqlenv: no profile "x"`, ""},
+		{"list extra arg", fixedMint, []string{"-c", good, "list", "x"}, 2, "dsqlenv: list: takes no arguments", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runApp(t, tc.mint, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, tc.code, r.stderr)
+			}
+			if r.stdout != tc.stdout {
+				t.Errorf("stdout %q, want %q", r.stdout, tc.stdout)
+			}
+			if !strings.HasPrefix(r.stderr, "dsqlenv: ") || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("stderr %q\nwant one line containing %q", r.stderr, tc.stderr)
+			}
+		})
+	}
+}
+
+func TestHelpWorksWithABrokenProfilesFile(t *testing.T) {
+	bad := writeFile(t, t.TempDir(), "bad.yaml", "profiles: [\n")
+	for _, args := range [][]string{{"--help"}, {"bash", "--help"}, {"show", "--help"}, {"--version"}} {
+		r := runApp(t, fixedMint, append([]string{"-c", bad}, args...)...)
+		if r.code != 0 || r.stderr != "" || r.stdout == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	r := runApp(t, fixedMint, "bash", "--help")
+	if !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, `eval "$(dsqlenv bash prod)"`) {
+		t.Errorf("bash --help lacks examples:\n%s", r.stdout)
+	}
+}
+
+func TestNoArgumentsPrintsHelpOnStderr(t *testing.T) {
+	r := runApp(t, fixedMint)
+	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "USAGE") {
+		t.Errorf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestListShowAndToken(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  user: app\nprofiles:\n  prod:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n  local:\n    endpoint: localhost\n    region: eu-west-1\n    user: admin\n")
+	r := runApp(t, fixedMint, "-c", cfg, "list")
+	want := "PROFILE  ENDPOINT                                          USER   REGION\n" +
+		"prod     abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws  app    us-east-1\n" +
+		"local    localhost                                         admin  eu-west-1\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("list:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	r = runApp(t, fixedMint, "-c", cfg, "show", "prod")
+	for _, line := range []string{"profile prod (" + cfg + ")", "region       us-east-1", "inferred from the endpoint, line 5",
+		"user         app", "defaults, line 2", "database     postgres", "built-in default", "expires_in   15m"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("show lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "X-Amz") {
+		t.Error("show printed a token")
+	}
+	r = runApp(t, fixedMint, "-c", cfg, "token", "local")
+	if r.code != 0 || r.stdout != fixedToken(&profiles.Connection{Host: "localhost", User: "admin", Region: "eu-west-1", ExpiresIn: 15 * time.Minute})+"\n" {
+		t.Errorf("token: %q %q", r.stdout, r.stderr)
+	}
+}
+
+func TestInitWritesStarterAndRefusesOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "profiles.yaml")
+	r := runApp(t, fixedMint, "init", "--config", path)
+	if r.code != 0 || !strings.Contains(r.stderr, "wrote "+path) {
+		t.Fatalf("init: %+v", r)
+	}
+	f, err := profiles.Load(path)
+	if err != nil {
+		t.Fatalf("the starter file does not load: %v", err)
+	}
+	if _, err := f.Resolve("prod", dir); err != nil {
+		t.Errorf("the starter profile does not resolve: %v", err)
+	}
+	os.WriteFile(path, []byte("mine"), 0o600)
+	r = runApp(t, fixedMint, "init", "--config", path)
+	if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("second init: %+v", r)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "mine" {
+		t.Error("init overwrote an existing file")
+	}
+}
+
+func TestShortLivedCredentialsWarn(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n    expires_in: 1h\n")
+	// The SDK shortens the token to the credentials' life; this signer does the same.
+	mint := func(_ context.Context, c *profiles.Connection) (string, error) {
+		c2 := *c
+		c2.ExpiresIn = 4*time.Minute + 12*time.Second
+		return fixedToken(&c2), nil
+	}
+	r := runApp(t, mint, "-c", cfg, "bash", "prod")
+	if r.code != 0 || r.stderr != "dsqlenv: token expires in 4m12s, not 1h: the AWS session for the default credential chain ends first\n" {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	if want := fmt.Sprintf("export DSQLENV_EXPIRES_AT='%d'\n", fixedNow.Add(252*time.Second).Unix()); !strings.Contains(r.stdout, want) {
+		t.Errorf("expiry not read back from the token:\n%s", r.stdout)
+	}
+}
+
+// Binary tests: the built program, as a shell runs it.
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "dsqlenv-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "dsqlenv")
+	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// awsEnv is an environment with AWS's example keys and nothing of this machine's AWS setup.
+func awsEnv(t *testing.T, keys bool, extra ...string) []string {
+	dir := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_STATE_HOME=" + filepath.Join(dir, "state"),
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED=true"}
+	if keys {
+		env = append(env, "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	}
+	return append(env, extra...)
+}
+
+func runBin(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func TestBinaryMintsARealBlock(t *testing.T) {
+	r := runBin(t, awsEnv(t, true), "--config", "testdata/demo.yaml", "bash", "demo")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"unset PGSERVICE PGHOSTADDR\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws'\n",
+		"export PGPASSWORD='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws?Action=DbConnectAdmin&", "X-Amz-Expires=900&",
+		"export PGSSLMODE='verify-full'\n", "export DSQLENV_PROFILE='demo'\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("block lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestBinaryFailureContract(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"no credentials", awsEnv(t, false), []string{"-c", "testdata/demo.yaml", "bash", "demo"}, 1, "false\n", "no AWS credentials from the default AWS credential chain"},
+		{"no credentials fish", awsEnv(t, false), []string{"-c", "testdata/demo.yaml", "fish", "demo"}, 1, "false\n", "no AWS credentials"},
+		{"no credentials pwsh", awsEnv(t, false), []string{"-c", "testdata/demo.yaml", "pwsh", "demo"}, 1, "", "no AWS credentials"},
+		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
+		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG=testdata/demo.yaml"), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in testdata/demo.yaml`},
+		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "", `unknown command or shell "csh"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runBin(t, tc.env, tc.args...)
+			if r.code != tc.code || r.stdout != tc.stdout || !strings.HasPrefix(r.stderr, "dsqlenv: ") ||
+				strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("exit %d stdout %q stderr %q\nwant exit %d stdout %q stderr containing %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
+			}
+		})
+	}
+}
+
+func TestEvalFailureStopsTheChain(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "dash"} {
+		if _, err := exec.LookPath(shell); err != nil {
+			continue // the real-shell tests in emit fail under CI when a shell is missing
+		}
+		cmd := exec.Command(shell, "-c", `eval "$("$BIN" bash demo)" && echo RAN`)
+		cmd.Env = append(awsEnv(t, false, "DSQLENV_CONFIG=testdata/demo.yaml"), "BIN="+binPath)
+		out, err := cmd.Output()
+		if err == nil || strings.Contains(string(out), "RAN") {
+			t.Errorf("%s: eval of a failed block succeeded: %q %v", shell, out, err)
+		}
+	}
+}

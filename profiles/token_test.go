@@ -1,0 +1,264 @@
+package profiles
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	exampleKeyID  = "AKIAIOSFODNN7EXAMPLE"
+	exampleSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// isolateAWS points the SDK at AWS's documented example keys and at no file or metadata
+// service of this machine, so tests neither read a developer's setup nor reach the network.
+func isolateAWS(t *testing.T, withKeys bool) {
+	dir := t.TempDir()
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
+		"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if withKeys {
+		t.Setenv("AWS_ACCESS_KEY_ID", exampleKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", exampleSecret)
+	} else {
+		t.Setenv("AWS_ACCESS_KEY_ID", "")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+		os.Unsetenv("AWS_ACCESS_KEY_ID")
+		os.Unsetenv("AWS_SECRET_ACCESS_KEY")
+	}
+}
+
+// checkSigV4 checks a DSQL token the way the service would, written from the AWS Signature
+// Version 4 specification ("Create a signed AWS API request", query-string authentication)
+// rather than with the SDK's signer. It returns the parsed query.
+func checkSigV4(token, secret string) (url.Values, error) {
+	host, rawQuery, ok := strings.Cut(token, "?")
+	if !ok {
+		return nil, fmt.Errorf("token has no query: %s", token)
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, err
+	}
+	sig := q.Get("X-Amz-Signature")
+	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" || q.Get("X-Amz-SignedHeaders") != "host" || sig == "" {
+		return nil, fmt.Errorf("token is not a SigV4 presigned query: %v", q)
+	}
+	// Canonical query string: every parameter but the signature, sorted by name, with names
+	// and values percent-encoded except A-Z a-z 0-9 - _ . ~ (RFC 3986 unreserved).
+	var keys []string
+	for k := range q {
+		if k != "X-Amz-Signature" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var pairs []string
+	for _, k := range keys {
+		pairs = append(pairs, uriEncode(k)+"="+uriEncode(q.Get(k)))
+	}
+	// Only host is signed, and the payload is the empty string.
+	emptyHash := sha256.Sum256(nil)
+	canonical := strings.Join([]string{"GET", "/", strings.Join(pairs, "&"), "host:" + host + "\n", "host", hex.EncodeToString(emptyHash[:])}, "\n")
+	_, scope, _ := strings.Cut(q.Get("X-Amz-Credential"), "/")
+	reqHash := sha256.Sum256([]byte(canonical))
+	stringToSign := "AWS4-HMAC-SHA256\n" + q.Get("X-Amz-Date") + "\n" + scope + "\n" + hex.EncodeToString(reqHash[:])
+	key := []byte("AWS4" + secret)
+	for _, p := range strings.Split(scope, "/") { // date, region, service, aws4_request
+		key = hmacSHA256(key, p)
+	}
+	if want := hex.EncodeToString(hmacSHA256(key, stringToSign)); want != sig {
+		return q, fmt.Errorf("signature %s does not verify (expected %s)", sig, want)
+	}
+	return q, nil
+}
+
+func verifySigV4(t *testing.T, token, secret string) url.Values {
+	t.Helper()
+	q, err := checkSigV4(token, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+func uriEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func TestMintedTokenVerifiesWithIndependentSigV4(t *testing.T) {
+	isolateAWS(t, true)
+	for _, tc := range []struct {
+		user, action string
+		expires      time.Duration
+	}{
+		{"admin", "DbConnectAdmin", 15 * time.Minute},
+		{"app_rw", "DbConnect", time.Hour},
+	} {
+		c := &Connection{Profile: "p", Host: "abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws", Region: "eu-west-1", User: tc.user, ExpiresIn: tc.expires}
+		before := time.Now().UTC().Truncate(time.Second)
+		tok, err := MintWithSDK(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(tok, c.Host+"?") {
+			t.Errorf("token does not start with the host: %s", tok)
+		}
+		q := verifySigV4(t, tok, exampleSecret)
+		if q.Get("Action") != tc.action {
+			t.Errorf("user %s: Action = %s, want %s", tc.user, q.Get("Action"), tc.action)
+		}
+		wantCred := exampleKeyID + "/" + before.Format("20060102") + "/eu-west-1/dsql/aws4_request"
+		if q.Get("X-Amz-Credential") != wantCred {
+			t.Errorf("credential scope %s, want %s", q.Get("X-Amz-Credential"), wantCred)
+		}
+		if q.Get("X-Amz-Expires") != fmt.Sprint(int(tc.expires.Seconds())) {
+			t.Errorf("X-Amz-Expires = %s, want %v", q.Get("X-Amz-Expires"), tc.expires)
+		}
+		info, err := ParseToken(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Lifetime != tc.expires || info.SignedAt.Before(before) || info.ExpiresAt != info.SignedAt.Add(tc.expires) ||
+			info.Action != tc.action || info.Region != "eu-west-1" || info.AccessKey != exampleKeyID {
+			t.Errorf("ParseToken = %+v", info)
+		}
+	}
+}
+
+func TestVerifierRejectsTamperedTokens(t *testing.T) {
+	isolateAWS(t, true)
+	c := &Connection{Profile: "p", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute}
+	tok, err := MintWithSDK(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkSigV4(tok, exampleSecret); err != nil {
+		t.Fatalf("the untampered token: %v", err)
+	}
+	for _, bad := range []string{
+		strings.Replace(tok, "X-Amz-Expires=60", "X-Amz-Expires=6000", 1),
+		strings.Replace(tok, "Action=DbConnectAdmin", "Action=DbConnect", 1),
+		strings.Replace(tok, "h.dsql.us-east-1", "i.dsql.us-east-1", 1),
+	} {
+		if bad == tok {
+			t.Fatal("the replacement changed nothing")
+		}
+		if _, err := checkSigV4(bad, exampleSecret); err == nil {
+			t.Errorf("a tampered token verified: %s", bad)
+		}
+	}
+	if _, err := checkSigV4(tok, "wrong-secret"); err == nil {
+		t.Error("verified with the wrong secret")
+	}
+}
+
+func TestMintFailsFastWhenMetadataServiceHangs(t *testing.T) {
+	isolateAWS(t, false)
+	// A metadata endpoint that accepts connections and never answers: the worst case on a
+	// laptop whose network swallows 169.254.169.254.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+ln.Addr().String())
+	c := &Connection{Profile: "prod", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute}
+	start := time.Now()
+	_, err = MintWithSDK(context.Background(), c)
+	took := time.Since(start)
+	var ce *CredentialsError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a CredentialsError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "profile prod: no AWS credentials from the default AWS credential chain") ||
+		!strings.Contains(err.Error(), "aws sso login") {
+		t.Errorf("message: %v", err)
+	}
+	// Not a timing assertion on speed: the bound is the documented contract (2 s), far from
+	// the ~4 s the SDK takes unbounded.
+	if took > 2*time.Second {
+		t.Errorf("took %v; the bound is 2s", took)
+	}
+}
+
+func TestMintNamesMissingAWSProfile(t *testing.T) {
+	isolateAWS(t, true)
+	c := &Connection{Profile: "prod", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute, AWSProfile: "work"}
+	_, err := MintWithSDK(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "aws profile work") || !strings.Contains(err.Error(), "aws sso login --profile work") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestMintNeedsARegion(t *testing.T) {
+	isolateAWS(t, true)
+	c := &Connection{Profile: "prod", Host: "localhost", User: "admin", ExpiresIn: time.Minute}
+	_, err := MintWithSDK(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "add region: to the profile") {
+		t.Errorf("got %v", err)
+	}
+	t.Setenv("AWS_REGION", "ap-south-1")
+	tok, err := MintWithSDK(context.Background(), c)
+	if err != nil || !strings.Contains(tok, "%2Fap-south-1%2Fdsql%2F") {
+		t.Errorf("with AWS_REGION: %v %s", err, tok)
+	}
+}
+
+func TestRedactHidesSignatureAndSessionToken(t *testing.T) {
+	tok := "h?Action=DbConnect&X-Amz-Security-Token=SECRETTOKEN&X-Amz-Signature=abcdef0123"
+	r := Redact(tok)
+	if strings.Contains(r, "SECRETTOKEN") || strings.Contains(r, "abcdef0123") || !strings.Contains(r, "Action=DbConnect") {
+		t.Errorf("Redact = %s", r)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 4*time.Minute + 12*time.Second: "4m12s"} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %s, want %s", d, got, want)
+		}
+	}
+}
