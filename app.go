@@ -124,7 +124,7 @@ Examples:
 			return unknownCommand(c.Args().First())
 		},
 	}
-	app.Commands = append(shellCommands(e), otherCommands(e)...)
+	app.Commands = append(append(shellCommands(e), otherCommands(e)...), fileCommands(e)...)
 	for _, cmd := range app.Commands {
 		if cmd.OnUsageError == nil {
 			name := cmd.Name
@@ -137,7 +137,7 @@ Examples:
 }
 
 func commandNames() []string {
-	return []string{"list", "show", "token", "init"}
+	return []string{"list", "show", "token", "init", "service", "pgpass"}
 }
 
 func unknownCommand(name string) error {

@@ -15,7 +15,10 @@ func QuoteFish(s string) string {
 }
 
 func (fish) Render(b Block) ([]byte, error) {
-	return render("fish", "\n", eachLine(b.Unset, func(name string) string { return "set -e " + name }), b.Set,
+	// A bare `set -e NAME` fails with status 4 when NAME is unset, and fish's `set` keeps the
+	// previous status, so `… | source; and psql` would stop; the guarded form ends with 0.
+	unset := func(name string) string { return "if set -q " + name + "; set -e " + name + "; end" }
+	return render("fish", "\n", eachLine(b.Unset, unset), b.Set,
 		func(v Var) (string, error) { return "set -gx " + v.Name + " " + QuoteFish(v.Value), nil })
 }
 

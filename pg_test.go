@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+// pgProfiles writes a profiles file for the test server: admin and a custom role, both
+// verify-full against the test CA, plus one that trusts a different CA.
+func pgProfiles(t *testing.T, pg *testkit.Postgres) string {
+	other := testkit.NewCA(t, "some other CA")
+	otherFile := writeFile(t, t.TempDir(), "other-ca.pem", string(other.CertPEM))
+	return writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
+  region: us-east-1
+  port: %d
+  sslrootcert: %s
+profiles:
+  local:
+    endpoint: localhost
+  local-app:
+    endpoint: localhost
+    user: app_rw
+    application_name: dsqlenv-test
+  local-wrongca:
+    endpoint: localhost
+    sslrootcert: %s
+`, pg.Port, pg.CAFile, otherFile))
+}
+
+// evalThenPsql is the user's flow in a real shell: evaluate the block, then (in the test only)
+// make the block's token the role's password over the trusted socket, then run psql with
+// nothing but the environment the block set. It prints "user|ssl|application_name".
+func evalThenPsql(t *testing.T, shell string, pg *testkit.Postgres, cfg, profile string, extraEnv ...string) (string, error) {
+	t.Helper()
+	testkit.RequireTool(t, shell)
+	setpw := writeFile(t, t.TempDir(), "setpw.sql", testkit.SetPasswordSQL)
+	admin := `env PGSSLMODE=disable PGHOST="$SOCK" PGUSER=postgres PGDATABASE=postgres psql -X -q -v pw="$PGPASSWORD" -v role="$PGUSER" -f "$SETPW"`
+	query := `psql -X -At -F '|' -c "select current_user, ssl, current_setting('application_name') from pg_stat_ssl where pid = pg_backend_pid()"`
+	var args []string
+	switch shell {
+	case "fish":
+		args = []string{"--no-config", "-c", `"$BIN" fish ` + profile + ` | source; or exit 1; ` + strings.ReplaceAll(admin, `"$`, `"$`) + `; or exit 1; ` + query}
+	default:
+		args = []string{"-c", `eval "$("$BIN" ` + shell + ` ` + profile + `)" || exit 1; ` + admin + ` || exit 1; ` + query}
+	}
+	cmd := exec.Command(shell, args...)
+	cmd.Env = append(awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath, "SOCK="+pg.Socket, "SETPW="+setpw), extraEnv...)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func TestPsqlConnectsWithEvaluatedBlock(t *testing.T) {
+	pg := testkit.StartPostgres(t)
+	cfg := pgProfiles(t, pg)
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		t.Run(shell, func(t *testing.T) {
+			out, err := evalThenPsql(t, shell, pg, cfg, "local")
+			if err != nil || out != "admin|t|psql" {
+				t.Fatalf("psql as admin: %v\n%s", err, out)
+			}
+			out, err = evalThenPsql(t, shell, pg, cfg, "local-app")
+			if err != nil || out != "app_rw|t|dsqlenv-test" {
+				t.Fatalf("psql as app_rw: %v\n%s", err, out)
+			}
+		})
+	}
+	t.Run("a different CA fails verify-full", func(t *testing.T) {
+		out, err := evalThenPsql(t, "bash", pg, cfg, "local-wrongca")
+		if err == nil || !strings.Contains(out, "certificate verify failed") {
+			t.Fatalf("want a certificate failure, got %v\n%s", err, out)
+		}
+	})
+	t.Run("a stale PGSERVICE and PGHOSTADDR do not redirect", func(t *testing.T) {
+		out, err := evalThenPsql(t, "bash", pg, cfg, "local", "PGSERVICE=nonexistent", "PGHOSTADDR=127.0.0.2")
+		if err != nil || out != "admin|t|psql" {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	})
+}
+
+func runPsql(t *testing.T, env []string, args ...string) (string, error) {
+	cmd := exec.Command("psql", append([]string{"-X", "-At", "-F", "|"}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func TestServiceFileWithPGPASSWORD(t *testing.T) {
+	pg := testkit.StartPostgres(t)
+	cfg := pgProfiles(t, pg)
+	svc := filepath.Join(t.TempDir(), "pg_service.conf")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+	if r := runBin(t, env, "service", "--file", svc, "local", "local-app"); r.code != 0 || r.stdout != "" {
+		t.Fatalf("service: %+v", r)
+	}
+	r := runBin(t, env, "token", "local-app")
+	token := strings.TrimSpace(r.stdout)
+	pg.SetPassword(t, "app_rw", token)
+	out, err := runPsql(t, []string{"PATH=" + os.Getenv("PATH"), "PGSERVICEFILE=" + svc, "PGPASSWORD=" + token},
+		"service=local-app", "-c", "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()")
+	if err != nil || out != "app_rw|t" {
+		t.Fatalf("psql service=local-app: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(svc)
+	if strings.Contains(string(data), "password") || strings.Contains(string(data), "X-Amz") {
+		t.Errorf("the service file holds a password:\n%s", data)
+	}
+}
+
+func TestPgpassAndServicePassfileConnectWithNothingInTheEnvironment(t *testing.T) {
+	pg := testkit.StartPostgres(t)
+	cfg := pgProfiles(t, pg)
+	dir := t.TempDir()
+	svc, pass := filepath.Join(dir, "pg_service.conf"), filepath.Join(dir, "pgpass")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+	r := runBin(t, env, "pgpass", "--file", pass, "local")
+	if r.code != 0 || !strings.Contains(r.stderr, "wrote 1 token(s) to "+pass) || !strings.Contains(r.stderr, "warning: the tokens expire in under an hour") {
+		t.Fatalf("pgpass: %+v", r)
+	}
+	st, _ := os.Stat(pass)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("pgpass mode %v, want 0600", st.Mode().Perm())
+	}
+	data, _ := os.ReadFile(pass)
+	fields := strings.SplitN(strings.TrimSpace(string(data)), ":", 5)
+	if len(fields) != 5 || fields[0] != "localhost" || fields[1] != strconv.Itoa(pg.Port) || fields[2] != "postgres" || fields[3] != "admin" {
+		t.Fatalf("pgpass line: %q", data)
+	}
+	pg.SetPassword(t, "admin", fields[4])
+	if r := runBin(t, env, "service", "--file", svc, "--passfile", pass, "local"); r.code != 0 {
+		t.Fatalf("service: %+v", r)
+	}
+	out, err := runPsql(t, []string{"PATH=" + os.Getenv("PATH"), "PGSERVICEFILE=" + svc}, "service=local", "-c", "select current_user")
+	if err != nil || out != "admin" {
+		t.Fatalf("psql service=local with passfile: %v\n%s", err, out)
+	}
+}
