@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adrg/xdg"
+
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -87,6 +89,7 @@ func TestGoldenBlocks(t *testing.T) {
 			if r.code != 0 {
 				got = fmt.Sprintf("exit %d\nstdout: %q\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
+			got = strings.ReplaceAll(got, xdgDir, "$XDG")
 			path := filepath.Join("testdata", "golden", dialect+"-"+name+".txt")
 			if *update {
 				os.MkdirAll(filepath.Dir(path), 0o755)
@@ -137,7 +140,7 @@ func TestFailureContract(t *testing.T) {
 		{"unknown profile", fixedMint, []string{"-c", good, "bash", "prdo"}, 1, `dsqlenv: no profile "prdo" in ` + good + `: did you mean "prod"?`, "false\n"},
 		{"unknown profile fish", fixedMint, []string{"-c", good, "fish", "nope"}, 1, `dsqlenv: no profile "nope"`, "false\n"},
 		{"unknown profile powershell", fixedMint, []string{"-c", good, "powershell", "nope"}, 1, `dsqlenv: no profile "nope"`, ""},
-		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, init, service, pgpass`, ""},
+		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, init, service, pgpass, cert`, ""},
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
 		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},
@@ -256,7 +259,7 @@ func TestShortLivedCredentialsWarn(t *testing.T) {
 
 // Binary tests: the built program, as a shell runs it.
 
-var binPath string
+var binPath, xdgDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -264,6 +267,13 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// In-process runs must not touch the developer's own XDG directories.
+	xdgDir = filepath.Join(dir, "xdg")
+	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} {
+		os.Setenv(v, filepath.Join(xdgDir, strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(v, "XDG_"), "_HOME"))))
+	}
+	os.Setenv("XDG_CONFIG_DIRS", filepath.Join(xdgDir, "etc"))
+	xdg.Reload()
 	binPath = filepath.Join(dir, "dsqlenv")
 	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)

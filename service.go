@@ -155,7 +155,7 @@ func runService(c *cli.Context, e *Env) error {
 	var sections []pgfile.Section
 	var names []string
 	for _, conn := range conns {
-		root, err := rootCertFor(e, conn, runtime.GOOS == "windows")
+		root, _, err := rootCertFor(conn, runtime.GOOS == "windows")
 		if err != nil {
 			return err
 		}
@@ -229,9 +229,4 @@ func runPgpass(c *cli.Context, e *Env) error {
 		fmt.Fprintf(e.Stderr, "dsqlenv: warning: the tokens expire in under an hour: run dsqlenv pgpass again before then, or raise expires_in\n")
 	}
 	return nil
-}
-
-// rootCertFor is the sslrootcert value to write for a connection.
-func rootCertFor(e *Env, conn *profiles.Connection, windows bool) (string, error) {
-	return conn.SSLRootCert, nil
 }

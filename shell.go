@@ -159,12 +159,19 @@ func runShell(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
 	if err != nil {
 		return err
 	}
-	out, err := shell.Render(emit.Block{Unset: clearVars, Set: connVars(m, m.conn.SSLRootCert)})
+	root, note, err := rootCertFor(m.conn, isWindowsDialect(dialect))
+	if err != nil {
+		return err
+	}
+	out, err := shell.Render(emit.Block{Unset: clearVars, Set: connVars(m, root)})
 	if err != nil {
 		return renderError(name, dialect, err)
 	}
-	_, err = e.Stdout.Write(out)
-	return err
+	if _, err = e.Stdout.Write(out); err != nil {
+		return err
+	}
+	fmt.Fprint(e.Stderr, note)
+	return nil
 }
 
 var shellTitle = map[string]string{

@@ -8,3 +8,13 @@ import _ "embed"
 //
 //go:embed profiles.yaml
 var Profiles string
+
+// AmazonRootCA1 is the root that signs every Aurora DSQL endpoint's certificate, as published
+// at amazontrust.com/repository/AmazonRootCA1.pem (a public certificate; SHA-256 of the DER
+// 8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E, valid to 2038-01-17).
+//
+//go:embed AmazonRootCA1.pem
+var AmazonRootCA1 []byte
+
+// AmazonRootCA1SHA256 is the expected fingerprint of AmazonRootCA1's DER bytes.
+const AmazonRootCA1SHA256 = "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e"
