@@ -11,7 +11,7 @@ DEMO_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_DEFAULT_PROFILE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: build demo test lint install clean
+.PHONY: build demo test lint cross install clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -22,8 +22,16 @@ demo: build
 	@echo '# dsqlenv powershell demo' >&2
 	@$(DEMO_ENV) ./$(BIN) --config testdata/demo.yaml powershell demo
 
-test: lint
+test: lint cross
 	$(GO) test -count=1 ./...
+
+# The platforms dsqlenv ships for; each must at least build.
+PLATFORMS := windows/amd64 darwin/arm64 linux/amd64 linux/arm64
+cross:
+	@for p in $(PLATFORMS); do \
+	  echo "go build $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null . || exit 1; \
+	done
 
 lint:
 	$(GO) vet ./...

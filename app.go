@@ -125,7 +125,7 @@ Examples:
 		},
 	}
 	app.Commands = append(append(shellCommands(e), otherCommands(e)...), fileCommands(e)...)
-	app.Commands = append(app.Commands, certCommand(e))
+	app.Commands = append(app.Commands, certCommand(e), doctorCommand(e))
 	for _, cmd := range app.Commands {
 		if cmd.OnUsageError == nil {
 			name := cmd.Name
@@ -138,7 +138,7 @@ Examples:
 }
 
 func commandNames() []string {
-	return []string{"list", "show", "token", "init", "service", "pgpass", "cert"}
+	return []string{"list", "show", "token", "init", "service", "pgpass", "cert", "doctor"}
 }
 
 func unknownCommand(name string) error {

@@ -66,3 +66,18 @@ func TestSSLRootCertAmazonAndWindowsSubstitution(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceFilePerOS(t *testing.T) {
+	env := map[string]string{"APPDATA": `C:\Users\ana\AppData\Roaming`}
+	get := func(k string) string { return env[k] }
+	if got := defaultServiceFile("windows", get, `C:\Users\ana`); got != `C:\Users\ana\AppData\Roaming\postgresql\.pg_service.conf` {
+		t.Errorf("windows: %s", got)
+	}
+	if got := defaultServiceFile("darwin", get, "/Users/ana"); got != "/Users/ana/.pg_service.conf" {
+		t.Errorf("darwin: %s", got)
+	}
+	env["PGSERVICEFILE"] = "/etc/svc.conf"
+	if got := defaultServiceFile("linux", get, "/home/ana"); got != "/etc/svc.conf" {
+		t.Errorf("PGSERVICEFILE: %s", got)
+	}
+}

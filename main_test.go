@@ -140,7 +140,7 @@ func TestFailureContract(t *testing.T) {
 		{"unknown profile", fixedMint, []string{"-c", good, "bash", "prdo"}, 1, `dsqlenv: no profile "prdo" in ` + good + `: did you mean "prod"?`, "false\n"},
 		{"unknown profile fish", fixedMint, []string{"-c", good, "fish", "nope"}, 1, `dsqlenv: no profile "nope"`, "false\n"},
 		{"unknown profile powershell", fixedMint, []string{"-c", good, "powershell", "nope"}, 1, `dsqlenv: no profile "nope"`, ""},
-		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, init, service, pgpass, cert`, ""},
+		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, init, service, pgpass, cert, doctor`, ""},
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
 		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},

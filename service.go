@@ -75,13 +75,20 @@ func serviceFilePath(c *cli.Context, e *Env) string {
 	if p := c.String("file"); p != "" {
 		return p
 	}
-	if p := e.Getenv("PGSERVICEFILE"); p != "" {
+	return defaultServiceFile(runtime.GOOS, e.Getenv, homeDir())
+}
+
+// defaultServiceFile is libpq's per-user service file: PGSERVICEFILE, else
+// %APPDATA%\postgresql\.pg_service.conf on Windows and ~/.pg_service.conf elsewhere
+// (PostgreSQL documentation, "The Connection Service File").
+func defaultServiceFile(goos string, getenv func(string) string, home string) string {
+	if p := getenv("PGSERVICEFILE"); p != "" {
 		return p
 	}
-	if runtime.GOOS == "windows" {
-		return filepath.Join(e.Getenv("APPDATA"), "postgresql", ".pg_service.conf")
+	if goos == "windows" {
+		return getenv("APPDATA") + `\postgresql\.pg_service.conf`
 	}
-	return filepath.Join(homeDir(), ".pg_service.conf")
+	return filepath.Join(home, ".pg_service.conf")
 }
 
 // passFilePath is PGPASSFILE or dsqlenv's own file, not ~/.pgpass: the tokens expire, and a

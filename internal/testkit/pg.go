@@ -129,6 +129,19 @@ func FreePort(t testing.TB) int {
 // server is stopped and its directory removed when the test ends, pass or fail.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
+	return StartPostgresWith(t, Options{})
+}
+
+// Options change the test server.
+type Options struct {
+	// TrustTLS lets any TLS client in without a password (hostssl … trust), for tests of the
+	// transport alone; plaintext is still rejected.
+	TrustTLS bool
+}
+
+// StartPostgresWith is StartPostgres with options.
+func StartPostgresWith(t testing.TB, opts Options) *Postgres {
+	t.Helper()
 	bin := pgBin(t)
 	RequireTool(t, "psql")
 	dir, err := os.MkdirTemp("", "dsqlenv-pg-")
@@ -173,7 +186,11 @@ password_encryption = 'scram-sha-256'
 fsync = off
 `, pg.Port, pg.Socket, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
 	appendFile(t, filepath.Join(pg.data, "postgresql.conf"), conf)
-	hba := "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 127.0.0.1/32 reject\n"
+	auth := "scram-sha-256"
+	if opts.TrustTLS {
+		auth = "trust"
+	}
+	hba := "local all all trust\nhostssl all all 127.0.0.1/32 " + auth + "\nhostnossl all all 127.0.0.1/32 reject\n"
 	if err := os.WriteFile(filepath.Join(pg.data, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+func TestDoctorAgainstARealServer(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{TrustTLS: true})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	other := testkit.NewCA(t, "some other CA")
+	dir := t.TempDir()
+	otherFile := writeFile(t, dir, "other.pem", string(other.CertPEM))
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf(`defaults:
+  region: us-east-1
+  port: %d
+  sslrootcert: %s
+profiles:
+  healthy:
+    endpoint: localhost
+  closed:
+    endpoint: localhost
+    port: %d
+  wrongca:
+    endpoint: localhost
+    sslrootcert: %s
+  system:
+    endpoint: localhost
+    sslrootcert: system
+`, pg.Port, pg.CAFile, testkit.FreePort(t), otherFile))
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+
+	r := runBin(t, env, "doctor", "healthy")
+	if !strings.Contains(r.stdout, "healthy: psql") {
+		t.Errorf("no psql line in\n%s", r.stdout)
+	}
+	if r.code != 0 || strings.Contains(r.stdout, "FAIL") {
+		t.Fatalf("healthy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"ok    profiles file", "ok    healthy: credentials from the default credential chain (access key …MPLE); token for DbConnectAdmin lives 15m",
+		"ok    healthy: TCP connect to localhost:", "ok    healthy: TLS 1.3 verified (verify-full): certificate for localhost issued by dsqlenv test CA",
+		"ok    healthy: psql logged in and ran select 1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("healthy: no line %q in\n%s", want, r.stdout)
+		}
+	}
+
+	pg.SQL(t, "DROP ROLE admin")
+	r = runBin(t, env, "doctor", "healthy")
+	if r.code != 1 || !strings.Contains(r.stdout, `FAIL  healthy: psql: psql: error: connection to server at "localhost" (127.0.0.1), port`) ||
+		!strings.Contains(r.stdout, `role "admin" does not exist`) {
+		t.Errorf("server's refusal not reported: exit %d\n%s", r.code, r.stdout)
+	}
+
+	r = runBin(t, env, "doctor", "closed")
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL  closed: TCP connect to localhost:") || !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("closed port: exit %d\n%s", r.code, r.stdout)
+	}
+
+	r = runBin(t, env, "doctor", "wrongca")
+	if r.code != 1 || !strings.Contains(r.stdout, `FAIL  wrongca: TLS: the server's certificate is signed by "dsqlenv test CA", which the configured root does not trust (unknown authority)`) {
+		t.Errorf("wrong CA: exit %d\n%s", r.code, r.stdout)
+	}
+
+	if out, _ := exec.Command("psql", "--version").Output(); strings.Contains(string(out), "(PostgreSQL) 15") {
+		r = runBin(t, env, "doctor", "system")
+		if !strings.Contains(r.stdout, "warn  system: sslrootcert=system needs libpq 16 or newer; the psql on PATH is 15") ||
+			!strings.Contains(r.stdout, "fix: use sslrootcert: amazon") {
+			t.Errorf("system with psql 15: exit %d\n%s", r.code, r.stdout)
+		}
+	}
+}
+
+func TestDoctorReadsAnExpiredOrMisnamedCertificate(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{TrustTLS: true})
+	ca := testkit.NewCA(t, "ca")
+	caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n    sslrootcert: %s\n", pg.Port, caFile))
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+
+	crt, key := ca.Issue(t, []string{"elsewhere.example"}, nil, time.Now().Add(time.Hour))
+	pg.ReplaceCert(t, crt, key)
+	if r := runBin(t, env, "doctor", "p"); r.code != 1 || !strings.Contains(r.stdout, "is not for localhost (wrong host name)") {
+		t.Errorf("wrong host: %s", r.stdout)
+	}
+	crt, key = ca.Issue(t, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Now().Add(-time.Hour))
+	pg.ReplaceCert(t, crt, key)
+	if r := runBin(t, env, "doctor", "p"); r.code != 1 || !strings.Contains(r.stdout, "has expired or is not yet valid") {
+		t.Errorf("expired: %s", r.stdout)
+	}
+}
