@@ -217,10 +217,11 @@ func TestMintFailsFastWhenMetadataServiceHangs(t *testing.T) {
 		!strings.Contains(err.Error(), "aws sso login") {
 		t.Errorf("message: %v", err)
 	}
-	// Not a timing assertion on speed: the bound is the documented contract (2 s), far from
-	// the ~4 s the SDK takes unbounded.
-	if took > 2*time.Second {
-		t.Errorf("took %v; the bound is 2s", took)
+	// Not a speed assertion: this checks that the IMDSBudget deadline is applied at all.
+	// Unbounded, the SDK spends about 4 s here; with the 1.5 s budget it gives up well before
+	// 3 s even on a loaded machine.
+	if took > 3*time.Second {
+		t.Errorf("took %v: the %v credential budget was not applied", took, IMDSBudget)
 	}
 }
 
