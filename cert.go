@@ -13,7 +13,6 @@ import (
 	"github.com/adrg/xdg"
 	"github.com/urfave/cli/v2"
 
-	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 	"github.com/dsqlenv/dsqlenv/templates"
@@ -113,5 +112,3 @@ func rootCertFor(conn *profiles.Connection, windows bool) (path, note string, er
 	}
 	return conn.SSLRootCert, "", nil
 }
-
-func isWindowsDialect(name string) bool { return emit.IsWindows(name) }

@@ -159,7 +159,7 @@ func runShell(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
 	if err != nil {
 		return err
 	}
-	root, note, err := rootCertFor(m.conn, isWindowsDialect(dialect))
+	root, note, err := rootCertFor(m.conn, emit.IsWindows(dialect))
 	if err != nil {
 		return err
 	}

@@ -228,15 +228,16 @@ type NotFoundError struct {
 func (e *NotFoundError) Error() string { return e.Msg }
 
 func quoteList(names []string) string {
-	if len(names) > 8 {
-		names = append(names[:8:8], "…")
+	more := len(names) > 8
+	if more {
+		names = names[:8]
 	}
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = strconv.Quote(n)
 	}
-	if len(q) > 8 {
-		q[8] = "…"
+	if more {
+		q = append(q, "…")
 	}
 	return strings.Join(q, ", ")
 }
