@@ -81,6 +81,24 @@ var debugFlag = &cli.BoolFlag{
 	Usage: "explain each step on stderr (token signatures redacted)",
 }
 
+// defaultTimeout bounds the whole token path, so a hung credential_process or SSO endpoint
+// cannot hang a shell start-up for ever.
+const defaultTimeout = 30 * time.Second
+
+var timeoutFlag = &cli.DurationFlag{
+	Name:    "timeout",
+	Usage:   "give up getting AWS credentials and signing after `DURATION`",
+	Value:   defaultTimeout,
+	EnvVars: []string{"DSQLENV_TIMEOUT"},
+}
+
+// tokenFlags are the flags of every command that mints a token.
+var tokenFlags = []cli.Flag{configFlag, debugFlag, timeoutFlag}
+
+func withTokenFlags(extra ...cli.Flag) []cli.Flag {
+	return append(append([]cli.Flag{}, tokenFlags...), extra...)
+}
+
 func newApp(e *Env) *cli.App {
 	app := &cli.App{
 		Name:      "dsqlenv",
@@ -109,7 +127,7 @@ Examples:
 		Writer:          e.Stdout,
 		ErrWriter:       e.Stderr,
 		HideHelpCommand: true,
-		Flags:           []cli.Flag{configFlag, debugFlag},
+		Flags:           tokenFlags,
 		// Errors are printed once, by Run; urfave/cli must not exit or print them itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -125,7 +143,7 @@ Examples:
 		},
 	}
 	app.Commands = append(append(shellCommands(e), otherCommands(e)...), fileCommands(e)...)
-	app.Commands = append(app.Commands, certCommand(e), doctorCommand(e))
+	app.Commands = append(app.Commands, execCommand(e), certCommand(e), doctorCommand(e), hookCommand(e))
 	for _, cmd := range app.Commands {
 		if cmd.OnUsageError == nil {
 			name := cmd.Name
@@ -138,7 +156,7 @@ Examples:
 }
 
 func commandNames() []string {
-	return []string{"list", "show", "token", "init", "service", "pgpass", "cert", "doctor"}
+	return []string{"list", "show", "token", "exec", "init", "service", "pgpass", "cert", "doctor", "hook"}
 }
 
 func unknownCommand(name string) error {
@@ -199,6 +217,16 @@ func flagString(c *cli.Context, name string) string {
 		}
 	}
 	return ""
+}
+
+// flagDuration is the innermost explicit setting of a duration flag, else its default.
+func flagDuration(c *cli.Context, name string, def time.Duration) time.Duration {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet(name) {
+			return cc.Duration(name)
+		}
+	}
+	return def
 }
 
 func flagBool(c *cli.Context, name string) bool {

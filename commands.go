@@ -50,7 +50,7 @@ Examples:
 
 Examples:
    PGPASSWORD="$(dsqlenv token prod)" psql "host=… sslmode=verify-full"`,
-			Flags:  []cli.Flag{configFlag, debugFlag},
+			Flags:  tokenFlags,
 			Action: func(c *cli.Context) error { return runToken(c, e) },
 		},
 		{

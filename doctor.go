@@ -46,7 +46,7 @@ One line per check: ok, warn or FAIL, with the fix. Exit status 1 when any check
 Examples:
    dsqlenv doctor
    dsqlenv doctor prod`,
-		Flags:  []cli.Flag{configFlag, debugFlag},
+		Flags:  tokenFlags,
 		Action: func(c *cli.Context) error { return runDoctor(c, e) },
 	}
 }

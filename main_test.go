@@ -90,22 +90,27 @@ func TestGoldenBlocks(t *testing.T) {
 				got = fmt.Sprintf("exit %d\nstdout: %q\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
 			got = strings.ReplaceAll(got, xdgDir, "$XDG")
-			path := filepath.Join("testdata", "golden", dialect+"-"+name+".txt")
-			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGoldenBlocks -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s %s: output differs from %s\n got: %q\nwant: %q", dialect, name, path, got, want)
-			}
+			golden(t, filepath.Join("testdata", "golden", dialect+"-"+name+".txt"), got)
 		}
+	}
+}
+
+// golden compares got with a file under testdata/golden; -update rewrites the file instead.
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s\n got: %q\nwant: %q", path, got, want)
 	}
 }
 
@@ -140,7 +145,7 @@ func TestFailureContract(t *testing.T) {
 		{"unknown profile", fixedMint, []string{"-c", good, "bash", "prdo"}, 1, `dsqlenv: no profile "prdo" in ` + good + `: did you mean "prod"?`, "false\n"},
 		{"unknown profile fish", fixedMint, []string{"-c", good, "fish", "nope"}, 1, `dsqlenv: no profile "nope"`, "false\n"},
 		{"unknown profile powershell", fixedMint, []string{"-c", good, "powershell", "nope"}, 1, `dsqlenv: no profile "nope"`, ""},
-		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, init, service, pgpass, cert, doctor`, ""},
+		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, exec, init, service, pgpass, cert, doctor, hook`, ""},
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
 		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},

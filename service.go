@@ -61,10 +61,10 @@ kept. Tokens expire: run it again before they do (it says when).
 Examples:
    dsqlenv pgpass prod
    dsqlenv service --passfile "$(dsqlenv pgpass --path)" prod && psql service=prod`,
-			Flags: []cli.Flag{configFlag, debugFlag,
+			Flags: withTokenFlags(
 				&cli.StringFlag{Name: "file", Usage: "the password file (default: PGPASSFILE or $XDG_STATE_HOME/dsqlenv/pgpass)"},
 				&cli.BoolFlag{Name: "path", Usage: "print the password file's path and write nothing"},
-			},
+			),
 			Action: func(c *cli.Context) error { return runPgpass(c, e) },
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -60,10 +61,6 @@ func connVars(m *minted, rootCert string) []emit.Var {
 	)
 }
 
-// mintTimeout bounds the whole token path, so a hung credential_process or SSO endpoint cannot
-// hang a shell start-up for ever.
-const mintTimeout = 30 * time.Second
-
 // resolveAndMint loads the profile and signs its token, warning on stderr when the
 // credentials cut the token's life short.
 func resolveAndMint(c *cli.Context, e *Env, name string) (*minted, error) {
@@ -79,13 +76,14 @@ func resolveAndMint(c *cli.Context, e *Env, name string) (*minted, error) {
 }
 
 func mint(c *cli.Context, e *Env, conn *profiles.Connection) (*minted, error) {
-	ctx, cancel := context.WithTimeout(c.Context, mintTimeout)
+	timeout := flagDuration(c, "timeout", defaultTimeout)
+	ctx, cancel := context.WithTimeout(c.Context, timeout)
 	defer cancel()
 	debugf(c, e, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
 	tok, err := e.Mint(ctx, conn)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			return nil, fmt.Errorf("profile %s: getting AWS credentials took longer than %s: check credential_process or SSO settings of the aws profile", conn.Profile, mintTimeout)
+			return nil, fmt.Errorf("profile %s: getting AWS credentials took longer than %s: check credential_process or SSO settings of the aws profile, or raise --timeout", conn.Profile, profiles.FormatDuration(timeout))
 		}
 		return nil, err
 	}
@@ -140,7 +138,8 @@ func shellCommands(e *Env) []*cli.Command {
 			ArgsUsage:   "PROFILE",
 			Category:    "Shells",
 			Description: shellHelp(name),
-			Flags:       []cli.Flag{configFlag, debugFlag},
+			Flags: withTokenFlags(&cli.BoolFlag{Name: "unset",
+				Usage: "print code that removes every variable a block sets; takes no PROFILE and reads no file"}),
 			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 				return fail(usagef("%s: %s (see dsqlenv %s --help)", name, err, name))
 			},
@@ -150,7 +149,29 @@ func shellCommands(e *Env) []*cli.Command {
 	return cmds
 }
 
+// blockVars is every variable a block may set, in the order blocks set them.
+var blockVars = []string{"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE", "PGSSLROOTCERT", "PGPASSWORD",
+	"PGAPPNAME", "PGCONNECT_TIMEOUT", "PGOPTIONS", "DSQLENV_PROFILE", "DSQLENV_EXPIRES_AT"}
+
+func runUnset(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
+	if c.NArg() > 0 {
+		return usagef("%s --unset takes no PROFILE, got %s", dialect, strings.Join(c.Args().Slice(), " "))
+	}
+	if dialect == "env" || dialect == "json" {
+		return usagef("%s --unset: %s output only sets variables; nothing can be removed with it", dialect, shellTitle[dialect])
+	}
+	out, err := shell.Render(emit.Block{Unset: blockVars})
+	if err != nil {
+		return err
+	}
+	_, err = e.Stdout.Write(out)
+	return err
+}
+
 func runShell(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
+	if c.Bool("unset") {
+		return runUnset(c, e, dialect, shell)
+	}
 	name, err := oneArg(c, "PROFILE")
 	if err != nil {
 		return err
@@ -208,6 +229,9 @@ DSQLENV_PROFILE and DSQLENV_EXPIRES_AT (Unix seconds).`
 	}
 	if name == "bash" || name == "zsh" || name == "sh" {
 		text += "\nKeep the double quotes around $(...): unquoted, the ? in a token is a glob."
+	}
+	if name != "env" && name != "json" {
+		text += "\nWith --unset it prints code that removes all of them again (no PROFILE)."
 	}
 	return text + "\n\nExamples:\n   " + use
 }

@@ -18,3 +18,15 @@ var AmazonRootCA1 []byte
 
 // AmazonRootCA1SHA256 is the expected fingerprint of AmazonRootCA1's DER bytes.
 const AmazonRootCA1SHA256 = "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e"
+
+// The prompt hooks `dsqlenv hook SHELL` prints; {{.Bin}} is the binary's quoted path.
+var (
+	//go:embed hook.bash
+	HookBash string
+	//go:embed hook.zsh
+	HookZsh string
+	//go:embed hook.fish
+	HookFish string
+	//go:embed hook.ps1
+	HookPowerShell string
+)

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"text/template"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/templates"
+)
+
+// hookShells maps each shell the hook supports to its snippet and to how the snippet quotes
+// the path of the binary.
+var hookShells = map[string]struct {
+	text  string
+	quote func(string) string
+	crlf  bool
+}{
+	"bash":       {templates.HookBash, emit.QuotePOSIX, false},
+	"zsh":        {templates.HookZsh, emit.QuotePOSIX, false},
+	"fish":       {templates.HookFish, emit.QuoteFish, false},
+	"powershell": {templates.HookPowerShell, emit.QuotePowerShell, true},
+	"pwsh":       {templates.HookPowerShell, emit.QuotePowerShell, true},
+}
+
+func hookCommand(e *Env) *cli.Command {
+	return &cli.Command{
+		Name:      "hook",
+		Category:  "Shell set-up",
+		Usage:     "print a prompt hook that mints a new token before the current one expires",
+		ArgsUsage: "bash|zsh|fish|powershell",
+		Description: `Prints code for your shell's start-up file. Before each prompt, when
+DSQLENV_PROFILE is set (a block sets it) and the token expires within
+DSQLENV_REFRESH_MARGIN seconds (default 60), the hook runs dsqlenv SHELL
+"$DSQLENV_PROFILE" again. It reads the time with the shell's own clock, so a
+prompt with a fresh token starts no process. The profiles file is the default one
+or DSQLENV_CONFIG. After a failure dsqlenv prints one line and the hook waits 30 s,
+doubling up to 15 min, before it tries again.
+
+Examples:
+   eval "$(dsqlenv hook bash)"                          # ~/.bashrc
+   eval "$(dsqlenv hook zsh)"                           # ~/.zshrc
+   dsqlenv hook fish | source                           # ~/.config/fish/config.fish
+   dsqlenv hook powershell | Out-String | Invoke-Expression   # $PROFILE`,
+		Action: func(c *cli.Context) error { return runHook(c, e) },
+	}
+}
+
+func runHook(c *cli.Context, e *Env) error {
+	shell, err := oneArg(c, "SHELL")
+	if err != nil {
+		return err
+	}
+	h, ok := hookShells[shell]
+	if !ok {
+		return usagef("hook: no hook for %q; shells: bash, zsh, fish, powershell", shell)
+	}
+	out, err := renderHook(h.text, h.quote(selfPath()))
+	if err != nil {
+		return err
+	}
+	if h.crlf {
+		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
+	}
+	_, err = e.Stdout.Write(out)
+	return err
+}
+
+func renderHook(text, bin string) ([]byte, error) {
+	t, err := template.New("hook").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	err = t.Execute(&buf, struct{ Bin string }{bin})
+	return buf.Bytes(), err
+}
+
+// selfPath is how a snippet calls dsqlenv again: the dsqlenv found on PATH when it is this
+// very binary (a package manager's symlink survives upgrades), else this binary's own path.
+func selfPath() string {
+	self, err := os.Executable()
+	if err != nil {
+		return "dsqlenv"
+	}
+	if onPath, err := exec.LookPath("dsqlenv"); err == nil {
+		if abs, err := filepath.Abs(onPath); err == nil && sameFile(abs, self) {
+			return abs
+		}
+	}
+	return self
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}

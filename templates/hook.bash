@@ -1,0 +1,38 @@
+# dsqlenv hook for bash, from: eval "$(dsqlenv hook bash)"
+# Before each prompt, when DSQLENV_PROFILE is set and its token (DSQLENV_EXPIRES_AT, Unix
+# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again. A prompt
+# whose token is still fresh starts no process: the clock is bash's own ($EPOCHSECONDS, bash
+# 5; printf %(%s)T, bash 4.2). After a failure dsqlenv has printed one line; the hook then
+# waits 30 s, doubling up to 15 min, before it tries again. $? is kept for the prompt.
+_dsqlenv_hook() {
+  local ret=$? now margin=60 expires=0 block
+  if [[ -z ${DSQLENV_PROFILE:-} ]]; then
+    return $ret
+  fi
+  now=${EPOCHSECONDS:-}
+  if [[ -z $now ]]; then
+    printf -v now '%(%s)T' -1 2>/dev/null || now=$(date +%s)
+  fi
+  # Only digits reach arithmetic: bash evaluates a name like a[$(cmd)] found there.
+  [[ ${DSQLENV_REFRESH_MARGIN:-} =~ ^[0-9]{1,9}$ ]] && margin=$DSQLENV_REFRESH_MARGIN
+  [[ ${DSQLENV_EXPIRES_AT:-} =~ ^[0-9]{1,18}$ ]] && expires=$DSQLENV_EXPIRES_AT
+  if (( now + margin < expires || now < _dsqlenv_retry_at )); then
+    return $ret
+  fi
+  if block=$({{.Bin}} bash "$DSQLENV_PROFILE") && eval "$block"; then
+    _dsqlenv_backoff=0
+  else
+    _dsqlenv_backoff=$(( _dsqlenv_backoff < 30 ? 30 : (_dsqlenv_backoff * 2 > 900 ? 900 : _dsqlenv_backoff * 2) ))
+    _dsqlenv_retry_at=$(( now + _dsqlenv_backoff ))
+  fi
+  return $ret
+}
+_dsqlenv_retry_at=0
+_dsqlenv_backoff=0
+# Run first, so the commands already there still see the last command's $?.
+if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
+  # bash 5.1 and later: PROMPT_COMMAND may be an array of commands.
+  [[ " ${PROMPT_COMMAND[*]} " == *" _dsqlenv_hook "* ]] || PROMPT_COMMAND=(_dsqlenv_hook "${PROMPT_COMMAND[@]}")
+elif [[ $'\n'${PROMPT_COMMAND:-}$'\n' != *$'\n'_dsqlenv_hook$'\n'* ]]; then
+  PROMPT_COMMAND=_dsqlenv_hook${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}
+fi

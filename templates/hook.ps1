@@ -1,0 +1,35 @@
+# dsqlenv hook for PowerShell, from: dsqlenv hook powershell | Out-String | Invoke-Expression
+# Before each prompt, when DSQLENV_PROFILE is set and its token (DSQLENV_EXPIRES_AT, Unix
+# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again. A prompt
+# whose token is still fresh starts no process: the clock is [DateTimeOffset]::UtcNow. After a
+# failure dsqlenv has printed one line; the hook then waits 30 s, doubling up to 15 min, before
+# it tries again. The prompt that was there runs first and keeps $? and $LASTEXITCODE.
+function global:__dsqlenvHook {
+    if (-not $env:DSQLENV_PROFILE) { return }
+    $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+    $margin = 60L
+    if ("$env:DSQLENV_REFRESH_MARGIN" -match '^[0-9]{1,9}$') { $margin = [long]$env:DSQLENV_REFRESH_MARGIN }
+    $expires = 0L
+    if ("$env:DSQLENV_EXPIRES_AT" -match '^[0-9]{1,18}$') { $expires = [long]$env:DSQLENV_EXPIRES_AT }
+    if ($now + $margin -lt $expires -or $now -lt $global:__dsqlenvRetryAt) { return }
+    $saved = $global:LASTEXITCODE
+    $block = & {{.Bin}} powershell $env:DSQLENV_PROFILE | Out-String
+    if ($LASTEXITCODE -eq 0) {
+        Invoke-Expression $block
+        $global:__dsqlenvBackoff = 0
+    } else {
+        $global:__dsqlenvBackoff = [Math]::Min(900, [Math]::Max(30, 2 * $global:__dsqlenvBackoff))
+        $global:__dsqlenvRetryAt = $now + $global:__dsqlenvBackoff
+    }
+    $global:LASTEXITCODE = $saved
+}
+$global:__dsqlenvRetryAt = 0L
+$global:__dsqlenvBackoff = 0L
+if (-not $global:__dsqlenvPrompt) {
+    $global:__dsqlenvPrompt = $function:prompt
+    function global:prompt {
+        $text = & $global:__dsqlenvPrompt
+        __dsqlenvHook
+        $text
+    }
+}
