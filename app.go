@@ -143,7 +143,7 @@ Examples:
 		},
 	}
 	app.Commands = append(append(shellCommands(e), otherCommands(e)...), fileCommands(e)...)
-	app.Commands = append(app.Commands, execCommand(e), certCommand(e), doctorCommand(e), hookCommand(e))
+	app.Commands = append(app.Commands, execCommand(e), certCommand(e), doctorCommand(e), hookCommand(e), completionCommand(e), completeCommand(e))
 	for _, cmd := range app.Commands {
 		if cmd.OnUsageError == nil {
 			name := cmd.Name
@@ -156,7 +156,7 @@ Examples:
 }
 
 func commandNames() []string {
-	return []string{"list", "show", "token", "exec", "init", "service", "pgpass", "cert", "doctor", "hook"}
+	return []string{"list", "show", "token", "exec", "init", "service", "pgpass", "cert", "doctor", "hook", "completion"}
 }
 
 func unknownCommand(name string) error {
@@ -172,6 +172,15 @@ func unknownCommand(name string) error {
 // directories; when none exists, the XDG config home path (named in the error).
 func configPath(c *cli.Context) string {
 	if p := flagString(c, "config"); p != "" {
+		return p
+	}
+	return defaultConfigPath()
+}
+
+// defaultConfigPath is DSQLENV_CONFIG, else the first profiles.yaml in the XDG config
+// directories, else the XDG config home path (named in the error when it does not exist).
+func defaultConfigPath() string {
+	if p := os.Getenv("DSQLENV_CONFIG"); p != "" {
 		return p
 	}
 	if p, err := xdg.SearchConfigFile(filepath.Join("dsqlenv", "profiles.yaml")); err == nil {

@@ -13,13 +13,15 @@ import (
 	"github.com/dsqlenv/dsqlenv/templates"
 )
 
-// hookShells maps each shell the hook supports to its snippet and to how the snippet quotes
-// the path of the binary.
-var hookShells = map[string]struct {
+// script is a snippet for one shell and how it quotes the binary's path.
+type script struct {
 	text  string
 	quote func(string) string
 	crlf  bool
-}{
+}
+
+// hookShells maps each shell the hook supports to its snippet.
+var hookShells = map[string]script{
 	"bash":       {templates.HookBash, emit.QuotePOSIX, false},
 	"zsh":        {templates.HookZsh, emit.QuotePOSIX, false},
 	"fish":       {templates.HookFish, emit.QuoteFish, false},
@@ -59,11 +61,16 @@ func runHook(c *cli.Context, e *Env) error {
 	if !ok {
 		return usagef("hook: no hook for %q; shells: bash, zsh, fish, powershell", shell)
 	}
-	out, err := renderHook(h.text, h.quote(selfPath()))
+	return writeScript(e, h.text, h.quote(selfPath()), h.crlf)
+}
+
+// writeScript renders a snippet with the quoted path of the binary and prints it.
+func writeScript(e *Env, text, bin string, crlf bool) error {
+	out, err := renderHook(text, bin)
 	if err != nil {
 		return err
 	}
-	if h.crlf {
+	if crlf {
 		out = bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n"))
 	}
 	_, err = e.Stdout.Write(out)

@@ -30,3 +30,15 @@ var (
 	//go:embed hook.ps1
 	HookPowerShell string
 )
+
+// The completion scripts `dsqlenv completion SHELL` prints; {{.Bin}} as in the hooks.
+var (
+	//go:embed completion.bash
+	CompletionBash string
+	//go:embed completion.zsh
+	CompletionZsh string
+	//go:embed completion.fish
+	CompletionFish string
+	//go:embed completion.ps1
+	CompletionPowerShell string
+)

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+const completeProfiles = "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n  prod-eu:\n    endpoint: b.dsql.eu-west-1.on.aws\n  staging:\n    endpoint: c.dsql.us-east-1.on.aws\n"
+
+func TestCompleteCandidates(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", completeProfiles)
+	other := writeFile(t, dir, "other.yaml", "profiles:\n  elsewhere:\n    endpoint: d.dsql.us-east-1.on.aws\n")
+	broken := writeFile(t, dir, "broken.yaml", "profiles: [\n")
+	t.Setenv("DSQLENV_CONFIG", cfg)
+	app := newApp(&Env{})
+	for _, tc := range []struct {
+		words []string
+		cur   string
+		want  string
+	}{
+		{nil, "p", "pgpass powershell pwsh"},
+		{nil, "ex", "exec"},
+		{nil, "--c", "--config"},
+		{[]string{"bash"}, "", "prod prod-eu staging"},
+		{[]string{"bash"}, "prod-", "prod-eu"},
+		{[]string{"bash", "prod"}, "", ""}, // one PROFILE only
+		{[]string{"-c", other, "fish"}, "", "elsewhere"},
+		{[]string{"--config=" + other, "show"}, "", "elsewhere"},
+		{[]string{"bash", "--config", other}, "", "elsewhere"},
+		{[]string{"-c", broken, "bash"}, "", ""}, // a broken file gives nothing, silently
+		{[]string{"service", "prod"}, "s", "staging"},
+		{[]string{"exec"}, "st", "staging"},
+		{[]string{"exec", "prod", "--"}, "", ""},
+		{[]string{"hook"}, "", "bash fish powershell zsh"},
+		{[]string{"completion"}, "z", "zsh"},
+		{[]string{"bash"}, "--u", "--unset"},
+		{[]string{"service"}, "--p", "--passfile"},
+		{[]string{"service", "--file"}, "", ""}, // a file name: the shell completes it
+		{[]string{"tcsh"}, "", ""},
+		{nil, "__", ""}, // the hidden command is not offered
+	} {
+		got := strings.Join(complete(app, tc.words, tc.cur), " ")
+		if got != tc.want {
+			t.Errorf("complete(%q, %q) = %q, want %q", tc.words, tc.cur, got, tc.want)
+		}
+	}
+}
+
+// TestBashCompletionFunction drives the registered completion function the way bash does on
+// Tab: COMP_WORDS and COMP_CWORD set, then the function named by `complete -p dsqlenv`.
+func TestBashCompletionFunction(t *testing.T) {
+	bash := testkit.RequireTool(t, "bash")
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", completeProfiles)
+	other := writeFile(t, dir, "o.yaml", "profiles:\n  elsewhere:\n    endpoint: d.dsql.us-east-1.on.aws\n")
+	for _, tc := range []struct{ words, want string }{
+		{`(dsqlenv bash '')`, "prod prod-eu staging"},
+		{`(dsqlenv show pr)`, "prod prod-eu"},
+		{`(dsqlenv -c "$OTHER" zsh '')`, "elsewhere"},
+		{`(dsqlenv '')`, strings.Join(complete(newApp(&Env{}), nil, ""), " ")},
+	} {
+		script := `eval "$("$BIN" completion bash)" || exit 1
+spec=$(complete -p dsqlenv) || exit 1
+fn=${spec#*-F }; fn=${fn%% *}
+COMP_WORDS=` + tc.words + `; COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+"$fn" dsqlenv "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+echo "$spec"
+printf '%s\n' "${COMPREPLY[*]}"`
+		cmd := exec.Command(bash, "--norc", "--noprofile", "-c", script)
+		cmd.Env = awsEnv(t, false, "BIN="+binPath, "DSQLENV_CONFIG="+cfg, "OTHER="+other)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tc.words, err, out)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if len(lines) != 2 || lines[1] != tc.want || !strings.Contains(lines[0], "-o default") {
+			t.Errorf("COMP_WORDS=%s: got %q, want %q", tc.words, lines, tc.want)
+		}
+	}
+}
+
+func TestFishCompletion(t *testing.T) {
+	fish := testkit.RequireTool(t, "fish")
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", completeProfiles)
+	r := runBin(t, awsEnv(t, false), "completion", "fish")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	script := filepath.Join(dir, "dsqlenv.fish")
+	writeFile(t, dir, "dsqlenv.fish", r.stdout)
+	if out, err := exec.Command(fish, "--no-config", "-n", script).CombinedOutput(); err != nil {
+		t.Fatalf("fish -n: %v\n%s", err, out)
+	}
+	// complete -C asks fish for the completions of a command line, as Tab does.
+	cmd := exec.Command(fish, "--no-config", "-c", "source "+emit.QuoteFish(script)+"; complete -C 'dsqlenv bash '; complete -C 'dsqlenv hoo'")
+	cmd.Env = awsEnv(t, false, "DSQLENV_CONFIG="+cfg)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "prod\nprod-eu\nstaging\nhook\n" {
+		t.Errorf("fish completions: %v %q", err, out)
+	}
+}
+
+func TestZshAndPowerShellCompletionScripts(t *testing.T) {
+	zsh := testkit.RequireTool(t, "zsh")
+	r := runBin(t, awsEnv(t, false), "completion", "zsh")
+	cmd := exec.Command(zsh, "-f", "-n")
+	cmd.Stdin = strings.NewReader(r.stdout)
+	if out, err := cmd.CombinedOutput(); r.code != 0 || err != nil {
+		t.Errorf("zsh -n: exit %d %v\n%s", r.code, err, out)
+	}
+	// Loaded into a zsh with compinit, the script registers _dsqlenv for dsqlenv.
+	cmd = exec.Command(zsh, "-f", "-c", `autoload -Uz compinit && compinit -D && eval "$("$BIN" completion zsh)" && print -r -- ${_comps[dsqlenv]}`)
+	cmd.Env = awsEnv(t, false, "BIN="+binPath)
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "_dsqlenv\n" {
+		t.Errorf("zsh registration: %v %q", err, out)
+	}
+	p := runApp(t, fixedMint, "completion", "powershell")
+	if p.code != 0 || strings.Count(p.stdout, "\r\n") != strings.Count(p.stdout, "\n") {
+		t.Fatalf("powershell: exit %d, lines must end in CRLF", p.code)
+	}
+	self, _ := os.Executable()
+	golden(t, filepath.Join("testdata", "golden", "completion-powershell.txt"), strings.ReplaceAll(p.stdout, emit.QuotePowerShell(self), "'$BIN'"))
+	if !strings.Contains(p.stdout, "Register-ArgumentCompleter -Native -CommandName 'dsqlenv', 'dsqlenv.exe'") {
+		t.Error("powershell script registers no completer")
+	}
+	for _, args := range [][]string{{"completion"}, {"completion", "tcsh"}} {
+		if r := runApp(t, fixedMint, args...); r.code != 2 || r.stdout != "" {
+			t.Errorf("%v: %+v", args, r)
+		}
+	}
+}
