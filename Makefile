@@ -3,6 +3,9 @@ GO      ?= go
 BIN     ?= bin/dsqlenv
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# urfave/cli's man-page and markdown generators (and their blackfriday init, ~1 ms a start)
+# are left out: dsqlenv never uses them.
+TAGS    := urfave_cli_no_docs
 
 # AWS's documented example keys: a token signed with them is a real SigV4 signature that opens
 # no real cluster. The rest keeps a developer's own AWS setup out of the demo.
@@ -11,10 +14,10 @@ DEMO_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_DEFAULT_PROFILE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: build demo test lint cross install clean
+.PHONY: build demo test lint cross bench gobench install clean
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) .
 
 demo: build
 	@echo '# dsqlenv bash demo   (profile from testdata/demo.yaml, AWS example keys)' >&2
@@ -24,6 +27,14 @@ demo: build
 
 test: lint cross
 	$(GO) test -count=1 ./...
+
+# Start-up cost against the bare SDK and the process floor, with hyperfine (bench/run installs
+# it when missing); the table goes in BENCHMARKS.md. `make gobench`: the Go benchmarks.
+bench:
+	bench/run
+
+gobench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The platforms dsqlenv ships for; each must at least build.
 PLATFORMS := windows/amd64 darwin/arm64 linux/amd64 linux/arm64
@@ -39,7 +50,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
 install:
-	$(GO) install -trimpath -ldflags '$(LDFLAGS)' .
+	$(GO) install -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' .
 
 clean:
 	rm -rf bin

@@ -190,8 +190,11 @@ func defaultConfigPath() string {
 }
 
 func loadProfiles(c *cli.Context) (*profiles.File, error) {
-	return profiles.Load(configPath(c))
+	return profiles.LoadCached(configPath(c), cacheDir())
 }
+
+// cacheDir holds parsed copies of big profiles files (see profiles.LoadCached).
+func cacheDir() string { return filepath.Join(xdg.CacheHome, "dsqlenv") }
 
 // oneArg returns the single PROFILE argument or a usage error.
 func oneArg(c *cli.Context, what string) (string, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -78,13 +79,19 @@ func runList(c *cli.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	// Buffered: tabwriter writes each cell on its own, a system call each on a bare stdout.
+	out := bufio.NewWriter(e.Stdout)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tENDPOINT\tUSER\tREGION")
-	for _, p := range f.Profiles {
-		s := f.Summary(&p)
+	for i := range f.Profiles {
+		p := &f.Profiles[i]
+		s := f.Summary(p)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, dash(s.Host), s.User, dash(s.Region))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
 func dash(s string) string {
@@ -107,7 +114,8 @@ func runShow(c *cli.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	out := bufio.NewWriter(e.Stdout)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "profile %s (%s)\n", name, f.Path)
 	for _, s := range conn.Settings {
 		src := s.Source
@@ -116,7 +124,10 @@ func runShow(c *cli.Context, e *Env) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Field, dash(s.Value), src)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
 func runToken(c *cli.Context, e *Env) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"sort"
 	"strings"
@@ -27,10 +28,11 @@ func completeCommand(e *Env) *cli.Command {
 			if len(args) == 0 || !strings.HasPrefix(args[0], "--cur=") {
 				return usagef("__complete: usage: dsqlenv __complete --cur=WORD [WORDS...]")
 			}
+			out := bufio.NewWriter(e.Stdout)
 			for _, s := range complete(c.App, args[1:], strings.TrimPrefix(args[0], "--cur=")) {
-				fmt.Fprintln(e.Stdout, s)
+				fmt.Fprintln(out, s)
 			}
-			return nil
+			return out.Flush()
 		},
 	}
 }
@@ -140,7 +142,7 @@ func profileNames(config string) []string {
 	if path == "" {
 		path = defaultConfigPath()
 	}
-	f, err := profiles.Load(path)
+	f, err := profiles.LoadCached(path, cacheDir())
 	if err != nil {
 		return nil
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -277,7 +276,7 @@ func tlsInPlainWords(err error, host string) string {
 	return err.Error()
 }
 
-var psqlVersionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)(\.\d+)*`)
+var psqlVersionRE = profiles.LazyRE(`\(PostgreSQL\) (\d+)(\.\d+)*`)
 
 // libpqMajor reads the major version of the psql (and so libpq) on PATH.
 func libpqMajor() (int, string, bool) {
@@ -285,7 +284,7 @@ func libpqMajor() (int, string, bool) {
 	if err != nil {
 		return 0, "", false
 	}
-	m := psqlVersionRE.FindStringSubmatch(string(out))
+	m := psqlVersionRE().FindStringSubmatch(string(out))
 	if m == nil {
 		return 0, "", false
 	}

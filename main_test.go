@@ -274,7 +274,7 @@ func TestMain(m *testing.M) {
 	}
 	// In-process runs must not touch the developer's own XDG directories.
 	xdgDir = filepath.Join(dir, "xdg")
-	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} {
+	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
 		os.Setenv(v, filepath.Join(xdgDir, strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(v, "XDG_"), "_HOME"))))
 	}
 	os.Setenv("XDG_CONFIG_DIRS", filepath.Join(xdgDir, "etc"))
@@ -294,6 +294,7 @@ func awsEnv(t *testing.T, keys bool, extra ...string) []string {
 	dir := t.TempDir()
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_STATE_HOME=" + filepath.Join(dir, "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true"}
 	if keys {

@@ -200,19 +200,27 @@ var shellTitle = map[string]string{
 	"pwsh": "PowerShell", "cmd": "cmd.exe", "bat": "batch file", "env": "env-file", "json": "JSON",
 }
 
+// shellUse is the example line of each dialect's help.
+func shellUse(name string) string {
+	switch name {
+	case "fish":
+		return `dsqlenv fish prod | source; and psql`
+	case "powershell", "pwsh":
+		return `dsqlenv ` + name + ` prod | iex; psql`
+	case "cmd":
+		return `for /f "delims=" %i in ('dsqlenv cmd prod') do @%i` + "\n   (in a batch file write %%i)"
+	case "bat":
+		return "dsqlenv bat prod > env.bat\n   call env.bat"
+	case "env":
+		return "dsqlenv env prod > prod.env\n   docker run --env-file prod.env postgres psql"
+	case "json":
+		return "dsqlenv json prod | jq -r .PGPASSWORD"
+	}
+	return `eval "$(dsqlenv ` + name + ` prod)" && psql`
+}
+
 func shellHelp(name string) string {
-	use := map[string]string{
-		"bash":       `eval "$(dsqlenv bash prod)" && psql`,
-		"zsh":        `eval "$(dsqlenv zsh prod)" && psql`,
-		"sh":         `eval "$(dsqlenv sh prod)" && psql`,
-		"fish":       `dsqlenv fish prod | source; and psql`,
-		"powershell": `dsqlenv powershell prod | iex; psql`,
-		"pwsh":       `dsqlenv pwsh prod | iex; psql`,
-		"cmd":        `for /f "delims=" %i in ('dsqlenv cmd prod') do @%i` + "\n   (in a batch file write %%i)",
-		"bat":        "dsqlenv bat prod > env.bat\n   call env.bat",
-		"env":        "dsqlenv env prod > prod.env\n   docker run --env-file prod.env postgres psql",
-		"json":       "dsqlenv json prod | jq -r .PGPASSWORD",
-	}[name]
+	use := shellUse(name)
 	text := `Mints a fresh IAM auth token for PROFILE and prints ` + shellTitle[name] + ` code that sets
 PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT and PGPASSWORD (plus
 PGAPPNAME, PGCONNECT_TIMEOUT and PGOPTIONS when the profile sets them),

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -175,8 +176,8 @@ func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
 }
 
 var (
-	hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
-	regionRE   = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	hostnameRE = lazyRE(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
+	regionRE   = lazyRE(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
 func checkEndpoint(s string) string {
@@ -185,14 +186,14 @@ func checkEndpoint(s string) string {
 		return fmt.Sprintf("%q has a scheme: give the bare host name, such as abc….dsql.us-east-1.on.aws", s)
 	case strings.ContainsAny(s, ":/"):
 		return fmt.Sprintf("%q is not a bare host name: put the port in port: and drop any path", s)
-	case !hostnameRE.MatchString(s):
+	case !hostnameRE().MatchString(s):
 		return fmt.Sprintf("%q is not a valid host name", s)
 	}
 	return ""
 }
 
 func checkRegion(s string) string {
-	if !regionRE.MatchString(s) {
+	if !regionRE().MatchString(s) {
 		return fmt.Sprintf("%q is not an AWS region name such as us-east-1", s)
 	}
 	return ""
@@ -265,3 +266,12 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// lazyRE compiles a regular expression on first use rather than at start-up, which every
+// dsqlenv command pays, including those that never read a profiles file.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+// LazyRE is lazyRE for the main package.
+func LazyRE(expr string) func() *regexp.Regexp { return lazyRE(expr) }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -55,7 +54,7 @@ type profileList struct {
 
 // nameRE keeps profile names usable everywhere they appear: as a pg_service.conf section
 // ([name]), in DSQLENV_PROFILE, and as a shell word when completing.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var nameRE = lazyRE(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	p.line = n.Line
@@ -65,7 +64,7 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !nameRE.MatchString(k.Value) {
+		if !nameRE().MatchString(k.Value) {
 			return errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", k.Value)
 		}
 		if prev, dup := seen[k.Value]; dup {
@@ -103,6 +102,16 @@ var ErrNotFound = errors.New("profiles file not found")
 
 // Load reads and strictly decodes the profiles file at path.
 func Load(path string) (*File, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// readFile reads the profiles file, turning the usual failures into messages that say what
+// to do.
+func readFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		switch {
@@ -117,7 +126,7 @@ func Load(path string) (*File, error) {
 		}
 		return nil, &FileError{Path: path, Msg: err.Error()}
 	}
-	return Parse(path, data)
+	return data, nil
 }
 
 // Parse decodes a profiles file already in memory; path is used in messages.
@@ -153,7 +162,7 @@ func Parse(path string, data []byte) (*File, error) {
 	return f, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLineRE = lazyRE(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // yamlError turns yaml.v3's messages into one line that names the file and line.
 func yamlError(path string, data []byte, err error) error {
@@ -166,7 +175,7 @@ func yamlError(path string, data []byte, err error) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	m := yamlLineRE.FindStringSubmatch(msg)
+	m := yamlLineRE().FindStringSubmatch(msg)
 	if m == nil {
 		return &FileError{Path: path, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 	}

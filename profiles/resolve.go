@@ -3,7 +3,6 @@ package profiles
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"time"
 )
@@ -51,11 +50,11 @@ type Setting struct {
 }
 
 // endpointRegionRE is the official DSQL connectors' pattern for the region in a host name.
-var endpointRegionRE = regexp.MustCompile(`\.dsql[^.]*\.([^.]+)\.on\.aws$`)
+var endpointRegionRE = lazyRE(`\.dsql[^.]*\.([^.]+)\.on\.aws$`)
 
 // RegionFromEndpoint returns the region an endpoint names, or "".
 func RegionFromEndpoint(host string) string {
-	if m := endpointRegionRE.FindStringSubmatch(host); m != nil {
+	if m := endpointRegionRE().FindStringSubmatch(host); m != nil {
 		return m[1]
 	}
 	return ""
