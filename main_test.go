@@ -272,6 +272,12 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Built before XDG_CACHE_HOME moves below: the Go build cache lives there.
+	binPath = filepath.Join(dir, "dsqlenv")
+	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)
+		os.Exit(1)
+	}
 	// In-process runs must not touch the developer's own XDG directories.
 	xdgDir = filepath.Join(dir, "xdg")
 	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
@@ -279,11 +285,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("XDG_CONFIG_DIRS", filepath.Join(xdgDir, "etc"))
 	xdg.Reload()
-	binPath = filepath.Join(dir, "dsqlenv")
-	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
