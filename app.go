@@ -56,12 +56,25 @@ func Run(ctx context.Context, e *Env, args []string) int {
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) && ec.ExitCode() != 0 {
-		return ec.ExitCode()
+	// Only dsqlenv's own statuses count: an error from a credential_process carries the
+	// process's exit status, which must not become dsqlenv's.
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	if errors.As(err, &se) {
+		return se.code
 	}
 	return exitError
 }
+
+// codedError is an error with a specific exit status (exec's 126 and 127).
+type codedError struct {
+	msg  string
+	code int
+}
+
+func (e *codedError) Error() string { return e.msg }
 
 // silentError carries an exit status for a command that has already said what went wrong.
 type silentError struct{ code int }

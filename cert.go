@@ -74,13 +74,16 @@ func checkAmazonRoot() error {
 	return nil
 }
 
+// amazonRootPath is where amazonRootFile writes the bundled root.
+func amazonRootPath() string { return filepath.Join(xdg.DataHome, "dsqlenv", "AmazonRootCA1.pem") }
+
 // amazonRootFile writes the bundled root to dsqlenv's data directory when it is missing or
 // different, atomically and world-readable, and returns its path.
 func amazonRootFile() (string, error) {
 	if err := checkAmazonRoot(); err != nil {
 		return "", err
 	}
-	path := filepath.Join(xdg.DataHome, "dsqlenv", "AmazonRootCA1.pem")
+	path := amazonRootPath()
 	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, templates.AmazonRootCA1) {
 		return path, nil
 	}
@@ -94,21 +97,34 @@ func amazonRootFile() (string, error) {
 	return written, nil
 }
 
-// rootCertFor is the sslrootcert value to hand libpq for a connection: `amazon` becomes the
-// bundled root's file, and so does `system` for Windows shells, because psql on Windows fails
+// rootCert is the sslrootcert value to hand libpq, a note for stderr once the command has
+// succeeded, and whether it is the bundled root's file, which ensure writes.
+type rootCert struct {
+	path, note string
+	bundled    bool
+}
+
+// ensure writes the bundled root when the value names it. Callers run it only once nothing
+// else can fail, so that a failed command writes nothing.
+func (r rootCert) ensure() error {
+	if !r.bundled {
+		return nil
+	}
+	_, err := amazonRootFile()
+	return err
+}
+
+// rootCertFor is the sslrootcert value for a connection: `amazon` becomes the bundled root's
+// file, and so does `system` for Windows shells, because psql on Windows fails
 // sslrootcert=system with "SSL error: unregistered scheme" (AWS DSQL documentation).
-// The note, when not empty, is for stderr once the command has succeeded.
-func rootCertFor(conn *profiles.Connection, windows bool) (path, note string, err error) {
+func rootCertFor(conn *profiles.Connection, windows bool) (rootCert, error) {
 	switch {
 	case conn.SSLRootCert == profiles.RootAmazon:
-		path, err = amazonRootFile()
-		return path, "", err
+		return rootCert{path: amazonRootPath(), bundled: true}, checkAmazonRoot()
 	case conn.SSLRootCert == profiles.RootSystem && windows:
-		path, err = amazonRootFile()
-		if err != nil {
-			return "", "", err
-		}
-		return path, fmt.Sprintf("dsqlenv: note: sslrootcert system is written as %s for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")\n", path), nil
+		path := amazonRootPath()
+		note := fmt.Sprintf("dsqlenv: note: sslrootcert system is written as %s for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")\n", path)
+		return rootCert{path: path, note: note, bundled: true}, checkAmazonRoot()
 	}
-	return conn.SSLRootCert, "", nil
+	return rootCert{path: conn.SSLRootCert}, nil
 }

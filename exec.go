@@ -59,23 +59,26 @@ func runExec(c *cli.Context, e *Env) error {
 		if !errors.Is(err, exec.ErrNotFound) {
 			code = exitCannotRun
 		}
-		return cli.Exit(fmt.Sprintf("exec: cannot run %s: %v", argv[0], unwrapExecError(err)), code)
+		return &codedError{fmt.Sprintf("exec: cannot run %s: %v", argv[0], unwrapExecError(err)), code}
 	}
 	m, err := resolveAndMint(c, e, name)
 	if err != nil {
 		return err
 	}
-	root, note, err := rootCertFor(m.conn, runtime.GOOS == "windows")
+	root, err := rootCertFor(m.conn, runtime.GOOS == "windows")
 	if err != nil {
 		return err
 	}
-	vars := connVars(m, root)
+	vars := connVars(m, root.path)
 	for _, v := range vars {
 		if strings.ContainsRune(v.Value, 0) {
 			return renderError(name, "exec", &emit.ValueError{Dialect: "exec", Var: v.Name, Reason: "holds a NUL byte, which no environment can carry"})
 		}
 	}
-	fmt.Fprint(e.Stderr, note)
+	if err := root.ensure(); err != nil {
+		return err
+	}
+	fmt.Fprint(e.Stderr, root.note)
 	debugf(c, e, "exec %s", path)
 	return execProgram(path, argv, childEnv(os.Environ(), vars))
 }

@@ -5,13 +5,11 @@ package main
 import (
 	"fmt"
 	"syscall"
-
-	"github.com/urfave/cli/v2"
 )
 
 // execProgram replaces dsqlenv with the program, so signals, the terminal and the exit
 // status are the program's own. It returns only when the exec fails.
 func execProgram(path string, argv, env []string) error {
 	err := syscall.Exec(path, argv, env)
-	return cli.Exit(fmt.Sprintf("exec: cannot run %s: %v", path, err), exitCannotRun)
+	return &codedError{fmt.Sprintf("exec: cannot run %s: %v", path, err), exitCannotRun}
 }

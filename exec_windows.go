@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-
-	"github.com/urfave/cli/v2"
 )
 
 // execProgram runs the program as a child, since Windows cannot replace a process, and exits
@@ -26,7 +24,7 @@ func execProgram(path string, argv, env []string) error {
 		return &silentError{ee.ExitCode()}
 	}
 	if err != nil {
-		return cli.Exit(fmt.Sprintf("exec: cannot run %s: %v", path, err), exitCannotRun)
+		return &codedError{fmt.Sprintf("exec: cannot run %s: %v", path, err), exitCannotRun}
 	}
 	return nil
 }

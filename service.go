@@ -161,12 +161,14 @@ func runService(c *cli.Context, e *Env) error {
 	}
 	var sections []pgfile.Section
 	var names []string
+	var roots []rootCert
 	for _, conn := range conns {
-		root, _, err := rootCertFor(conn, runtime.GOOS == "windows")
+		root, err := rootCertFor(conn, runtime.GOOS == "windows")
 		if err != nil {
 			return err
 		}
-		s := serviceSection(conn, root, passfile)
+		roots = append(roots, root)
+		s := serviceSection(conn, root.path, passfile)
 		if err := pgfile.CheckSection(s); err != nil {
 			return fmt.Errorf("profile %s: %v", conn.Profile, err)
 		}
@@ -175,6 +177,13 @@ func runService(c *cli.Context, e *Env) error {
 	}
 	path := serviceFilePath(c, e)
 	remove := c.Bool("remove")
+	if !remove {
+		for _, r := range roots {
+			if err := r.ensure(); err != nil {
+				return err
+			}
+		}
+	}
 	written, err := pgfile.Update(path, 0o600, func(old []byte) ([]byte, error) {
 		return pgfile.MergeService(old, sections, remove), nil
 	})

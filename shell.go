@@ -82,7 +82,7 @@ func mint(c *cli.Context, e *Env, conn *profiles.Connection) (*minted, error) {
 	debugf(c, e, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
 	tok, err := e.Mint(ctx, conn)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("profile %s: getting AWS credentials took longer than %s: check credential_process or SSO settings of the aws profile, or raise --timeout", conn.Profile, profiles.FormatDuration(timeout))
 		}
 		return nil, err
@@ -180,18 +180,21 @@ func runShell(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
 	if err != nil {
 		return err
 	}
-	root, note, err := rootCertFor(m.conn, emit.IsWindows(dialect))
+	root, err := rootCertFor(m.conn, emit.IsWindows(dialect))
 	if err != nil {
 		return err
 	}
-	out, err := shell.Render(emit.Block{Unset: clearVars, Set: connVars(m, root)})
+	out, err := shell.Render(emit.Block{Unset: clearVars, Set: connVars(m, root.path)})
 	if err != nil {
 		return renderError(name, dialect, err)
+	}
+	if err := root.ensure(); err != nil {
+		return err
 	}
 	if _, err = e.Stdout.Write(out); err != nil {
 		return err
 	}
-	fmt.Fprint(e.Stderr, note)
+	fmt.Fprint(e.Stderr, root.note)
 	return nil
 }
 

@@ -220,3 +220,21 @@ func TestReadOnlyDirectoryLeavesTheFileAlone(t *testing.T) {
 		t.Errorf("the file changed: %q", b)
 	}
 }
+
+// TestReadOnlyFileIsRefused: a file its owner made read-only is left alone, even where the
+// directory would let a rename replace it (and even for root).
+func TestReadOnlyFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "svc")
+	orig := "[a]\nhost=1\n"
+	os.WriteFile(path, []byte(orig), 0o444)
+	_, err := Update(path, 0o600, func(b []byte) ([]byte, error) { return MergeService(b, []Section{prod}, false), nil })
+	if err == nil || !strings.Contains(err.Error(), "it is read-only (mode 0444): make it writable (chmod u+w)") {
+		t.Errorf("err %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != orig {
+		t.Errorf("the file changed: %q", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".svc.tmp-*")); len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+}

@@ -11,7 +11,8 @@ import (
 // Update reads the file at path (a missing file reads as empty), passes its content to edit,
 // and writes the result back atomically under an exclusive lock, so concurrent dsqlenv runs
 // each see the other's change. A symbolic link is written through to its target. The mode of
-// an existing file is kept; a new file gets newMode. It returns the path written.
+// an existing file is kept; a new file gets newMode; a read-only file is refused. It returns
+// the path written.
 func Update(path string, newMode fs.FileMode, edit func([]byte) ([]byte, error)) (string, error) {
 	target, err := resolveLink(path)
 	if err != nil {
@@ -33,6 +34,11 @@ func Update(path string, newMode fs.FileMode, edit func([]byte) ([]byte, error))
 	case err == nil:
 		if st, err := os.Stat(target); err == nil {
 			mode = st.Mode().Perm()
+		}
+		// A file its owner cannot write was made read-only on purpose; replacing it by a
+		// rename would succeed anyway (and root may write anything), so refuse here.
+		if mode&0o200 == 0 {
+			return "", fmt.Errorf("cannot write %s: it is read-only (mode %04o): make it writable (chmod u+w) to let dsqlenv update it (the file is unchanged)", target, mode)
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		old = nil

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/aws/aws-sdk-go-v2/feature/dsql/auth"
 	"github.com/aws/smithy-go/logging"
 )
@@ -25,6 +26,9 @@ type Minter func(ctx context.Context, c *Connection) (string, error)
 // command in a shell prompt.
 const IMDSBudget = 1500 * time.Millisecond
 
+// processMargin is how much sooner than the caller's deadline a credential_process is killed.
+const processMargin = 100 * time.Millisecond
+
 // MintWithSDK loads AWS credentials (the profile's aws_profile, else the default chain) and
 // signs a DSQL token: DbConnectAdmin for the admin role, DbConnect for every other role.
 func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
@@ -35,6 +39,13 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 		// WithSharedConfigProfile, not AWS_PROFILE: with AWS_PROFILE, access keys in the
 		// environment would silently win over the named profile.
 		opts = append(opts, config.WithSharedConfigProfile(c.AWSProfile))
+	}
+	// The credentials cache runs providers without the caller's deadline, so a hung
+	// credential_process would outlive dsqlenv, holding the terminal. The SDK's own timeout
+	// for it ends a little before ours, so the process is killed before dsqlenv exits.
+	if dl, ok := ctx.Deadline(); ok {
+		left := max(time.Until(dl)-processMargin, processMargin)
+		opts = append(opts, config.WithProcessCredentialOptions(func(o *processcreds.Options) { o.Timeout = left }))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -56,6 +67,9 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 		defer cancel()
 	}
 	if _, err := cfg.Credentials.Retrieve(rctx); err != nil {
+		if strings.Contains(err.Error(), "credential process timed out") {
+			return "", fmt.Errorf("profile %s: credential_process: %w", c.Profile, context.DeadlineExceeded)
+		}
 		if rctx.Err() != nil && ctx.Err() == nil {
 			return "", credentialsError(c, fmt.Errorf("no credentials found and the EC2 instance metadata service did not answer within %s", IMDSBudget))
 		}
@@ -88,6 +102,9 @@ func (e *CredentialsError) Error() string {
 		fix = "run `aws sso login --profile " + e.AWSProfile + "` if it uses SSO, check it in ~/.aws/config, or change aws_profile:"
 	}
 	msg := oneLine(e.Err.Error())
+	if e.AWSProfile != "" && strings.Contains(msg, "credential_process") {
+		fix = "run the credential_process of aws profile " + e.AWSProfile + " in ~/.aws/config by hand to see why it fails"
+	}
 	if strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "EC2 instance metadata service did not answer") {
 		// The chain tried everything and ended at the instance metadata service; its
 		// HTTP details say nothing useful to someone at a laptop.
