@@ -14,7 +14,7 @@ DEMO_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_DEFAULT_PROFILE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: build demo test lint cross bench gobench install clean
+.PHONY: build demo test lint cross fuzz bench gobench install clean
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -27,6 +27,18 @@ demo: build
 
 test: lint cross
 	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Every escaper and the profiles parser, fuzzed for FUZZTIME each from the corpus committed in
+# testdata/fuzz/ (which plain `go test` replays). A failing input is written there: commit it.
+FUZZTIME ?= 10s
+FUZZ := emit:FuzzQuotePOSIX emit:FuzzQuoteFish emit:FuzzQuotePowerShell emit:FuzzQuoteCmd emit:FuzzQuoteBat \
+	profiles:FuzzParse profiles:FuzzReadCache
+fuzz:
+	@for t in $(FUZZ); do \
+	  echo "fuzz ./$${t%%:*} $${t#*:} for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
+	done
 
 # Start-up cost against the bare SDK and the process floor, with hyperfine (bench/run installs
 # it when missing); the table goes in BENCHMARKS.md. `make gobench`: the Go benchmarks.

@@ -188,3 +188,15 @@ func TestResolveExpandsHomeInRootCert(t *testing.T) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }
+
+func TestErrorsStayOnOneLine(t *testing.T) {
+	for _, y := range []string{"00\n000", "profiles:\n  p:\n    endpoint: \"a\\nb\\u001b[31m\"\n", "profile: \"x\\ny\"\n"} {
+		_, err := Parse("p.yaml", []byte(y))
+		if err == nil {
+			t.Fatalf("%q parsed", y)
+		}
+		if strings.ContainsFunc(err.Error(), isControl) {
+			t.Errorf("%q: error holds a control character: %q", y, err)
+		}
+	}
+}
