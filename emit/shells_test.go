@@ -2,11 +2,13 @@ package emit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,16 +25,35 @@ var hostile = []string{
 	"h.dsql.us-east-1.on.aws?Action=DbConnectAdmin&X-Amz-Credential=AKIA%2F2026%2Fus-east-1%2Fdsql%2Faws4_request&X-Amz-Signature=ab",
 }
 
-// randomHostile draws n strings from characters that shells treat specially, plus Unicode
-// and astral-plane characters; the seed is fixed so a failure can be reproduced.
-func randomHostile(n int) []string {
-	alphabet := []rune("'\"`$\\%!&|;<>^*?[]{}()~#= \t/abcXYZ019\u2018\u2019\u201A\u201B\u00e9\u4e16😀𝄞")
-	r := rand.New(rand.NewSource(20261129))
+// hostileAlphabet is the characters shells treat specially, plus Unicode and astral-plane
+// characters.
+const hostileAlphabet = "'\"`$\\%!&|;<>^*?[]{}()~#= \t/abcXYZ019\u2018\u2019\u201A\u201B\u00e9\u4e16😀𝄞"
+
+// propertySeed is fixed so that a failure can be reproduced; DSQLENV_PROPERTY_SEED draws
+// other strings.
+func propertySeed(t *testing.T) int64 {
+	if s := os.Getenv("DSQLENV_PROPERTY_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("DSQLENV_PROPERTY_SEED: %v", err)
+		}
+		t.Logf("property seed %d", n)
+		return n
+	}
+	return 20261129
+}
+
+// randomHostile draws n strings from hostileAlphabet.
+func randomHostile(n int) []string { return randomFrom(20261129, hostileAlphabet, n) }
+
+func randomFrom(seed int64, alphabet string, n int) []string {
+	runes := []rune(alphabet)
+	r := rand.New(rand.NewSource(seed))
 	out := make([]string, n)
 	for i := range out {
 		rs := make([]rune, 1+r.Intn(24))
 		for j := range rs {
-			rs[j] = alphabet[r.Intn(len(alphabet))]
+			rs[j] = runes[r.Intn(len(runes))]
 		}
 		out[i] = string(rs)
 	}
@@ -99,7 +120,7 @@ func evalInShell(t *testing.T, shell string, block []byte) map[string]string {
 }
 
 func TestRoundTripInRealShells(t *testing.T) {
-	values := append(append([]string{}, hostile...), randomHostile(200)...)
+	values := append(append([]string{}, hostile...), randomFrom(propertySeed(t), hostileAlphabet, 200)...)
 	b := hostileBlock(values)
 	for _, shell := range []string{"bash", "zsh", "dash", "fish"} {
 		t.Run(shell, func(t *testing.T) {
@@ -123,5 +144,23 @@ func TestRoundTripInRealShells(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUncarriableValuesAreRefused: values with a line break or a NUL byte are refused by
+// every dialect, naming the variable, with no output at all.
+func TestUncarriableValuesAreRefused(t *testing.T) {
+	for i, v := range randomFrom(propertySeed(t)+1, hostileAlphabet+"\n\r\x00", 300) {
+		if !strings.ContainsAny(v, "\n\r\x00") {
+			continue
+		}
+		b := Block{Set: []Var{{"PGHOST", "h"}, {"PGPASSWORD", v}}}
+		for _, name := range Names() {
+			out, err := registry[name].Render(b)
+			var ve *ValueError
+			if !errors.As(err, &ve) || ve.Var != "PGPASSWORD" || out != nil {
+				t.Errorf("%s: value %d %q: output %q, error %v; want a ValueError for PGPASSWORD and no output", name, i, v, out, err)
+			}
+		}
 	}
 }
