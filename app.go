@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,10 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // Run runs dsqlenv with args (args[0] is the program name) and returns the exit status. It is
 // the only place that prints an error.
 func Run(ctx context.Context, e *Env, args []string) int {
-	app := newApp(e)
+	return runCLI(ctx, e, newApp(e, commandOf(args)), args)
+}
+
+func runCLI(ctx context.Context, e *Env, app *cli.App, args []string) int {
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
@@ -112,7 +116,10 @@ func withTokenFlags(extra ...cli.Flag) []cli.Flag {
 	return append(append([]cli.Flag{}, tokenFlags...), extra...)
 }
 
-func newApp(e *Env) *cli.App {
+// newApp builds the command line. With only set, it holds that one command: building and
+// setting up all of them costs about a millisecond at every start (make bench), and a run
+// only ever looks at the command it runs. An empty only builds all of them.
+func newApp(e *Env, only string) *cli.App {
 	app := &cli.App{
 		Name:      "dsqlenv",
 		Usage:     "fresh Aurora DSQL auth tokens and libpq settings for your shell",
@@ -155,8 +162,19 @@ Examples:
 			return unknownCommand(c.Args().First())
 		},
 	}
-	app.Commands = append(append(shellCommands(e), otherCommands(e)...), fileCommands(e)...)
-	app.Commands = append(app.Commands, execCommand(e), certCommand(e), doctorCommand(e), hookCommand(e), completionCommand(e), completeCommand(e))
+	if only != "" && isShell(only) {
+		app.Commands = []*cli.Command{shellCommand(e, only)}
+	} else {
+		if only == "" {
+			app.Commands = shellCommands(e)
+		}
+		for _, cmd := range append(append(otherCommands(e), fileCommands(e)...),
+			execCommand(e), certCommand(e), doctorCommand(e), hookCommand(e), completionCommand(e), completeCommand(e)) {
+			if only == "" || cmd.Name == only {
+				app.Commands = append(app.Commands, cmd)
+			}
+		}
+	}
 	for _, cmd := range app.Commands {
 		if cmd.OnUsageError == nil {
 			name := cmd.Name
@@ -166,6 +184,28 @@ Examples:
 		}
 	}
 	return app
+}
+
+// commandOf is the command a command line runs, when newApp may build it alone: the first
+// word after the global flags, if it names a command. Anything else (help, --version, an
+// unknown flag or command, completion, which lists every command) needs the whole app.
+func commandOf(args []string) string {
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--debug" || strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--timeout="):
+		case a == "--config" || a == "-c" || a == "--timeout":
+			i++
+		case strings.HasPrefix(a, "-"), a == "help", a == "h", a == "__complete":
+			return ""
+		default:
+			if isShell(a) || slices.Contains(commandNames(), a) {
+				return a
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 func commandNames() []string {

@@ -19,7 +19,7 @@ func TestCompleteCandidates(t *testing.T) {
 	other := writeFile(t, dir, "other.yaml", "profiles:\n  elsewhere:\n    endpoint: d.dsql.us-east-1.on.aws\n")
 	broken := writeFile(t, dir, "broken.yaml", "profiles: [\n")
 	t.Setenv("DSQLENV_CONFIG", cfg)
-	app := newApp(&Env{})
+	app := newApp(&Env{}, "")
 	for _, tc := range []struct {
 		words []string
 		cur   string
@@ -64,7 +64,7 @@ func TestBashCompletionFunction(t *testing.T) {
 		{`(dsqlenv bash '')`, "prod prod-eu staging"},
 		{`(dsqlenv show pr)`, "prod prod-eu"},
 		{`(dsqlenv -c "$OTHER" zsh '')`, "elsewhere"},
-		{`(dsqlenv '')`, strings.Join(complete(newApp(&Env{}), nil, ""), " ")},
+		{`(dsqlenv '')`, strings.Join(complete(newApp(&Env{}, ""), nil, ""), " ")},
 	} {
 		script := `eval "$("$BIN" completion bash)" || exit 1
 spec=$(complete -p dsqlenv) || exit 1

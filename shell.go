@@ -124,29 +124,32 @@ func renderError(profile, dialect string, err error) error {
 func shellCommands(e *Env) []*cli.Command {
 	var cmds []*cli.Command
 	for _, name := range emit.Names() {
-		shell, _ := emit.ForShell(name)
-		name := name
-		fail := func(err error) error {
-			if err != nil {
-				fmt.Fprint(e.Stdout, shell.Failure())
-			}
-			return err
-		}
-		cmds = append(cmds, &cli.Command{
-			Name:        name,
-			Usage:       "print " + shellTitle[name] + " code that sets the libpq variables for PROFILE",
-			ArgsUsage:   "PROFILE",
-			Category:    "Shells",
-			Description: shellHelp(name),
-			Flags: withTokenFlags(&cli.BoolFlag{Name: "unset",
-				Usage: "print code that removes every variable a block sets; takes no PROFILE and reads no file"}),
-			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-				return fail(usagef("%s: %s (see dsqlenv %s --help)", name, err, name))
-			},
-			Action: func(c *cli.Context) error { return fail(runShell(c, e, name, shell)) },
-		})
+		cmds = append(cmds, shellCommand(e, name))
 	}
 	return cmds
+}
+
+func shellCommand(e *Env, name string) *cli.Command {
+	shell, _ := emit.ForShell(name)
+	fail := func(err error) error {
+		if err != nil {
+			fmt.Fprint(e.Stdout, shell.Failure())
+		}
+		return err
+	}
+	return &cli.Command{
+		Name:        name,
+		Usage:       "print " + shellTitle[name] + " code that sets the libpq variables for PROFILE",
+		ArgsUsage:   "PROFILE",
+		Category:    "Shells",
+		Description: shellHelp(name),
+		Flags: withTokenFlags(&cli.BoolFlag{Name: "unset",
+			Usage: "print code that removes every variable a block sets; takes no PROFILE and reads no file"}),
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fail(usagef("%s: %s (see dsqlenv %s --help)", name, err, name))
+		},
+		Action: func(c *cli.Context) error { return fail(runShell(c, e, name, shell)) },
+	}
 }
 
 // blockVars is every variable a block may set, in the order blocks set them.
