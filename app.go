@@ -44,11 +44,18 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 // Run runs dsqlenv with args (args[0] is the program name) and returns the exit status. It is
 // the only place that prints an error.
 func Run(ctx context.Context, e *Env, args []string) int {
+	if code, ok := fastRun(ctx, e, args); ok {
+		return code
+	}
 	return runCLI(ctx, e, newApp(e, commandOf(args)), args)
 }
 
 func runCLI(ctx context.Context, e *Env, app *cli.App, args []string) int {
-	err := app.RunContext(ctx, args)
+	return finish(e, app.RunContext(ctx, args))
+}
+
+// finish prints err, if any, as the one `dsqlenv: …` line and returns the exit status.
+func finish(e *Env, err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -86,11 +93,12 @@ type silentError struct{ code int }
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 func (e *silentError) ExitCode() int { return e.code }
 
+// The environment variables behind --config and --timeout are read by envSettings, not by
+// urfave/cli: its EnvVars would let DSQLENV_CONFIG beat a --config given before the command.
 var configFlag = &cli.StringFlag{
 	Name:    "config",
 	Aliases: []string{"c"},
-	Usage:   "read profiles from `FILE` (default: $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)",
-	EnvVars: []string{"DSQLENV_CONFIG"},
+	Usage:   "read profiles from `FILE` (default: $DSQLENV_CONFIG, else $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)",
 }
 
 var debugFlag = &cli.BoolFlag{
@@ -103,10 +111,8 @@ var debugFlag = &cli.BoolFlag{
 const defaultTimeout = 30 * time.Second
 
 var timeoutFlag = &cli.DurationFlag{
-	Name:    "timeout",
-	Usage:   "give up getting AWS credentials and signing after `DURATION`",
-	Value:   defaultTimeout,
-	EnvVars: []string{"DSQLENV_TIMEOUT"},
+	Name:  "timeout",
+	Usage: "give up getting AWS credentials and signing after `DURATION` (default: $DSQLENV_TIMEOUT, else 30s)",
 }
 
 // tokenFlags are the flags of every command that mints a token.
@@ -221,11 +227,53 @@ func unknownCommand(name string) error {
 	return usagef("%s; shells: %s; commands: %s", msg, strings.Join(emit.Names(), ", "), strings.Join(commandNames(), ", "))
 }
 
+// settings are the global options the commands that read profiles or mint tokens share.
+type settings struct {
+	ctx     context.Context
+	config  string // --config or DSQLENV_CONFIG; empty for the default file
+	debug   bool
+	timeout time.Duration
+	err     error // a DSQLENV_TIMEOUT that is not a duration, reported by mint
+}
+
+// envSettings are the settings from the environment alone.
+func envSettings(ctx context.Context, e *Env) settings {
+	s := settings{ctx: ctx, config: e.Getenv("DSQLENV_CONFIG"), timeout: defaultTimeout}
+	if v := e.Getenv("DSQLENV_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			s.err = fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", v)
+		} else {
+			s.timeout = d
+		}
+	}
+	return s
+}
+
+// settingsOf is envSettings overridden by the flags, given before or after the command.
+func settingsOf(c *cli.Context, e *Env) settings {
+	s := envSettings(c.Context, e)
+	if v := flagString(c, "config"); v != "" {
+		s.config = v
+	}
+	s.debug = flagBool(c, "debug")
+	for _, cc := range c.Lineage() {
+		if cc.IsSet("timeout") {
+			s.timeout, s.err = cc.Duration("timeout"), nil
+			if s.timeout <= 0 {
+				s.err = usagef("--timeout %s: give a duration above zero, such as 10s", s.timeout)
+			}
+			break
+		}
+	}
+	return s
+}
+
 // configPath is --config, DSQLENV_CONFIG, or the first profiles.yaml in the XDG config
 // directories; when none exists, the XDG config home path (named in the error).
-func configPath(c *cli.Context) string {
-	if p := flagString(c, "config"); p != "" {
-		return p
+func (s settings) configPath() string {
+	if s.config != "" {
+		return s.config
 	}
 	return defaultConfigPath()
 }
@@ -242,8 +290,8 @@ func defaultConfigPath() string {
 	return filepath.Join(xdg.ConfigHome, "dsqlenv", "profiles.yaml")
 }
 
-func loadProfiles(c *cli.Context) (*profiles.File, error) {
-	return profiles.LoadCached(configPath(c), cacheDir())
+func (s settings) loadProfiles() (*profiles.File, error) {
+	return profiles.LoadCached(s.configPath(), cacheDir())
 }
 
 // cacheDir holds parsed copies of big profiles files (see profiles.LoadCached).
@@ -265,8 +313,8 @@ func homeDir() string {
 	return h
 }
 
-func debugf(c *cli.Context, e *Env, format string, args ...any) {
-	if flagBool(c, "debug") {
+func (s settings) debugf(e *Env, format string, args ...any) {
+	if s.debug {
 		fmt.Fprintf(e.Stderr, "dsqlenv: debug: "+format+"\n", args...)
 	}
 }
@@ -282,16 +330,6 @@ func flagString(c *cli.Context, name string) string {
 		}
 	}
 	return ""
-}
-
-// flagDuration is the innermost explicit setting of a duration flag, else its default.
-func flagDuration(c *cli.Context, name string, def time.Duration) time.Duration {
-	for _, cc := range c.Lineage() {
-		if cc.IsSet(name) {
-			return cc.Duration(name)
-		}
-	}
-	return def
 }
 
 func flagBool(c *cli.Context, name string) bool {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 // TestOneCommandAppBehavesLikeTheWholeApp: Run builds only the command a line names; for
@@ -56,4 +59,75 @@ func runWithApp(t *testing.T, whole bool, args []string) string {
 		code = Run(context.Background(), e, argv)
 	}
 	return strings.Join([]string{string(rune('0' + code)), out.String(), errb.String()}, "\n--\n")
+}
+
+// TestFastPathMatchesTheApp runs the lines fastRun takes both ways: through fastRun, and
+// through the whole urfave/cli app. Output, errors and exit status must be identical.
+func TestFastPathMatchesTheApp(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+matrixEndpoint+"\n  quote:\n    endpoint: "+matrixEndpoint+
+		"\n    user: 'say \"hi\"'\n  amazon:\n    endpoint: "+matrixEndpoint+"\n    sslrootcert: amazon\n")
+	bad := writeFile(t, dir, "bad.yaml", "profiles:\n  prod:\n    prot: 1\n")
+	failMint := func(_ context.Context, c *profiles.Connection) (string, error) {
+		return "", &profiles.CredentialsError{Profile: c.Profile, Err: fmt.Errorf("none")}
+	}
+	var lines [][]string
+	for _, sh := range emit.Names() {
+		for _, arg := range []string{"prod", "nope", "--unset", "quote", "amazon"} {
+			lines = append(lines, []string{sh, arg})
+		}
+	}
+	for _, sh := range []string{"bash", "zsh", "fish", "powershell", "pwsh"} {
+		lines = append(lines, []string{"hook", sh}, []string{"completion", sh})
+	}
+	for _, env := range [][2]string{{cfg, ""}, {bad, ""}, {filepath.Join(dir, "missing.yaml"), ""}, {cfg, "5s"}, {cfg, "soon"}} {
+		config := env[0]
+		t.Setenv("DSQLENV_CONFIG", config)
+		t.Setenv("DSQLENV_TIMEOUT", env[1])
+		for _, mint := range []profiles.Minter{fixedMint, failMint} {
+			for _, line := range lines {
+				argv := append([]string{"dsqlenv"}, line...)
+				var out, errb bytes.Buffer
+				e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return fixedNow }, Mint: mint}
+				code, ok := fastRun(context.Background(), e, argv)
+				if !ok {
+					t.Fatalf("%v: fastRun did not take it", line)
+				}
+				fast := fmt.Sprintf("%d\n--\n%s\n--\n%s", code, out.String(), errb.String())
+				out.Reset()
+				errb.Reset()
+				code = runCLI(context.Background(), e, newApp(e, ""), argv)
+				whole := fmt.Sprintf("%d\n--\n%s\n--\n%s", code, out.String(), errb.String())
+				if fast != whole {
+					t.Errorf("DSQLENV_CONFIG=%s DSQLENV_TIMEOUT=%s %v:\nfast path:\n%s\nwhole app:\n%s", filepath.Base(config), env[1], line, fast, whole)
+				}
+			}
+		}
+	}
+	for _, argv := range [][]string{{"dsqlenv", "bash"}, {"dsqlenv", "bash", "-c", "x"}, {"dsqlenv", "bash", "--debug"}, {"dsqlenv", "list", "x"},
+		{"dsqlenv", "hook", "tcsh"}, {"dsqlenv", "bash", "a", "b"}, {"dsqlenv", "tcsh", "prod"}} {
+		if _, ok := fastRun(context.Background(), &Env{Getenv: os.Getenv}, argv); ok {
+			t.Errorf("%v: fastRun took a line the app must parse", argv)
+		}
+	}
+}
+
+// TestFlagsBeatTheEnvironment: --config and --timeout on the line win over DSQLENV_CONFIG and
+// DSQLENV_TIMEOUT, whether given before the command or after it.
+func TestFlagsBeatTheEnvironment(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+matrixEndpoint+"\n")
+	t.Setenv("DSQLENV_CONFIG", "/nonexistent/profiles.yaml")
+	t.Setenv("DSQLENV_TIMEOUT", "soon")
+	for _, args := range [][]string{{"--config", cfg, "--timeout", "5s", "bash", "prod"}, {"bash", "-c", cfg, "--timeout=5s", "prod"}, {"-c", cfg, "list"}} {
+		if r := runApp(t, fixedMint, args...); r.code != 0 || r.stderr != "" {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	r := runApp(t, fixedMint, "-c", cfg, "bash", "prod")
+	if r.code != 1 || r.stderr != "dsqlenv: DSQLENV_TIMEOUT=\"soon\" is not a duration such as 10s or 2m: fix or unset it\n" || r.stdout != "false\n" {
+		t.Errorf("bad DSQLENV_TIMEOUT: %+v", r)
+	}
+	if r := runApp(t, fixedMint, "-c", cfg, "--timeout", "0s", "bash", "prod"); r.code != 2 || !strings.Contains(r.stderr, "--timeout 0s: give a duration above zero") {
+		t.Errorf("--timeout 0s: %+v", r)
+	}
 }

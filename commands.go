@@ -75,7 +75,7 @@ func runList(c *cli.Context, e *Env) error {
 	if c.NArg() > 0 {
 		return usagef("list: takes no arguments, got %s", strings.Join(c.Args().Slice(), " "))
 	}
-	f, err := loadProfiles(c)
+	f, err := settingsOf(c, e).loadProfiles()
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func runShow(c *cli.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	f, err := loadProfiles(c)
+	f, err := settingsOf(c, e).loadProfiles()
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func runToken(c *cli.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	m, err := resolveAndMint(c, e, name)
+	m, err := resolveAndMint(settingsOf(c, e), e, name)
 	if err != nil {
 		return err
 	}

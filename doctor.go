@@ -71,7 +71,7 @@ func (d *doctor) say(status, profile, msg, fix string) {
 
 func runDoctor(c *cli.Context, e *Env) error {
 	d := &doctor{e: e}
-	path := configPath(c)
+	path := settingsOf(c, d.e).configPath()
 	f, err := profiles.Load(path)
 	if err != nil {
 		d.say("FAIL", "", "profiles file: "+err.Error(), "fix the file, or run dsqlenv init")
@@ -103,7 +103,7 @@ func (d *doctor) profile(c *cli.Context, f *profiles.File, name string) {
 	}
 	d.say("ok", name, fmt.Sprintf("endpoint %s, port %d, region %s", conn.Host, conn.Port, region), "")
 
-	m, err := mint(c, d.e, conn)
+	m, err := mint(settingsOf(c, d.e), d.e, conn)
 	if err != nil {
 		d.say("FAIL", name, "AWS credentials: "+err.Error(), "")
 	} else {

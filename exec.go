@@ -61,7 +61,7 @@ func runExec(c *cli.Context, e *Env) error {
 		}
 		return &codedError{fmt.Sprintf("exec: cannot run %s: %v", argv[0], unwrapExecError(err)), code}
 	}
-	m, err := resolveAndMint(c, e, name)
+	m, err := resolveAndMint(settingsOf(c, e), e, name)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func runExec(c *cli.Context, e *Env) error {
 		return err
 	}
 	fmt.Fprint(e.Stderr, root.note)
-	debugf(c, e, "exec %s", path)
+	settingsOf(c, e).debugf(e, "exec %s", path)
 	return execProgram(path, argv, childEnv(os.Environ(), vars))
 }
 

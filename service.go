@@ -104,8 +104,8 @@ func passFilePath(c *cli.Context, e *Env) string {
 }
 
 // selectProfiles resolves the named profiles, or all of them.
-func selectProfiles(c *cli.Context) ([]*profiles.Connection, error) {
-	f, err := loadProfiles(c)
+func selectProfiles(c *cli.Context, e *Env) ([]*profiles.Connection, error) {
+	f, err := settingsOf(c, e).loadProfiles()
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func serviceSection(conn *profiles.Connection, rootCert, passfile string) pgfile
 }
 
 func runService(c *cli.Context, e *Env) error {
-	conns, err := selectProfiles(c)
+	conns, err := selectProfiles(c, e)
 	if err != nil {
 		return err
 	}
@@ -207,14 +207,14 @@ func runPgpass(c *cli.Context, e *Env) error {
 		_, err := fmt.Fprintln(e.Stdout, path)
 		return err
 	}
-	conns, err := selectProfiles(c)
+	conns, err := selectProfiles(c, e)
 	if err != nil {
 		return err
 	}
 	var entries []pgfile.PassEntry
 	var first time.Time
 	for _, conn := range conns {
-		m, err := mint(c, e, conn)
+		m, err := mint(settingsOf(c, e), e, conn)
 		if err != nil {
 			return err
 		}

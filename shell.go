@@ -63,8 +63,8 @@ func connVars(m *minted, rootCert string) []emit.Var {
 
 // resolveAndMint loads the profile and signs its token, warning on stderr when the
 // credentials cut the token's life short.
-func resolveAndMint(c *cli.Context, e *Env, name string) (*minted, error) {
-	f, err := loadProfiles(c)
+func resolveAndMint(s settings, e *Env, name string) (*minted, error) {
+	f, err := s.loadProfiles()
 	if err != nil {
 		return nil, err
 	}
@@ -72,14 +72,17 @@ func resolveAndMint(c *cli.Context, e *Env, name string) (*minted, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mint(c, e, conn)
+	return mint(s, e, conn)
 }
 
-func mint(c *cli.Context, e *Env, conn *profiles.Connection) (*minted, error) {
-	timeout := flagDuration(c, "timeout", defaultTimeout)
-	ctx, cancel := context.WithTimeout(c.Context, timeout)
+func mint(s settings, e *Env, conn *profiles.Connection) (*minted, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	timeout := s.timeout
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
-	debugf(c, e, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
+	s.debugf(e, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
 	tok, err := e.Mint(ctx, conn)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -91,7 +94,7 @@ func mint(c *cli.Context, e *Env, conn *profiles.Connection) (*minted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile %s: the signer returned an unreadable token: %v", conn.Profile, err)
 	}
-	debugf(c, e, "token %s", profiles.Redact(tok))
+	s.debugf(e, "token %s", profiles.Redact(tok))
 	if info.Lifetime+time.Second < conn.ExpiresIn {
 		who := "the default credential chain"
 		if conn.AWSProfile != "" {
@@ -148,7 +151,7 @@ func shellCommand(e *Env, name string) *cli.Command {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return fail(usagef("%s: %s (see dsqlenv %s --help)", name, err, name))
 		},
-		Action: func(c *cli.Context) error { return fail(runShell(c, e, name, shell)) },
+		Action: func(c *cli.Context) error { return fail(shellAction(c, e, name, shell)) },
 	}
 }
 
@@ -156,10 +159,7 @@ func shellCommand(e *Env, name string) *cli.Command {
 var blockVars = []string{"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSSLMODE", "PGSSLROOTCERT", "PGPASSWORD",
 	"PGAPPNAME", "PGCONNECT_TIMEOUT", "PGOPTIONS", "DSQLENV_PROFILE", "DSQLENV_EXPIRES_AT"}
 
-func runUnset(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
-	if c.NArg() > 0 {
-		return usagef("%s --unset takes no PROFILE, got %s", dialect, strings.Join(c.Args().Slice(), " "))
-	}
+func runUnset(e *Env, dialect string, shell emit.Shell) error {
 	if dialect == "env" || dialect == "json" {
 		return usagef("%s --unset: %s output only sets variables; nothing can be removed with it", dialect, shellTitle[dialect])
 	}
@@ -171,15 +171,22 @@ func runUnset(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
 	return err
 }
 
-func runShell(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
+func shellAction(c *cli.Context, e *Env, dialect string, shell emit.Shell) error {
 	if c.Bool("unset") {
-		return runUnset(c, e, dialect, shell)
+		if c.NArg() > 0 {
+			return usagef("%s --unset takes no PROFILE, got %s", dialect, strings.Join(c.Args().Slice(), " "))
+		}
+		return runUnset(e, dialect, shell)
 	}
 	name, err := oneArg(c, "PROFILE")
 	if err != nil {
 		return err
 	}
-	m, err := resolveAndMint(c, e, name)
+	return runShell(settingsOf(c, e), e, dialect, shell, name)
+}
+
+func runShell(s settings, e *Env, dialect string, shell emit.Shell, name string) error {
+	m, err := resolveAndMint(s, e, name)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+)
+
+// fastRun runs the command lines that shell start-up files and prompt hooks run, exactly as
+// written there — `SHELL PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL` — without
+// building the urfave/cli app, which costs about 1.5 ms at every start (make bench). Any other
+// shape is not handled here: ok is false and Run takes the ordinary path. TestFastPathMatchesTheApp runs
+// the same lines both ways and compares everything they print and return.
+func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
+	if len(args) != 3 {
+		return 0, false
+	}
+	cmd, arg := args[1], args[2]
+	if arg == "--unset" {
+		if shell, isShell := emit.ForShell(cmd); isShell {
+			return fastShell(e, shell, runUnset(e, cmd, shell)), true
+		}
+		return 0, false
+	}
+	if arg == "" || strings.HasPrefix(arg, "-") {
+		return 0, false
+	}
+	switch cmd {
+	case "hook", "completion":
+		s, known := hookShells[arg]
+		if cmd == "completion" {
+			s, known = completionScripts[arg]
+		}
+		if !known {
+			return 0, false
+		}
+		return finish(e, writeScript(e, s.text, s.quote(selfPath()), s.crlf)), true
+	}
+	shell, isShell := emit.ForShell(cmd)
+	if !isShell {
+		return 0, false
+	}
+	return fastShell(e, shell, runShell(envSettings(ctx, e), e, cmd, shell, arg)), true
+}
+
+// fastShell prints what a shell command prints on failure and returns the exit status.
+func fastShell(e *Env, shell emit.Shell, err error) int {
+	if err != nil {
+		e.Stdout.Write([]byte(shell.Failure()))
+	}
+	return finish(e, err)
+}
