@@ -85,7 +85,8 @@ func TestFastPathMatchesTheApp(t *testing.T) {
 		t.Setenv("DSQLENV_CONFIG", config)
 		t.Setenv("DSQLENV_TIMEOUT", env[1])
 		for _, mint := range []profiles.Minter{fixedMint, failMint} {
-			for _, line := range lines {
+			for _, line := range append(append(append([][]string{}, lines...), withFlags([]string{"-c", cfg}, lines)...),
+				withFlags([]string{"--debug", "--config=" + bad}, lines)...) {
 				argv := append([]string{"dsqlenv"}, line...)
 				var out, errb bytes.Buffer
 				e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return fixedNow }, Mint: mint}
@@ -105,6 +106,7 @@ func TestFastPathMatchesTheApp(t *testing.T) {
 		}
 	}
 	for _, argv := range [][]string{{"dsqlenv", "bash"}, {"dsqlenv", "bash", "-c", "x"}, {"dsqlenv", "bash", "--debug"}, {"dsqlenv", "list", "x"},
+		{"dsqlenv", "--timeout", "1s", "bash", "prod"}, {"dsqlenv", "-c", "x", "bash"}, {"dsqlenv", "-config", "x", "bash", "prod"},
 		{"dsqlenv", "hook", "tcsh"}, {"dsqlenv", "bash", "a", "b"}, {"dsqlenv", "tcsh", "prod"}} {
 		if _, ok := fastRun(context.Background(), &Env{Getenv: os.Getenv}, argv); ok {
 			t.Errorf("%v: fastRun took a line the app must parse", argv)
@@ -130,4 +132,12 @@ func TestFlagsBeatTheEnvironment(t *testing.T) {
 	if r := runApp(t, fixedMint, "-c", cfg, "--timeout", "0s", "bash", "prod"); r.code != 2 || !strings.Contains(r.stderr, "--timeout 0s: give a duration above zero") {
 		t.Errorf("--timeout 0s: %+v", r)
 	}
+}
+
+func withFlags(flags []string, lines [][]string) [][]string {
+	var out [][]string
+	for _, l := range lines {
+		out = append(out, append(append([]string{}, flags...), l...))
+	}
+	return out
 }

@@ -7,16 +7,37 @@ import (
 	"github.com/dsqlenv/dsqlenv/emit"
 )
 
-// fastRun runs the command lines that shell start-up files and prompt hooks run, exactly as
-// written there — `SHELL PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL` — without
+// fastRun runs the command lines that shell start-up files and prompt hooks run — `SHELL
+// PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL`, after at most --config FILE
+// and --debug — without
 // building the urfave/cli app, which costs about 1.5 ms at every start (make bench). Any other
 // shape is not handled here: ok is false and Run takes the ordinary path. TestFastPathMatchesTheApp runs
 // the same lines both ways and compares everything they print and return.
 func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
-	if len(args) != 3 {
+	s := envSettings(ctx, e)
+	rest := args[1:]
+	for len(rest) > 2 {
+		switch a := rest[0]; {
+		case a == "--debug":
+			s.debug = true
+		case a == "-c" || a == "--config":
+			if rest[1] != "" {
+				s.config = rest[1]
+			}
+			rest = rest[1:]
+		case strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--config="):
+			if _, v, _ := strings.Cut(a, "="); v != "" {
+				s.config = v
+			}
+		default:
+			return 0, false
+		}
+		rest = rest[1:]
+	}
+	if len(rest) != 2 {
 		return 0, false
 	}
-	cmd, arg := args[1], args[2]
+	cmd, arg := rest[0], rest[1]
 	if arg == "--unset" {
 		if shell, isShell := emit.ForShell(cmd); isShell {
 			return fastShell(e, shell, runUnset(e, cmd, shell)), true
@@ -41,7 +62,7 @@ func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
 	if !isShell {
 		return 0, false
 	}
-	return fastShell(e, shell, runShell(envSettings(ctx, e), e, cmd, shell, arg)), true
+	return fastShell(e, shell, runShell(s, e, cmd, shell, arg)), true
 }
 
 // fastShell prints what a shell command prints on failure and returns the exit status.
