@@ -80,6 +80,7 @@ func TestFastPathMatchesTheApp(t *testing.T) {
 	for _, sh := range []string{"bash", "zsh", "fish", "powershell", "pwsh"} {
 		lines = append(lines, []string{"hook", sh}, []string{"completion", sh})
 	}
+	lines = append(lines, []string{"list"}, []string{"show", "prod"}, []string{"show", "nope"})
 	for _, env := range [][2]string{{cfg, ""}, {bad, ""}, {filepath.Join(dir, "missing.yaml"), ""}, {cfg, "5s"}, {cfg, "soon"}} {
 		config := env[0]
 		t.Setenv("DSQLENV_CONFIG", config)
@@ -106,7 +107,7 @@ func TestFastPathMatchesTheApp(t *testing.T) {
 		}
 	}
 	for _, argv := range [][]string{{"dsqlenv", "bash"}, {"dsqlenv", "bash", "-c", "x"}, {"dsqlenv", "bash", "--debug"}, {"dsqlenv", "list", "x"},
-		{"dsqlenv", "--timeout", "1s", "bash", "prod"}, {"dsqlenv", "-c", "x", "bash"}, {"dsqlenv", "-config", "x", "bash", "prod"},
+		{"dsqlenv", "--timeout", "1s", "bash", "prod"}, {"dsqlenv", "bash", "help"}, {"dsqlenv", "show", "h"}, {"dsqlenv", "list", "--debug"}, {"dsqlenv", "-c", "x", "bash"}, {"dsqlenv", "-config", "x", "bash", "prod"},
 		{"dsqlenv", "hook", "tcsh"}, {"dsqlenv", "bash", "a", "b"}, {"dsqlenv", "tcsh", "prod"}} {
 		if _, ok := fastRun(context.Background(), &Env{Getenv: os.Getenv}, argv); ok {
 			t.Errorf("%v: fastRun took a line the app must parse", argv)

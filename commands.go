@@ -27,7 +27,7 @@ Examples:
    dsqlenv list
    dsqlenv --config ./team.yaml list`,
 			Flags:  []cli.Flag{configFlag},
-			Action: func(c *cli.Context) error { return runList(c, e) },
+			Action: func(c *cli.Context) error { return listAction(c, e) },
 		},
 		{
 			Name:      "show",
@@ -40,7 +40,7 @@ the endpoint, or a built-in default. Never prints a token.
 Examples:
    dsqlenv show prod`,
 			Flags:  []cli.Flag{configFlag},
-			Action: func(c *cli.Context) error { return runShow(c, e) },
+			Action: func(c *cli.Context) error { return showAction(c, e) },
 		},
 		{
 			Name:      "token",
@@ -71,11 +71,15 @@ Examples:
 	}
 }
 
-func runList(c *cli.Context, e *Env) error {
+func listAction(c *cli.Context, e *Env) error {
 	if c.NArg() > 0 {
 		return usagef("list: takes no arguments, got %s", strings.Join(c.Args().Slice(), " "))
 	}
-	f, err := settingsOf(c, e).loadProfiles()
+	return runList(settingsOf(c, e), e)
+}
+
+func runList(s settings, e *Env) error {
+	f, err := s.loadProfiles()
 	if err != nil {
 		return err
 	}
@@ -101,12 +105,16 @@ func dash(s string) string {
 	return s
 }
 
-func runShow(c *cli.Context, e *Env) error {
+func showAction(c *cli.Context, e *Env) error {
 	name, err := oneArg(c, "PROFILE")
 	if err != nil {
 		return err
 	}
-	f, err := settingsOf(c, e).loadProfiles()
+	return runShow(settingsOf(c, e), e, name)
+}
+
+func runShow(s settings, e *Env, name string) error {
+	f, err := s.loadProfiles()
 	if err != nil {
 		return err
 	}

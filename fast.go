@@ -8,15 +8,15 @@ import (
 )
 
 // fastRun runs the command lines that shell start-up files and prompt hooks run — `SHELL
-// PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL`, after at most --config FILE
-// and --debug — without
+// PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL` — and the plain `list` and
+// `show PROFILE`, after at most --config FILE and --debug, without
 // building the urfave/cli app, which costs about 1.5 ms at every start (make bench). Any other
 // shape is not handled here: ok is false and Run takes the ordinary path. TestFastPathMatchesTheApp runs
 // the same lines both ways and compares everything they print and return.
 func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
 	s := envSettings(ctx, e)
 	rest := args[1:]
-	for len(rest) > 2 {
+	for len(rest) > 1 && strings.HasPrefix(rest[0], "-") {
 		switch a := rest[0]; {
 		case a == "--debug":
 			s.debug = true
@@ -34,6 +34,9 @@ func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
 		}
 		rest = rest[1:]
 	}
+	if len(rest) == 1 && rest[0] == "list" {
+		return finish(e, runList(s, e)), true
+	}
 	if len(rest) != 2 {
 		return 0, false
 	}
@@ -44,10 +47,13 @@ func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
 		}
 		return 0, false
 	}
-	if arg == "" || strings.HasPrefix(arg, "-") {
+	// urfave/cli reads `COMMAND help` and `COMMAND h` as a request for help.
+	if arg == "" || strings.HasPrefix(arg, "-") || arg == "help" || arg == "h" {
 		return 0, false
 	}
 	switch cmd {
+	case "show":
+		return finish(e, runShow(s, e, arg)), true
 	case "hook", "completion":
 		s, known := hookShells[arg]
 		if cmd == "completion" {
