@@ -32,6 +32,16 @@ type Env struct {
 	Getenv         func(string) string
 	Now            func() time.Time
 	Mint           profiles.Minter
+
+	onSuccess []func() // deferred writes that only a command that succeeded may make
+}
+
+// succeeded runs the writes a successful command leaves behind (the profiles parse cache).
+func (e *Env) succeeded() {
+	for _, f := range e.onSuccess {
+		f()
+	}
+	e.onSuccess = nil
 }
 
 // usageError is a mistake on the command line (exit status 2).
@@ -57,6 +67,7 @@ func runCLI(ctx context.Context, e *Env, app *cli.App, args []string) int {
 // finish prints err, if any, as the one `dsqlenv: …` line and returns the exit status.
 func finish(e *Env, err error) int {
 	if err == nil {
+		e.succeeded()
 		return exitOK
 	}
 	var se *silentError
@@ -290,11 +301,17 @@ func defaultConfigPath() string {
 	return filepath.Join(xdg.ConfigHome, "dsqlenv", "profiles.yaml")
 }
 
-func (s settings) loadProfiles() (*profiles.File, error) {
-	return profiles.LoadCached(s.configPath(), cacheDir())
+// loadProfiles reads the profiles file through the parse cache; the cache is written only if
+// the command succeeds (see Env.succeeded).
+func (s settings) loadProfiles(e *Env) (*profiles.File, error) {
+	f, save, err := profiles.LoadCached(s.configPath(), cacheDir())
+	if err == nil {
+		e.onSuccess = append(e.onSuccess, save)
+	}
+	return f, err
 }
 
-// cacheDir holds parsed copies of big profiles files (see profiles.LoadCached).
+// cacheDir holds parsed copies of profiles files (see profiles.LoadCached).
 func cacheDir() string { return filepath.Join(xdg.CacheHome, "dsqlenv") }
 
 // oneArg returns the single PROFILE argument or a usage error.

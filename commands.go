@@ -79,7 +79,7 @@ func listAction(c *cli.Context, e *Env) error {
 }
 
 func runList(s settings, e *Env) error {
-	f, err := s.loadProfiles()
+	f, err := s.loadProfiles(e)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func showAction(c *cli.Context, e *Env) error {
 }
 
 func runShow(s settings, e *Env, name string) error {
-	f, err := s.loadProfiles()
+	f, err := s.loadProfiles(e)
 	if err != nil {
 		return err
 	}

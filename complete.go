@@ -142,10 +142,11 @@ func profileNames(config string) []string {
 	if path == "" {
 		path = defaultConfigPath()
 	}
-	f, err := profiles.LoadCached(path, cacheDir())
+	f, save, err := profiles.LoadCached(path, cacheDir())
 	if err != nil {
 		return nil
 	}
+	save()
 	names := make([]string, len(f.Profiles))
 	for i, p := range f.Profiles {
 		names[i] = p.Name

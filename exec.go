@@ -80,6 +80,7 @@ func runExec(c *cli.Context, e *Env) error {
 	}
 	fmt.Fprint(e.Stderr, root.note)
 	settingsOf(c, e).debugf(e, "exec %s", path)
+	e.succeeded() // on Unix, nothing of dsqlenv runs after the exec
 	return execProgram(path, argv, childEnv(os.Environ(), vars))
 }
 

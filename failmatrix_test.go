@@ -362,3 +362,18 @@ func runMatrix(t *testing.T, s *sandbox, row matrixRow, args []string) result {
 	}
 	return result{code, out.String(), errb.String()}
 }
+
+// TestParseCacheIsWrittenOnSuccessOnly: the cache the failure matrix must never see appears
+// once a command succeeds.
+func TestParseCacheIsWrittenOnSuccessOnly(t *testing.T) {
+	s := newSandbox(t, []byte(matrixProfiles))
+	cache := filepath.Join(s.dir, "cache", "dsqlenv")
+	r := runMatrix(t, s, matrixRow{env: keys}, []string{"bash", "mismatch"})
+	if m, _ := filepath.Glob(filepath.Join(cache, "*")); r.code != 1 || len(m) != 0 {
+		t.Fatalf("failed run: exit %d, cache %v", r.code, m)
+	}
+	r = runMatrix(t, s, matrixRow{env: keys}, []string{"list"})
+	if m, _ := filepath.Glob(filepath.Join(cache, "profiles-*.cache")); r.code != 0 || len(m) != 1 {
+		t.Fatalf("successful run: exit %d, cache %v", r.code, m)
+	}
+}

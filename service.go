@@ -105,7 +105,7 @@ func passFilePath(c *cli.Context, e *Env) string {
 
 // selectProfiles resolves the named profiles, or all of them.
 func selectProfiles(c *cli.Context, e *Env) ([]*profiles.Connection, error) {
-	f, err := settingsOf(c, e).loadProfiles()
+	f, err := settingsOf(c, e).loadProfiles(e)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func connVars(m *minted, rootCert string) []emit.Var {
 // resolveAndMint loads the profile and signs its token, warning on stderr when the
 // credentials cut the token's life short.
 func resolveAndMint(s settings, e *Env, name string) (*minted, error) {
-	f, err := s.loadProfiles()
+	f, err := s.loadProfiles(e)
 	if err != nil {
 		return nil, err
 	}

@@ -56,12 +56,12 @@ func BenchmarkLoadCached1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	cache := b.TempDir()
-	if _, err := LoadCached(path, cache); err != nil {
+	if _, err := loadAndSave(path, cache); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		f, err := LoadCached(path, cache)
+		f, err := loadAndSave(path, cache)
 		if err != nil || len(f.Profiles) != 1000 {
 			b.Fatal(err)
 		}

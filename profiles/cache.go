@@ -12,44 +12,46 @@ import (
 	"time"
 )
 
-// CacheMinSize is the size from which LoadCached keeps a parsed copy of a profiles file.
-// yaml.v3 takes about 25 ms for a cold parse of 1,000 profiles (100 KB), which a shell
-// prompt would pay at each re-mint; a small file parses faster than the cache could be read.
-const CacheMinSize = 32 << 10
-
 // cacheMagic starts every cache file; a new layout needs a new number.
 const cacheMagic = "dsqlenv profiles cache 2"
 
-// LoadCached is Load with a cache in dir for big files. The cache holds what Parse returned
+// LoadCached is Load with a cache in dir. A cold start of yaml.v3 costs about 1.5 ms even for
+// a one-profile file, and about 25 ms for 1,000 profiles (make bench), paid at every shell
+// start-up and prompt re-mint; reading the cache costs a fraction. The cache holds what Parse returned
 // for the file's exact bytes, keyed by their SHA-256, so an edited file is parsed again and
 // a file that fails to parse is never cached: the errors are always Parse's own. Any problem
 // with the cache (missing, corrupt, unwritable) falls back to parsing, silently.
-func LoadCached(path, dir string) (*File, error) {
+//
+// On a miss, save writes the cache (best effort); callers run it once their command has
+// succeeded, so that a command that fails writes nothing. On a hit it does nothing.
+func LoadCached(path, dir string) (f *File, save func(), err error) {
+	save = func() {}
 	data, err := readFile(path)
 	if err != nil {
-		return nil, err
+		return nil, save, err
 	}
-	if len(data) < CacheMinSize || dir == "" {
-		return Parse(path, data)
+	if dir == "" {
+		f, err = Parse(path, data)
+		return f, save, err
 	}
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return Parse(path, data)
+		f, err = Parse(path, data)
+		return f, save, err
 	}
 	name := sha256.Sum256([]byte(abs))
 	cpath := filepath.Join(dir, "profiles-"+hex.EncodeToString(name[:8])+".cache")
 	if f, err := readCache(cpath, key); err == nil {
 		f.Path = path
-		return f, nil
+		return f, save, nil
 	}
-	f, err := Parse(path, data)
+	f, err = Parse(path, data)
 	if err != nil {
-		return nil, err
+		return nil, save, err
 	}
-	_ = writeCache(dir, cpath, key, f) // best effort: the next run parses again
-	return f, nil
+	return f, func() { _ = writeCache(dir, cpath, key, f) }, nil
 }
 
 // The cache is text, one record a line:

@@ -32,7 +32,7 @@ func TestLoadCachedMatchesParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := LoadCached(path, cache)
+	first, err := loadAndSave(path, cache)
 	if err != nil || !reflect.DeepEqual(first, want) {
 		t.Fatalf("first load differs from Parse: %v", err)
 	}
@@ -40,26 +40,26 @@ func TestLoadCachedMatchesParse(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("cache files: %v", files)
 	}
-	second, err := LoadCached(path, cache)
+	second, err := loadAndSave(path, cache)
 	if err != nil || !reflect.DeepEqual(second, want) {
 		t.Fatalf("cached load differs from Parse: %v", err)
 	}
 	// Prove the second load came from the cache: a doctored cache shows through.
 	c, _ := os.ReadFile(files[0])
 	os.WriteFile(files[0], bytes.Replace(c, []byte(" 5:p0500\n"), []byte(" 8:doctored\n"), 1), 0o600)
-	if f, _ := LoadCached(path, cache); f == nil || f.Profiles[500].Name != "doctored" {
+	if f, _ := loadAndSave(path, cache); f == nil || f.Profiles[500].Name != "doctored" {
 		t.Fatal("the cache was not read")
 	}
 	// An edit of the same size changes the key: parsed again, and the cache rewritten.
 	edited := bytes.Replace(data, []byte("cluster0500"), []byte("cluster9999"), 1)
 	os.WriteFile(path, edited, 0o600)
-	f, err := LoadCached(path, cache)
+	f, err := loadAndSave(path, cache)
 	if err != nil || f.Profiles[500].Name != "p0500" || f.Profiles[500].Fields.Endpoint.Value != "cluster9999.dsql.us-east-1.on.aws" {
 		t.Fatalf("edited file not re-parsed: %v", err)
 	}
 	// A corrupt cache is ignored.
 	os.WriteFile(files[0], []byte(cacheMagic+"\ngarbage"), 0o600)
-	if f, err := LoadCached(path, cache); err != nil || len(f.Profiles) != 1001 {
+	if f, err := loadAndSave(path, cache); err != nil || len(f.Profiles) != 1001 {
 		t.Fatalf("corrupt cache: %v", err)
 	}
 }
@@ -70,7 +70,7 @@ func TestLoadCachedNeverCachesErrors(t *testing.T) {
 	bad := append(manyProfiles(1000), []byte("  broken:\n    endpoint: a.dsql.us-east-1.on.aws\n    prot: 1\n")...)
 	os.WriteFile(path, bad, 0o600)
 	for range 2 {
-		_, err := LoadCached(path, cache)
+		_, err := loadAndSave(path, cache)
 		if err == nil || !strings.Contains(err.Error(), `unknown field "prot"`) {
 			t.Fatalf("err %v", err)
 		}
@@ -83,18 +83,21 @@ func TestLoadCachedNeverCachesErrors(t *testing.T) {
 func TestLoadCachedSmallFileOrUnwritableCache(t *testing.T) {
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small.yaml")
-	os.WriteFile(small, manyProfiles(3), 0o600)
+	os.WriteFile(small, manyProfiles(1), 0o600)
 	cache := t.TempDir()
-	if f, err := LoadCached(small, cache); err != nil || len(f.Profiles) != 3 || len(cacheFiles(t, cache)) != 0 {
-		t.Errorf("small file: %v, cache %v", err, cacheFiles(t, cache))
+	want, _ := Load(small)
+	for range 2 {
+		if f, err := loadAndSave(small, cache); err != nil || !reflect.DeepEqual(f, want) || len(cacheFiles(t, cache)) != 1 {
+			t.Errorf("small file: %v, cache %v", err, cacheFiles(t, cache))
+		}
 	}
 	big := filepath.Join(dir, "big.yaml")
 	os.WriteFile(big, manyProfiles(1000), 0o600)
 	notADir := filepath.Join(dir, "small.yaml", "cache") // under a file: cannot be created
-	if f, err := LoadCached(big, notADir); err != nil || len(f.Profiles) != 1000 {
+	if f, err := loadAndSave(big, notADir); err != nil || len(f.Profiles) != 1000 {
 		t.Errorf("unwritable cache: %v", err)
 	}
-	if _, err := LoadCached(filepath.Join(dir, "none.yaml"), cache); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if _, err := loadAndSave(filepath.Join(dir, "none.yaml"), cache); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -121,5 +124,28 @@ func TestCacheFieldIndexes(t *testing.T) {
 				t.Errorf("decoding %s set field %d (%s)", name, j, FieldNames[j])
 			}
 		}
+	}
+}
+
+// loadAndSave is LoadCached followed by the save a succeeding command runs.
+func loadAndSave(path, dir string) (*File, error) {
+	f, save, err := LoadCached(path, dir)
+	if err == nil {
+		save()
+	}
+	return f, err
+}
+
+func TestLoadCachedWritesOnlyWhenSaved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(path, manyProfiles(2), 0o600)
+	cache := t.TempDir()
+	if _, _, err := LoadCached(path, cache); err != nil || len(cacheFiles(t, cache)) != 0 {
+		t.Fatalf("the cache was written before save: %v %v", err, cacheFiles(t, cache))
+	}
+	_, save, _ := LoadCached(path, cache)
+	save()
+	if len(cacheFiles(t, cache)) != 1 {
+		t.Fatal("save wrote no cache")
 	}
 }
