@@ -10,7 +10,6 @@ import (
 
 	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/profiles"
-	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 // completeCommand is the hidden `dsqlenv __complete --cur=WORD [WORDS...]` the completion
@@ -147,20 +146,7 @@ func profileNames(config string) []string {
 		return nil
 	}
 	save()
-	names := make([]string, len(f.Profiles))
-	for i, p := range f.Profiles {
-		names[i] = p.Name
-	}
-	return names
-}
-
-// completionScripts are the scripts `dsqlenv completion SHELL` prints.
-var completionScripts = map[string]script{
-	"bash":       {templates.CompletionBash, emit.QuotePOSIX, false},
-	"zsh":        {templates.CompletionZsh, emit.QuotePOSIX, false},
-	"fish":       {templates.CompletionFish, emit.QuoteFish, false},
-	"powershell": {templates.CompletionPowerShell, emit.QuotePowerShell, true},
-	"pwsh":       {templates.CompletionPowerShell, emit.QuotePowerShell, true},
+	return f.Names()
 }
 
 func completionCommand(e *Env) *cli.Command {
@@ -183,11 +169,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			s, ok := completionScripts[shell]
-			if !ok {
-				return usagef("completion: no script for %q; shells: bash, zsh, fish, powershell", shell)
-			}
-			return writeScript(e, s.text, s.quote(selfPath()), s.crlf)
+			return runScript(e, "completion", shell)
 		},
 	}
 }

@@ -55,14 +55,10 @@ func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
 	case "show":
 		return finish(e, runShow(s, e, arg)), true
 	case "hook", "completion":
-		s, known := hookShells[arg]
-		if cmd == "completion" {
-			s, known = completionScripts[arg]
-		}
-		if !known {
+		if _, known := shellScripts[arg]; !known {
 			return 0, false
 		}
-		return finish(e, writeScript(e, s.text, s.quote(selfPath()), s.crlf)), true
+		return finish(e, runScript(e, cmd, arg)), true
 	}
 	shell, isShell := emit.ForShell(cmd)
 	if !isShell {

@@ -14,20 +14,31 @@ import (
 	"github.com/dsqlenv/dsqlenv/templates"
 )
 
-// script is a snippet for one shell and how it quotes the binary's path.
-type script struct {
-	text  string
-	quote func(string) string
-	crlf  bool
+// shellScripts are the snippets `hook` and `completion` print for each shell, with how the
+// shell quotes the binary's path and whether its lines end in CRLF.
+var shellScripts = map[string]struct {
+	hook, completion string
+	quote            func(string) string
+	crlf             bool
+}{
+	"bash":       {templates.HookBash, templates.CompletionBash, emit.QuotePOSIX, false},
+	"zsh":        {templates.HookZsh, templates.CompletionZsh, emit.QuotePOSIX, false},
+	"fish":       {templates.HookFish, templates.CompletionFish, emit.QuoteFish, false},
+	"powershell": {templates.HookPowerShell, templates.CompletionPowerShell, emit.QuotePowerShell, true},
+	"pwsh":       {templates.HookPowerShell, templates.CompletionPowerShell, emit.QuotePowerShell, true},
 }
 
-// hookShells maps each shell the hook supports to its snippet.
-var hookShells = map[string]script{
-	"bash":       {templates.HookBash, emit.QuotePOSIX, false},
-	"zsh":        {templates.HookZsh, emit.QuotePOSIX, false},
-	"fish":       {templates.HookFish, emit.QuoteFish, false},
-	"powershell": {templates.HookPowerShell, emit.QuotePowerShell, true},
-	"pwsh":       {templates.HookPowerShell, emit.QuotePowerShell, true},
+// runScript prints the hook or completion script (kind) for a shell.
+func runScript(e *Env, kind, shell string) error {
+	s, ok := shellScripts[shell]
+	if !ok {
+		return usagef("%s: no %s for %q; shells: bash, zsh, fish, powershell", kind, map[string]string{"hook": "hook", "completion": "script"}[kind], shell)
+	}
+	text := s.hook
+	if kind == "completion" {
+		text = s.completion
+	}
+	return writeScript(e, text, s.quote(selfPath()), s.crlf)
 }
 
 func hookCommand(e *Env) *cli.Command {
@@ -58,11 +69,7 @@ func runHook(c *cli.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	h, ok := hookShells[shell]
-	if !ok {
-		return usagef("hook: no hook for %q; shells: bash, zsh, fish, powershell", shell)
-	}
-	return writeScript(e, h.text, h.quote(selfPath()), h.crlf)
+	return runScript(e, "hook", shell)
 }
 
 // writeScript renders a snippet with the quoted path of the binary and prints it.

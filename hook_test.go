@@ -230,7 +230,7 @@ func TestHookPowerShellGolden(t *testing.T) {
 	}
 	// The path is a verbatim string (QuotePowerShell, fuzzed in emit) at the call.
 	for _, p := range []string{`C:\Program Files\dsqlenv\dsqlenv.exe`, `C:\Users\o'brien\bin\dsqlenv.exe`} {
-		out, err := renderHook(hookShells["powershell"].text, emit.QuotePowerShell(p))
+		out, err := renderHook(shellScripts["powershell"].hook, emit.QuotePowerShell(p))
 		if err != nil {
 			t.Fatal(err)
 		}

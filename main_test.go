@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -308,9 +309,19 @@ func runBin(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = env
+	return runCmd(t, cmd)
+}
+
+// runCmd runs a prepared command and returns its status and output.
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		t.Errorf("%v: a process it started still held its output after it exited", cmd.Args)
+		err = nil
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
