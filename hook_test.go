@@ -243,3 +243,18 @@ func TestHookPowerShellGolden(t *testing.T) {
 		t.Errorf("unknown hook shell: %+v", r)
 	}
 }
+
+// TestHookRefreshMargin: a token 100 s from expiry is left alone with the default margin of
+// 60 s (and with a margin that is not a number), and re-minted with DSQLENV_REFRESH_MARGIN=200.
+func TestHookRefreshMargin(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh"} {
+		for margin, want := range map[string]int{"": 0, "abc": 0, "200": 1, "$(touch ran)": 0} {
+			bin, count := countingBin(t)
+			env := append(hookEnv(t, true, time.Now().Unix()+100), "DSQLENV_REFRESH_MARGIN="+margin)
+			interactive(t, shell, env, "eval "+emit.QuotePOSIX(hookFor(t, shell, bin))+"\n:\n"+report)
+			if n := starts(t, count); n != want {
+				t.Errorf("%s, DSQLENV_REFRESH_MARGIN=%q: dsqlenv started %d times, want %d", shell, margin, n, want)
+			}
+		}
+	}
+}
