@@ -8,11 +8,11 @@ import (
 )
 
 // fastRun runs the command lines that shell start-up files and prompt hooks run — `SHELL
-// PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL` — and the plain `list` and
-// `show PROFILE`, after at most --config FILE and --debug, without
-// building the urfave/cli app, which costs about 1.5 ms at every start (make bench). Any other
-// shape is not handled here: ok is false and Run takes the ordinary path. TestFastPathMatchesTheApp runs
-// the same lines both ways and compares everything they print and return.
+// PROFILE`, `SHELL --unset`, `hook SHELL`, `completion SHELL` — and a plain `list` or `show
+// PROFILE`, after at most --config FILE and --debug, without building the urfave/cli app,
+// which costs about 1.5 ms at every start (make bench). Any other shape is not handled here:
+// ok is false and Run takes the ordinary path. TestFastPathMatchesTheApp runs the same lines
+// both ways and compares everything they print and return.
 func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
 	s := envSettings(ctx, e)
 	rest := args[1:]
