@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,5 +258,52 @@ func TestHookRefreshMargin(t *testing.T) {
 				t.Errorf("%s, DSQLENV_REFRESH_MARGIN=%q: dsqlenv started %d times, want %d", shell, margin, n, want)
 			}
 		}
+	}
+}
+
+// TestHookInInteractiveFish runs the fish hook in a real interactive fish on a terminal
+// (script(1) provides the pty): a command fails with the token expired, the next prompt
+// re-mints, and $status still says 1.
+func TestHookInInteractiveFish(t *testing.T) {
+	fish := testkit.RequireTool(t, "fish")
+	scriptCmd := testkit.RequireTool(t, "script") // util-linux
+	bin, count := countingBin(t)
+	hookFile := filepath.Join(t.TempDir(), "hook.fish")
+	if err := os.WriteFile(hookFile, []byte(hookFor(t, "fish", bin)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptCmd, "-qec", fish+" --no-config -i", "/dev/null")
+	cmd.Env = hookEnv(t, true, time.Now().Unix()+900)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "source "+emit.QuoteFish(hookFile)+"\n"+
+		"set -gx DSQLENV_EXPIRES_AT 1; false\n"+
+		`echo "REPORT status=$status expires=$DSQLENV_EXPIRES_AT token=$PGPASSWORD"`+"\nexit\n")
+	err = cmd.Wait() // stdin stays open until fish has read everything and exited
+	stdin.Close()
+	if err != nil {
+		t.Fatalf("fish on a pty: %v\n%s", err, out.String())
+	}
+	m := reportLine.FindStringSubmatch(strings.ReplaceAll(out.String(), "\r", ""))
+	if m == nil {
+		t.Fatalf("no report:\n%q", out.String())
+	}
+	if m[1] != "1" {
+		t.Errorf("$status after the re-mint is %s, want 1", m[1])
+	}
+	if exp, _ := strconv.ParseInt(m[2], 10, 64); exp < time.Now().Unix()+800 || starts(t, count) != 1 {
+		t.Errorf("no re-mint: expires %s, %d starts", m[2], starts(t, count))
+	}
+	if _, err := testkit.CheckSigV4(m[3], testkit.ExampleSecret); err != nil {
+		t.Errorf("re-minted token: %v", err)
 	}
 }
