@@ -102,7 +102,6 @@ func (e *codedError) Error() string { return e.msg }
 type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-func (e *silentError) ExitCode() int { return e.code }
 
 // The environment variables behind --config and --timeout are read by envSettings, not by
 // urfave/cli: its EnvVars would let DSQLENV_CONFIG beat a --config given before the command.
@@ -207,22 +206,49 @@ Examples:
 // word after the global flags, if it names a command. Anything else (help, --version, an
 // unknown flag or command, completion, which lists every command) needs the whole app.
 func commandOf(args []string) string {
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--debug" || strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--timeout="):
-		case a == "--config" || a == "-c" || a == "--timeout":
-			i++
-		case strings.HasPrefix(a, "-"), a == "help", a == "h", a == "__complete":
-			return ""
-		default:
-			if isShell(a) || slices.Contains(commandNames(), a) {
-				return a
-			}
-			return ""
-		}
+	_, rest, ok := splitGlobal(args[1:])
+	if !ok || len(rest) == 0 {
+		return ""
 	}
-	return ""
+	if a := rest[0]; isShell(a) || slices.Contains(commandNames(), a) {
+		return a
+	}
+	return "" // help, h, __complete, a flag such as --help, or an unknown word
+}
+
+// splitGlobal splits the leading global flags off a command line (without the program name):
+// --config FILE, -c FILE, --config=FILE, -c=FILE, --timeout D, --timeout=D and --debug, by
+// name ("config", "timeout", "debug"). ok is false when another flag comes first (--help,
+// --version, a typo, or a spelling such as -config that only urfave/cli should judge).
+func splitGlobal(args []string) (flags map[string]string, rest []string, ok bool) {
+	flags = map[string]string{}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		switch {
+		case a == "--debug":
+			flags["debug"] = "true"
+		case a == "-c" || a == "--config" || a == "--timeout":
+			if len(args) < 2 {
+				return nil, nil, false
+			}
+			flags[globalName(a)] = args[1]
+			args = args[1:]
+		case strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--config=") || strings.HasPrefix(a, "--timeout="):
+			name, value, _ := strings.Cut(a, "=")
+			flags[globalName(name)] = value
+		default:
+			return nil, nil, false
+		}
+		args = args[1:]
+	}
+	return flags, args, true
+}
+
+func globalName(flag string) string {
+	if flag == "-c" {
+		return "config"
+	}
+	return strings.TrimLeft(flag, "-")
 }
 
 func commandNames() []string {

@@ -40,7 +40,8 @@ func TestOneCommandAppBehavesLikeTheWholeApp(t *testing.T) {
 	}
 	for args, want := range map[string]string{
 		"dsqlenv bash prod": "bash", "dsqlenv -c f --debug list": "list", "dsqlenv --timeout=3s token p": "token",
-		"dsqlenv --help": "", "dsqlenv --nope bash": "", "dsqlenv tcsh": "", "dsqlenv __complete --cur=": "", "dsqlenv help bash": "",
+		"dsqlenv --help": "", "dsqlenv --nope bash": "", "dsqlenv tcsh": "", "dsqlenv -c": "", "dsqlenv -config x bash p": "",
+		"dsqlenv -c=f --debug --timeout 2s show p": "show", "dsqlenv __complete --cur=": "", "dsqlenv help bash": "",
 	} {
 		if got := commandOf(strings.Fields(args)); got != want {
 			t.Errorf("commandOf(%s) = %q, want %q", args, got, want)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -276,15 +277,14 @@ func tlsInPlainWords(err error, host string) string {
 	return err.Error()
 }
 
-var psqlVersionRE = profiles.LazyRE(`\(PostgreSQL\) (\d+)(\.\d+)*`)
-
 // libpqMajor reads the major version of the psql (and so libpq) on PATH.
 func libpqMajor() (int, string, bool) {
 	out, err := exec.Command("psql", "--version").Output()
 	if err != nil {
 		return 0, "", false
 	}
-	m := psqlVersionRE().FindStringSubmatch(string(out))
+	// Compiled here, not at start-up: only doctor asks, once.
+	m := regexp.MustCompile(`\(PostgreSQL\) (\d+)(\.\d+)*`).FindStringSubmatch(string(out))
 	if m == nil {
 		return 0, "", false
 	}

@@ -14,26 +14,15 @@ import (
 // ok is false and Run takes the ordinary path. TestFastPathMatchesTheApp runs the same lines
 // both ways and compares everything they print and return.
 func fastRun(ctx context.Context, e *Env, args []string) (code int, ok bool) {
-	s := envSettings(ctx, e)
-	rest := args[1:]
-	for len(rest) > 1 && strings.HasPrefix(rest[0], "-") {
-		switch a := rest[0]; {
-		case a == "--debug":
-			s.debug = true
-		case a == "-c" || a == "--config":
-			if rest[1] != "" {
-				s.config = rest[1]
-			}
-			rest = rest[1:]
-		case strings.HasPrefix(a, "-c=") || strings.HasPrefix(a, "--config="):
-			if _, v, _ := strings.Cut(a, "="); v != "" {
-				s.config = v
-			}
-		default:
-			return 0, false
-		}
-		rest = rest[1:]
+	flags, rest, ok := splitGlobal(args[1:])
+	if _, timeout := flags["timeout"]; !ok || timeout {
+		return 0, false // --timeout is parsed and checked by the app
 	}
+	s := envSettings(ctx, e)
+	if flags["config"] != "" {
+		s.config = flags["config"]
+	}
+	s.debug = flags["debug"] != ""
 	if len(rest) == 1 && rest[0] == "list" {
 		return finish(e, runList(s, e)), true
 	}

@@ -272,6 +272,3 @@ func editDistance(a, b string) int {
 func lazyRE(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
-
-// LazyRE is lazyRE for the main package.
-func LazyRE(expr string) func() *regexp.Regexp { return lazyRE(expr) }
