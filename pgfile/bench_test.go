@@ -25,9 +25,9 @@ func BenchmarkMergeService(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				out := MergeService(data, tc.sections, false)
-				if len(out) == 0 {
-					b.Fatal("empty")
+				out, _, err := MergeService(data, tc.sections, false, true)
+				if err != nil || len(out) == 0 {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -1,6 +1,7 @@
 package pgfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,34 +14,135 @@ import (
 
 var prod = Section{Name: "prod", Keys: []KV{{"host", "a.dsql.us-east-1.on.aws"}, {"port", "5432"}, {"sslmode", "verify-full"}}}
 
+// mergeProd writes prod into a file, as `dsqlenv service prod` does.
+func mergeProd(b []byte) ([]byte, error) {
+	out, _, err := MergeService(b, []Section{prod}, false, false)
+	return out, err
+}
+
+const prodBody = "host=a.dsql.us-east-1.on.aws\nport=5432\nsslmode=verify-full\n"
+
 func TestMergeService(t *testing.T) {
+	m := Marker + "\n"
 	for _, tc := range []struct {
 		name, in, want string
-		remove         bool
+		remove, force  bool
+		report         ServiceReport
 	}{
-		{"no file", "", "[prod]\nhost=a.dsql.us-east-1.on.aws\nport=5432\nsslmode=verify-full\n", false},
+		{"no file", "", "[prod]\n" + m + prodBody, false, false, ServiceReport{Written: []string{"prod"}}},
 		{"foreign sections and comments kept, new section at the end",
 			"# my services\n[other]\nhost=x  \n\n",
-			"# my services\n[other]\nhost=x  \n\n[prod]\nhost=a.dsql.us-east-1.on.aws\nport=5432\nsslmode=verify-full\n", false},
+			"# my services\n[other]\nhost=x  \n\n[prod]\n" + m + prodBody, false, false, ServiceReport{Written: []string{"prod"}}},
 		{"missing final newline", "[other]\nhost=x",
-			"[other]\nhost=x\n\n[prod]\nhost=a.dsql.us-east-1.on.aws\nport=5432\nsslmode=verify-full\n", false},
+			"[other]\nhost=x\n\n[prod]\n" + m + prodBody, false, false, ServiceReport{Written: []string{"prod"}}},
 		{"replaced where it stands, comments inside kept",
-			"[a]\nhost=1\n\n[prod]\n# note\nhost=old\nuser=bob\n\n[z]\nhost=2\n",
-			"[a]\nhost=1\n\n[prod]\nhost=a.dsql.us-east-1.on.aws\nport=5432\nsslmode=verify-full\n# note\n\n[z]\nhost=2\n", false},
+			"[a]\nhost=1\n\n[prod]\n" + m + "# note\nhost=old\nuser=bob\n\n[z]\nhost=2\n",
+			"[a]\nhost=1\n\n[prod]\n" + m + prodBody + "# note\n\n[z]\nhost=2\n", false, false, ServiceReport{Written: []string{"prod"}}},
+		{"a header with a comment after it is the same section (libpq ignores what follows ])",
+			"[prod] # managed\n" + m + "host=old\n",
+			"[prod]\n" + m + prodBody, false, false, ServiceReport{Written: []string{"prod"}}},
+		{"white space around a header is the same section",
+			" \t[prod]\t \n" + m + "host=old\n\n[z]\nhost=2\n",
+			"[prod]\n" + m + prodBody + "\n[z]\nhost=2\n", false, false, ServiceReport{Written: []string{"prod"}}},
+		{"a later duplicate (which libpq never reads) is emptied",
+			"[prod]\n" + m + "host=1\n\n[prod]\n" + m + "host=2\n",
+			"[prod]\n" + m + prodBody + "\n", false, false, ServiceReport{Written: []string{"prod"}}},
+		{"a hand-written section is replaced with force",
+			"[prod]\nhost=mine\n", "[prod]\n" + m + prodBody, false, true, ServiceReport{Written: []string{"prod"}}},
 		{"CRLF stays CRLF", "[other]\r\nhost=x\r\n",
-			"[other]\r\nhost=x\r\n\r\n[prod]\r\nhost=a.dsql.us-east-1.on.aws\r\nport=5432\r\nsslmode=verify-full\r\n", false},
-		{"remove", "[a]\nhost=1\n\n[prod]\nhost=old\n\n[z]\nhost=2\n", "[a]\nhost=1\n\n[z]\nhost=2\n", true},
-		{"remove absent", "[a]\nhost=1\n", "[a]\nhost=1\n", true},
+			"[other]\r\nhost=x\r\n\r\n[prod]\r\n" + Marker + "\r\n" + strings.ReplaceAll(prodBody, "\n", "\r\n"), false, false, ServiceReport{Written: []string{"prod"}}},
+		{"remove", "[a]\nhost=1\n\n[prod]\n" + m + "host=old\n\n[z]\nhost=2\n", "[a]\nhost=1\n\n[z]\nhost=2\n", true, false, ServiceReport{Removed: []string{"prod"}}},
+		{"remove with a trailing comment on the header", "[a]\nhost=1\n\n[prod]   # x\n" + m + "host=old\n", "[a]\nhost=1\n\n", true, false, ServiceReport{Removed: []string{"prod"}}},
+		{"remove absent", "[a]\nhost=1\n", "[a]\nhost=1\n", true, false, ServiceReport{Missing: []string{"prod"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := string(MergeService([]byte(tc.in), []Section{prod}, tc.remove))
-			if got != tc.want {
-				t.Errorf("got:\n%q\nwant:\n%q", got, tc.want)
+			out, report, err := MergeService([]byte(tc.in), []Section{prod}, tc.remove, tc.force)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if again := string(MergeService([]byte(got), []Section{prod}, tc.remove)); again != got {
-				t.Errorf("not idempotent: second write gives\n%q", again)
+			if string(out) != tc.want {
+				t.Errorf("got:\n%q\nwant:\n%q", out, tc.want)
+			}
+			if fmt.Sprint(report) != fmt.Sprint(tc.report) {
+				t.Errorf("report %+v, want %+v", report, tc.report)
+			}
+			again, report, err := MergeService(out, []Section{prod}, tc.remove, false)
+			if err != nil || string(again) != string(out) {
+				t.Errorf("not idempotent: second write gives %v\n%q", err, again)
+			}
+			if tc.remove && fmt.Sprint(report) != fmt.Sprint(ServiceReport{Missing: []string{"prod"}}) {
+				t.Errorf("second remove reports %+v, want prod missing", report)
 			}
 		})
+	}
+}
+
+// TestHandWrittenSectionNeedsForce: a section without the marker is the user's. The error
+// shows its first three lines, escaped, with a password masked.
+func TestHandWrittenSectionNeedsForce(t *testing.T) {
+	in := "[other]\nhost=x\n[prod] # mine\npassword=hunter2\nhost=\x1b]0;pwned\x07\nport=1\nuser=me\n"
+	for _, remove := range []bool{false, true} {
+		out, _, err := MergeService([]byte(in), []Section{prod}, remove, false)
+		var hw *HandWrittenError
+		if !errors.As(err, &hw) || out != nil {
+			t.Fatalf("remove=%v: err %v, out %q", remove, err, out)
+		}
+		msg := err.Error()
+		verb := map[bool]string{false: "replace", true: "remove"}[remove]
+		for _, want := range []string{"section [prod] was not written by dsqlenv", `"[prod] # mine" "password=***" "host=\x1b]0;pwned\a"`, "to " + verb + " it anyway, run again with --force"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("remove=%v: error %q lacks %q", remove, msg, want)
+			}
+		}
+		if strings.Contains(msg, "hunter2") || strings.Contains(msg, "port=1") || strings.ContainsAny(msg, "\x1b\x07\n") {
+			t.Errorf("remove=%v: error shows too much: %q", remove, msg)
+		}
+	}
+}
+
+func TestUncarriableFieldsAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		s     Section
+		field string
+	}{
+		{Section{Name: "p\nq", Keys: []KV{{"host", "h"}}}, `section name "p\nq"`},
+		{Section{Name: "p\x00", Keys: []KV{{"host", "h"}}}, `section name "p\x00"`},
+		{Section{Name: "p]x", Keys: []KV{{"host", "h"}}}, `section name "p]x"`},
+		{Section{Name: "", Keys: []KV{{"host", "h"}}}, `section name ""`},
+		{Section{Name: "p", Keys: []KV{{"ho\rst", "h"}}}, `"ho\rst"`},
+		{Section{Name: "p", Keys: []KV{{"host=x", "h"}}}, `"host=x"`},
+		{Section{Name: "p", Keys: []KV{{"dbname", "postgres\n*"}}}, "dbname"},
+		{Section{Name: "p", Keys: []KV{{"dbname", "a\rb"}}}, "dbname"},
+		{Section{Name: "p", Keys: []KV{{"user", "a\x00b"}}}, "user"},
+	} {
+		for _, remove := range []bool{false, true} {
+			_, _, err := MergeService(nil, []Section{tc.s}, remove, true)
+			var fe *FieldError
+			if remove && tc.s.Name == "p" {
+				if err != nil { // removing needs only the name
+					t.Errorf("remove %q: %v", tc.s.Keys, err)
+				}
+				continue
+			}
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Errorf("%q remove=%v: err %#v, want a FieldError for %s", tc.s, remove, err, tc.field)
+			}
+		}
+	}
+	for _, e := range []PassEntry{
+		{"h\n", "5432", "postgres", "admin", "t"}, {"h", "5432\r", "postgres", "admin", "t"},
+		{"h", "5432", "postgres\n*", "admin", "t"}, {"h", "5432", "postgres", "ad\x00min", "t"},
+		{"h", "5432", "postgres", "admin", "tok\nen"},
+	} {
+		_, err := MergePass([]byte("# mine\n"), []PassEntry{e})
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Errorf("%q: err %v, want a FieldError", e, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "tok") || !strings.Contains(err.Error(), "which a password file cannot carry") {
+			t.Errorf("%q: message %q", e, err)
+		}
 	}
 }
 
@@ -57,8 +159,12 @@ func TestCheckSectionRefusesWhatLibpqMisreads(t *testing.T) {
 
 func TestMergePass(t *testing.T) {
 	in := "# mine\nother:5432:db:u:secret\nh:5432:postgres:admin:OLD\nlast:1:d:u:p"
-	got := string(MergePass([]byte(in), []PassEntry{{"h", "5432", "postgres", "admin", "NEW"}, {"h:x", "5432", "postgres", `a\b`, "T"}}))
-	want := "# mine\nother:5432:db:u:secret\nh:5432:postgres:admin:NEW\nlast:1:d:u:p\nh\\:x:5432:postgres:a\\\\b:T\n"
+	out, err := MergePass([]byte(in), []PassEntry{{"h", "5432", "postgres", "admin", "NEW"}, {"h:x", "5432", "postgres", `a\b`, "T"}, {"#h", "5432", "*", "u", "T"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	want := "# mine\nother:5432:db:u:secret\nh:5432:postgres:admin:NEW\nlast:1:d:u:p\nh\\:x:5432:postgres:a\\\\b:T\n\\#h:5432:\\*:u:T\n"
 	if got != want {
 		t.Errorf("got:\n%q\nwant:\n%q", got, want)
 	}
@@ -74,7 +180,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 	os.WriteFile(real, []byte("[a]\nhost=1\n"), 0o640)
 	link := filepath.Join(dir, ".pg_service.conf")
 	os.Symlink("dotfiles/pg_service.conf", link)
-	written, err := Update(link, 0o600, func(b []byte) ([]byte, error) { return MergeService(b, []Section{prod}, false), nil })
+	written, err := Update(link, 0o600, mergeProd)
 	if err != nil || written != real {
 		t.Fatalf("Update = %s, %v", written, err)
 	}
@@ -89,7 +195,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 		t.Errorf("content %q", b)
 	}
 	fresh := filepath.Join(dir, "new", "svc")
-	if _, err := Update(fresh, 0o600, func(b []byte) ([]byte, error) { return MergeService(b, []Section{prod}, false), nil }); err != nil {
+	if _, err := Update(fresh, 0o600, mergeProd); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o600 {
@@ -111,7 +217,10 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			s := Section{Name: fmt.Sprintf("p%d", i), Keys: []KV{{"host", fmt.Sprintf("h%d", i)}}}
-			_, err := Update(path, 0o600, func(b []byte) ([]byte, error) { return MergeService(b, []Section{s}, false), nil })
+			_, err := Update(path, 0o600, func(b []byte) ([]byte, error) {
+				out, _, err := MergeService(b, []Section{s}, false, false)
+				return out, err
+			})
 			errs <- err
 		}(i)
 	}
@@ -124,7 +233,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 	}
 	b, _ := os.ReadFile(path)
 	for i := 0; i < 8; i++ {
-		if !strings.Contains(string(b), fmt.Sprintf("[p%d]\nhost=h%d\n", i, i)) {
+		if !strings.Contains(string(b), fmt.Sprintf("[p%d]\n%s\nhost=h%d\n", i, Marker, i)) {
 			t.Errorf("section p%d lost:\n%s", i, b)
 		}
 	}
@@ -139,7 +248,8 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 	if os.Getenv("PGFILE_CHILD") != "" {
 		_, err := Update(os.Getenv("PGFILE_PATH"), 0o600, func(b []byte) ([]byte, error) {
 			s := Section{Name: os.Getenv("PGFILE_CHILD"), Keys: []KV{{"host", "h"}}}
-			return MergeService(b, []Section{s}, false), nil
+			out, _, err := MergeService(b, []Section{s}, false, false)
+			return out, err
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -174,7 +284,7 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 // the unprivileged user nobody.
 func TestReadOnlyDirectoryLeavesTheFileAlone(t *testing.T) {
 	if os.Getenv("PGFILE_RO_CHILD") != "" {
-		_, err := Update(os.Getenv("PGFILE_PATH"), 0o600, func(b []byte) ([]byte, error) { return MergeService(b, []Section{prod}, false), nil })
+		_, err := Update(os.Getenv("PGFILE_PATH"), 0o600, mergeProd)
 		if err == nil {
 			fmt.Println("NO ERROR")
 			os.Exit(3)
@@ -227,7 +337,7 @@ func TestReadOnlyFileIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "svc")
 	orig := "[a]\nhost=1\n"
 	os.WriteFile(path, []byte(orig), 0o444)
-	_, err := Update(path, 0o600, func(b []byte) ([]byte, error) { return MergeService(b, []Section{prod}, false), nil })
+	_, err := Update(path, 0o600, mergeProd)
 	if err == nil || !strings.Contains(err.Error(), "it is read-only (mode 0444): make it writable (chmod u+w)") {
 		t.Errorf("err %v", err)
 	}

@@ -10,9 +10,33 @@ type PassEntry struct {
 }
 
 // EscapePass escapes a pgpass field: libpq reads `\:` as a colon and `\\` as a backslash
-// (PostgreSQL documentation, "The Password File").
+// (PostgreSQL documentation, "The Password File"). Two more escapes keep a literal value
+// literal (libpq fe-connect.c, passwordFromFile and pwdfMatchesString, which drop the
+// backslash before any character): a field that is just `*` would be a wildcard, so it is
+// written `\*`; a line starting with `#` would be a comment, so a leading `#` is written `\#`.
 func EscapePass(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(s)
+	if s == "*" {
+		return `\*`
+	}
+	s = strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(s)
+	if strings.HasPrefix(s, "#") {
+		s = `\` + s
+	}
+	return s
+}
+
+// CheckPassEntry refuses a line break or NUL in any field: libpq reads the file line by line,
+// so "postgres\n*" would become a second line matching every database. The error is a
+// *FieldError naming the field, never its value.
+func CheckPassEntry(e PassEntry) error {
+	for _, f := range []struct{ name, value string }{
+		{"host", e.Host}, {"port", e.Port}, {"database", e.Database}, {"user", e.User}, {"password", e.Password},
+	} {
+		if p := breakProblem(f.value, "a password file"); p != "" {
+			return &FieldError{Field: f.name, Problem: p}
+		}
+	}
+	return nil
 }
 
 // splitPass splits a pgpass line into its unescaped fields, as libpq does.
@@ -39,8 +63,14 @@ func (e PassEntry) line() string {
 }
 
 // MergePass replaces the line for each entry's host:port:database:user (matched literally,
-// not as a wildcard) or appends one; every other line is kept byte for byte.
-func MergePass(data []byte, entries []PassEntry) []byte {
+// not as a wildcard) or appends one; every other line is kept byte for byte. Every entry is
+// checked first with CheckPassEntry.
+func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
+	for _, e := range entries {
+		if err := CheckPassEntry(e); err != nil {
+			return nil, err
+		}
+	}
 	eol := eolOf(data)
 	key := func(f []string) string { return strings.Join(f[:4], "\x00") }
 	want := map[string]PassEntry{}
@@ -76,5 +106,15 @@ func MergePass(data []byte, entries []PassEntry) []byte {
 		out.WriteString(e.line() + eol)
 		done[k] = true
 	}
-	return []byte(out.String())
+	return []byte(out.String()), nil
+}
+
+// WritePass merges entries into the password file at path (see MergePass and Update). The
+// file always ends with mode 0600, whatever its old mode: libpq ignores a password file that
+// group or others can read (PostgreSQL documentation, "The Password File"), and it holds live
+// tokens.
+func WritePass(path string, entries []PassEntry) (string, error) {
+	return update(path, 0o600, true, func(old []byte) ([]byte, error) {
+		return MergePass(old, entries)
+	})
 }
