@@ -7,8 +7,11 @@ package emit
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 // Var is one environment variable to set.
@@ -28,10 +31,6 @@ type Shell interface {
 	// Render returns the whole block, or an error naming the variable whose value the
 	// dialect cannot carry; it never returns partial output.
 	Render(b Block) ([]byte, error)
-	// Failure is what to print on stdout when the command fails, so that
-	// `eval "$(dsqlenv bash prod)" && psql` stops: "false\n" for the POSIX shells and fish,
-	// nothing where the consumer cannot chain on it.
-	Failure() string
 }
 
 // ValueError says that a variable's value cannot be written in a dialect.
@@ -45,43 +44,95 @@ func (e *ValueError) Error() string {
 	return fmt.Sprintf("%s: the value of %s %s", e.Dialect, e.Var, e.Reason)
 }
 
-var registry = map[string]Shell{
-	"bash":       POSIX,
-	"zsh":        POSIX,
-	"sh":         POSIX,
-	"fish":       Fish,
-	"powershell": PowerShell,
-	"pwsh":       PowerShell,
-	"cmd":        Cmd,
-	"bat":        Bat,
-	"env":        Env,
-	"json":       JSON,
+// Dialect is everything dsqlenv knows about one output dialect. Adding a dialect means a
+// renderer in a file of its own and a row in Dialects.
+type Dialect struct {
+	Name    string
+	Aliases []string
+	Title   string // for help: "POSIX sh", "PowerShell"
+	Shell   Shell  // the renderer
+	// Failure is what a failed command prints on stdout, so that
+	// `eval "$(dsqlenv bash prod)" && psql` stops: "false" for the POSIX shells and fish,
+	// nothing where the consumer cannot chain on it.
+	Failure string
+	// Windows dialects are read by Windows programs, where psql cannot use
+	// sslrootcert=system ("SSL error: unregistered scheme", AWS DSQL documentation).
+	Windows bool
+	// Unsets says whether the dialect can remove a variable (env, dotenv and JSON only set).
+	Unsets bool
+	// Use is the example line of the dialect's help.
+	Use string
+	// Hook and Completion are the snippets `dsqlenv hook` and `dsqlenv completion` print,
+	// "" when the shell has none; {{.Bin}} stands for the binary's path, quoted with Quote.
+	Hook, Completion string
+	Quote            func(string) string
+	CRLF             bool // lines end in CRLF (Windows shells)
+}
+
+// Dialects is the table of every dialect, in the order help lists them.
+var Dialects = []*Dialect{
+	{Name: "bash", Title: "bash", Shell: POSIX, Failure: "false\n", Unsets: true,
+		Use: `eval "$(dsqlenv bash prod)" && psql`, Hook: templates.HookBash, Completion: templates.CompletionBash, Quote: QuotePOSIX},
+	{Name: "zsh", Title: "zsh", Shell: POSIX, Failure: "false\n", Unsets: true,
+		Use: `eval "$(dsqlenv zsh prod)" && psql`, Hook: templates.HookZsh, Completion: templates.CompletionZsh, Quote: QuotePOSIX},
+	{Name: "sh", Title: "POSIX sh", Shell: POSIX, Failure: "false\n", Unsets: true,
+		Use: `eval "$(dsqlenv sh prod)" && psql`, Quote: QuotePOSIX},
+	{Name: "fish", Title: "fish", Shell: Fish, Failure: "false\n", Unsets: true,
+		Use: `dsqlenv fish prod | source; and psql`, Hook: templates.HookFish, Completion: templates.CompletionFish, Quote: QuoteFish},
+	{Name: "powershell", Aliases: []string{"pwsh"}, Title: "PowerShell", Shell: PowerShell, Windows: true, Unsets: true,
+		Use: `dsqlenv powershell prod | iex; psql`, Hook: templates.HookPowerShell, Completion: templates.CompletionPowerShell,
+		Quote: QuotePowerShell, CRLF: true},
+	{Name: "cmd", Title: "cmd.exe", Shell: Cmd, Windows: true, Unsets: true, CRLF: true,
+		Use: `for /f "delims=" %i in ('dsqlenv cmd prod') do @%i` + "\n   (in a batch file write %%i)"},
+	{Name: "bat", Title: "batch file", Shell: Bat, Windows: true, Unsets: true, CRLF: true,
+		Use: "dsqlenv bat prod > env.bat\n   call env.bat"},
+	{Name: "env", Title: "env-file (docker run --env-file, systemd EnvironmentFile=)", Shell: Env,
+		Use: "dsqlenv env prod > prod.env\n   docker run --env-file prod.env postgres psql"},
+	{Name: "dotenv", Title: "dotenv (python-dotenv, godotenv, docker compose .env and env_file:, node --env-file, npm dotenv)", Shell: Dotenv,
+		Use: "dsqlenv dotenv prod > .env\n   node --env-file=.env app.js"},
+	{Name: "json", Title: "JSON", Shell: JSON, Use: "dsqlenv json prod | jq -r .PGPASSWORD"},
+}
+
+// Lookup finds a dialect by name or alias.
+func Lookup(name string) (*Dialect, bool) {
+	for _, d := range Dialects {
+		if d.Name == name || slices.Contains(d.Aliases, name) {
+			return d, true
+		}
+	}
+	return nil, false
 }
 
 // ForShell returns the renderer for a dialect name, or false when there is none.
 func ForShell(name string) (Shell, bool) {
-	s, ok := registry[name]
-	return s, ok
+	if d, ok := Lookup(name); ok {
+		return d.Shell, true
+	}
+	return nil, false
 }
 
-// Names lists every dialect name, sorted.
+// Names lists every dialect name and alias, sorted.
 func Names() []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
+	var names []string
+	for _, d := range Dialects {
+		names = append(names, d.Name)
+		names = append(names, d.Aliases...)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// IsWindows reports whether a dialect is consumed by a Windows shell, where psql cannot use
-// sslrootcert=system ("SSL error: unregistered scheme", AWS DSQL documentation).
-func IsWindows(name string) bool {
-	switch name {
-	case "powershell", "pwsh", "cmd", "bat":
-		return true
+// ScriptShells lists the dialects that have a hook and a completion script, sorted.
+func ScriptShells() []string {
+	var names []string
+	for _, d := range Dialects {
+		if d.Hook != "" {
+			names = append(names, d.Name)
+			names = append(names, d.Aliases...)
+		}
 	}
-	return false
+	sort.Strings(names)
+	return names
 }
 
 // checkLine refuses the characters no dialect can carry on one line: a NUL ends a C string

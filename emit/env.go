@@ -40,8 +40,6 @@ func (env) Render(b Block) ([]byte, error) {
 	})
 }
 
-func (env) Failure() string { return "" }
-
 func (jsonObject) Render(b Block) ([]byte, error) {
 	var sb strings.Builder
 	sb.WriteString("{")
@@ -60,8 +58,6 @@ func (jsonObject) Render(b Block) ([]byte, error) {
 	sb.WriteString("\n}\n")
 	return []byte(sb.String()), nil
 }
-
-func (jsonObject) Failure() string { return "" }
 
 // jsonString encodes s as a JSON string without HTML escaping, so a token's `&` stays `&`.
 func jsonString(s string) string {

@@ -21,5 +21,3 @@ func (fish) Render(b Block) ([]byte, error) {
 	return render("fish", "\n", eachLine(b.Unset, unset), b.Set,
 		func(v Var) (string, error) { return "set -gx " + v.Name + " " + QuoteFish(v.Value), nil })
 }
-
-func (fish) Failure() string { return "false\n" }

@@ -6,7 +6,11 @@ package emit
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // parsePOSIXWord reads one word made of single-quoted spans and backslash-escaped characters
@@ -89,6 +93,69 @@ func parsePowerShellVerbatim(s string) (word, rest string, err error) {
 	return "", "", errors.New("unterminated single quote")
 }
 
+// parsePowerShellValue reads a value the way PowerShell evaluates it, in expression mode
+// (`$env:X = …`) and in argument mode (`& … args`) alike: either one verbatim string, or a
+// parenthesised sum of verbatim strings and `[char]0xHHHH` casts. The sum must start with a
+// string: `+` takes the type of its left operand (about_Arithmetic_Operators), so a [char]
+// there would add numbers; each later operand is converted to a string and appended. A
+// [char] is one UTF-16 code unit, so the value is built as UTF-16 and surrogate pairs join.
+func parsePowerShellValue(s string) (value, rest string, err error) {
+	if !strings.HasPrefix(s, "(") {
+		return parsePowerShellVerbatim(s)
+	}
+	var units []uint16
+	rest = s[1:]
+	for term := 0; ; term++ {
+		rest = strings.TrimLeft(rest, " ")
+		if r, _ := utf8.DecodeRuneInString(rest); isPSQuote(r) {
+			var w string
+			if w, rest, err = parsePowerShellVerbatim(rest); err != nil {
+				return "", "", err
+			}
+			units = append(units, utf16.Encode([]rune(w))...)
+		} else if hex, ok := strings.CutPrefix(rest, "[char]0x"); ok {
+			if term == 0 {
+				return "", "", errors.New("the sum starts with a [char], so + would add numbers")
+			}
+			n := 0
+			for n < len(hex) && strings.IndexByte("0123456789abcdefABCDEF", hex[n]) >= 0 {
+				n++
+			}
+			u, perr := strconv.ParseUint(hex[:n], 16, 16)
+			if perr != nil {
+				return "", "", fmt.Errorf("[char]0x%s: %v", hex[:n], perr)
+			}
+			units = append(units, uint16(u))
+			rest = hex[n:]
+		} else {
+			return "", "", fmt.Errorf("term %d is neither a verbatim string nor a [char]: %q", term, rest)
+		}
+		rest = strings.TrimLeft(rest, " ")
+		switch {
+		case strings.HasPrefix(rest, "+"):
+			rest = rest[1:]
+		case strings.HasPrefix(rest, ")"):
+			return string(utf16.Decode(units)), rest[1:], nil
+		default:
+			return "", "", fmt.Errorf("want + or ) after term %d, got %q", term, rest)
+		}
+	}
+}
+
+// parsePowerShellSet reads one `$env:NAME = value` line.
+func parsePowerShellSet(line string) (name, value string, err error) {
+	lhs, rhs, ok := strings.Cut(line, " = ")
+	name, isEnv := strings.CutPrefix(lhs, "$env:")
+	if !ok || !isEnv {
+		return "", "", fmt.Errorf("not a $env: assignment: %q", line)
+	}
+	value, rest, err := parsePowerShellValue(rhs)
+	if err == nil && rest != "" {
+		err = fmt.Errorf("text after the value: %q", rest)
+	}
+	return name, value, err
+}
+
 // parseCmdSet reads `set "NAME=value"` the way cmd.exe's SET does when the whole assignment
 // is quoted: everything between the first quote and the last quote of the line, split at the
 // first '='. After FOR /F substitution no %-expansion or special-character parsing happens, so
@@ -134,4 +201,41 @@ func parseBatSet(line string) (name, value string, err error) {
 		b.WriteByte(rest[i])
 	}
 	return parseCmdSet(b.String())
+}
+
+// pythonDotenvLine is python-dotenv's reading of a `KEY='value'` line (dotenv/parser.py:
+// _unquoted_key, _equal_sign, _single_quoted_value, _comment, _end_of_line). Go's regexp
+// picks the same leftmost-first match as Python's for this pattern.
+var pythonDotenvLine = regexp.MustCompile(`^([^=#\s]+)[^\S\r\n]*=[^\S\r\n]*'((?:\\'|[^'])*)'(?:[^\S\r\n]*#[^\r\n]*)?[^\S\r\n]*$`)
+
+// parsePythonDotenvSingleQuoted reads one `KEY='value'` line as python-dotenv 0.21 does:
+// inside single quotes `\\` and `\'` are escapes (_single_quote_escapes), and then every
+// `${NAME}` or `${NAME:-default}` is interpolated (variables.py, on by default); the
+// environment here is empty, so each becomes its default or "".
+func parsePythonDotenvSingleQuoted(line string) (string, error) {
+	m := pythonDotenvLine.FindStringSubmatch(line)
+	if m == nil {
+		return "", fmt.Errorf("python-dotenv cannot parse %q", line)
+	}
+	v := regexp.MustCompile(`\\[\\']`).ReplaceAllStringFunc(m[2], func(e string) string { return e[1:] })
+	return regexp.MustCompile(`\$\{[^}:]*(?::-([^}]*))?\}`).ReplaceAllString(v, "$1"), nil
+}
+
+// parseNodeDotenvSingleQuoted reads one `KEY='value'` line as node --env-file does
+// (src/node_dotenv.cc, Dotenv::ParseContent): the key ends at the first '=', and a value that
+// starts with a quote ends at the next same quote; nothing inside is an escape.
+func parseNodeDotenvSingleQuoted(line string) (string, error) {
+	_, rest, ok := strings.Cut(line, "=")
+	rest = strings.TrimLeft(rest, " ")
+	if !ok || !strings.HasPrefix(rest, "'") {
+		return "", fmt.Errorf("not a single-quoted assignment: %q", line)
+	}
+	end := strings.IndexByte(rest[1:], '\'')
+	if end < 0 {
+		return "", fmt.Errorf("no closing quote: %q", line)
+	}
+	if tail := strings.TrimSpace(rest[end+2:]); tail != "" {
+		return "", fmt.Errorf("text after the closing quote: %q", tail)
+	}
+	return rest[1 : end+1], nil
 }

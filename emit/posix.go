@@ -4,13 +4,16 @@ import "strings"
 
 type posix struct{}
 
-// POSIX renders for bash, zsh, dash and any POSIX sh: `export NAME='value'`.
+// POSIX renders for bash, zsh, dash and any POSIX sh: `export NAME='value';`. Every statement
+// ends with `;`, as ssh-agent -s prints them, so that an unquoted eval $(dsqlenv bash prod),
+// whose line breaks the shell turns into spaces, still runs each statement on its own instead
+// of one `unset … export …` command that sets nothing.
 var POSIX Shell = posix{}
 
 // QuotePOSIX single-quotes s for a POSIX shell. Inside single quotes every character is
-// literal and a single quote cannot appear at all (POSIX.1-2017 XCU 2.2.2), so each `'` is
-// written as `'\”`: close the quotes, an escaped quote, reopen. `$'…'` is avoided because old
-// dash lacks it.
+// literal and a single quote cannot appear at all (POSIX.1-2017 XCU 2.2.2), so each single
+// quote is written as quote, backslash, quote, quote: close the quotes, an escaped quote,
+// reopen. `$'…'` is avoided because old dash lacks it.
 func QuotePOSIX(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
@@ -19,11 +22,9 @@ func (posix) Render(b Block) ([]byte, error) {
 	var head []string
 	if len(b.Unset) > 0 {
 		// `unset A B` is POSIX and succeeds for names that are not set.
-		head = []string{"unset " + strings.Join(b.Unset, " ")}
+		head = []string{"unset " + strings.Join(b.Unset, " ") + ";"}
 	}
 	return render("sh", "\n", head, b.Set, func(v Var) (string, error) {
-		return "export " + v.Name + "=" + QuotePOSIX(v.Value), nil
+		return "export " + v.Name + "=" + QuotePOSIX(v.Value) + ";", nil
 	})
 }
-
-func (posix) Failure() string { return "false\n" }

@@ -39,14 +39,18 @@ func TestQuoteFishEscapesBackslashBeforeQuote(t *testing.T) {
 	}
 }
 
-func TestPowerShellDoublesUnicodeQuotes(t *testing.T) {
+func TestPowerShellWritesNonASCIIOutsideTheQuotes(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                   `''`,
-		"it's":               `'it''s'`,
-		"\u2018x\u2019":      "'\u2018\u2018x\u2019\u2019'",
-		"\u201Ay\u201B":      "'\u201A\u201Ay\u201B\u201B'",
-		"$env:HOME `n":       "'$env:HOME `n'",
-		"\u201Cdouble\u201D": "'\u201Cdouble\u201D'", // U+201C/D are double quotes: not special inside '…'
+		"":                                   `''`,
+		"it's":                               `'it''s'`,
+		"$env:HOME `n":                       "'$env:HOME `n'",
+		"\u0141f; Start-Process calc.exe; #": `('' + [char]0x0141 + 'f; Start-Process calc.exe; #')`,
+		"x\u0141f":                           `('x' + [char]0x0141 + 'f')`,
+		"\u2018x\u2019":                      `('' + [char]0x2018 + 'x' + [char]0x2019)`,
+		"a'\u201B'":                          `('a''' + [char]0x201B + '''')`,
+		"\u00e9":                             `('' + [char]0x00E9)`,
+		"😀":                                  `('' + [char]0xD83D + [char]0xDE00)`,
+		"a\xffb":                             `('a' + [char]0xFFFD + 'b')`, // invalid UTF-8 is U+FFFD, as decoding gives
 	} {
 		if got := QuotePowerShell(in); got != want {
 			t.Errorf("QuotePowerShell(%q) = %s, want %s", in, got, want)
@@ -62,6 +66,24 @@ func TestQuoteCmdKeepsPercentAndRefusesBangAndQuote(t *testing.T) {
 	for _, bad := range []string{`a"b`, "wow!", `!`, `"`} {
 		if _, err := QuoteCmd("X", bad); err == nil {
 			t.Errorf("QuoteCmd(%q) was accepted; want a refusal", bad)
+		}
+	}
+}
+
+// TestCmdAndBatRefuseNonASCII: cmd.exe reads FOR /F output and batch files in the console's
+// code page and has no ASCII spelling for other characters, so both refuse non-ASCII text
+// with a reason that says so.
+func TestCmdAndBatRefuseNonASCII(t *testing.T) {
+	for _, quote := range []func(string, string) (string, error){QuoteCmd, QuoteBat} {
+		for _, bad := range []string{"\u0141f & calc", "caf\u00e9", "\u2019", "\U0001F600", "\x80", "a\u00a0b"} {
+			out, err := quote("PGAPPNAME", bad)
+			var ve *ValueError
+			if !errors.As(err, &ve) || ve.Var != "PGAPPNAME" || !strings.Contains(ve.Reason, "code page") || out != "" {
+				t.Errorf("value %q: got %q, %v; want a ValueError for PGAPPNAME explaining the code page", bad, out, err)
+			}
+		}
+		if _, err := quote("PGAPPNAME", "ascii ~\x7f"); err != nil {
+			t.Errorf("refused an ASCII value: %v", err)
 		}
 	}
 }
@@ -125,7 +147,7 @@ func TestLineEndings(t *testing.T) {
 }
 
 func TestForShellAndNames(t *testing.T) {
-	want := "bash bat cmd env fish json powershell pwsh sh zsh"
+	want := "bash bat cmd dotenv env fish json powershell pwsh sh zsh"
 	if got := strings.Join(Names(), " "); got != want {
 		t.Errorf("Names() = %s, want %s", got, want)
 	}
@@ -157,22 +179,35 @@ func FuzzQuoteFish(f *testing.F) {
 
 func FuzzQuotePowerShell(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		if !utf8.ValidString(s) {
-			t.Skip("PowerShell reads text as UTF-16; invalid UTF-8 has no meaning there")
+		q := QuotePowerShell(s)
+		if i := nonASCII(q); i >= 0 {
+			t.Fatalf("QuotePowerShell(%q) = %s: byte %d is not ASCII", s, q, i)
 		}
-		got, rest, err := parsePowerShellVerbatim(QuotePowerShell(s))
-		if err != nil || rest != "" || got != s {
-			t.Fatalf("QuotePowerShell(%q) reads back as %q (rest %q, err %v)", s, got, rest, err)
+		// Invalid UTF-8 is written as U+FFFD, which is also what []rune makes of it.
+		want := string([]rune(s))
+		got, rest, err := parsePowerShellValue(q)
+		if err != nil || rest != "" || got != want {
+			t.Fatalf("QuotePowerShell(%q) = %s reads back as %q (rest %q, err %v)", s, q, got, rest, err)
 		}
 	})
+}
+
+// nonASCII returns the index of the first byte of s that is not ASCII, or -1.
+func nonASCII(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return -1
 }
 
 func FuzzQuoteCmd(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := QuoteCmd("PGPASSWORD", s)
 		if err != nil {
-			if !strings.ContainsAny(s, `"!`) {
-				t.Fatalf("QuoteCmd(%q) refused a value with no quote or '!': %v", s, err)
+			if !strings.ContainsAny(s, `"!`) && nonASCII(s) < 0 {
+				t.Fatalf("QuoteCmd(%q) refused an ASCII value with no quote or '!': %v", s, err)
 			}
 			return
 		}
@@ -187,8 +222,8 @@ func FuzzQuoteBat(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := QuoteBat("PGPASSWORD", s)
 		if err != nil {
-			if !strings.ContainsAny(s, `"!`) {
-				t.Fatalf("QuoteBat(%q) refused a value with no quote or '!': %v", s, err)
+			if !strings.ContainsAny(s, `"!`) && nonASCII(s) < 0 {
+				t.Fatalf("QuoteBat(%q) refused an ASCII value with no quote or '!': %v", s, err)
 			}
 			return
 		}
@@ -205,16 +240,18 @@ func FuzzQuoteBat(f *testing.F) {
 // from them for a bounded time, and any failing input it finds lands there too.
 
 // TestWindowsBlocksParseBack renders a whole block of hostile values in the PowerShell, cmd
-// and bat dialects and reads every line back with that shell's rule.
+// and bat dialects and reads every line back with that shell's rule. PowerShell gets every
+// value; cmd and bat those they do not refuse (tested above).
 func TestWindowsBlocksParseBack(t *testing.T) {
-	var vals []string
-	for _, v := range append(append([]string{}, hostile...), randomHostile(200)...) {
-		if !strings.ContainsAny(v, `"!`) { // refused by cmd and bat, tested above
-			vals = append(vals, v)
+	all := append(append([]string{}, hostile...), randomHostile(200)...)
+	var cmdVals []string
+	for _, v := range all {
+		if !strings.ContainsAny(v, `"!`) && nonASCII(v) < 0 {
+			cmdVals = append(cmdVals, v)
 		}
 	}
-	b := hostileBlock(vals)
-	for _, name := range []string{"powershell", "cmd", "bat"} {
+	for name, vals := range map[string][]string{"powershell": all, "cmd": cmdVals, "bat": cmdVals} {
+		b := hostileBlock(vals)
 		sh, _ := ForShell(name)
 		out, err := sh.Render(b)
 		if err != nil {
@@ -230,14 +267,7 @@ func TestWindowsBlocksParseBack(t *testing.T) {
 			var err error
 			switch name {
 			case "powershell":
-				var lhs string
-				lhs, rest, _ := strings.Cut(line, " = ")
-				gotName = strings.TrimPrefix(lhs, "$env:")
-				var tail string
-				got, tail, err = parsePowerShellVerbatim(rest)
-				if err == nil && tail != "" {
-					err = errors.New("text after the string: " + tail)
-				}
+				gotName, got, err = parsePowerShellSet(line)
 			case "cmd":
 				gotName, got, err = parseCmdSet(line)
 			case "bat":

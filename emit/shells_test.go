@@ -156,7 +156,8 @@ func TestUncarriableValuesAreRefused(t *testing.T) {
 		}
 		b := Block{Set: []Var{{"PGHOST", "h"}, {"PGPASSWORD", v}}}
 		for _, name := range Names() {
-			out, err := registry[name].Render(b)
+			sh, _ := ForShell(name)
+			out, err := sh.Render(b)
 			var ve *ValueError
 			if !errors.As(err, &ve) || ve.Var != "PGPASSWORD" || out != nil {
 				t.Errorf("%s: value %d %q: output %q, error %v; want a ValueError for PGPASSWORD and no output", name, i, v, out, err)
