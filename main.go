@@ -1,27 +1,60 @@
 // Command dsqlenv prints shell code that connects psql and every libpq program to an Amazon
 // Aurora DSQL cluster: a freshly minted IAM auth token as PGPASSWORD, verified TLS and the
 // rest of the libpq settings, from named profiles in a YAML file.
+//
+// main resolves the process's facts once (streams, environment, clock, OS, the user's
+// directories, the signer) and hands them to internal/cli, which nothing else reads them for.
 package main
 
 import (
 	"context"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
+	"github.com/adrg/xdg"
+	"golang.org/x/term"
+
+	"github.com/dsqlenv/dsqlenv/internal/cli"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=…"; a plain `go install` gets
+// the module version from the build information instead.
+var version = ""
 
 func main() {
-	e := &Env{
-		Stdin:  os.Stdin,
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Getenv: os.Getenv,
-		Now:    time.Now,
-		Mint:   profiles.MintWithSDK,
+	home, _ := os.UserHomeDir()
+	self, _ := os.Executable()
+	e := &cli.Env{
+		Stdin:            os.Stdin,
+		Stdout:           os.Stdout,
+		Stderr:           os.Stderr,
+		StdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		Environ:          os.Environ(),
+		Now:              time.Now,
+		GOOS:             runtime.GOOS,
+		Paths: cli.Paths{
+			Home:       home,
+			ConfigHome: xdg.ConfigHome,
+			ConfigDirs: xdg.ConfigDirs,
+			DataHome:   xdg.DataHome,
+			StateHome:  xdg.StateHome,
+		},
+		Mint:       profiles.MintWithSDK,
+		Executable: self,
+		Version:    versionString(),
 	}
-	os.Exit(Run(context.Background(), e, os.Args))
+	os.Exit(cli.Run(context.Background(), e, os.Args))
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
 }

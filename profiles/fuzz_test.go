@@ -1,9 +1,6 @@
 package profiles
 
 import (
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -11,7 +8,7 @@ import (
 // The fuzz targets start from the committed corpus in testdata/fuzz/<target>.
 
 // FuzzParse: any bytes give a File or one error line naming the file; never a panic. Every
-// File that parses survives the cache unchanged.
+// profile of a File that parses resolves or fails with one line naming the file.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := Parse("p.yaml", data)
@@ -21,30 +18,10 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		dir := t.TempDir()
-		cpath := filepath.Join(dir, "c.cache")
-		if err := writeCache(dir, cpath, "key", got); err != nil {
-			t.Fatal(err)
-		}
-		back, err := readCache(cpath, "key")
-		if err != nil {
-			t.Fatalf("the cache of a parsed file does not read back: %v", err)
-		}
-		back.Path = got.Path
-		if !reflect.DeepEqual(back, got) {
-			t.Fatalf("cache round trip changed the file:\n got %+v\nwant %+v", back, got)
-		}
-	})
-}
-
-// FuzzReadCache: a damaged cache file is refused, never a panic and never half-read.
-func FuzzReadCache(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(t.TempDir(), "c")
-		os.WriteFile(p, data, 0o600)
-		got, err := readCache(p, "key")
-		if err == nil && (got == nil || len(got.Profiles) == 0) {
-			t.Fatalf("readCache accepted %q without profiles", data)
+		for _, name := range got.Names() {
+			if _, err := got.Resolve(name, "/home/u"); err != nil && strings.Contains(err.Error(), "\n") {
+				t.Fatalf("resolve %s: error %q is not one line", name, err)
+			}
 		}
 	})
 }

@@ -136,10 +136,15 @@ func Load(path string) (*File, error) {
 	return Parse(path, data)
 }
 
+// MaxFileSize bounds the profiles file: a real one is a few kilobytes (1,000 profiles are
+// about 120 KB), and --config /dev/zero or a runaway file must not eat memory.
+const MaxFileSize = 4 << 20
+
 // readFile reads the profiles file, turning the usual failures into messages that say what
-// to do.
+// to do. Only a regular file of at most MaxFileSize is read: it is opened without blocking
+// (a FIFO would otherwise wait for a writer for ever) and checked on the open descriptor.
 func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	fh, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -147,13 +152,52 @@ func readFile(path string) ([]byte, error) {
 		case errors.Is(err, fs.ErrPermission):
 			return nil, &FileError{Path: path, Msg: "cannot be read (permission denied): check its mode and owner"}
 		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "is a directory") {
-			return nil, &FileError{Path: path, Msg: "is a directory, not a profiles file: pass the file itself with --config"}
-		}
-		return nil, &FileError{Path: path, Msg: err.Error()}
+		return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
+	}
+	switch {
+	case st.IsDir():
+		return nil, &FileError{Path: path, Msg: "is a directory, not a profiles file: pass the file itself with --config"}
+	case !st.Mode().IsRegular():
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is %s, not a regular file: dsqlenv reads profiles only from a regular file", fileKind(st.Mode()))}
+	case st.Size() > MaxFileSize:
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is %d bytes, over the %d MiB a profiles file may have: is it the right file?", st.Size(), MaxFileSize>>20)}
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
+	if err != nil {
+		return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
+	}
+	if len(data) > MaxFileSize {
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("grew past the %d MiB a profiles file may have while being read", MaxFileSize>>20)}
 	}
 	return data, nil
+}
+
+// fileKind names a file type that is not a regular file, for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Parse decodes a profiles file already in memory; path is used in messages.

@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -156,7 +157,16 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 		}
 	case RootAmazon:
 	default:
+		// A relative path is taken relative to the profiles file, never to the directory
+		// psql happens to run in later, and written out absolute everywhere.
 		c.SSLRootCert = ExpandHome(c.SSLRootCert, home)
+		if !filepath.IsAbs(c.SSLRootCert) {
+			dir, err := filepath.Abs(filepath.Dir(f.Path))
+			if err != nil {
+				return nil, fail(rootLine, "sslrootcert %s: %v", c.SSLRootCert, err)
+			}
+			c.SSLRootCert = filepath.Join(dir, c.SSLRootCert)
+		}
 		st, err := os.Stat(c.SSLRootCert)
 		switch {
 		case err != nil:

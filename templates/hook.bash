@@ -1,25 +1,35 @@
 # dsqlenv hook for bash, from: eval "$(dsqlenv hook bash)"
 # Before each prompt, when DSQLENV_PROFILE is set and its token (DSQLENV_EXPIRES_AT, Unix
-# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again. A prompt
-# whose token is still fresh starts no process: the clock is bash's own ($EPOCHSECONDS, bash
-# 5; printf %(%s)T, bash 4.2). After a failure dsqlenv has printed one line; the hook then
-# waits 30 s, doubling up to 15 min, before it tries again. $? is kept for the prompt.
+# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again for that
+# profile, from the file the block came from (DSQLENV_PROFILES_FILE). A prompt whose token is
+# still fresh starts no process. The clock is bash's own printf %(%s)T (bash 4.2+); older
+# bash (macOS ships 3.2) counts SECONDS from one `date` when the hook loads. EPOCHSECONDS is
+# not used: a value inherited from the environment, or left after `unset EPOCHSECONDS`, is
+# not a clock. After a failure dsqlenv has printed one line; the hook then waits 30 s,
+# doubling up to 15 min, before it tries again. $? is kept for the prompt.
+_dsqlenv_now() {
+  _dsqlenv_t=
+  printf -v _dsqlenv_t '%(%s)T' -1 2>/dev/null
+  if [[ ! $_dsqlenv_t =~ ^[0-9]{1,18}$ ]]; then
+    # Only digits reach arithmetic: bash evaluates a name like a[$(cmd)] found there.
+    if [[ ! ${_dsqlenv_epoch0:-} =~ ^[0-9]{1,18}$ || ! ${SECONDS:-} =~ ^[0-9]{1,18}$ ]]; then
+      _dsqlenv_epoch0=$(date +%s) _dsqlenv_seconds0=${SECONDS:-0}
+      [[ $_dsqlenv_seconds0 =~ ^[0-9]{1,18}$ ]] || _dsqlenv_seconds0=0
+    fi
+    _dsqlenv_t=$(( _dsqlenv_epoch0 + ${SECONDS:-0} - _dsqlenv_seconds0 ))
+  fi
+}
 _dsqlenv_hook() {
-  local ret=$? now margin=60 expires=0 block
-  if [[ -z ${DSQLENV_PROFILE:-} ]]; then
-    return $ret
-  fi
-  now=${EPOCHSECONDS:-}
-  if [[ -z $now ]]; then
-    printf -v now '%(%s)T' -1 2>/dev/null || now=$(date +%s)
-  fi
-  # Only digits reach arithmetic: bash evaluates a name like a[$(cmd)] found there.
+  local ret=$? margin=60 expires=0 block
+  [[ ${DSQLENV_PROFILE:-} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || return $ret
+  _dsqlenv_now
+  local now=$_dsqlenv_t
   [[ ${DSQLENV_REFRESH_MARGIN:-} =~ ^[0-9]{1,9}$ ]] && margin=$DSQLENV_REFRESH_MARGIN
   [[ ${DSQLENV_EXPIRES_AT:-} =~ ^[0-9]{1,18}$ ]] && expires=$DSQLENV_EXPIRES_AT
   if (( now + margin < expires || now < _dsqlenv_retry_at )); then
     return $ret
   fi
-  if block=$({{.Bin}} bash "$DSQLENV_PROFILE") && eval "$block"; then
+  if block=$({{.Bin}} bash --config "${DSQLENV_PROFILES_FILE:-}" -- "$DSQLENV_PROFILE") && eval "$block"; then
     _dsqlenv_backoff=0
   else
     _dsqlenv_backoff=$(( _dsqlenv_backoff < 30 ? 30 : (_dsqlenv_backoff * 2 > 900 ? 900 : _dsqlenv_backoff * 2) ))
@@ -29,6 +39,8 @@ _dsqlenv_hook() {
 }
 _dsqlenv_retry_at=0
 _dsqlenv_backoff=0
+_dsqlenv_epoch0=
+_dsqlenv_now
 # Run first, so the commands already there still see the last command's $?.
 if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
   # bash 5.1 and later: PROMPT_COMMAND may be an array of commands.

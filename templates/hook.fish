@@ -1,11 +1,12 @@
 # dsqlenv hook for fish, from: dsqlenv hook fish | source
 # Before each prompt, when DSQLENV_PROFILE is set and its token (DSQLENV_EXPIRES_AT, Unix
-# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again. A prompt
+# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again for that
+# profile, from the file the block came from (DSQLENV_PROFILES_FILE). A prompt
 # whose token is still fresh starts no process: the clock is read with builtins (fish 3.5's
 # path mtime of / plus its age). After a failure dsqlenv has printed one line; the hook then
 # waits 30 s, doubling up to 15 min, before it tries again. An event handler leaves $status alone.
 function __dsqlenv_hook --on-event fish_prompt
-    set -q DSQLENV_PROFILE[1]; and test -n "$DSQLENV_PROFILE"; or return
+    set -q DSQLENV_PROFILE[1]; and string match -qr '^[A-Za-z0-9][A-Za-z0-9._-]*$' -- "$DSQLENV_PROFILE"; or return
     set -l now
     if builtin -q path
         set now (math (builtin path mtime /) + (builtin path mtime --relative /))
@@ -20,7 +21,7 @@ function __dsqlenv_hook --on-event fish_prompt
         return
     end
     set -l block
-    if set block ({{.Bin}} fish $DSQLENV_PROFILE)
+    if set block ({{.Bin}} fish --config "$DSQLENV_PROFILES_FILE" -- "$DSQLENV_PROFILE")
         printf '%s\n' $block | source
         set -g __dsqlenv_backoff 0
     else

@@ -1,11 +1,12 @@
 # dsqlenv hook for PowerShell, from: dsqlenv hook powershell | Out-String | Invoke-Expression
 # Before each prompt, when DSQLENV_PROFILE is set and its token (DSQLENV_EXPIRES_AT, Unix
-# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again. A prompt
+# seconds) ends within DSQLENV_REFRESH_MARGIN seconds (default 60), run dsqlenv again for that
+# profile, from the file the block came from (DSQLENV_PROFILES_FILE). A prompt
 # whose token is still fresh starts no process: the clock is [DateTimeOffset]::UtcNow. After a
 # failure dsqlenv has printed one line; the hook then waits 30 s, doubling up to 15 min, before
 # it tries again. The prompt that was there runs first and keeps $? and $LASTEXITCODE.
 function global:__dsqlenvHook {
-    if (-not $env:DSQLENV_PROFILE) { return }
+    if ("$env:DSQLENV_PROFILE" -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]*$') { return }
     $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
     $margin = 60L
     if ("$env:DSQLENV_REFRESH_MARGIN" -match '^[0-9]{1,9}$') { $margin = [long]$env:DSQLENV_REFRESH_MARGIN }
@@ -13,7 +14,12 @@ function global:__dsqlenvHook {
     if ("$env:DSQLENV_EXPIRES_AT" -match '^[0-9]{1,18}$') { $expires = [long]$env:DSQLENV_EXPIRES_AT }
     if ($now + $margin -lt $expires -or $now -lt $global:__dsqlenvRetryAt) { return }
     $saved = $global:LASTEXITCODE
-    $block = & {{.Bin}} powershell $env:DSQLENV_PROFILE | Out-String
+    # Passed in an array: Windows PowerShell drops a literal -- and empty arguments before a
+    # native command.
+    $dsqlenvArgs = @('powershell')
+    if ($env:DSQLENV_PROFILES_FILE) { $dsqlenvArgs += '--config', $env:DSQLENV_PROFILES_FILE }
+    $dsqlenvArgs += '--', $env:DSQLENV_PROFILE
+    $block = & {{.Bin}} @dsqlenvArgs | Out-String
     if ($LASTEXITCODE -eq 0) {
         Invoke-Expression $block
         $global:__dsqlenvBackoff = 0

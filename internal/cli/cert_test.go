@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"crypto/sha256"
@@ -53,10 +53,10 @@ func TestSSLRootCertAmazonAndWindowsSubstitution(t *testing.T) {
 	amazon := writeFile(t, dir, "a.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n    sslrootcert: amazon\n")
 	system := writeFile(t, dir, "s.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
 	path := strings.TrimSpace(runApp(t, fixedMint, "cert").stdout)
-	if r := runApp(t, fixedMint, "-c", amazon, "bash", "p"); !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+path+"'\n") || r.stderr != "" {
+	if r := runApp(t, fixedMint, "-c", amazon, "bash", "p"); !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+path+"';\n") || r.stderr != "" {
 		t.Errorf("amazon in bash: %+v", r)
 	}
-	if r := runApp(t, fixedMint, "-c", system, "bash", "p"); !strings.Contains(r.stdout, "export PGSSLROOTCERT='system'\n") {
+	if r := runApp(t, fixedMint, "-c", system, "bash", "p"); !strings.Contains(r.stdout, "export PGSSLROOTCERT='system';\n") {
 		t.Errorf("system in bash: %+v", r)
 	}
 	for dialect, want := range map[string]string{"powershell": "$env:PGSSLROOTCERT = '" + path + "'\r\n", "cmd": `set "PGSSLROOTCERT=` + path + "\"\r\n", "bat": `@set "PGSSLROOTCERT=` + path + "\"\r\n"} {
@@ -68,16 +68,16 @@ func TestSSLRootCertAmazonAndWindowsSubstitution(t *testing.T) {
 }
 
 func TestServiceFilePerOS(t *testing.T) {
-	env := map[string]string{"APPDATA": `C:\Users\ana\AppData\Roaming`}
-	get := func(k string) string { return env[k] }
-	if got := defaultServiceFile("windows", get, `C:\Users\ana`); got != `C:\Users\ana\AppData\Roaming\postgresql\.pg_service.conf` {
-		t.Errorf("windows: %s", got)
+	r := &run{Env: &Env{GOOS: "windows", Environ: []string{`appdata=C:\Users\ana\AppData\Roaming`}, Paths: Paths{Home: `C:\Users\ana`}}}
+	if got := r.serviceFilePath(); got != `C:\Users\ana\AppData\Roaming\postgresql\.pg_service.conf` {
+		t.Errorf("windows (names without case): %s", got)
 	}
-	if got := defaultServiceFile("darwin", get, "/Users/ana"); got != "/Users/ana/.pg_service.conf" {
+	r.GOOS, r.Paths.Home = "darwin", "/Users/ana"
+	if got := r.serviceFilePath(); got != "/Users/ana/.pg_service.conf" {
 		t.Errorf("darwin: %s", got)
 	}
-	env["PGSERVICEFILE"] = "/etc/svc.conf"
-	if got := defaultServiceFile("linux", get, "/home/ana"); got != "/etc/svc.conf" {
+	r.GOOS, r.Environ = "linux", []string{"PGSERVICEFILE=/etc/svc.conf"}
+	if got := r.serviceFilePath(); got != "/etc/svc.conf" {
 		t.Errorf("PGSERVICEFILE: %s", got)
 	}
 }

@@ -1,7 +1,6 @@
-package main
+package cli
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,8 +17,8 @@ func TestCompleteCandidates(t *testing.T) {
 	cfg := writeFile(t, dir, "p.yaml", completeProfiles)
 	other := writeFile(t, dir, "other.yaml", "profiles:\n  elsewhere:\n    endpoint: d.dsql.us-east-1.on.aws\n")
 	broken := writeFile(t, dir, "broken.yaml", "profiles: [\n")
-	t.Setenv("DSQLENV_CONFIG", cfg)
-	app := newApp(&Env{}, "")
+	r := &run{Env: testEnv(fixedMint, "DSQLENV_CONFIG="+cfg)}
+	app := newApp(r)
 	for _, tc := range []struct {
 		words []string
 		cur   string
@@ -38,7 +37,8 @@ func TestCompleteCandidates(t *testing.T) {
 		{[]string{"service", "prod"}, "s", "staging"},
 		{[]string{"exec"}, "st", "staging"},
 		{[]string{"exec", "prod", "--"}, "", ""},
-		{[]string{"hook"}, "", "bash fish powershell zsh"},
+		{[]string{"hook"}, "", "bash fish powershell pwsh zsh"},
+		{[]string{"bash", "prod", "--debug"}, "", ""}, // flags after the PROFILE
 		{[]string{"completion"}, "z", "zsh"},
 		{[]string{"bash"}, "--u", "--unset"},
 		{[]string{"service"}, "--p", "--passfile"},
@@ -46,7 +46,7 @@ func TestCompleteCandidates(t *testing.T) {
 		{[]string{"tcsh"}, "", ""},
 		{nil, "__", ""}, // the hidden command is not offered
 	} {
-		got := strings.Join(complete(app, tc.words, tc.cur), " ")
+		got := strings.Join(complete(r, app, tc.words, tc.cur), " ")
 		if got != tc.want {
 			t.Errorf("complete(%q, %q) = %q, want %q", tc.words, tc.cur, got, tc.want)
 		}
@@ -64,7 +64,7 @@ func TestBashCompletionFunction(t *testing.T) {
 		{`(dsqlenv bash '')`, "prod prod-eu staging"},
 		{`(dsqlenv show pr)`, "prod prod-eu"},
 		{`(dsqlenv -c "$OTHER" zsh '')`, "elsewhere"},
-		{`(dsqlenv '')`, strings.Join(complete(newApp(&Env{}, ""), nil, ""), " ")},
+		{`(dsqlenv '')`, strings.Join(complete(&run{Env: testEnv(fixedMint)}, newApp(&run{Env: testEnv(fixedMint)}), nil, ""), " ")},
 	} {
 		script := `eval "$("$BIN" completion bash)" || exit 1
 spec=$(complete -p dsqlenv) || exit 1
@@ -126,8 +126,7 @@ func TestZshAndPowerShellCompletionScripts(t *testing.T) {
 	if p.code != 0 || strings.Count(p.stdout, "\r\n") != strings.Count(p.stdout, "\n") {
 		t.Fatalf("powershell: exit %d, lines must end in CRLF", p.code)
 	}
-	self, _ := os.Executable()
-	golden(t, filepath.Join("testdata", "golden", "completion-powershell.txt"), strings.ReplaceAll(p.stdout, emit.QuotePowerShell(self), "'$BIN'"))
+	golden(t, filepath.Join("testdata", "golden", "completion-powershell.txt"), strings.ReplaceAll(p.stdout, emit.QuotePowerShell(binPath), "'$BIN'"))
 	if !strings.Contains(p.stdout, "Register-ArgumentCompleter -Native -CommandName 'dsqlenv', 'dsqlenv.exe'") {
 		t.Error("powershell script registers no completer")
 	}

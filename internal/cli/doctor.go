@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -30,7 +30,7 @@ const (
 	doctorPsqlTimeout = 15 * time.Second
 )
 
-func doctorCommand(e *Env) *cli.Command {
+func doctorCommand(r *run) *cli.Command {
 	return &cli.Command{
 		Name:      "doctor",
 		Category:  "Commands",
@@ -46,13 +46,23 @@ One line per check: ok, warn or FAIL, with the fix. Exit status 1 when any check
 Examples:
    dsqlenv doctor
    dsqlenv doctor prod`,
-		Flags:  tokenFlags,
-		Action: func(c *cli.Context) error { return runDoctor(c, e) },
+		Flags: tokenFlags(),
+		Action: func(c *cli.Context) error {
+			g, err := globalsOf(c, r)
+			if err != nil {
+				return err
+			}
+			return doctorRun(c, r, g, c.Args().Slice())
+		},
 	}
 }
 
+// doctor writes its report straight to stdout, a line per check as it goes: it is for a
+// person watching, and checks can take seconds each.
 type doctor struct {
-	e      *Env
+	r      *run
+	c      *cli.Context
+	g      global
 	failed bool
 }
 
@@ -64,27 +74,26 @@ func (d *doctor) say(status, profile, msg, fix string) {
 	if profile != "" {
 		prefix = profile + ": "
 	}
-	fmt.Fprintf(d.e.Stdout, "%-4s  %s%s\n", status, prefix, msg)
+	fmt.Fprintf(d.r.Stdout, "%-4s  %s%s\n", status, termSafe(prefix), termSafe(msg))
 	if fix != "" {
-		fmt.Fprintf(d.e.Stdout, "      fix: %s\n", fix)
+		fmt.Fprintf(d.r.Stdout, "      fix: %s\n", termSafe(fix))
 	}
 }
 
-func runDoctor(c *cli.Context, e *Env) error {
-	d := &doctor{e: e}
-	path := settingsOf(c, d.e).configPath()
+func doctorRun(c *cli.Context, r *run, g global, names []string) error {
+	d := &doctor{r: r, c: c, g: g}
+	path := g.config
 	f, err := profiles.Load(path)
 	if err != nil {
 		d.say("FAIL", "", "profiles file: "+err.Error(), "fix the file, or run dsqlenv init")
 		return &silentError{exitError}
 	}
 	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%d profiles)", path, len(f.Profiles)), "")
-	names := c.Args().Slice()
 	if len(names) == 0 {
 		names = f.Names()
 	}
 	for _, name := range names {
-		d.profile(c, f, name)
+		d.profile(f, name)
 	}
 	if d.failed {
 		return &silentError{exitError}
@@ -92,22 +101,25 @@ func runDoctor(c *cli.Context, e *Env) error {
 	return nil
 }
 
-func (d *doctor) profile(c *cli.Context, f *profiles.File, name string) {
-	conn, err := f.Resolve(name, homeDir())
+func (d *doctor) profile(f *profiles.File, name string) {
+	s, err := d.r.sessionOf(f, name, clientsOf(d.r.GOOS == "windows"))
 	if err != nil {
 		d.say("FAIL", name, err.Error(), "")
 		return
 	}
+	conn := s.conn
 	region := conn.Region
 	if region == "" {
 		region = "(from the AWS SDK)"
 	}
 	d.say("ok", name, fmt.Sprintf("endpoint %s, port %d, region %s", conn.Host, conn.Port, region), "")
 
-	m, err := mint(settingsOf(c, d.e), d.e, conn)
-	if err != nil {
+	minted := false
+	if err := d.r.mint(d.c.Context, d.g, s); err != nil {
 		d.say("FAIL", name, "AWS credentials: "+err.Error(), "")
 	} else {
+		minted = true
+		m := s
 		who := "the default credential chain"
 		if conn.AWSProfile != "" {
 			who = "aws profile " + conn.AWSProfile
@@ -122,18 +134,18 @@ func (d *doctor) profile(c *cli.Context, f *profiles.File, name string) {
 		}
 	}
 
-	roots, rootPath := d.rootCheck(name, conn)
+	roots := d.rootCheck(name, s)
 	if !d.network(name, conn, roots) {
 		return
 	}
-	if m != nil {
-		d.psql(name, m, rootPath)
+	if minted {
+		d.psql(name, s)
 	}
 }
 
-// rootCheck checks the configured root and returns the pool to verify the server with and the
-// sslrootcert value to give psql.
-func (d *doctor) rootCheck(name string, conn *profiles.Connection) (*x509.CertPool, string) {
+// rootCheck checks the configured root and returns the pool to verify the server with.
+func (d *doctor) rootCheck(name string, s *session) *x509.CertPool {
+	conn := s.conn
 	switch conn.SSLRootCert {
 	case profiles.RootSystem:
 		pool, err := x509.SystemCertPool()
@@ -153,31 +165,31 @@ func (d *doctor) rootCheck(name string, conn *profiles.Connection) (*x509.CertPo
 		} else if ok {
 			d.say("ok", name, "libpq on PATH understands sslrootcert=system ("+version+")", "")
 		}
-		return pool, profiles.RootSystem
+		return pool
 	case profiles.RootAmazon:
-		path, err := amazonRootFile()
-		if err != nil {
+		// psql, run below, needs the file now.
+		if err := d.r.flush(); err != nil {
 			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
-			return nil, ""
+			return nil
 		}
 		amazon, _ := amazonRoot()
 		pool := x509.NewCertPool()
 		pool.AddCert(amazon)
-		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 at "+path, "")
-		return pool, path
+		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 at "+s.rootCert, "")
+		return pool
 	}
 	data, err := os.ReadFile(conn.SSLRootCert)
 	if err != nil {
 		d.say("FAIL", name, "sslrootcert: "+err.Error(), "give the path of a PEM file, or sslrootcert: amazon")
-		return nil, conn.SSLRootCert
+		return nil
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
 		d.say("FAIL", name, "sslrootcert "+conn.SSLRootCert+" holds no PEM certificate", "give a PEM file with the CA certificate, or sslrootcert: amazon")
-		return nil, conn.SSLRootCert
+		return nil
 	}
 	d.say("ok", name, "sslrootcert "+conn.SSLRootCert+" holds a certificate", "")
-	return pool, conn.SSLRootCert
+	return pool
 }
 
 // network resolves, connects, asks PostgreSQL for TLS and verifies the handshake.
@@ -294,7 +306,7 @@ func libpqMajor() (int, string, bool) {
 
 // psql runs `psql -Atc 'select 1'` with the profile's environment and reports what the
 // server said.
-func (d *doctor) psql(name string, m *minted, rootPath string) {
+func (d *doctor) psql(name string, s *session) {
 	path, err := exec.LookPath("psql")
 	if err != nil {
 		d.say("warn", name, "psql is not on PATH: skipped the login check", "")
@@ -304,15 +316,12 @@ func (d *doctor) psql(name string, m *minted, rootPath string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-c", "select 1")
 	env := []string{}
-	for _, kv := range os.Environ() {
+	for _, kv := range d.r.Environ {
 		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "PG") {
 			env = append(env, kv)
 		}
 	}
-	for _, v := range connVars(m, rootPath) {
-		env = append(env, v.Name+"="+v.Value)
-	}
-	cmd.Env = env
+	cmd.Env = childEnv(env, s.block(), d.r.GOOS == "windows")
 	out, err := cmd.CombinedOutput()
 	text := strings.TrimSpace(string(out))
 	if err == nil && text == "1" {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os/exec"
@@ -13,7 +13,7 @@ import (
 
 func TestExecRunsTheCommandWithAFreshToken(t *testing.T) {
 	env := awsEnv(t, true, "PGSERVICE=stale", "PGHOSTADDR=127.0.0.2", "PGPASSWORD=old", "KEEP=kept")
-	r := runBin(t, env, "-c", "testdata/demo.yaml", "exec", "demo", "--", "sh", "-c",
+	r := runBin(t, env, "-c", demoYAML, "exec", "demo", "--", "sh", "-c",
 		`printf '%s\n' "${PGSERVICE-none}" "${PGHOSTADDR-none}" "$KEEP" "$PGHOST" "$PGSSLMODE" "$DSQLENV_PROFILE" "$PGPASSWORD"`)
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -52,7 +52,7 @@ func TestExecStatuses(t *testing.T) {
 		{"no credentials", false, []string{"demo", "--", "true"}, 1, "dsqlenv: profile demo: no AWS credentials"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runBin(t, awsEnv(t, tc.keys), append([]string{"-c", "testdata/demo.yaml", "exec"}, tc.args...)...)
+			r := runBin(t, awsEnv(t, tc.keys), append([]string{"-c", demoYAML, "exec"}, tc.args...)...)
 			if r.code != tc.code || r.stdout != "" || !strings.Contains(r.stderr, tc.stderr) {
 				t.Errorf("exit %d stdout %q stderr %q; want exit %d, stderr with %q", r.code, r.stdout, r.stderr, tc.code, tc.stderr)
 			}
@@ -64,13 +64,13 @@ func TestExecStatuses(t *testing.T) {
 }
 
 func TestChildEnv(t *testing.T) {
-	got := childEnv([]string{"A=1", "PGSERVICE=x", "PGHOST=old", "PGHOSTADDR=1.2.3.4", "B=2=3"},
-		connVars(&minted{conn: fullConnection(), token: "tok"}, "/ca.pem"))
+	got := childEnv([]string{"A=1", "PGSERVICE=x", "PGHOST=old", "PGHOSTADDR=1.2.3.4", "B=2=3", "PGOPTIONS=-c amzn-cluster-id=old"},
+		(&session{conn: &profiles.Connection{Profile: "min", Host: "h", Port: 5432}, token: "tok"}).block(), false)
 	if got[0] != "A=1" || got[1] != "B=2=3" {
 		t.Errorf("foreign variables not kept first and intact: %q", got)
 	}
 	for _, kv := range got {
-		if strings.HasPrefix(kv, "PGSERVICE=") || strings.HasPrefix(kv, "PGHOSTADDR=") || kv == "PGHOST=old" {
+		if strings.HasPrefix(kv, "PGSERVICE=") || strings.HasPrefix(kv, "PGHOSTADDR=") || kv == "PGHOST=old" || strings.HasPrefix(kv, "PGOPTIONS=") {
 			t.Errorf("childEnv kept %s", kv)
 		}
 	}
@@ -80,15 +80,18 @@ func TestChildEnv(t *testing.T) {
 // shells: every variable the block set is gone and nothing else is touched.
 func TestUnsetRemovesEveryVariableABlockSets(t *testing.T) {
 	names := map[string]bool{}
-	for _, v := range connVars(&minted{conn: fullConnection(), token: "tok"}, "/ca.pem") {
+	full := &session{conn: fullConnection(), file: "/p.yaml", rootCert: "/ca.pem", token: "tok?X-Amz-Date=20261129T120000Z&X-Amz-Expires=900"}
+	full.info, _ = profiles.ParseToken(full.token)
+	b := full.block()
+	for _, v := range b.Set {
 		names[v.Name] = true
 	}
-	if len(names) != len(blockVars) {
-		t.Fatalf("blockVars %v does not match the variables a full block sets %v", blockVars, names)
+	if len(names) != len(managedVars()) || strings.Join(b.Unset, " ") != strings.Join(redirectVars, " ") {
+		t.Fatalf("the managed variables %v are not exactly what a full block sets %v (it also unsets %v)", managedVars(), names, b.Unset)
 	}
-	for _, n := range blockVars {
+	for _, n := range managedVars() {
 		if !names[n] {
-			t.Fatalf("blockVars has %s, which no block sets", n)
+			t.Fatalf("managedVars has %s, which no block sets", n)
 		}
 	}
 	cfg := writeFile(t, t.TempDir(), "full.yaml", "profiles:\n  full:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n"+
@@ -148,7 +151,7 @@ func TestUnsetWindowsDialects(t *testing.T) {
 			}
 			got = append(got, name)
 		}
-		want := append([]string(nil), blockVars...)
+		want := managedVars()
 		sort.Strings(got)
 		sort.Strings(want)
 		if strings.Join(got, " ") != strings.Join(want, " ") {

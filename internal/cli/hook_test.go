@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -74,7 +74,7 @@ func interactive(t *testing.T, shell string, env []string, script string) (stdou
 // hookEnv is a shell's environment with a profile eval'd at some point: DSQLENV_PROFILE and
 // DSQLENV_EXPIRES_AT set, the token stale.
 func hookEnv(t *testing.T, keys bool, expiresAt int64) []string {
-	cfg, _ := filepath.Abs("testdata/demo.yaml")
+	cfg, _ := filepath.Abs(demoYAML)
 	return awsEnv(t, keys, "TERM=dumb", "DSQLENV_CONFIG="+cfg, "DSQLENV_PROFILE=demo",
 		"DSQLENV_EXPIRES_AT="+strconv.FormatInt(expiresAt, 10), "PGPASSWORD=stale-token")
 }
@@ -224,20 +224,18 @@ func TestHookPowerShellGolden(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	self, _ := os.Executable()
-	got := strings.ReplaceAll(r.stdout, emit.QuotePowerShell(self), "'$BIN'")
+	got := strings.ReplaceAll(r.stdout, emit.QuotePowerShell(binPath), "'$BIN'")
 	golden(t, filepath.Join("testdata", "golden", "hook-powershell.txt"), got)
 	if strings.Count(got, "\r\n") != strings.Count(got, "\n") {
 		t.Error("PowerShell hook lines must all end in CRLF")
 	}
 	// The path is a verbatim string (QuotePowerShell, fuzzed in emit) at the call.
 	for _, p := range []string{`C:\Program Files\dsqlenv\dsqlenv.exe`, `C:\Users\o'brien\bin\dsqlenv.exe`} {
-		out, err := renderHook(shellScripts["powershell"].hook, emit.QuotePowerShell(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := "& " + emit.QuotePowerShell(p) + " powershell $env:DSQLENV_PROFILE"; !bytes.Contains(out, []byte(want)) {
-			t.Errorf("no call %s in:\n%s", want, out)
+		e := testEnv(fixedMint)
+		e.Executable = p
+		r := runEnv(t, e, "hook", "powershell")
+		if want := "& " + emit.QuotePowerShell(p) + " @dsqlenvArgs"; r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("no call %s in:\n%s", want, r.stdout)
 		}
 	}
 	r = runApp(t, fixedMint, "hook", "tcsh")

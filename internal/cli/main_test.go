@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -9,11 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/adrg/xdg"
 
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -41,10 +40,40 @@ type result struct {
 	stdout, stderr string
 }
 
+// demoYAML is the demo profiles file `make demo` uses.
+var demoYAML, _ = filepath.Abs("../../testdata/demo.yaml")
+
+// testEnv is an Env for an in-process run: the test's own directories, this process's
+// environment plus extra, a fixed clock and the given signer.
+func testEnv(mint profiles.Minter, extra ...string) *Env {
+	return &Env{
+		Stdin:   strings.NewReader(""),
+		Environ: append(os.Environ(), extra...),
+		Now:     func() time.Time { return fixedNow },
+		GOOS:    runtime.GOOS,
+		Paths: Paths{
+			Home:       filepath.Join(xdgDir, "home"),
+			ConfigHome: filepath.Join(xdgDir, "config"),
+			ConfigDirs: []string{filepath.Join(xdgDir, "etc")},
+			DataHome:   filepath.Join(xdgDir, "data"),
+			StateHome:  filepath.Join(xdgDir, "state"),
+		},
+		Mint:       mint,
+		Executable: binPath,
+		Version:    "test",
+	}
+}
+
 func runApp(t *testing.T, mint profiles.Minter, args ...string) result {
 	t.Helper()
+	return runEnv(t, testEnv(mint), args...)
+}
+
+// runEnv runs the app in-process with e and returns what it printed.
+func runEnv(t *testing.T, e *Env, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, Now: func() time.Time { return fixedNow }, Mint: mint}
+	e.Stdout, e.Stderr = &out, &errb
 	code := Run(context.Background(), e, append([]string{"dsqlenv"}, args...))
 	return result{code, out.String(), errb.String()}
 }
@@ -90,7 +119,7 @@ func TestGoldenBlocks(t *testing.T) {
 			if r.code != 0 {
 				got = fmt.Sprintf("exit %d\nstdout: %q\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
-			got = strings.ReplaceAll(got, xdgDir, "$XDG")
+			got = strings.ReplaceAll(strings.ReplaceAll(got, xdgDir, "$XDG"), dir, "$DIR")
 			golden(t, filepath.Join("testdata", "golden", dialect+"-"+name+".txt"), got)
 		}
 	}
@@ -150,7 +179,11 @@ func TestFailureContract(t *testing.T) {
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
 		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},
-		{"bad global flag", fixedMint, []string{"--nope", "bash", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", ""},
+		{"bad global flag", fixedMint, []string{"--nope", "bash", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", "false\n"},
+		{"bad timeout", fixedMint, []string{"--timeout", "xx", "zsh", "prod"}, 2, "dsqlenv: invalid value \"xx\" for flag -timeout", "false\n"},
+		{"config without a file", fixedMint, []string{"-c", "bash", "prod"}, 2, `dsqlenv: unknown command or shell "prod"`, "false\n"},
+		{"bad global flag fish", fixedMint, []string{"--nope", "fish", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", "false\n"},
+		{"bad global flag pwsh", fixedMint, []string{"--nope", "pwsh", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", ""},
 		{"broken file", fixedMint, []string{"-c", bad, "bash", "prod"}, 1, bad + `:4: profile prod: unknown field "prot"; did you mean "port"?`, "false\n"},
 		{"missing file", fixedMint, []string{"-c", filepath.Join(dir, "none.yaml"), "cmd", "prod"}, 1, "does not exist: run `dsqlenv init`", ""},
 		{"credentials", failMint, []string{"-c", good, "bash", "prod"}, 1, "dsqlenv: profile prod: no AWS credentials from aws profile work: the SSO session has expired: run `aws sso login --profile work`", "false\n"},
@@ -258,7 +291,7 @@ func TestShortLivedCredentialsWarn(t *testing.T) {
 	if r.code != 0 || r.stderr != "dsqlenv: token expires in 4m12s, not 1h: the AWS session for the default credential chain ends first\n" {
 		t.Errorf("stderr %q", r.stderr)
 	}
-	if want := fmt.Sprintf("export DSQLENV_EXPIRES_AT='%d'\n", fixedNow.Add(252*time.Second).Unix()); !strings.Contains(r.stdout, want) {
+	if want := fmt.Sprintf("export DSQLENV_EXPIRES_AT='%d';\n", fixedNow.Add(252*time.Second).Unix()); !strings.Contains(r.stdout, want) {
 		t.Errorf("expiry not read back from the token:\n%s", r.stdout)
 	}
 }
@@ -275,17 +308,16 @@ func TestMain(m *testing.M) {
 	}
 	// Built before XDG_CACHE_HOME moves below: the Go build cache lives there.
 	binPath = filepath.Join(dir, "dsqlenv")
-	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", binPath, "github.com/dsqlenv/dsqlenv").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	// In-process runs must not touch the developer's own XDG directories.
+	// In-process runs get their own directories (testEnv), never the developer's.
 	xdgDir = filepath.Join(dir, "xdg")
-	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
-		os.Setenv(v, filepath.Join(xdgDir, strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(v, "XDG_"), "_HOME"))))
+	// Tests set what they need: a developer's own profiles file or service file must not leak in.
+	for _, v := range []string{"DSQLENV_CONFIG", "DSQLENV_TIMEOUT", "PGSERVICEFILE", "PGPASSFILE", "PGPASSWORD", "PGSERVICE"} {
+		os.Unsetenv(v)
 	}
-	os.Setenv("XDG_CONFIG_DIRS", filepath.Join(xdgDir, "etc"))
-	xdg.Reload()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -332,13 +364,13 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 }
 
 func TestBinaryMintsARealBlock(t *testing.T) {
-	r := runBin(t, awsEnv(t, true), "--config", "testdata/demo.yaml", "bash", "demo")
+	r := runBin(t, awsEnv(t, true), "--config", demoYAML, "bash", "demo")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"unset PGSERVICE PGHOSTADDR\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws'\n",
+	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGCONNECT_TIMEOUT PGOPTIONS;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
 		"export PGPASSWORD='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws?Action=DbConnectAdmin&", "X-Amz-Expires=900&",
-		"export PGSSLMODE='verify-full'\n", "export DSQLENV_PROFILE='demo'\n"} {
+		"export PGSSLMODE='verify-full';\n", "export DSQLENV_PROFILE='demo';\n", "export DSQLENV_PROFILES_FILE='" + demoYAML + "';\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("block lacks %q:\n%s", want, r.stdout)
 		}
@@ -354,11 +386,11 @@ func TestBinaryFailureContract(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{"no credentials", awsEnv(t, false), []string{"-c", "testdata/demo.yaml", "bash", "demo"}, 1, "false\n", "no AWS credentials from the default AWS credential chain"},
-		{"no credentials fish", awsEnv(t, false), []string{"-c", "testdata/demo.yaml", "fish", "demo"}, 1, "false\n", "no AWS credentials"},
-		{"no credentials pwsh", awsEnv(t, false), []string{"-c", "testdata/demo.yaml", "pwsh", "demo"}, 1, "", "no AWS credentials"},
+		{"no credentials", awsEnv(t, false), []string{"-c", demoYAML, "bash", "demo"}, 1, "false\n", "no AWS credentials from the default AWS credential chain"},
+		{"no credentials fish", awsEnv(t, false), []string{"-c", demoYAML, "fish", "demo"}, 1, "false\n", "no AWS credentials"},
+		{"no credentials pwsh", awsEnv(t, false), []string{"-c", demoYAML, "pwsh", "demo"}, 1, "", "no AWS credentials"},
 		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
-		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG=testdata/demo.yaml"), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in testdata/demo.yaml`},
+		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in `},
 		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "", `unknown command or shell "csh"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,7 +409,7 @@ func TestEvalFailureStopsTheChain(t *testing.T) {
 			continue // the real-shell tests in emit fail under CI when a shell is missing
 		}
 		cmd := exec.Command(shell, "-c", `eval "$("$BIN" bash demo)" && echo RAN`)
-		cmd.Env = append(awsEnv(t, false, "DSQLENV_CONFIG=testdata/demo.yaml"), "BIN="+binPath)
+		cmd.Env = append(awsEnv(t, false, "DSQLENV_CONFIG="+demoYAML), "BIN="+binPath)
 		out, err := cmd.Output()
 		if err == nil || strings.Contains(string(out), "RAN") {
 			t.Errorf("%s: eval of a failed block succeeded: %q %v", shell, out, err)

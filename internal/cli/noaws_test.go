@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -72,7 +72,7 @@ func TestNoTokenCommandsDoNotLoadAWSConfig(t *testing.T) {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
 			w, env := watchAWSFiles(t)
-			r := runBin(t, append(awsEnv(t, true, "DSQLENV_CONFIG=testdata/demo.yaml"), env...), args...)
+			r := runBin(t, append(awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), env...), args...)
 			if r.code != 0 {
 				t.Errorf("exit %d: %s", r.code, r.stderr)
 			}
@@ -84,7 +84,7 @@ func TestNoTokenCommandsDoNotLoadAWSConfig(t *testing.T) {
 	// The detector works: commands that mint do open the files.
 	for _, args := range [][]string{{"token", "demo"}, {"bash", "demo"}} {
 		w, env := watchAWSFiles(t)
-		r := runBin(t, append(awsEnv(t, true, "DSQLENV_CONFIG=testdata/demo.yaml"), env...), args...)
+		r := runBin(t, append(awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), env...), args...)
 		if r.code != 0 {
 			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
 		}

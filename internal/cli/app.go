@@ -1,0 +1,270 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// Run runs dsqlenv with args (args[0] is the program name) and returns the exit status. It is
+// the only place that prints an error, and the only place where a command's output and files
+// are written: after the command succeeded.
+func Run(ctx context.Context, e *Env, args []string) (code int) {
+	r := &run{Env: e}
+	app := newApp(r)
+	line := splitLine(app, args[1:])
+	r.dialect = line.dialect()
+	defer func() {
+		if p := recover(); p != nil {
+			code = r.finish(fmt.Errorf("internal error: %v; please report it with the command line and dsqlenv %s (%s)", p, e.Version, firstFrame(debug.Stack())), exitSoftware)
+		}
+	}()
+	return r.finish(app.RunContext(ctx, append([]string{args[0]}, line.normalized()...)), 0)
+}
+
+// finish ends the run: on success the staged writes and then the output; on failure the
+// dialect's failure output ("false" for the POSIX shells and fish) and one `dsqlenv: …`
+// line. code, when not zero, overrides the status err would give.
+func (r *run) finish(err error, code int) int {
+	if err == nil {
+		err = r.flush()
+	}
+	if err == nil {
+		if _, werr := r.Stdout.Write(r.out.Bytes()); werr != nil {
+			err = werr
+		} else {
+			if r.rendered && r.StdoutIsTerminal {
+				fmt.Fprintf(r.Stderr, "dsqlenv: note: this is %s code for your shell to run, not to read: %s\n", r.dialect.Title, strings.SplitN(r.dialect.Use, "\n", 2)[0])
+			}
+			return exitOK
+		}
+	}
+	if r.dialect != nil {
+		fmt.Fprint(r.Stdout, r.dialect.Failure)
+	}
+	var se *silentError
+	if !errors.As(err, &se) {
+		fmt.Fprintf(r.Stderr, "dsqlenv: %s\n", termSafe(strings.TrimPrefix(err.Error(), "dsqlenv: ")))
+	}
+	var ue *usageError
+	var ce *codedError
+	switch {
+	case code != 0:
+		return code
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &ce):
+		return ce.code
+	case se != nil:
+		return se.code
+	}
+	// Only dsqlenv's own statuses count: an error from a credential_process carries the
+	// process's exit status, which must not become dsqlenv's.
+	return exitError
+}
+
+// firstFrame is the innermost dsqlenv frame of a panic's stack, for the report.
+func firstFrame(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "github.com/dsqlenv/dsqlenv/") && !strings.Contains(l, "internal/cli.Run") && i+1 < len(lines) {
+			return strings.TrimSpace(lines[i+1])
+		}
+	}
+	return "no frame"
+}
+
+// defaultTimeout bounds the whole token path, so a hung credential_process or SSO endpoint
+// cannot hang a shell start-up for ever.
+const defaultTimeout = 30 * time.Second
+
+// The global flags. They may be given before the command or anywhere after it. Their
+// environment variables are read by globalsOf, not by urfave/cli, whose EnvVars would let
+// DSQLENV_CONFIG beat a --config given on the command line.
+var (
+	configFlag = &cli.StringFlag{Name: "config", Aliases: []string{"c"},
+		Usage: "read profiles from `FILE` (default: $DSQLENV_CONFIG, else $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)"}
+	debugFlag   = &cli.BoolFlag{Name: "debug", Usage: "explain each step on stderr (token signatures redacted)"}
+	timeoutFlag = &cli.DurationFlag{Name: "timeout", DefaultText: "$DSQLENV_TIMEOUT, else 30s",
+		Usage: "give up getting AWS credentials and signing after `DURATION`"}
+)
+
+// tokenFlags are the flags of every command that mints a token.
+func tokenFlags(extra ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{configFlag, debugFlag, timeoutFlag}, extra...)
+}
+
+// global are the settings the global flags and their environment variables give.
+type global struct {
+	config  string // the profiles file
+	debug   bool
+	timeout time.Duration
+}
+
+// globalsOf reads the global flags, given before or after the command (the innermost wins),
+// over their environment variables. An empty --config means the default file, so that the
+// hooks can pass DSQLENV_PROFILES_FILE whether a block set it or not.
+func globalsOf(c *cli.Context, r *run) (global, error) {
+	g := global{timeout: defaultTimeout}
+	flag := ""
+	timeoutSet := false
+	for _, cc := range c.Lineage() {
+		if v := cc.String("config"); v != "" && flag == "" {
+			flag = v
+		}
+		if cc.Bool("debug") {
+			g.debug = true
+		}
+		if cc.IsSet("timeout") && !timeoutSet {
+			g.timeout, timeoutSet = cc.Duration("timeout"), true
+			if g.timeout <= 0 {
+				return g, usagef("--timeout %s: give a duration above zero, such as 10s", g.timeout)
+			}
+		}
+	}
+	if v := r.Getenv("DSQLENV_TIMEOUT"); v != "" && !timeoutSet {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return g, fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", v)
+		}
+		g.timeout = d
+	}
+	g.config = r.profilesPath(flag)
+	return g, nil
+}
+
+// profilesPath is the one place that says which profiles file a command reads or init
+// writes: --config, else DSQLENV_CONFIG, else the first dsqlenv/profiles.yaml in the XDG
+// config directories, else the one in XDG_CONFIG_HOME (named in the error when missing). It is
+// absolute, so that blocks can record it for the hook (DSQLENV_PROFILES_FILE).
+func (r *run) profilesPath(flag string) string {
+	p := flag
+	if p == "" {
+		p = r.Getenv("DSQLENV_CONFIG")
+	}
+	if p == "" {
+		rel := filepath.Join("dsqlenv", "profiles.yaml")
+		p = filepath.Join(r.Paths.ConfigHome, rel)
+		for _, dir := range append([]string{r.Paths.ConfigHome}, r.Paths.ConfigDirs...) {
+			if st, err := os.Stat(filepath.Join(dir, rel)); err == nil && !st.IsDir() {
+				p = filepath.Join(dir, rel)
+				break
+			}
+		}
+	}
+	p = profiles.ExpandHome(p, r.Paths.Home)
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return p
+}
+
+func (g global) debugf(r *run, format string, args ...any) {
+	if g.debug {
+		fmt.Fprintf(r.Stderr, "dsqlenv: debug: %s\n", termSafe(fmt.Sprintf(format, args...)))
+	}
+}
+
+// loadProfiles reads the profiles file the global settings name.
+func (g global) loadProfiles() (*profiles.File, error) { return profiles.Load(g.config) }
+
+func newApp(r *run) *cli.App {
+	app := &cli.App{
+		Name:      "dsqlenv",
+		Usage:     "fresh Aurora DSQL auth tokens and libpq settings for your shell",
+		UsageText: "dsqlenv [--config FILE] SHELL PROFILE\n   dsqlenv COMMAND [options] [arguments...]",
+		Description: `dsqlenv reads named cluster profiles from a YAML file, mints an IAM auth token
+with your AWS credentials and prints shell code that sets PGPASSWORD, PGSSLMODE,
+PGSSLROOTCERT and the other libpq variables, so the next psql connects.
+
+Shells: ` + strings.Join(emit.Names(), ", ") + `
+
+Flags may come before or after the command and its PROFILE; a PROFILE is never
+read as a help topic or a flag (after --, even "-x" is a PROFILE).
+
+Exit status: 0 on success, 1 when the command could not do its job (profiles
+file, credentials, files), 2 for a wrong command line, 70 for a bug in dsqlenv.
+On failure nothing runnable is printed: bash, zsh, sh and fish get a lone
+"false", so eval "$(dsqlenv bash prod)" && psql stops.
+
+Examples:
+   eval "$(dsqlenv bash prod)"        # bash, zsh, sh
+   dsqlenv fish prod | source
+   dsqlenv powershell prod | iex
+   for /f "delims=" %i in ('dsqlenv cmd prod') do @%i
+   dsqlenv exec prod -- psql
+   dsqlenv list
+   dsqlenv show prod`,
+		Version:         r.Version,
+		Reader:          r.Stdin,
+		Writer:          &r.out,
+		ErrWriter:       r.Stderr,
+		HideHelpCommand: true,
+		Flags:           tokenFlags(),
+		// Errors are printed once, by Run; urfave/cli must not exit or print them itself.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%s (see dsqlenv --help)", err)
+		},
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				c.App.Writer = r.Stderr
+				_ = cli.ShowAppHelp(c)
+				return &silentError{exitUsage}
+			}
+			return unknownCommand(c.App, c.Args().First())
+		},
+	}
+	for _, d := range emit.Dialects {
+		app.Commands = append(app.Commands, shellCommand(r, d))
+	}
+	app.Commands = append(app.Commands, listCommand(r), showCommand(r), tokenCommand(r), execCommand(r),
+		initCommand(r), serviceCommand(r), pgpassCommand(r), certCommand(r), doctorCommand(r),
+		hookCommand(r), completionCommand(r), completeCommand(r))
+	for _, cmd := range app.Commands {
+		// A PROFILE named help or h is a profile: only --help and -h ask for help.
+		cmd.HideHelpCommand = true
+		if cmd.OnUsageError == nil {
+			name := cmd.Name
+			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usagef("%s: %s (see dsqlenv %s --help)", name, err, name)
+			}
+		}
+	}
+	return app
+}
+
+func unknownCommand(app *cli.App, name string) error {
+	var cmds []string
+	for _, c := range app.VisibleCommands() {
+		if _, isShell := emit.Lookup(c.Name); !isShell {
+			cmds = append(cmds, c.Name)
+		}
+	}
+	msg := fmt.Sprintf("unknown command or shell %q", name)
+	if close := profiles.Closest(name, append(emit.Names(), cmds...)); len(close) > 0 {
+		msg += fmt.Sprintf(": did you mean %q?", close[0])
+	}
+	return usagef("%s; shells: %s; commands: %s", msg, strings.Join(emit.Names(), ", "), strings.Join(cmds, ", "))
+}
+
+// oneArg returns the single argument a command takes, or a usage error naming it.
+func oneArg(c *cli.Context, what string) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", usagef("%s: missing %s (usage: dsqlenv %s %s)", c.Command.Name, what, c.Command.Name, c.Command.ArgsUsage)
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("%s: expected one %s, got %d: %s", c.Command.Name, what, c.NArg(), strings.Join(c.Args().Slice(), " "))
+}

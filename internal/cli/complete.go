@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// completeCommand is the hidden `dsqlenv __complete --cur=WORD [WORDS...]` the completion
+// scripts call: WORDS are the words before the cursor (without the program name), WORD the
+// one being completed. It prints one candidate per line and never an error: a broken profiles
+// file must not spray messages into the middle of a command line. The current word travels
+// as --cur= because Windows PowerShell drops empty arguments to native programs.
+func completeCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:            "__complete",
+		Hidden:          true,
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			if len(args) == 0 || !strings.HasPrefix(args[0], "--cur=") {
+				return usagef("__complete: usage: dsqlenv __complete --cur=WORD [WORDS...]")
+			}
+			for _, s := range complete(r, c.App, args[1:], strings.TrimPrefix(args[0], "--cur=")) {
+				fmt.Fprintln(&r.out, s)
+			}
+			return nil
+		},
+	}
+}
+
+// complete returns the candidates for cur, given the words before it. It reads the words
+// with the dispatcher's own splitLine, and each command's candidates from its ArgsUsage:
+// PROFILE arguments get profile names, a list such as bash|zsh gets those words.
+func complete(r *run, app *cli.App, words []string, cur string) []string {
+	l := splitLine(app, words)
+	if l.pending || (l.name != "" && l.cmd == nil) {
+		return nil // a flag's value (a file, a duration) is the shell's to complete
+	}
+	var cands []string
+	switch {
+	case strings.HasPrefix(cur, "-"):
+		flags := app.Flags
+		if l.cmd != nil {
+			flags = l.cmd.Flags
+		}
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				if len(n) > 1 {
+					cands = append(cands, "--"+n)
+				}
+			}
+		}
+		if l.cmd != nil {
+			cands = append(cands, "--help")
+		}
+	case l.cmd == nil:
+		for _, c := range app.VisibleCommands() {
+			cands = append(cands, c.Names()...)
+		}
+	default:
+		cands = argCandidates(r, l)
+	}
+	var out []string
+	for _, c := range cands {
+		if strings.HasPrefix(c, cur) {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// argCandidates reads what the next positional argument may be from the command's ArgsUsage.
+func argCandidates(r *run, l commandLine) []string {
+	usage := strings.Fields(l.cmd.ArgsUsage)
+	n := len(l.args)
+	if n >= len(usage) {
+		if len(usage) == 0 || !strings.HasSuffix(usage[len(usage)-1], "...]") {
+			return nil
+		}
+		n = len(usage) - 1 // [PROFILE...] repeats
+	}
+	arg := strings.Trim(usage[n], "[].")
+	switch {
+	case arg == "PROFILE":
+		f, err := profiles.Load(r.profilesPath(l.config))
+		if err != nil {
+			return nil
+		}
+		return f.Names()
+	case strings.Contains(arg, "|"):
+		return strings.Split(arg, "|")
+	}
+	return nil
+}

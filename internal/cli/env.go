@@ -1,0 +1,46 @@
+// Package cli is dsqlenv's command line: one dispatcher (urfave/cli), one file per command,
+// each with its definition next to the function that does the work.
+package cli
+
+import (
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// Env is everything about the process that a command may use. main resolves it once; tests
+// pass their own. Nothing below main reads os.Getenv, the xdg package or runtime.GOOS.
+type Env struct {
+	Stdin            io.Reader
+	Stdout, Stderr   io.Writer
+	StdoutIsTerminal bool
+	Environ          []string // NAME=value, as os.Environ returns it
+	Now              func() time.Time
+	GOOS             string
+	Paths            Paths
+	Mint             profiles.Minter
+	Executable       string // this binary's absolute path, "" when unknown
+	Version          string
+}
+
+// Paths are the user's directories, resolved by main (adrg/xdg on every OS).
+type Paths struct {
+	Home       string
+	ConfigHome string
+	ConfigDirs []string
+	DataHome   string
+	StateHome  string
+}
+
+// Getenv returns a variable of Environ; on Windows names are compared without case.
+func (e *Env) Getenv(name string) string {
+	for i := len(e.Environ) - 1; i >= 0; i-- {
+		k, v, _ := strings.Cut(e.Environ[i], "=")
+		if k == name || (e.GOOS == "windows" && strings.EqualFold(k, name)) {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/pgfile"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// session is a resolved profile ready to be written out: its connection, the sslrootcert
+// value clients get, and, once minted, its token.
+type session struct {
+	conn     *profiles.Connection
+	file     string // the profiles file it came from, absolute
+	rootCert string
+	token    string
+	info     profiles.TokenInfo
+}
+
+// param is one variable a block manages: its environment variable, its libpq connection
+// keyword ("" when it never goes in a service file), the profile field it comes from (for
+// messages), and its value, "" when the profile leaves an optional setting out.
+type param struct {
+	env, keyword, field string
+	value               func(s *session) string
+}
+
+// params is the one table of what dsqlenv sets: blocks, --unset, exec and service files all
+// read it, so a variable added here is set, cleared and written everywhere at once.
+var params = []param{
+	{"PGHOST", "host", "endpoint", func(s *session) string { return s.conn.Host }},
+	{"PGPORT", "port", "port", func(s *session) string { return strconv.Itoa(s.conn.Port) }},
+	{"PGDATABASE", "dbname", "database", func(s *session) string { return s.conn.Database }},
+	{"PGUSER", "user", "user", func(s *session) string { return s.conn.User }},
+	{"PGSSLMODE", "sslmode", "sslmode", func(s *session) string { return s.conn.SSLMode }},
+	{"PGSSLROOTCERT", "sslrootcert", "sslrootcert", func(s *session) string { return s.rootCert }},
+	// Never in a service file: libpq rejects its lines over 1,021 characters, and a token
+	// runs to 1,500 (pgfile.MaxLine).
+	{"PGPASSWORD", "", "the token", func(s *session) string { return s.token }},
+	{"PGAPPNAME", "application_name", "application_name", func(s *session) string { return s.conn.ApplicationName }},
+	{"PGCONNECT_TIMEOUT", "connect_timeout", "connect_timeout", func(s *session) string { return itoaOrEmpty(s.conn.ConnectTimeout) }},
+	{"PGOPTIONS", "options", "options", func(s *session) string { return s.conn.Options }},
+	{"DSQLENV_PROFILE", "", "the profile name", func(s *session) string { return s.conn.Profile }},
+	// The hook re-mints from the file the block came from, not whatever file is the default.
+	{"DSQLENV_PROFILES_FILE", "", "the profiles file", func(s *session) string { return s.file }},
+	{"DSQLENV_EXPIRES_AT", "", "the token's expiry", func(s *session) string { return unixOrEmpty(s) }},
+}
+
+// redirectVars are removed by every block and exec: a service file's values override the
+// environment (so a stale PGSERVICE would redirect psql), and PGHOSTADDR bypasses the host
+// name that verify-full checks (libpq documentation, "Environment Variables").
+var redirectVars = []string{"PGSERVICE", "PGHOSTADDR"}
+
+func itoaOrEmpty(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func unixOrEmpty(s *session) string {
+	if s.token == "" {
+		return ""
+	}
+	return strconv.FormatInt(s.info.ExpiresAt.Unix(), 10)
+}
+
+// managedVars is every variable a block may set, in table order.
+func managedVars() []string {
+	names := make([]string, len(params))
+	for i, p := range params {
+		names[i] = p.env
+	}
+	return names
+}
+
+// block is what a shell block does: remove the redirecting variables and every managed
+// variable this profile leaves out (so nothing of the previous profile survives a switch),
+// then set the rest.
+func (s *session) block() emit.Block {
+	b := emit.Block{Unset: append([]string{}, redirectVars...)}
+	for _, p := range params {
+		if v := p.value(s); v != "" {
+			b.Set = append(b.Set, emit.Var{Name: p.env, Value: v})
+		} else {
+			b.Unset = append(b.Unset, p.env)
+		}
+	}
+	return b
+}
+
+// serviceSection is the profile's pg_service.conf section: every parameter with a keyword
+// and a value, plus passfile= when given.
+func (s *session) serviceSection(passfile string) pgfile.Section {
+	sec := pgfile.Section{Name: s.conn.Profile}
+	for _, p := range params {
+		if v := p.value(s); p.keyword != "" && v != "" {
+			sec.Keys = append(sec.Keys, pgfile.KV{Key: p.keyword, Value: v})
+		}
+	}
+	if passfile != "" {
+		sec.Keys = append(sec.Keys, pgfile.KV{Key: "passfile", Value: passfile})
+	}
+	return sec
+}
+
+// fieldOf names the profile field behind a variable, for messages.
+func fieldOf(env string) string {
+	for _, p := range params {
+		if p.env == env {
+			return p.field
+		}
+	}
+	return env
+}
+
+// childEnv is environ without every managed and redirecting variable, plus the block's
+// variables: what exec hands the program. Windows compares names without case.
+func childEnv(environ []string, b emit.Block, windows bool) []string {
+	key := func(name string) string {
+		if windows {
+			return strings.ToUpper(name)
+		}
+		return name
+	}
+	drop := map[string]bool{}
+	for _, n := range append(append([]string{}, b.Unset...), managedVars()...) {
+		drop[key(n)] = true
+	}
+	out := make([]string, 0, len(environ)+len(b.Set))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !drop[key(name)] {
+			out = append(out, kv)
+		}
+	}
+	for _, v := range b.Set {
+		out = append(out, v.Name+"="+v.Value)
+	}
+	return out
+}

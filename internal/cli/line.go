@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+)
+
+// commandLine is a command line as the dispatcher's own tables read it: the global flags,
+// the command, its flags and its positional arguments. urfave/cli v2 stops reading flags at
+// the first positional argument; normalized moves the command's flags in front of them, so
+// that `dsqlenv bash prod --debug` works as in git and kubectl, and puts `--` before the
+// positional arguments, so that a PROFILE is never read as a flag. Completion reads the same
+// structure, so what it offers is what the dispatcher would accept.
+type commandLine struct {
+	global   []string     // flags before the command, with their values
+	name     string       // the command word as written
+	cmd      *cli.Command // nil when name is no command
+	flags    []string     // the command's flags, wherever they were written, with their values
+	args     []string     // positional arguments
+	config   string       // the last --config or -c value
+	pending  bool         // the last word is a flag that still needs its value
+	unparsed []string     // after an unknown command: the rest, untouched
+}
+
+// verbatimAfter says after how many positional arguments a command's words are another
+// program's own (exec PROFILE -- COMMAND ARGS...), never dsqlenv's flags.
+var verbatimAfter = map[string]int{"exec": 1}
+
+func splitLine(app *cli.App, words []string) commandLine {
+	var l commandLine
+	flags := app.Flags
+	dst := &l.global
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if l.cmd != nil {
+			if n, ok := verbatimAfter[l.cmd.Name]; (ok && len(l.args) >= n) || l.cmd.SkipFlagParsing {
+				l.args = append(l.args, words[i:]...)
+				break
+			}
+			if w == "--" {
+				l.args = append(l.args, words[i+1:]...)
+				break
+			}
+		}
+		if len(w) > 1 && w[0] == '-' && w != "--" {
+			*dst = append(*dst, w)
+			name, value, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+			if !hasValue && takesValue(flags, name) {
+				if i+1 == len(words) {
+					l.pending = true
+					continue
+				}
+				i++
+				value = words[i]
+				*dst = append(*dst, value)
+			}
+			if name == "config" || name == "c" {
+				l.config = value
+			}
+			continue
+		}
+		if l.name == "" {
+			l.name = w
+			if l.cmd = app.Command(w); l.cmd == nil {
+				l.unparsed = words[i+1:]
+				break
+			}
+			flags, dst = l.cmd.Flags, &l.flags
+			continue
+		}
+		l.args = append(l.args, w)
+	}
+	return l
+}
+
+// takesValue reports whether a flag of the set needs a value (every kind but a bool).
+func takesValue(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*cli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
+}
+
+// normalized is the command line in the order urfave/cli reads: global flags, the command,
+// its flags, then -- and the positional arguments.
+func (l commandLine) normalized() []string {
+	out := append([]string{}, l.global...)
+	if l.name == "" {
+		return out
+	}
+	out = append(out, l.name)
+	if l.cmd == nil {
+		return append(out, l.unparsed...)
+	}
+	out = append(out, l.flags...)
+	if len(l.args) > 0 && !l.cmd.SkipFlagParsing {
+		out = append(out, "--")
+	}
+	return append(out, l.args...)
+}
+
+// dialect is the shell dialect the line asks for, so that even a failure to read the line
+// (an unknown flag before the command, a bad --timeout) prints what that shell needs to
+// stop. When the command word is not known, the first word naming a dialect counts:
+// `dsqlenv -c bash prod` is still a bash line gone wrong.
+func (l commandLine) dialect() *emit.Dialect {
+	if l.cmd != nil {
+		d, _ := emit.Lookup(l.cmd.Name)
+		return d
+	}
+	for _, w := range append(append(append([]string{}, l.global...), l.name), l.unparsed...) {
+		if d, ok := emit.Lookup(w); ok {
+			return d
+		}
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+)
+
+func listCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:     "list",
+		Category: "Commands",
+		Usage:    "list the profiles with endpoint, user and region",
+		Description: `Reads the profiles file only: no AWS configuration, no token.
+
+Examples:
+   dsqlenv list
+   dsqlenv --config ./team.yaml list`,
+		Flags: []cli.Flag{configFlag},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("list: takes no arguments, got %s", strings.Join(c.Args().Slice(), " "))
+			}
+			g, err := globalsOf(c, r)
+			if err != nil {
+				return err
+			}
+			return listRun(r, g)
+		},
+	}
+}
+
+func listRun(r *run, g global) error {
+	f, err := g.loadProfiles()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(&r.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tENDPOINT\tUSER\tREGION")
+	for i := range f.Profiles {
+		p := &f.Profiles[i]
+		s := f.Summary(p)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, dash(s.Host), termSafe(s.User), dash(s.Region))
+	}
+	return tw.Flush()
+}
+
+// dash shows a missing value as "-", and any value terminal-safe.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return termSafe(s)
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// Which sslrootcert value a session's clients get (see rootCertFor).
+const (
+	forUnix    = "unix"
+	forWindows = "windows"
+	noRootCert = "" // the output carries no sslrootcert (a password file, a removal)
+)
+
+// resolve loads the profiles file and resolves one profile, with the sslrootcert value its
+// clients get. It reads no AWS configuration.
+func (r *run) resolve(g global, name, clients string) (*session, error) {
+	f, err := g.loadProfiles()
+	if err != nil {
+		return nil, err
+	}
+	return r.sessionOf(f, name, clients)
+}
+
+func (r *run) sessionOf(f *profiles.File, name, clients string) (*session, error) {
+	conn, err := f.Resolve(name, r.Paths.Home)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{conn: conn, file: f.Path}
+	if clients != noRootCert {
+		if s.rootCert, err = r.rootCertFor(conn, clients == forWindows); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// clientsOf says which sslrootcert a dialect's readers need.
+func clientsOf(windows bool) string {
+	if windows {
+		return forWindows
+	}
+	return forUnix
+}
+
+// mint signs the session's token, warning on stderr when the credentials cut its life short.
+func (r *run) mint(ctx context.Context, g global, s *session) error {
+	conn := s.conn
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
+	tok, err := r.Mint(ctx, conn)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("profile %s: getting AWS credentials took longer than %s: check credential_process or SSO settings of the aws profile, or raise --timeout", conn.Profile, profiles.FormatDuration(g.timeout))
+		}
+		return err
+	}
+	info, err := profiles.ParseToken(tok)
+	if err != nil {
+		return fmt.Errorf("profile %s: the signer returned an unreadable token: %v", conn.Profile, err)
+	}
+	g.debugf(r, "token %s", profiles.Redact(tok))
+	if info.Lifetime+time.Second < conn.ExpiresIn {
+		who := "the default credential chain"
+		if conn.AWSProfile != "" {
+			who = "profile " + conn.AWSProfile
+		}
+		left := info.ExpiresAt.Sub(r.Now()).Round(time.Second)
+		fmt.Fprintf(r.Stderr, "dsqlenv: token expires in %s, not %s: the AWS session for %s ends first\n",
+			profiles.FormatDuration(left), profiles.FormatDuration(conn.ExpiresIn), termSafe(who))
+	}
+	s.token, s.info = tok, info
+	return nil
+}
+
+func orSDK(region string) string {
+	if region == "" {
+		return "the SDK's region"
+	}
+	return region
+}
+
+// renderError names the profile and field behind a value a dialect cannot carry.
+func renderError(profile, dialect string, err error) error {
+	var ve *emit.ValueError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("profile %s: %s (%s) %s: the %s dialect cannot carry it; change the value or use another dialect",
+			profile, fieldOf(ve.Var), ve.Var, ve.Reason, dialect)
+	}
+	return err
+}

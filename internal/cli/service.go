@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/pgfile"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+type serviceOptions struct {
+	global
+	names    []string
+	file     string
+	passfile string
+	remove   bool
+	force    bool
+}
+
+func serviceCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:      "service",
+		Category:  "Commands",
+		Usage:     "write [PROFILE] sections into the libpq connection service file",
+		ArgsUsage: "[PROFILE...]",
+		Description: `Writes (or with --remove deletes) a [PROFILE] section for each named profile, or
+for every profile when none is named, in --file, else PGSERVICEFILE, else
+~/.pg_service.conf (%APPDATA%\postgresql\.pg_service.conf on Windows).
+
+Sections hold host, port, dbname, user, sslmode, sslrootcert and, when set,
+application_name, connect_timeout and options; with --passfile, passfile=PATH.
+Never a password: libpq rejects service-file lines over 1,021 characters and a
+token runs to 1,500. Supply the token through PGPASSWORD or a password file.
+Each section dsqlenv writes starts with a marker comment; a section of the same
+name without it was written by hand, and is replaced or removed only with --force.
+Everything else in the file is kept byte for byte; writes are atomic and locked,
+and only a regular file is written.
+Values in a service file override environment variables.
+
+Examples:
+   dsqlenv service prod
+   PGPASSWORD="$(dsqlenv token prod)" psql service=prod
+   dsqlenv pgpass prod && dsqlenv service --passfile "$(dsqlenv pgpass --path)" prod
+   psql service=prod
+   dsqlenv service --remove prod`,
+		Flags: []cli.Flag{configFlag,
+			&cli.StringFlag{Name: "file", Usage: "the service file to edit (default: PGSERVICEFILE or ~/.pg_service.conf)"},
+			&cli.BoolFlag{Name: "remove", Usage: "delete the sections instead of writing them"},
+			&cli.StringFlag{Name: "passfile", Usage: "add passfile=`PATH` to each section (see dsqlenv pgpass)"},
+			&cli.BoolFlag{Name: "force", Usage: "also replace or remove sections dsqlenv did not write"},
+		},
+		Action: func(c *cli.Context) error {
+			g, err := globalsOf(c, r)
+			if err != nil {
+				return err
+			}
+			return serviceRun(r, serviceOptions{global: g, names: c.Args().Slice(), file: c.String("file"),
+				passfile: c.String("passfile"), remove: c.Bool("remove"), force: c.Bool("force")})
+		},
+	}
+}
+
+// serviceFilePath is libpq's per-user service file: PGSERVICEFILE, else
+// %APPDATA%\postgresql\.pg_service.conf on Windows and ~/.pg_service.conf elsewhere
+// (PostgreSQL documentation, "The Connection Service File").
+func (r *run) serviceFilePath() string {
+	if p := r.Getenv("PGSERVICEFILE"); p != "" {
+		return p
+	}
+	if r.GOOS == "windows" {
+		return r.Getenv("APPDATA") + `\postgresql\.pg_service.conf`
+	}
+	return filepath.Join(r.Paths.Home, ".pg_service.conf")
+}
+
+// sessions resolves the named profiles, or all of them.
+func (r *run) sessions(g global, names []string, clients string) ([]*session, error) {
+	f, err := g.loadProfiles()
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		names = f.Names()
+	}
+	var out []*session
+	for _, n := range names {
+		s, err := r.sessionOf(f, n, clients)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func serviceRun(r *run, o serviceOptions) error {
+	clients := clientsOf(r.GOOS == "windows")
+	if o.remove {
+		clients = noRootCert
+	}
+	sessions, err := r.sessions(o.global, o.names, clients)
+	if err != nil {
+		return err
+	}
+	passfile := o.passfile
+	if passfile != "" {
+		if abs, err := filepath.Abs(profiles.ExpandHome(passfile, r.Paths.Home)); err == nil {
+			passfile = abs
+		}
+	}
+	var sections []pgfile.Section
+	for _, s := range sessions {
+		sec := s.serviceSection(passfile)
+		if err := pgfile.CheckSection(sec); err != nil {
+			return fmt.Errorf("profile %s: %v", s.conn.Profile, err)
+		}
+		sections = append(sections, sec)
+	}
+	path := o.file
+	if path == "" {
+		path = r.serviceFilePath()
+	}
+	r.stage("service", func() (string, error) {
+		written, rep, err := pgfile.WriteService(path, sections, o.remove, o.force)
+		var hw *pgfile.HandWrittenError
+		if errors.As(err, &hw) {
+			return "", fmt.Errorf("%v: rerun with --force to %s it anyway", err, map[bool]string{true: "remove", false: "replace"}[o.remove])
+		}
+		if err != nil {
+			return "", err
+		}
+		var notes []string
+		if len(rep.Written) > 0 {
+			notes = append(notes, fmt.Sprintf("wrote %s in %s", brackets(rep.Written), written))
+		}
+		if len(rep.Removed) > 0 {
+			notes = append(notes, fmt.Sprintf("removed %s from %s", brackets(rep.Removed), written))
+		}
+		if len(rep.Missing) > 0 {
+			notes = append(notes, fmt.Sprintf("note: %s not in %s: nothing to remove", brackets(rep.Missing), written))
+		}
+		return strings.Join(notes, "\n"), nil
+	})
+	return nil
+}
+
+func brackets(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "[" + n + "]"
+	}
+	return strings.Join(out, " ")
+}

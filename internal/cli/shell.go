@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/emit"
+)
+
+// shellOptions are what a dialect command needs besides the process.
+type shellOptions struct {
+	global
+	dialect *emit.Dialect
+	profile string
+	unset   bool
+}
+
+func shellCommand(r *run, d *emit.Dialect) *cli.Command {
+	flags := tokenFlags()
+	if d.Unsets {
+		flags = append(flags, &cli.BoolFlag{Name: "unset",
+			Usage: "print code that removes every variable a block sets; takes no PROFILE and reads no file"})
+	}
+	return &cli.Command{
+		Name:        d.Name,
+		Aliases:     d.Aliases,
+		Usage:       "print " + d.Title + " code that sets the libpq variables for PROFILE",
+		ArgsUsage:   "PROFILE",
+		Category:    "Shells",
+		Description: shellHelp(d),
+		Flags:       flags,
+		Action: func(c *cli.Context) error {
+			o := shellOptions{dialect: d, unset: c.Bool("unset")}
+			if o.unset {
+				if c.NArg() > 0 {
+					return usagef("%s --unset takes no PROFILE, got %s", d.Name, strings.Join(c.Args().Slice(), " "))
+				}
+				return unsetRun(r, o)
+			}
+			var err error
+			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
+				return err
+			}
+			if o.global, err = globalsOf(c, r); err != nil {
+				return err
+			}
+			return shellRun(c, r, o)
+		},
+	}
+}
+
+// shellRun mints a token for the profile and prints the dialect's block.
+func shellRun(c *cli.Context, r *run, o shellOptions) error {
+	if r.Getenv("DSQLENV_TEST_PANIC") == "1" {
+		panic("DSQLENV_TEST_PANIC") // the tests' way to check what a crash prints
+	}
+	s, err := r.resolve(o.global, o.profile, clientsOf(o.dialect.Windows))
+	if err != nil {
+		return err
+	}
+	if err := r.mint(c.Context, o.global, s); err != nil {
+		return err
+	}
+	out, err := o.dialect.Shell.Render(s.block())
+	if err != nil {
+		return renderError(o.profile, o.dialect.Name, err)
+	}
+	r.out.Write(out)
+	r.rendered = true
+	return nil
+}
+
+// unsetRun prints code that removes every variable a block may set. It reads no file.
+func unsetRun(r *run, o shellOptions) error {
+	out, err := o.dialect.Shell.Render(emit.Block{Unset: managedVars()})
+	if err != nil {
+		return err
+	}
+	r.out.Write(out)
+	r.rendered = true
+	return nil
+}
+
+func shellHelp(d *emit.Dialect) string {
+	text := `Mints a fresh IAM auth token for PROFILE and prints ` + d.Title + ` code that sets
+PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT and PGPASSWORD (plus
+PGAPPNAME, PGCONNECT_TIMEOUT and PGOPTIONS when the profile sets them),
+DSQLENV_PROFILE, DSQLENV_PROFILES_FILE and DSQLENV_EXPIRES_AT (Unix seconds).`
+	if d.Unsets {
+		text += `
+It first removes PGSERVICE and PGHOSTADDR, which would redirect the connection, and
+every variable above that the profile does not set, so nothing of an earlier
+profile is left behind. With --unset it prints code that removes all of them
+again (no PROFILE).`
+	} else {
+		text += "\nIt sets variables only and clears nothing."
+	}
+	if d.Failure != "" {
+		text += "\nOn failure it prints only \"false\", so the eval fails too."
+	}
+	if d.Shell == emit.POSIX {
+		text += "\nKeep the double quotes around $(...): unquoted, the ? in a token is a glob."
+	}
+	return text + "\n\nExamples:\n   " + d.Use
+}

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func tokenCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:      "token",
+		Category:  "Commands",
+		Usage:     "print a bare auth token for PROFILE",
+		ArgsUsage: "PROFILE",
+		Description: `Like aws dsql generate-db-connect-auth-token: one line, the token.
+
+Examples:
+   PGPASSWORD="$(dsqlenv token prod)" psql service=prod`,
+		Flags: tokenFlags(),
+		Action: func(c *cli.Context) error {
+			name, err := oneArg(c, "PROFILE")
+			if err != nil {
+				return err
+			}
+			g, err := globalsOf(c, r)
+			if err != nil {
+				return err
+			}
+			s, err := r.resolve(g, name, noRootCert)
+			if err != nil {
+				return err
+			}
+			if err := r.mint(c.Context, g, s); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(&r.out, s.token)
+			return err
+		},
+	}
+}
