@@ -101,6 +101,11 @@ func (l commandLine) normalized() []string {
 		return append(out, l.unparsed...)
 	}
 	out = append(out, l.flags...)
+	for _, f := range l.flags {
+		if f == "-h" || f == "--help" {
+			return out // urfave/cli would read the arguments as a help topic
+		}
+	}
 	if len(l.args) > 0 && !l.cmd.SkipFlagParsing {
 		out = append(out, "--")
 	}
