@@ -20,37 +20,39 @@ import (
 // Minter signs a token for a connection. MintWithSDK is the real one; tests pass their own.
 type Minter func(ctx context.Context, c *Connection) (string, error)
 
-// IMDSBudget bounds credential retrieval when the chain has fallen through to the EC2
-// instance metadata service. On an instance it answers in milliseconds; off one, the SDK's
-// 3 attempts with 250 ms dial and 500 ms response timeouts cost about 4 s, far too long for a
-// command in a shell prompt.
+// IMDSBudget bounds all requests to the EC2 instance metadata service in one MintWithSDK, from
+// the first, whether the default chain fell through to it or a profile names it with
+// credential_source = Ec2InstanceMetadata. On an instance it answers in milliseconds; off one,
+// the SDK's 3 attempts with 250 ms dial and 500 ms response timeouts cost about 4 s (5 s per
+// operation at most), far too long for a command in a shell prompt.
 const IMDSBudget = 1500 * time.Millisecond
-
-// processMargin is how much sooner than the caller's deadline a credential_process is killed.
-const processMargin = 100 * time.Millisecond
 
 // MintWithSDK loads AWS credentials (the profile's aws_profile, else the default chain) and
 // signs a DSQL token: DbConnectAdmin for the admin role, DbConnect for every other role.
+//
+// A credential_process runs in a process group of its own, killed with everything in it when
+// ctx ends; MintWithSDK returns only once it is gone. Errors are *CredentialsError, or
+// *TimeoutError when a source (the process, instance metadata, SSO, STS…) ran out of time.
 func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
+	var given time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		given = time.Until(dl)
+	}
+	w := newSourceWatch(ctx)
+	defer w.finish()
 	// The SDK's own warnings (such as "falling back to IMDSv1") would land on the user's
 	// terminal at every prompt; failures come back as errors and are reported once.
-	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
+	opts := append(w.loadOptions(), config.WithLogger(logging.Nop{}))
 	if c.AWSProfile != "" {
 		// WithSharedConfigProfile, not AWS_PROFILE: with AWS_PROFILE, access keys in the
 		// environment would silently win over the named profile.
 		opts = append(opts, config.WithSharedConfigProfile(c.AWSProfile))
 	}
-	// The credentials cache runs providers without the caller's deadline, so a hung
-	// credential_process would outlive dsqlenv, holding the terminal. The SDK's own timeout
-	// for it ends a little before ours, so the process is killed before dsqlenv exits.
-	if dl, ok := ctx.Deadline(); ok {
-		left := max(time.Until(dl)-processMargin, processMargin)
-		opts = append(opts, config.WithProcessCredentialOptions(func(o *processcreds.Options) { o.Timeout = left }))
-	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return "", credentialsError(c, err)
 	}
+	w.adopt(&cfg)
 	region := c.Region
 	if region == "" {
 		region = cfg.Region
@@ -60,20 +62,9 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 	}
 	c.Region = region
 
-	rctx := ctx
-	if aws.IsCredentialsProvider(cfg.Credentials, (*ec2rolecreds.Provider)(nil)) {
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(ctx, IMDSBudget)
-		defer cancel()
-	}
-	if _, err := cfg.Credentials.Retrieve(rctx); err != nil {
-		if strings.Contains(err.Error(), "credential process timed out") {
-			return "", fmt.Errorf("profile %s: credential_process: %w", c.Profile, context.DeadlineExceeded)
-		}
-		if rctx.Err() != nil && ctx.Err() == nil {
-			return "", credentialsError(c, fmt.Errorf("no credentials found and the EC2 instance metadata service did not answer within %s", IMDSBudget))
-		}
-		return "", credentialsError(c, err)
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		w.finish() // the process is gone before the error is judged, and before it is printed
+		return "", retrieveError(ctx, c, cfg.Credentials, w, given, err)
 	}
 	sign := auth.GenerateDbConnectAuthToken
 	if c.User == "admin" {
@@ -85,6 +76,41 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 		return "", credentialsError(c, err)
 	}
 	return tok, nil
+}
+
+// retrieveError names the source that failed or ran out of time. given is the caller's
+// deadline as it was on entry, 0 without one.
+func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProvider, w *sourceWatch, given time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("profile %s: getting AWS credentials: %w", c.Profile, ctx.Err())
+	}
+	timeout := func(source string, after time.Duration, deadline bool) error {
+		te := &TimeoutError{Profile: c.Profile, AWSProfile: c.AWSProfile, Source: source, After: after, Deadline: deadline}
+		if source == SourceProcess {
+			te.ProcessProfile = w.commandProfile
+		}
+		return te
+	}
+	source, budgetSpent := w.timedOut(ctx)
+	switch {
+	case source == SourceProcess && ctx.Err() == nil:
+		return timeout(SourceProcess, processcreds.DefaultTimeout, false) // the SDK's own limit
+	case (source == SourceIMDS || source == "" && ctx.Err() != nil) && aws.IsCredentialsProvider(chain, (*ec2rolecreds.Provider)(nil)):
+		// The chain tried everything and ended at the instance metadata service: on a laptop
+		// that means no credentials at all, which is what to say.
+		after := given
+		if budgetSpent {
+			after = IMDSBudget
+		}
+		return credentialsError(c, fmt.Errorf("no credentials found and %s did not answer within %s", SourceIMDS, formatBudget(after)))
+	case source == SourceIMDS && budgetSpent:
+		return timeout(SourceIMDS, IMDSBudget, false)
+	case source != "":
+		return timeout(source, given, true)
+	case ctx.Err() != nil:
+		return timeout(waitingOn(chain), given, true)
+	}
+	return credentialsError(c, err)
 }
 
 // CredentialsError is a failure to get AWS credentials, with the fix.
@@ -105,7 +131,7 @@ func (e *CredentialsError) Error() string {
 	if e.AWSProfile != "" && strings.Contains(msg, "credential_process") {
 		fix = "run the credential_process of aws profile " + e.AWSProfile + " in ~/.aws/config by hand to see why it fails"
 	}
-	if strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "EC2 instance metadata service did not answer") {
+	if strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, SourceIMDS+" did not answer") {
 		// The chain tried everything and ended at the instance metadata service; its
 		// HTTP details say nothing useful to someone at a laptop.
 		msg = "none found in the environment, the shared config and credentials files, or instance metadata"

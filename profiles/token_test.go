@@ -121,43 +121,91 @@ func TestVerifierRejectsTamperedTokens(t *testing.T) {
 	}
 }
 
-func TestMintFailsFastWhenMetadataServiceHangs(t *testing.T) {
-	isolateAWS(t, false)
-	// A metadata endpoint that accepts connections and never answers: the worst case on a
-	// laptop whose network swallows 169.254.169.254.
+// hangingIMDS points the SDK at a metadata endpoint that accepts connections and never
+// answers: the worst case on a laptop whose network swallows 169.254.169.254.
+func hangingIMDS(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			defer c.Close()
+			t.Cleanup(func() { c.Close() })
 		}
 	}()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
+	os.Unsetenv("AWS_EC2_METADATA_DISABLED")
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+ln.Addr().String())
-	c := &Connection{Profile: "prod", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute}
-	start := time.Now()
-	_, err = MintWithSDK(context.Background(), c)
-	took := time.Since(start)
-	var ce *CredentialsError
-	if !errors.As(err, &ce) {
-		t.Fatalf("want a CredentialsError, got %v", err)
-	}
-	if !strings.Contains(err.Error(), "profile prod: no AWS credentials from the default AWS credential chain") ||
-		!strings.Contains(err.Error(), "aws sso login") {
-		t.Errorf("message: %v", err)
-	}
-	// Not a speed assertion: this checks that the IMDSBudget deadline is applied at all.
-	// Unbounded, the SDK spends about 4 s here; with the 1.5 s budget it gives up well before
-	// 3 s even on a loaded machine.
-	if took > 3*time.Second {
-		t.Errorf("took %v: the %v credential budget was not applied", took, IMDSBudget)
+}
+
+func TestMintFailsFastWhenMetadataServiceHangs(t *testing.T) {
+	for _, tc := range []struct {
+		name, awsProfile, config string
+		deadline                 time.Duration // 0: none
+		want                     []string
+		timeout                  bool // a *TimeoutError, else a *CredentialsError
+	}{
+		{name: "default chain", want: []string{
+			"profile prod: no AWS credentials from the default AWS credential chain: none found in the environment, the shared config and credentials files, or instance metadata",
+			"aws sso login"}},
+		{name: "default chain, deadline before the budget", deadline: time.Second, want: []string{
+			"profile prod: no AWS credentials from the default AWS credential chain: none found in the environment, the shared config and credentials files, or instance metadata"}},
+		{name: "credential_source", awsProfile: "ec2role", timeout: true,
+			config: "[profile ec2role]\nrole_arn = arn:aws:iam::123456789012:role/dsqlenv-test\ncredential_source = Ec2InstanceMetadata\n",
+			want: []string{
+				"profile prod: no AWS credentials from aws profile ec2role: the EC2 instance metadata service did not answer within 1.5s: ",
+				"change credential_source of aws profile ec2role"}},
+		{name: "credential_source, deadline before the budget", awsProfile: "ec2role", timeout: true, deadline: time.Second,
+			config: "[profile ec2role]\nrole_arn = arn:aws:iam::123456789012:role/dsqlenv-test\ncredential_source = Ec2InstanceMetadata\n",
+			want: []string{
+				"profile prod: no AWS credentials from aws profile ec2role: the EC2 instance metadata service did not answer within 1s: ",
+				"raise --timeout"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			isolateAWS(t, false)
+			hangingIMDS(t)
+			if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c := &Connection{Profile: "prod", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute, AWSProfile: tc.awsProfile}
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := MintWithSDK(ctx, c)
+			took := time.Since(start)
+			var te *TimeoutError
+			var ce *CredentialsError
+			if tc.timeout && (!errors.As(err, &te) || te.Source != SourceIMDS) || !tc.timeout && !errors.As(err, &ce) {
+				t.Fatalf("got %T %v", err, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message lacks %q: %v", w, err)
+				}
+			}
+			// Neither of the sources that did not run is blamed.
+			if strings.Contains(err.Error(), "credential_process") || strings.Contains(err.Error(), "SSO settings") {
+				t.Errorf("message blames a source that never ran: %v", err)
+			}
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("the error matches context.DeadlineExceeded, so a caller would replace its message: %v", err)
+			}
+			// Not a speed assertion: this checks that the IMDSBudget deadline is applied at all.
+			// Unbounded, the SDK spends about 4 s here (5 s through credential_source); with the
+			// 1.5 s budget it gives up well before 2.5 s even on a loaded machine.
+			if took > 2500*time.Millisecond {
+				t.Errorf("took %v: the %v credential budget was not applied", took, IMDSBudget)
+			}
+		})
 	}
 }
 

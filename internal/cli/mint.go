@@ -57,8 +57,15 @@ func (r *run) mint(ctx context.Context, g global, s *session) error {
 	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
 	tok, err := r.Mint(ctx, conn)
 	if err != nil {
+		// The signer names the credential source that timed out; the generic message is for
+		// a signer that only reports the deadline.
+		var te *profiles.TimeoutError
+		var ce *profiles.CredentialsError
+		if errors.As(err, &te) || errors.As(err, &ce) {
+			return err
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("profile %s: getting AWS credentials took longer than %s: check credential_process or SSO settings of the aws profile, or raise --timeout", conn.Profile, profiles.FormatDuration(g.timeout))
+			return fmt.Errorf("profile %s: getting AWS credentials took longer than %s: the AWS configuration did not answer in time: raise --timeout", conn.Profile, profiles.FormatDuration(g.timeout))
 		}
 		return err
 	}

@@ -1,0 +1,26 @@
+//go:build windows
+
+package profiles
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+)
+
+// inOwnGroup kills the credential_process's whole tree when its context ends: cmd.exe /C alone
+// would leave what it started running. Windows has no process groups; a job object would be the
+// exact tool, but a process can only be put in one after it started (Go's exec starts it running
+// and closes its thread handle, so it cannot be created suspended and resumed once in the job),
+// and children started before that would escape it. taskkill /T follows the parent links from cmd.exe instead, which reaches every
+// descendant whose parent is still alive at the kill. Untested here: the tests run on Linux.
+func inOwnGroup(cmd *exec.Cmd) (done func()) {
+	cmd.Cancel = func() error {
+		// By full path, so a taskkill.exe in the current directory or PATH is not the one run.
+		taskkill := filepath.Join(os.Getenv("SystemRoot"), "System32", "taskkill.exe")
+		exec.Command(taskkill, "/T", "/F", "/PID", strconv.Itoa(cmd.Process.Pid)).Run()
+		return cmd.Process.Kill()
+	}
+	return func() {}
+}
