@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -126,10 +125,6 @@ func serviceRun(r *run, o serviceOptions) error {
 	}
 	r.stage("service", func() (string, error) {
 		written, rep, err := pgfile.WriteService(path, sections, o.remove, o.force)
-		var hw *pgfile.HandWrittenError
-		if errors.As(err, &hw) {
-			return "", fmt.Errorf("%v: rerun with --force to %s it anyway", err, map[bool]string{true: "remove", false: "replace"}[o.remove])
-		}
 		if err != nil {
 			return "", err
 		}
