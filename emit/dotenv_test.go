@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -261,4 +263,25 @@ func FuzzQuoteDotenv(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPythonDotenvExpandsMatchesItsRegexp: the hand-written matcher agrees with python-dotenv's
+// own pattern on tricky and random strings.
+func TestPythonDotenvExpandsMatchesItsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`\$\{[^}:]*(?::-[^}]*)?\}`)
+	cases := []string{"", "$", "${", "${}", "${A}", "${A:-b}", "${A:b}", "${A:-}", "${A:", "${:-x}", "x${A:x}${B}", "${A${B}", "${a:x} ${b:-", "}${", "${{}", "${:}"}
+	rng := rand.New(rand.NewSource(1))
+	alphabet := "${}:-ab"
+	for range 20000 {
+		b := make([]byte, rng.Intn(12))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := pythonDotenvExpands(s), re.MatchString(s); got != want {
+			t.Errorf("pythonDotenvExpands(%q) = %v, python-dotenv's pattern says %v", s, got, want)
+		}
+	}
 }
