@@ -14,20 +14,30 @@ DEMO_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_DEFAULT_PROFILE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: build demo test lint cross fuzz bench gobench install clean
+.PHONY: build demo test test-tools lint shellcheck tidy cross fuzz bench gobench install clean
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) .
 
+# The demo runs with a throwaway HOME and XDG directories: the bundled root certificate it
+# writes goes there, not into the user's real ~/.local/share.
 demo: build
-	@echo '# dsqlenv bash demo   (profile from testdata/demo.yaml, AWS example keys)' >&2
-	@$(DEMO_ENV) ./$(BIN) --config testdata/demo.yaml bash demo
-	@echo '# dsqlenv powershell demo' >&2
-	@$(DEMO_ENV) ./$(BIN) --config testdata/demo.yaml powershell demo
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  export HOME=$$tmp XDG_CONFIG_HOME=$$tmp/config XDG_CACHE_HOME=$$tmp/cache XDG_DATA_HOME=$$tmp/data XDG_STATE_HOME=$$tmp/state; \
+	  echo '# dsqlenv bash demo   (profile from testdata/demo.yaml, AWS example keys)' >&2; \
+	  $(DEMO_ENV) ./$(BIN) --config testdata/demo.yaml bash demo && \
+	  echo '# dsqlenv powershell demo' >&2 && \
+	  $(DEMO_ENV) ./$(BIN) --config testdata/demo.yaml powershell demo
 
-test: lint cross
-	$(GO) test -count=1 ./...
+# Each step runs in this order; a failing step stops the rest.
+test: test-tools lint tidy cross
+	$(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory fuzz
+
+# Installs the shells, PostgreSQL 15 and 18, libpq 18, the npm and Java clients and the linters
+# the tests use when it can (as root), and prints one line naming anything still missing.
+test-tools:
+	@.ci/test-tools
 
 # Every escaper and the profiles parser, fuzzed from the corpus committed in testdata/fuzz/
 # (which plain `go test` replays). A failing input is written there: commit it. Each target
@@ -36,7 +46,7 @@ test: lint cross
 # FUZZTIME=30s (or 1000000x) overrides every budget.
 FUZZTIME ?=
 FUZZ := emit:FuzzQuotePOSIX:300000x emit:FuzzQuoteFish:300000x emit:FuzzQuotePowerShell:300000x \
-	emit:FuzzQuoteCmd:300000x emit:FuzzQuoteBat:300000x profiles:FuzzParse:30000x profiles:FuzzReadCache:15000x
+	emit:FuzzQuoteCmd:300000x emit:FuzzQuoteBat:300000x profiles:FuzzParse:30000x
 fuzz:
 	@for t in $(FUZZ); do \
 	  pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; budget=$${FUZZTIME:-$${rest#*:}}; \
@@ -60,10 +70,40 @@ cross:
 	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null . || exit 1; \
 	done
 
+# staticcheck is pinned in .ci/test-tools, which installs it there.
+STATICCHECK ?= .cache/bin/staticcheck
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	@if [ -x $(STATICCHECK) ]; then echo "staticcheck ./..."; $(STATICCHECK) ./...; \
+	  elif [ "$$CI" = true ]; then echo "staticcheck is missing: run .ci/test-tools"; exit 1; \
+	  else echo "staticcheck is missing: skipped (run .ci/test-tools)"; fi
+	@$(MAKE) --no-print-directory shellcheck
+
+# shellcheck reads the bash hook and completion and the POSIX blocks as the binary prints them
+# (blocks for the demo profile, in a throwaway XDG directory); each entry is shellcheck's
+# dialect, then dsqlenv's arguments. The output goes through a file, so a dsqlenv that fails
+# cannot hand shellcheck an empty, passing input.
+SHELLCHECK := 'bash hook bash' 'bash completion bash' 'bash bash --unset' 'sh sh --unset' \
+	'bash --config testdata/demo.yaml bash demo' 'sh --config testdata/demo.yaml sh demo'
+shellcheck:
+	@if ! command -v shellcheck >/dev/null; then \
+	  if [ "$$CI" = true ]; then echo "shellcheck is missing: run .ci/test-tools"; exit 1; fi; \
+	  echo "shellcheck is missing: skipped (run .ci/test-tools)"; exit 0; fi; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) build -o $$tmp/dsqlenv . || exit 1; \
+	export XDG_CONFIG_HOME=$$tmp/config XDG_CACHE_HOME=$$tmp/cache XDG_DATA_HOME=$$tmp/data XDG_STATE_HOME=$$tmp/state; \
+	for c in $(SHELLCHECK); do \
+	  set -- $$c; sh=$$1; shift; echo "shellcheck -s $$sh: dsqlenv $$*"; \
+	  $(DEMO_ENV) $$tmp/dsqlenv "$$@" >$$tmp/out || { cat $$tmp/out; exit 1; }; \
+	  shellcheck -s $$sh $$tmp/out || exit 1; \
+	done
+
+# go.mod and go.sum must be what `go mod tidy` makes; -diff prints the difference and changes
+# nothing.
+tidy:
+	$(GO) mod tidy -diff
 
 install:
 	$(GO) install -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' .

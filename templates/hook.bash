@@ -37,6 +37,31 @@ _dsqlenv_hook() {
   fi
   return $ret
 }
+# dsqlenv_prompt prints the active profile and its token's time left, as `dsqlenv status`
+# counts it ("prod 12m", "prod 45s", "prod 2h5m", "prod expired", "prod ?" when the expiry is
+# not a time), or nothing without a profile, with builtins only and the hook's clock: for
+# PS1='$(dsqlenv_prompt) \$ '. Values that a block could not have written are not printed,
+# and only digits reach arithmetic (10#: a leading zero is not octal).
+dsqlenv_prompt() {
+  [[ ${DSQLENV_PROFILE:-} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || return 0
+  if [[ ! ${DSQLENV_EXPIRES_AT:-} =~ ^[0-9]{1,12}$ ]]; then
+    printf '%s ?' "$DSQLENV_PROFILE"
+    return 0
+  fi
+  _dsqlenv_now
+  local left=$(( 10#$DSQLENV_EXPIRES_AT - _dsqlenv_t ))
+  if (( left <= 0 )); then
+    printf '%s expired' "$DSQLENV_PROFILE"
+  elif (( left < 60 )); then
+    printf '%s %ds' "$DSQLENV_PROFILE" "$left"
+  elif (( left < 3600 )); then
+    printf '%s %dm' "$DSQLENV_PROFILE" "$(( left / 60 ))"
+  elif (( left % 3600 < 60 )); then
+    printf '%s %dh' "$DSQLENV_PROFILE" "$(( left / 3600 ))"
+  else
+    printf '%s %dh%dm' "$DSQLENV_PROFILE" "$(( left / 3600 ))" "$(( left % 3600 / 60 ))"
+  fi
+}
 _dsqlenv_retry_at=0
 _dsqlenv_backoff=0
 _dsqlenv_epoch0=
@@ -46,5 +71,6 @@ if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
   # bash 5.1 and later: PROMPT_COMMAND may be an array of commands.
   [[ " ${PROMPT_COMMAND[*]} " == *" _dsqlenv_hook "* ]] || PROMPT_COMMAND=(_dsqlenv_hook "${PROMPT_COMMAND[@]}")
 elif [[ $'\n'${PROMPT_COMMAND:-}$'\n' != *$'\n'_dsqlenv_hook$'\n'* ]]; then
+  # shellcheck disable=SC2128,SC2178 # a string here: the array case is the branch above
   PROMPT_COMMAND=_dsqlenv_hook${PROMPT_COMMAND:+$'\n'$PROMPT_COMMAND}
 fi

