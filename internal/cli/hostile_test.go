@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+	"github.com/dsqlenv/dsqlenv/pgfile"
+)
+
+// Hostile input through the binary: files that are not files, section headers as libpq reads
+// them, hand-written sections, control characters, relative paths.
+
+// TestOnlyRegularFilesAreReadOrWritten: a FIFO, a device or a huge file as the profiles file,
+// the service file or the password file fails at once with a message, and is left as it was.
+func TestOnlyRegularFilesAreReadOrWritten(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  ok:\n    endpoint: "+matrixEndpoint+"\n")
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "null")
+	if err := syscall.Mknod(dev, syscall.S_IFCHR|0o666, int(1<<8|3)); err != nil {
+		t.Skipf("mknod needs root: %v", err) // the tests run as root in CI
+	}
+	big := filepath.Join(dir, "big.yaml")
+	os.WriteFile(big, []byte("profiles:\n"+strings.Repeat("# padding padding padding padding\n", 130000)), 0o600)
+	dangling := filepath.Join(dir, "dangling")
+	os.Symlink(filepath.Join(dir, "nonexistent", "dir", "x"), dangling)
+	env := awsEnv(t, true)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config", fifo, "bash", "ok"}, "is a FIFO, not a regular file"},
+		{[]string{"--config", "/dev/zero", "bash", "ok"}, "is a character device, not a regular file"},
+		{[]string{"--config", big, "list"}, "over the 4 MiB a profiles file may have"},
+		{[]string{"--config", cfg, "service", "--file", fifo, "ok"}, "it is a FIFO, not a regular file"},
+		{[]string{"--config", cfg, "service", "--file", dev, "ok"}, "it is a character device, not a regular file"},
+		{[]string{"--config", cfg, "pgpass", "--file", dev, "ok"}, "it is a character device, not a regular file"},
+		{[]string{"--config", cfg, "pgpass", "--file", fifo, "ok"}, "it is a FIFO, not a regular file"},
+		{[]string{"--config", cfg, "service", "--file", dangling, "ok"}, "nonexistent"},
+	} {
+		start := time.Now()
+		r := runBin(t, env, tc.args...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%v took %s", tc.args, d)
+		}
+	}
+	if st, err := os.Stat(dev); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("the device was replaced: %v %v", st.Mode(), err)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nonexistent")); err == nil {
+		t.Error("a dangling link's directories were created")
+	}
+}
+
+// TestServiceSectionsAsLibpqReadsThem: a header with trailing text is the same section, and a
+// section dsqlenv did not write is replaced or removed only with --force.
+func TestServiceSectionsAsLibpqReadsThem(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+matrixEndpoint+"\n")
+	svc := writeFile(t, dir, "svc.conf", "[prod] # mine\nhost=stale.example\n\n[other]\nhost=x\n")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+	r := runBin(t, env, "service", "--file", svc, "prod")
+	if b, _ := os.ReadFile(svc); r.code != 1 || !strings.Contains(r.stderr, "--force") || !strings.Contains(r.stderr, "stale.example") || !strings.Contains(string(b), "host=stale.example") {
+		t.Fatalf("hand-written section replaced without --force: %+v\n%s", r, b)
+	}
+	r = runBin(t, env, "service", "--force", "--file", svc, "prod")
+	b, _ := os.ReadFile(svc)
+	if r.code != 0 || strings.Count(string(b), "[prod]") != 1 || strings.Contains(string(b), "stale") || !strings.Contains(string(b), pgfile.Marker) || !strings.Contains(string(b), "[other]\nhost=x\n") {
+		t.Fatalf("--force: %+v\n%s", r, b)
+	}
+	// Written by dsqlenv now: no --force needed again, and removing twice says so.
+	if r := runBin(t, env, "service", "--file", svc, "prod"); r.code != 0 {
+		t.Errorf("rewrite: %+v", r)
+	}
+	if r := runBin(t, env, "service", "--remove", "--file", svc, "prod"); r.code != 0 || !strings.Contains(r.stderr, "removed [prod]") {
+		t.Errorf("remove: %+v", r)
+	}
+	if r := runBin(t, env, "service", "--remove", "--file", svc, "prod"); r.code != 0 || !strings.Contains(r.stderr, "not in") || strings.Contains(r.stderr, "removed") {
+		t.Errorf("second remove: %+v", r)
+	}
+}
+
+func TestPgpassRefusesALineBreak(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  lb:\n    endpoint: "+matrixEndpoint+"\n    database: \"postgres\\n*\"\n")
+	pass := filepath.Join(dir, "pgpass")
+	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg), "pgpass", "--file", pass, "lb")
+	if _, err := os.Stat(pass); r.code != 1 || !strings.Contains(r.stderr, "profile lb") || err == nil {
+		t.Errorf("pgpass with a line break: %+v (file written: %v)", r, err == nil)
+	}
+}
+
+// TestControlCharactersNeverReachTheTerminal: values, errors and a server's certificate
+// names are shown escaped.
+func TestControlCharactersNeverReachTheTerminal(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  esc:\n    endpoint: "+matrixEndpoint+"\n    user: \"a\\e]0;title\\a\\e[2J\"\n    application_name: \"\\u009b31m\"\n")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+	for _, args := range [][]string{{"show", "esc"}, {"list"}, {"--debug", "bash", "esc"}, {"show", "\x1b[2Jnope"}, {"--config", filepath.Join(dir, "\x1b]0;x\a.yaml"), "list"}} {
+		r := runBin(t, env, args...)
+		shown := r.stderr
+		if args[0] == "show" || args[0] == "list" {
+			shown += r.stdout
+		}
+		if strings.ContainsAny(shown, "\x1b\a\u009b") {
+			t.Errorf("%q printed a control character: %q", args, shown)
+		}
+	}
+	if r := runBin(t, env, "show", "esc"); !strings.Contains(r.stdout, `a\x1b]0;title\x07\x1b[2J`) || !strings.Contains(r.stdout, `\u009b31m`) {
+		t.Errorf("show does not say what the value holds: %q", r.stdout)
+	}
+	// The block is for a shell: there the value is kept, quoted.
+	if r := runBin(t, env, "bash", "esc"); r.code != 0 || !strings.Contains(r.stdout, "export PGUSER='a\x1b]0;title\a\x1b[2J';") {
+		t.Errorf("bash block: %+v", r)
+	}
+}
+
+// TestDoctorEscapesAServersCertificateNames: whoever answers at the endpoint chooses the
+// names in its certificate; doctor shows them escaped.
+func TestDoctorEscapesAServersCertificateNames(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true}) // takes direct TLS, the default
+	trusted := testkit.NewCA(t, "trusted")
+	caFile := writeFile(t, t.TempDir(), "ca.pem", string(trusted.CertPEM))
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n    sslrootcert: %s\n", pg.Port, caFile))
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+	evil := testkit.NewCA(t, "evil\x1b]0;pwned\a\x1b[2J")
+	crt, key := evil.Issue(t, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Now().Add(time.Hour))
+	pg.ReplaceCert(t, crt, key)
+	r := runBin(t, env, "doctor", "p")
+	if r.code != 1 || strings.ContainsAny(r.stdout+r.stderr, "\x1b\a") || !strings.Contains(r.stdout, `evil\x1b]0;pwned`) {
+		t.Errorf("doctor with a hostile issuer name: exit %d\n%q", r.code, r.stdout)
+	}
+	crt, key = trusted.Issue(t, []string{"x\x1b[2J.example"}, nil, time.Now().Add(time.Hour))
+	pg.ReplaceCert(t, crt, key)
+	r = runBin(t, env, "doctor", "p")
+	if r.code != 1 || strings.ContainsAny(r.stdout+r.stderr, "\x1b\a") || !strings.Contains(r.stdout, "wrong host name") {
+		t.Errorf("doctor with a hostile host name: exit %d\n%q", r.code, r.stdout)
+	}
+}
+
+// TestRelativeSSLRootCertIsTheProfileFilesNeighbour: sslrootcert: ca.pem means the ca.pem
+// beside the profiles file, written absolute, whatever directory dsqlenv runs in.
+func TestRelativeSSLRootCertIsTheProfileFilesNeighbour(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "ca.pem", "not checked here")
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  p:\n    endpoint: "+matrixEndpoint+"\n    sslrootcert: ca.pem\n")
+	elsewhere := t.TempDir()
+	writeFile(t, elsewhere, "ca.pem", "an attacker's CA in the working directory")
+	cmd := exec.Command(binPath, "--config", cfg, "bash", "p")
+	cmd.Dir = elsewhere
+	cmd.Env = awsEnv(t, true)
+	r := runCmd(t, cmd)
+	if want := "export PGSSLROOTCERT='" + filepath.Join(dir, "ca.pem") + "';"; r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("want %s:\n%+v", want, r)
+	}
+	svc := filepath.Join(elsewhere, "svc.conf")
+	cmd = exec.Command(binPath, "--config", cfg, "service", "--file", svc, "p")
+	cmd.Dir, cmd.Env = elsewhere, awsEnv(t, true)
+	if r := runCmd(t, cmd); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if b, _ := os.ReadFile(svc); !strings.Contains(string(b), "sslrootcert="+filepath.Join(dir, "ca.pem")+"\n") {
+		t.Errorf("service file:\n%s", b)
+	}
+	// Run from the profiles file's own directory with a relative --config, too.
+	cmd = exec.Command(binPath, "--config", "p.yaml", "bash", "p")
+	cmd.Dir, cmd.Env = dir, awsEnv(t, true)
+	if r := runCmd(t, cmd); !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+filepath.Join(dir, "ca.pem")+"';") {
+		t.Errorf("relative --config: %+v", r)
+	}
+}
