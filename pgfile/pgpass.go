@@ -1,6 +1,8 @@
 package pgfile
 
 import (
+	"errors"
+	"io/fs"
 	"strings"
 )
 
@@ -56,6 +58,41 @@ func splitPass(text string) []string {
 		}
 	}
 	return append(fields, b.String())
+}
+
+// ParsePass returns the entries of a password file in file order, as libpq reads them
+// (fe-connect.c, passwordFromFile): a line starting with '#' is a comment, the line ending
+// (LF or CRLF) is not part of the password, backslashes escape, and a line with fewer than
+// five fields matches nothing. Wildcards are returned as written ("*").
+func ParsePass(data []byte) []PassEntry {
+	var out []PassEntry
+	for _, l := range splitLines(data) {
+		if strings.HasPrefix(l.text, "#") {
+			continue
+		}
+		if f := splitPass(l.text); len(f) >= 5 {
+			out = append(out, PassEntry{Host: f[0], Port: f[1], Database: f[2], User: f[3], Password: f[4]})
+		}
+	}
+	return out
+}
+
+// ReadPass reads the password file at path with ParsePass; a missing file has no entries.
+// Like WritePass it follows symbolic links and reads only a regular file: opening a FIFO
+// would block, and a device can have effects of its own.
+func ReadPass(path string) ([]PassEntry, error) {
+	target, _, err := resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := readRegular(path, target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ParsePass(data), nil
 }
 
 func (e PassEntry) line() string {

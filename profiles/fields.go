@@ -26,11 +26,13 @@ type Fields struct {
 	Port            Field[int]
 	SSLMode         Field[string]
 	SSLRootCert     Field[string]
+	SSLNegotiation  Field[string]
 	ExpiresIn       Field[time.Duration]
 	AWSProfile      Field[string]
 	ApplicationName Field[string]
 	ConnectTimeout  Field[int]
 	Options         Field[string]
+	DatabaseURL     Field[string]
 }
 
 // Field is one setting: its value, whether the file set it, and on which line.
@@ -50,16 +52,18 @@ var fieldDecoders = map[string]func(f *Fields, n *yaml.Node) error{
 	"port":             func(f *Fields, n *yaml.Node) error { return decodeInt(&f.Port, n, 1, 65535) },
 	"sslmode":          func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLMode, n, checkSSLMode) },
 	"sslrootcert":      func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLRootCert, n, nil) },
+	"sslnegotiation":   func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLNegotiation, n, checkSSLNegotiation) },
 	"expires_in":       func(f *Fields, n *yaml.Node) error { return decodeExpiresIn(&f.ExpiresIn, n) },
 	"aws_profile":      func(f *Fields, n *yaml.Node) error { return decodeString(&f.AWSProfile, n, nil) },
 	"application_name": func(f *Fields, n *yaml.Node) error { return decodeString(&f.ApplicationName, n, nil) },
 	"connect_timeout":  func(f *Fields, n *yaml.Node) error { return decodeInt(&f.ConnectTimeout, n, 0, 86400) },
 	"options":          func(f *Fields, n *yaml.Node) error { return decodeString(&f.Options, n, nil) },
+	"database_url":     func(f *Fields, n *yaml.Node) error { return decodeString(&f.DatabaseURL, n, CheckURLVar) },
 }
 
 // FieldNames lists the keys a profile may hold, in the documented order.
-var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert",
-	"expires_in", "aws_profile", "application_name", "connect_timeout", "options"}
+var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
+	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url"}
 
 // lineError is an error at a line of the profiles file; Load adds the file name.
 type lineError struct {
@@ -199,9 +203,39 @@ func checkRegion(s string) string {
 	return ""
 }
 
+var envNameRE = lazyRE(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// CheckURLVar says why name cannot be the variable that holds a profile's connection URL
+// (database_url:), or returns "". It must be a name every shell can set, and not one of
+// libpq's PG… variables or dsqlenv's DSQLENV_… ones, which blocks manage themselves
+// (compared without case: Windows environment names are case-insensitive).
+func CheckURLVar(name string) string {
+	up := strings.ToUpper(name)
+	switch {
+	case !envNameRE().MatchString(name):
+		return fmt.Sprintf("%q is not an environment variable name: use letters, digits and _, not starting with a digit, such as DATABASE_URL", name)
+	case strings.HasPrefix(up, "PG") || strings.HasPrefix(up, "DSQLENV_"):
+		return fmt.Sprintf("%q is a name libpq (PG…) or dsqlenv (DSQLENV_…) uses: choose another, such as DATABASE_URL", name)
+	}
+	return ""
+}
+
 // SSLModes are the sslmode values that verify TLS or at least require it: DSQL refuses
 // plaintext, so disable, allow and prefer are not offered.
 var SSLModes = []string{"require", "verify-ca", "verify-full"}
+
+// SSLNegotiations are libpq's sslnegotiation values (libpq 17+): direct sends the TLS
+// ClientHello at once, one round trip less than postgres, PostgreSQL's SSLRequest first.
+var SSLNegotiations = []string{"direct", "postgres"}
+
+func checkSSLNegotiation(s string) string {
+	for _, m := range SSLNegotiations {
+		if s == m {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%q is not allowed: use direct (one round trip less; libpq 17+) or postgres (an SSLRequest first, as every libpq does)", s)
+}
 
 func checkSSLMode(s string) string {
 	for _, m := range SSLModes {

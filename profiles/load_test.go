@@ -37,7 +37,7 @@ func TestLoadKeepsOrderAndResolvesWithSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Host != "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws" || c.Region != "us-east-1" || c.User != "app_rw" ||
-		c.Port != 5433 || c.Database != "postgres" || c.SSLMode != "verify-full" || c.SSLRootCert != RootSystem ||
+		c.Port != 5433 || c.Database != "postgres" || c.SSLMode != "verify-full" || c.SSLRootCert != RootAmazon || c.SSLNegotiation != "direct" ||
 		c.ExpiresIn != time.Hour || c.AWSProfile != "work" || c.ConnectTimeout != 10 {
 		t.Errorf("resolved %+v", c)
 	}
@@ -152,7 +152,7 @@ func TestResolveErrors(t *testing.T) {
 		{"no endpoint", "profiles:\n  prod:\n    user: x\n", "p.yaml:2: profile prod: endpoint is missing"},
 		{"region mismatch", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    region: eu-west-1\n",
 			"p.yaml:4: profile prod: region eu-west-1 contradicts the endpoint, which is in us-east-1"},
-		{"system with require", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslmode: require\n",
+		{"system with require", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslmode: require\n    sslrootcert: system\n",
 			"p.yaml:4: profile prod: sslmode require cannot be used with sslrootcert: system"},
 		{"missing root file", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslrootcert: ~/nope.pem\n",
 			"p.yaml:4: profile prod: sslrootcert " + dir + "/nope.pem does not exist"},

@@ -15,12 +15,16 @@ const (
 	FromEndpoint = "inferred from the endpoint"
 	FromBuiltin  = "built-in default"
 	FromSDK      = "AWS SDK (AWS_REGION or the aws profile's region), read when minting"
+	// FromClusterID is the source of an endpoint given as a bare cluster ID.
+	FromClusterID = "expanded from the cluster ID and region"
 )
 
 // Root certificate keywords a profile may use instead of a file path.
 const (
 	RootSystem = "system" // the OS trust store; libpq 16+ only
-	RootAmazon = "amazon" // dsqlenv's bundled Amazon Root CA 1, written to a file on demand
+	// RootAmazon, the default, is dsqlenv's bundled Amazon Root CA 1 to 4, written to a file
+	// on demand and passed as its path, which every libpq reads (system needs libpq 16).
+	RootAmazon = "amazon"
 )
 
 // Connection is a profile resolved into what libpq and the token signer need.
@@ -32,12 +36,14 @@ type Connection struct {
 	User            string
 	SSLMode         string
 	SSLRootCert     string // a file path, RootSystem or RootAmazon
+	SSLNegotiation  string // "direct" or "postgres"; see Explicit
 	Region          string // empty: ask the AWS SDK when minting
 	ExpiresIn       time.Duration
 	AWSProfile      string // empty: the SDK's default chain
 	ApplicationName string
 	ConnectTimeout  int // 0: not set
 	Options         string
+	DatabaseURL     string // the variable that gets the postgresql:// URL, "" for none
 	// Settings lists every resolved setting with its source, in the documented order.
 	Settings []Setting
 }
@@ -52,6 +58,17 @@ type Setting struct {
 
 // endpointRegionRE is the official DSQL connectors' pattern for the region in a host name.
 var endpointRegionRE = lazyRE(`\.dsql[^.]*\.([^.]+)\.on\.aws$`)
+
+// clusterIDRE is a bare Aurora DSQL cluster ID: 26 lower-case letters and digits, the first
+// label of every public endpoint (ID.dsql.REGION.on.aws). AWS's DSQL connectors accept one
+// with a region in place of the host (awslabs/aurora-dsql-connectors).
+var clusterIDRE = lazyRE(`^[a-z0-9]{26}$`)
+
+// IsClusterID reports whether an endpoint is a bare cluster ID rather than a host name.
+func IsClusterID(endpoint string) bool { return clusterIDRE().MatchString(endpoint) }
+
+// ClusterEndpoint is the public endpoint of cluster id in region.
+func ClusterEndpoint(id, region string) string { return id + ".dsql." + region + ".on.aws" }
 
 // RegionFromEndpoint returns the region an endpoint names, or "".
 func RegionFromEndpoint(host string) string {
@@ -102,7 +119,7 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	}
 
 	if !pf.Endpoint.Set {
-		return nil, fail(p.Line, "endpoint is missing: add endpoint: <cluster id>.dsql.<region>.on.aws")
+		return nil, fail(p.Line, "endpoint is missing: add endpoint: <cluster id>.dsql.<region>.on.aws, or the bare cluster ID with region:")
 	}
 	str("endpoint", pf.Endpoint, Field[string]{}, "", &c.Host)
 
@@ -123,12 +140,27 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	default:
 		c.Settings = append(c.Settings, Setting{"region", "", FromSDK, 0})
 	}
+	if IsClusterID(c.Host) {
+		// The SDK's region is known only when minting, too late for the host name.
+		if c.Region == "" {
+			return nil, fail(pf.Endpoint.Line, "endpoint %s is a bare cluster ID: add region: (such as us-east-1) to the profile or the defaults, or give the whole endpoint %s.dsql.<region>.on.aws", c.Host, c.Host)
+		}
+		c.Host = ClusterEndpoint(c.Host, c.Region)
+		for i := range c.Settings {
+			if c.Settings[i].Field == "endpoint" {
+				c.Settings[i] = Setting{"endpoint", c.Host, FromClusterID, pf.Endpoint.Line}
+			}
+		}
+	}
 
 	str("user", pf.User, d.User, "admin", &c.User)
 	str("database", pf.Database, d.Database, "postgres", &c.Database)
 	num("port", pf.Port, d.Port, 5432, &c.Port)
 	str("sslmode", pf.SSLMode, d.SSLMode, "verify-full", &c.SSLMode)
-	str("sslrootcert", pf.SSLRootCert, d.SSLRootCert, RootSystem, &c.SSLRootCert)
+	str("sslrootcert", pf.SSLRootCert, d.SSLRootCert, RootAmazon, &c.SSLRootCert)
+	// direct: DSQL takes it (AWS's own DSQL connectors negotiate directly), and libpq before
+	// 17 ignores PGSSLNEGOTIATION. Our sslmodes are all require or stronger, which direct needs.
+	str("sslnegotiation", pf.SSLNegotiation, d.SSLNegotiation, "direct", &c.SSLNegotiation)
 
 	switch {
 	case pf.ExpiresIn.Set:
@@ -146,6 +178,7 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	str("application_name", pf.ApplicationName, d.ApplicationName, "", &c.ApplicationName)
 	num("connect_timeout", pf.ConnectTimeout, d.ConnectTimeout, 0, &c.ConnectTimeout)
 	str("options", pf.Options, d.Options, "", &c.Options)
+	str("database_url", pf.DatabaseURL, d.DatabaseURL, "", &c.DatabaseURL)
 
 	rootLine := c.setting("sslrootcert").Line
 	switch c.SSLRootCert {
@@ -170,7 +203,7 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 		st, err := os.Stat(c.SSLRootCert)
 		switch {
 		case err != nil:
-			return nil, fail(rootLine, "sslrootcert %s does not exist: give the path of a PEM file, or use sslrootcert: amazon for the bundled Amazon Root CA 1", c.SSLRootCert)
+			return nil, fail(rootLine, "sslrootcert %s does not exist: give the path of a PEM file, or leave sslrootcert out for the bundled Amazon roots (amazon)", c.SSLRootCert)
 		case st.IsDir():
 			return nil, fail(rootLine, "sslrootcert %s is a directory: give the path of a PEM file", c.SSLRootCert)
 		}
@@ -181,6 +214,14 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 		}
 	}
 	return c, nil
+}
+
+// Explicit reports whether the profiles file sets field, in the profile or its defaults, rather
+// than leaving it to dsqlenv's built-in value: libpq before 17 rejects the sslnegotiation
+// keyword, so service files carry it only when the file asks for it.
+func (c *Connection) Explicit(field string) bool {
+	src := c.setting(field).Source
+	return src == FromProfile || src == FromDefaults
 }
 
 func (c *Connection) setting(field string) Setting {
@@ -213,6 +254,9 @@ func (f *File) Summary(p *Profile) Summary {
 		s.Region = f.Defaults.Region.Value
 	default:
 		s.Region = RegionFromEndpoint(s.Host)
+	}
+	if IsClusterID(s.Host) && s.Region != "" {
+		s.Host = ClusterEndpoint(s.Host, s.Region)
 	}
 	return s
 }

@@ -29,6 +29,24 @@ function global:__dsqlenvHook {
     }
     $global:LASTEXITCODE = $saved
 }
+# dsqlenv_prompt returns the active profile and its token's time left, as `dsqlenv status`
+# counts it ('prod 12m', 'prod 45s', 'prod 2h5m', 'prod expired', 'prod ?' when the expiry is
+# not a time), or '' without a profile, with the hook's clock and no process: for
+# function prompt { "$(dsqlenv_prompt) PS $($PWD)> " }. Values that a block could not have
+# written are not returned (\z: $ would also match before a final newline).
+function global:dsqlenv_prompt {
+    $name = "$env:DSQLENV_PROFILE"
+    if ($name -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]*\z') { return '' }
+    if ("$env:DSQLENV_EXPIRES_AT" -notmatch '^[0-9]{1,12}\z') { return "$name ?" }
+    $left = [long]$env:DSQLENV_EXPIRES_AT - [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+    if ($left -le 0) { return "$name expired" }
+    if ($left -lt 60) { return "$name ${left}s" }
+    if ($left -lt 3600) { return "$name $([Math]::Floor($left / 60))m" }
+    $hours = [Math]::Floor($left / 3600)
+    $minutes = [Math]::Floor(($left % 3600) / 60)
+    if ($minutes -eq 0) { return "$name ${hours}h" }
+    return "$name ${hours}h${minutes}m"
+}
 $global:__dsqlenvRetryAt = 0L
 $global:__dsqlenvBackoff = 0L
 if (-not $global:__dsqlenvPrompt) {

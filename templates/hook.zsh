@@ -6,14 +6,20 @@
 # zsh/datetime module. After a failure dsqlenv has printed one line; the hook then waits 30 s,
 # doubling up to 15 min, before it tries again. $? is kept for the prompt.
 zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
+# _dsqlenv_now sets _dsqlenv_t to the Unix time. Only digits reach arithmetic: zsh evaluates a
+# name like a[$(cmd)] found there, and an EPOCHSECONDS inherited while zsh/datetime is
+# missing is just a string.
+typeset -g _dsqlenv_t=
+_dsqlenv_now() {
+  _dsqlenv_t=${EPOCHSECONDS:-}
+  [[ $_dsqlenv_t =~ '^[0-9]{1,18}$' ]] || _dsqlenv_t=$(date +%s)
+}
 _dsqlenv_hook() {
   local -i ret=$?
   local now margin=60 expires=0 block
   [[ ${DSQLENV_PROFILE:-} =~ '^[A-Za-z0-9][A-Za-z0-9._-]*$' ]] || return $ret
-  # Only digits reach arithmetic: zsh evaluates a name like a[$(cmd)] found there, and an
-  # EPOCHSECONDS inherited while zsh/datetime is missing is just a string.
-  now=${EPOCHSECONDS:-}
-  [[ $now =~ '^[0-9]{1,18}$' ]] || now=$(date +%s)
+  _dsqlenv_now
+  now=$_dsqlenv_t
   [[ ${DSQLENV_REFRESH_MARGIN:-} =~ '^[0-9]{1,9}$' ]] && margin=$DSQLENV_REFRESH_MARGIN
   [[ ${DSQLENV_EXPIRES_AT:-} =~ '^[0-9]{1,18}$' ]] && expires=$DSQLENV_EXPIRES_AT
   if (( now + margin < expires || now < _dsqlenv_retry_at )); then
@@ -26,6 +32,31 @@ _dsqlenv_hook() {
     _dsqlenv_retry_at=$(( now + _dsqlenv_backoff ))
   fi
   return $ret
+}
+# dsqlenv_prompt prints the active profile and its token's time left, as `dsqlenv status`
+# counts it ("prod 12m", "prod 45s", "prod 2h5m", "prod expired", "prod ?" when the expiry is
+# not a time), or nothing without a profile, with builtins only and the hook's clock: for
+# setopt PROMPT_SUBST; RPROMPT='$(dsqlenv_prompt)'. Values that a block could not have
+# written are not printed (so no % prompt escape either), and only digits reach arithmetic.
+dsqlenv_prompt() {
+  [[ ${DSQLENV_PROFILE:-} =~ '^[A-Za-z0-9][A-Za-z0-9._-]*$' ]] || return 0
+  if [[ ! ${DSQLENV_EXPIRES_AT:-} =~ '^[0-9]{1,12}$' ]]; then
+    print -rn -- "$DSQLENV_PROFILE ?"
+    return 0
+  fi
+  _dsqlenv_now
+  local -i left=$(( 10#$DSQLENV_EXPIRES_AT - _dsqlenv_t ))
+  if (( left <= 0 )); then
+    print -rn -- "$DSQLENV_PROFILE expired"
+  elif (( left < 60 )); then
+    print -rn -- "$DSQLENV_PROFILE ${left}s"
+  elif (( left < 3600 )); then
+    print -rn -- "$DSQLENV_PROFILE $(( left / 60 ))m"
+  elif (( left % 3600 < 60 )); then
+    print -rn -- "$DSQLENV_PROFILE $(( left / 3600 ))h"
+  else
+    print -rn -- "$DSQLENV_PROFILE $(( left / 3600 ))h$(( left % 3600 / 60 ))m"
+  fi
 }
 typeset -gi _dsqlenv_retry_at=0 _dsqlenv_backoff=0
 autoload -Uz add-zsh-hook

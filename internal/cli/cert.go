@@ -21,16 +21,16 @@ func certCommand(r *run) *cli.Command {
 	return &cli.Command{
 		Name:     "cert",
 		Category: "Commands",
-		Usage:    "write the bundled Amazon Root CA 1 to a file and print its path",
-		Description: `Writes Amazon Root CA 1, the root of every DSQL endpoint's certificate, to
-$XDG_DATA_HOME/dsqlenv/AmazonRootCA1.pem when it is missing or different, checks its
-SHA-256 fingerprint, and prints the path. A profile can say sslrootcert: amazon to use it.
-Windows shells get it in place of sslrootcert=system, which psql on Windows cannot use
-("SSL error: unregistered scheme").
+		Usage:    "write the bundled Amazon root CAs (the default sslrootcert) to a file and print its path",
+		Description: `Writes Amazon Root CA 1 to 4 (Root CA 1 signs every DSQL endpoint's chain today) to
+$XDG_DATA_HOME/dsqlenv/AmazonRootCAs.pem when it is missing or different, checks
+their SHA-256 fingerprints, and prints the path. It is what sslrootcert: amazon,
+the default, passes to libpq, and what Windows shells get in place of
+sslrootcert=system, which psql on Windows cannot use ("SSL error: unregistered scheme").
 
 Examples:
    dsqlenv cert
-   dsqlenv cert --pem > AmazonRootCA1.pem
+   dsqlenv cert --pem > AmazonRootCAs.pem
    psql "host=… sslmode=verify-full sslrootcert=$(dsqlenv cert)"`,
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "pem", Usage: "print the PEM itself instead of writing a file"}},
 		Action: func(c *cli.Context) error {
@@ -47,7 +47,7 @@ func certRun(r *run, pemOnly bool) error {
 		return err
 	}
 	if pemOnly {
-		_, err := r.out.Write(templates.AmazonRootCA1)
+		_, err := r.out.Write(templates.AmazonRoots)
 		return err
 	}
 	r.stageAmazonRoot()
@@ -55,59 +55,78 @@ func certRun(r *run, pemOnly bool) error {
 	return err
 }
 
-// amazonRoot parses the embedded certificate.
-func amazonRoot() (*x509.Certificate, error) {
-	block, _ := pem.Decode(templates.AmazonRootCA1)
-	if block == nil {
-		return nil, fmt.Errorf("the bundled Amazon Root CA 1 is not PEM")
+// amazonRoots parses the bundled certificates, Amazon Root CA 1 first.
+func amazonRoots() ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for rest := templates.AmazonRoots; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("the bundled Amazon roots: %v: the binary is damaged", err)
+		}
+		certs = append(certs, c)
 	}
-	return x509.ParseCertificate(block.Bytes)
+	return certs, nil
 }
 
-// checkAmazonRoot refuses to hand out a bundled root whose fingerprint is not Amazon's.
+// checkAmazonRoot refuses to hand out a bundle that is not exactly Amazon's roots, by their
+// fingerprints.
 func checkAmazonRoot() error {
-	block, _ := pem.Decode(templates.AmazonRootCA1)
-	if block == nil {
-		return fmt.Errorf("the bundled Amazon Root CA 1 is not PEM: the binary is damaged")
+	certs, err := amazonRoots()
+	if err != nil {
+		return err
 	}
-	sum := sha256.Sum256(block.Bytes)
-	if hex.EncodeToString(sum[:]) != templates.AmazonRootCA1SHA256 {
-		return fmt.Errorf("the bundled Amazon Root CA 1 has fingerprint %x, not %s: the binary is damaged", sum, templates.AmazonRootCA1SHA256)
+	if len(certs) != len(templates.AmazonRootsSHA256) {
+		return fmt.Errorf("the bundled Amazon roots hold %d certificates, not %d: the binary is damaged", len(certs), len(templates.AmazonRootsSHA256))
+	}
+	for i, c := range certs {
+		sum := sha256.Sum256(c.Raw)
+		if hex.EncodeToString(sum[:]) != templates.AmazonRootsSHA256[i] {
+			return fmt.Errorf("the bundled Amazon Root CA %d has fingerprint %x, not %s: the binary is damaged", i+1, sum, templates.AmazonRootsSHA256[i])
+		}
 	}
 	return nil
 }
 
-// amazonRootPath is where the bundled root is written.
+// amazonRootPath is where the bundled roots are written: one name for as long as the bundle
+// holds Amazon's roots, since service files and shells keep the path.
 func (r *run) amazonRootPath() string {
-	return filepath.Join(r.Paths.DataHome, "dsqlenv", "AmazonRootCA1.pem")
+	return filepath.Join(r.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")
 }
 
-// stageAmazonRoot writes the bundled root, once the command has succeeded, when the file is
+// amazonRootKey stages the bundled roots' file; flush writes it after the command's own files.
+const amazonRootKey = "amazon-root"
+
+// stageAmazonRoot writes the bundled roots, once the command has succeeded, when the file is
 // missing or different: atomically and world-readable.
 func (r *run) stageAmazonRoot() {
 	path := r.amazonRootPath()
-	r.stage("amazon-root", func() (string, error) {
-		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, templates.AmazonRootCA1) {
+	r.stage(amazonRootKey, func() (string, error) {
+		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, templates.AmazonRoots) {
 			return "", nil
 		}
-		written, err := pgfile.Update(path, 0o644, func([]byte) ([]byte, error) { return templates.AmazonRootCA1, nil })
+		written, err := pgfile.Update(path, 0o644, func([]byte) ([]byte, error) { return templates.AmazonRoots, nil })
 		if err != nil {
-			return "", fmt.Errorf("writing Amazon Root CA 1: %v", err)
+			return "", fmt.Errorf("writing the Amazon root CAs: %v", err)
 		}
 		return "", os.Chmod(written, 0o644)
 	})
 }
 
-// rootCertFor is the sslrootcert value for a connection: `amazon` becomes the bundled root's
-// file, and so does `system` for Windows shells, because psql on Windows fails
-// sslrootcert=system with "SSL error: unregistered scheme" (AWS DSQL documentation). The file
-// is staged, so it is written only if the command succeeds.
+// rootCertFor is the sslrootcert value for a connection: `amazon` (the default) becomes the
+// bundled roots' file, an absolute path, which every libpq reads; and so does `system` for
+// Windows shells, because psql on Windows fails sslrootcert=system with "SSL error:
+// unregistered scheme" (AWS DSQL documentation). The file is staged, so it is written only if
+// the command succeeds.
 func (r *run) rootCertFor(conn *profiles.Connection, windows bool) (string, error) {
 	switch {
 	case conn.SSLRootCert == profiles.RootAmazon:
 	case conn.SSLRootCert == profiles.RootSystem && windows:
 		r.stage("system-note", func() (string, error) {
-			return fmt.Sprintf("note: sslrootcert system is written as %s for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath()), nil
+			return fmt.Sprintf("note: sslrootcert system is written as %s (the bundled Amazon roots) for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath()), nil
 		})
 	default:
 		return conn.SSLRootCert, nil

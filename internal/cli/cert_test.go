@@ -2,48 +2,87 @@ package cli
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 	"github.com/dsqlenv/dsqlenv/templates"
 )
 
-func TestBundledAmazonRootIsAmazonRootCA1(t *testing.T) {
-	cert, err := amazonRoot()
-	if err != nil {
-		t.Fatal(err)
+func TestBundledAmazonRootsAreAmazonRootCA1To4(t *testing.T) {
+	certs, err := amazonRoots()
+	if err != nil || checkAmazonRoot() != nil || len(certs) != 4 {
+		t.Fatalf("%v %v: %d certificates", err, checkAmazonRoot(), len(certs))
 	}
-	sum := sha256.Sum256(cert.Raw)
-	if got := strings.ToUpper(hex.EncodeToString(sum[:])); got != "8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E" {
-		t.Errorf("fingerprint %s", got)
+	want := []string{"8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E", "1BA5B2AA8C65401A82960118F80BEC4F62304D83CEC4713A19C39C011EA46DB4",
+		"18CE6CFE7BF14E60B2E347B8DFE868CB31D02EBB3ADA271569F50343B46DB3A4", "E35D28419ED02025CFA69038CD623962458DA5C695FBDEA3C22B0BFB25897092"}
+	for i, cert := range certs {
+		sum := sha256.Sum256(cert.Raw)
+		if got := strings.ToUpper(hex.EncodeToString(sum[:])); got != want[i] {
+			t.Errorf("certificate %d: fingerprint %s", i+1, got)
+		}
 	}
-	if cert.Subject.String() != "CN=Amazon Root CA 1,O=Amazon,C=US" || !cert.IsCA || cert.NotAfter.Format("2006-01-02") != "2038-01-17" {
-		t.Errorf("subject %s, CA %v, not after %v", cert.Subject, cert.IsCA, cert.NotAfter)
+	if c := certs[0]; c.Subject.String() != "CN=Amazon Root CA 1,O=Amazon,C=US" || !c.IsCA || c.NotAfter.Format("2006-01-02") != "2038-01-17" {
+		t.Errorf("subject %s, CA %v, not after %v", c.Subject, c.IsCA, c.NotAfter)
+	}
+}
+
+// checkAmazonRoot guards every path that hands the bundle out: a changed certificate, a
+// missing one or an extra one is refused.
+func TestCheckAmazonRootRefusesAnotherBundle(t *testing.T) {
+	orig := templates.AmazonRoots
+	defer func() { templates.AmazonRoots = orig }()
+	certs, _ := amazonRoots()
+	pemOf := func(cs ...*x509.Certificate) []byte {
+		var b []byte
+		for _, c := range cs {
+			b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+		}
+		return b
+	}
+	other := testkit.NewCA(t, "Amazon Root CA 2")
+	for name, bundle := range map[string][]byte{
+		"three":    pemOf(certs[:3]...),
+		"five":     pemOf(append(certs, certs[0])...),
+		"replaced": pemOf(certs[0], other.Cert, certs[2], certs[3]),
+		"swapped":  pemOf(certs[1], certs[0], certs[2], certs[3]),
+		"last":     pemOf(certs[0], certs[1], certs[2], other.Cert),
+	} {
+		templates.AmazonRoots = bundle
+		if err := checkAmazonRoot(); err == nil || !strings.Contains(err.Error(), "the binary is damaged") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if r := runApp(t, fixedMint, "cert"); r.code == 0 || r.stdout != "" {
+			t.Errorf("%s: cert %+v", name, r)
+		}
 	}
 }
 
 func TestCertWritesTheFileAndPrintsThePath(t *testing.T) {
 	r := runApp(t, fixedMint, "cert")
 	path := strings.TrimSpace(r.stdout)
-	if r.code != 0 || !strings.HasPrefix(path, xdgDir) || !strings.HasSuffix(path, "/dsqlenv/AmazonRootCA1.pem") {
+	if r.code != 0 || path != filepath.Join(xdgDir, "data", "dsqlenv", "AmazonRootCAs.pem") {
 		t.Fatalf("cert: %+v", r)
 	}
 	b, err := os.ReadFile(path)
 	st, _ := os.Stat(path)
-	if err != nil || string(b) != string(templates.AmazonRootCA1) || st.Mode().Perm() != 0o644 {
+	if err != nil || string(b) != string(templates.AmazonRoots) || st.Mode().Perm() != 0o644 {
 		t.Errorf("file %v mode %v", err, st.Mode())
 	}
 	os.WriteFile(path, []byte("tampered"), 0o644)
 	if r := runApp(t, fixedMint, "cert"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	if b, _ := os.ReadFile(path); string(b) != string(templates.AmazonRootCA1) {
+	if b, _ := os.ReadFile(path); string(b) != string(templates.AmazonRoots) {
 		t.Error("a different file was not replaced")
 	}
 	r = runApp(t, fixedMint, "cert", "--pem")
-	if r.stdout != string(templates.AmazonRootCA1) {
+	if r.stdout != string(templates.AmazonRoots) || strings.Count(r.stdout, "BEGIN CERTIFICATE") != 4 {
 		t.Error("--pem did not print the PEM")
 	}
 }
@@ -51,7 +90,7 @@ func TestCertWritesTheFileAndPrintsThePath(t *testing.T) {
 func TestSSLRootCertAmazonAndWindowsSubstitution(t *testing.T) {
 	dir := t.TempDir()
 	amazon := writeFile(t, dir, "a.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n    sslrootcert: amazon\n")
-	system := writeFile(t, dir, "s.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
+	system := writeFile(t, dir, "s.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n    sslrootcert: system\n")
 	path := strings.TrimSpace(runApp(t, fixedMint, "cert").stdout)
 	if r := runApp(t, fixedMint, "-c", amazon, "bash", "p"); !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+path+"';\n") || r.stderr != "" {
 		t.Errorf("amazon in bash: %+v", r)

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -38,9 +39,12 @@ func doctorCommand(r *run) *cli.Command {
 		ArgsUsage: "[PROFILE...]",
 		Description: `Checks, for each named profile (all when none is named): the profiles file, the
 endpoint and region, AWS credentials and a minted token, the root certificate
-(and, for sslrootcert: system, the OS trust store and libpq 16+), DNS, a TCP
-connection, PostgreSQL's SSLRequest and a TLS handshake verified like verify-full,
-and, when psql is on PATH, psql -c 'select 1' with the profile's settings.
+(and, for sslrootcert: system, the OS trust store and libpq 16+), which TLS
+negotiation the libpq of the psql on PATH uses (direct needs libpq 17+), DNS, a
+TCP connection, a TLS handshake verified like verify-full and started as the
+profile's sslnegotiation says (direct: a ClientHello with ALPN postgresql at once;
+postgres: PostgreSQL's SSLRequest first), and, when psql is on PATH,
+psql -c 'select 1' with the profile's settings.
 One line per check: ok, warn or FAIL, with the fix. Exit status 1 when any check fails.
 
 Examples:
@@ -64,6 +68,7 @@ type doctor struct {
 	c      *cli.Context
 	g      global
 	failed bool
+	lib    *libpqOnPath // probed once, at the first profile
 }
 
 func (d *doctor) say(status, profile, msg, fix string) {
@@ -89,6 +94,12 @@ func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 		return &silentError{exitError}
 	}
 	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%d profiles)", path, len(f.Profiles)), "")
+	if r.Getenv("PGPASSWORD") != "" {
+		// libpq reads a password file only when no password was given (fe-connect.c,
+		// pqConnectOptions2), and pgx does the same.
+		d.say("warn", "", "PGPASSWORD is set in this environment: libpq and pgx use it before any password file (passfile=, PGPASSFILE), so tokens written by dsqlenv pgpass are ignored",
+			"unset PGPASSWORD (fish: set -e PGPASSWORD; PowerShell: Remove-Item Env:PGPASSWORD) where you use service files or pgpass")
+	}
 	if len(names) == 0 {
 		names = f.Names()
 	}
@@ -134,7 +145,12 @@ func (d *doctor) profile(f *profiles.File, name string) {
 		}
 	}
 
-	roots := d.rootCheck(name, s)
+	if d.lib == nil {
+		lib := probeLibpq(d.r.Environ)
+		d.lib = &lib
+	}
+	roots := d.rootCheck(name, s, *d.lib)
+	d.negotiation(name, conn, *d.lib)
 	if !d.network(name, conn, roots) {
 		return
 	}
@@ -144,26 +160,30 @@ func (d *doctor) profile(f *profiles.File, name string) {
 }
 
 // rootCheck checks the configured root and returns the pool to verify the server with.
-func (d *doctor) rootCheck(name string, s *session) *x509.CertPool {
+func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertPool {
 	conn := s.conn
 	switch conn.SSLRootCert {
 	case profiles.RootSystem:
 		pool, err := x509.SystemCertPool()
-		amazon, aerr := amazonRoot()
+		roots, aerr := amazonRoots()
 		switch {
 		case err != nil || aerr != nil:
-			d.say("warn", name, fmt.Sprintf("cannot read the OS trust store: %v", errors.Join(err, aerr)), "use sslrootcert: amazon")
+			d.say("warn", name, fmt.Sprintf("cannot read the OS trust store: %v", errors.Join(err, aerr)), "leave sslrootcert out: the default, amazon, is the bundled Amazon roots")
 		default:
-			if _, err := amazon.Verify(x509.VerifyOptions{Roots: pool}); err != nil {
-				d.say("FAIL", name, "sslrootcert system: the OS trust store does not hold Amazon Root CA 1", "use sslrootcert: amazon, or install the ca-certificates package")
+			if _, err := roots[0].Verify(x509.VerifyOptions{Roots: pool}); err != nil {
+				d.say("FAIL", name, "sslrootcert system: the OS trust store does not hold Amazon Root CA 1, the root of DSQL's certificates", "leave sslrootcert out (the bundled Amazon roots), or install the ca-certificates package")
 			} else {
 				d.say("ok", name, "sslrootcert system: the OS trust store holds Amazon Root CA 1", "")
 			}
 		}
-		if major, version, ok := libpqMajor(); ok && major < 16 {
-			d.say("warn", name, fmt.Sprintf("sslrootcert=system needs libpq 16 or newer; the psql on PATH is %s, which reads \"system\" as a file name", version), "use sslrootcert: amazon (the bundled Amazon Root CA 1), or install PostgreSQL 16+ client tools")
-		} else if ok {
-			d.say("ok", name, "libpq on PATH understands sslrootcert=system ("+version+")", "")
+		switch {
+		case !lib.found:
+		case !lib.system:
+			// libpq 15 and older take "system" as a file name in the working directory.
+			d.say("FAIL", name, fmt.Sprintf("sslrootcert system needs libpq 16 or newer: %s on PATH loads an older libpq, which reads \"system\" as a file name (root certificate file \"system\" does not exist)", lib.psql),
+				"leave sslrootcert out (the default, amazon: the bundled Amazon roots, which every libpq reads), or install PostgreSQL 16+ client tools")
+		default:
+			d.say("ok", name, fmt.Sprintf("the libpq of %s on PATH is 16 or newer: it reads sslrootcert=system as the OS trust store", lib.psql), "")
 		}
 		return pool
 	case profiles.RootAmazon:
@@ -172,24 +192,52 @@ func (d *doctor) rootCheck(name string, s *session) *x509.CertPool {
 			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
 			return nil
 		}
-		amazon, _ := amazonRoot()
+		roots, err := amazonRoots()
+		if err != nil {
+			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
+			return nil
+		}
 		pool := x509.NewCertPool()
-		pool.AddCert(amazon)
-		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 at "+s.rootCert, "")
+		for _, c := range roots {
+			pool.AddCert(c)
+		}
+		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at "+s.rootCert, "")
 		return pool
 	}
 	data, err := os.ReadFile(conn.SSLRootCert)
 	if err != nil {
-		d.say("FAIL", name, "sslrootcert: "+err.Error(), "give the path of a PEM file, or sslrootcert: amazon")
+		d.say("FAIL", name, "sslrootcert: "+err.Error(), "give the path of a PEM file, or leave sslrootcert out for the bundled Amazon roots")
 		return nil
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
-		d.say("FAIL", name, "sslrootcert "+conn.SSLRootCert+" holds no PEM certificate", "give a PEM file with the CA certificate, or sslrootcert: amazon")
+		d.say("FAIL", name, "sslrootcert "+conn.SSLRootCert+" holds no PEM certificate", "give a PEM file with the CA certificate, or leave sslrootcert out for the bundled Amazon roots")
 		return nil
 	}
 	d.say("ok", name, "sslrootcert "+conn.SSLRootCert+" holds a certificate", "")
 	return pool
+}
+
+// negotiation says how the libpq on PATH will start TLS with this profile: libpq 17+ follows
+// sslnegotiation, older libpq ignores PGSSLNEGOTIATION and always sends an SSLRequest first,
+// but rejects a service file that names the keyword.
+func (d *doctor) negotiation(name string, conn *profiles.Connection, lib libpqOnPath) {
+	if !lib.found {
+		return
+	}
+	explicit := conn.Explicit("sslnegotiation")
+	switch {
+	case lib.direct && conn.SSLNegotiation == "direct":
+		d.say("ok", name, fmt.Sprintf("sslnegotiation direct: the libpq of %s on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)", lib.psql), "")
+	case lib.direct:
+		d.say("ok", name, fmt.Sprintf("sslnegotiation postgres: the libpq of %s on PATH sends an SSLRequest first", lib.psql), "")
+	default:
+		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH is older than 17: it ignores PGSSLNEGOTIATION and sends an SSLRequest first", conn.SSLNegotiation, lib.psql), "")
+		if explicit {
+			d.say("warn", name, "sslnegotiation is set in the profiles file, so dsqlenv service writes it into the service file, and libpq before 17 rejects that section (syntax error in service file)",
+				"remove sslnegotiation: from the profile (blocks still set PGSSLNEGOTIATION, which newer libpq honours), or install PostgreSQL 17+ client tools")
+		}
+	}
 }
 
 // network resolves, connects, asks PostgreSQL for TLS and verifies the handshake.
@@ -220,22 +268,31 @@ func (d *doctor) network(name string, conn *profiles.Connection, roots *x509.Cer
 	defer raw.Close()
 	d.say("ok", name, "TCP connect to "+addr, "")
 	raw.SetDeadline(time.Now().Add(doctorTLSTimeout))
-	// PostgreSQL's SSLRequest: length 8, code 80877103; the server answers 'S' or 'N'.
-	req := make([]byte, 8)
-	binary.BigEndian.PutUint32(req[0:], 8)
-	binary.BigEndian.PutUint32(req[4:], 80877103)
-	ans := make([]byte, 1)
-	if _, err := raw.Write(req); err == nil {
-		_, err = io.ReadFull(raw, ans)
-	}
-	if err != nil || ans[0] != 'S' {
-		d.say("FAIL", name, fmt.Sprintf("PostgreSQL SSLRequest: the server did not accept TLS (%v)", errOr(err, "answered "+strconv.Quote(string(ans)))), "is this a PostgreSQL endpoint with TLS?")
-		return false
+	direct := conn.SSLNegotiation == "direct"
+	if !direct {
+		// PostgreSQL's SSLRequest: length 8, code 80877103; the server answers 'S' or 'N'.
+		req := make([]byte, 8)
+		binary.BigEndian.PutUint32(req[0:], 8)
+		binary.BigEndian.PutUint32(req[4:], 80877103)
+		ans := make([]byte, 1)
+		if _, err = raw.Write(req); err == nil {
+			_, err = io.ReadFull(raw, ans)
+		}
+		if err != nil || ans[0] != 'S' {
+			d.say("FAIL", name, fmt.Sprintf("PostgreSQL SSLRequest: the server did not accept TLS (%v)", errOr(err, "answered "+strconv.Quote(string(ans)))), "is this a PostgreSQL endpoint with TLS?")
+			return false
+		}
 	}
 	if roots == nil {
 		return false
 	}
 	cfg := &tls.Config{ServerName: conn.Host, RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if direct {
+		// Direct negotiation, as libpq 17+ does it: the ClientHello comes first, offering
+		// ALPN "postgresql", which the server must select (PostgreSQL documentation,
+		// "Protocol Flow", SSL Session Encryption).
+		cfg.NextProtos = []string{"postgresql"}
+	}
 	if conn.SSLMode != "verify-full" {
 		// verify-ca and require do not check the host name; verify the chain only here.
 		cfg.InsecureSkipVerify = true
@@ -250,12 +307,44 @@ func (d *doctor) network(name string, conn *profiles.Connection, roots *x509.Cer
 	}
 	tc := tls.Client(raw, cfg)
 	if err := tc.Handshake(); err != nil {
-		d.say("FAIL", name, "TLS: "+tlsInPlainWords(err, conn.Host), "point sslrootcert at the CA that signs the server's certificate (DSQL: sslrootcert: amazon)")
+		if direct && !certProblem(err) {
+			d.say("FAIL", name, "TLS with direct negotiation (sslnegotiation direct): "+directInPlainWords(err), noDirectFix)
+			return false
+		}
+		d.say("FAIL", name, "TLS: "+tlsInPlainWords(err, conn.Host), "point sslrootcert at the CA that signs the server's certificate (DSQL: leave sslrootcert out for the bundled Amazon roots)")
 		return false
 	}
 	st := tc.ConnectionState()
-	d.say("ok", name, fmt.Sprintf("TLS %s verified (%s): certificate for %s issued by %s", tlsVersion(st.Version), conn.SSLMode, st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].Issuer.CommonName), "")
+	if direct && st.NegotiatedProtocol != "postgresql" {
+		// libpq 17+ drops such a connection: "direct SSL connection was established without
+		// ALPN protocol negotiation extension".
+		d.say("FAIL", name, "TLS with direct negotiation (sslnegotiation direct): the server did not select ALPN protocol \"postgresql\", without which libpq 17+ refuses the connection", noDirectFix)
+		return false
+	}
+	d.say("ok", name, fmt.Sprintf("TLS %s verified (%s, sslnegotiation %s): certificate for %s issued by %s", tlsVersion(st.Version), conn.SSLMode, conn.SSLNegotiation, st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].Issuer.CommonName), "")
 	return true
+}
+
+const noDirectFix = "set sslnegotiation: postgres in the profile: this server takes TLS only after PostgreSQL's SSLRequest, as servers before PostgreSQL 17 do (Aurora DSQL takes direct)"
+
+// certProblem reports whether a handshake failed on the server's certificate rather than on
+// the way TLS was started.
+func certProblem(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
+
+// directInPlainWords explains a failed direct handshake: a server before PostgreSQL 17 reads
+// the ClientHello as a malformed startup packet and hangs up ("invalid length of startup
+// packet" in its log).
+func directInPlainWords(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+		return "the server hung up on the TLS ClientHello: it does not take direct TLS"
+	}
+	return err.Error() + ": the server did not complete a direct TLS handshake"
 }
 
 func errOr(err error, s string) string {
@@ -289,19 +378,49 @@ func tlsInPlainWords(err error, host string) string {
 	return err.Error()
 }
 
-// libpqMajor reads the major version of the psql (and so libpq) on PATH.
-func libpqMajor() (int, string, bool) {
-	out, err := exec.Command("psql", "--version").Output()
+// libpqOnPath is what the libpq that the psql on PATH loads understands. psql --version
+// names psql's own version, and libpq can be another: a newer libpq5 package from
+// apt.postgresql.org, or LD_LIBRARY_PATH. So libpq itself is asked, offline: it rejects a
+// keyword it does not know before connecting ("invalid connection option"), and libpq 16+
+// refuses sslrootcert=system with sslmode=require before connecting too.
+type libpqOnPath struct {
+	found  bool
+	psql   string // "psql 15.18", for messages
+	direct bool   // libpq 17+: knows sslnegotiation
+	system bool   // libpq 16+: reads sslrootcert=system as the OS trust store
+}
+
+func probeLibpq(environ []string) libpqOnPath {
+	path, err := exec.LookPath("psql")
 	if err != nil {
-		return 0, "", false
+		return libpqOnPath{}
 	}
-	// Compiled here, not at start-up: only doctor asks, once.
-	m := regexp.MustCompile(`\(PostgreSQL\) (\d+)(\.\d+)*`).FindStringSubmatch(string(out))
+	var env []string
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "PG") {
+			env = append(env, kv)
+		}
+	}
+	run := func(args ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, path, args...)
+		cmd.Env = env
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	// "psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". Compiled here: only doctor asks, once.
+	m := regexp.MustCompile(`\(PostgreSQL\) (\S+)`).FindStringSubmatch(run("--version"))
 	if m == nil {
-		return 0, "", false
+		return libpqOnPath{}
 	}
-	major, _ := strconv.Atoi(m[1])
-	return major, strings.TrimSpace(strings.TrimPrefix(m[0], "(PostgreSQL) ")), true
+	// A socket in a directory that does not exist: a libpq that takes the options fails at
+	// once, without the network.
+	const nowhere = "host=/nonexistent/dsqlenv-doctor dbname=probe user=probe "
+	lib := libpqOnPath{found: true, psql: "psql " + m[1]}
+	lib.direct = !strings.Contains(run("-X", "-w", nowhere+"sslnegotiation=postgres", "-c", ""), `invalid connection option "sslnegotiation"`)
+	lib.system = lib.direct || strings.Contains(run("-X", "-w", nowhere+"sslrootcert=system sslmode=require", "-c", ""), "weak sslmode")
+	return lib
 }
 
 // psql runs `psql -Atc 'select 1'` with the profile's environment and reports what the
@@ -339,7 +458,7 @@ func (d *doctor) psql(name string, s *session) {
 	case strings.Contains(text, "Wrong user to action mapping"):
 		fix = "user admin needs a DbConnectAdmin token and other roles DbConnect: check user: in the profile and the role's AWS IAM GRANT"
 	case strings.Contains(text, `root certificate file "system" does not exist`):
-		fix = "this psql predates sslrootcert=system (libpq 16): use sslrootcert: amazon"
+		fix = "this psql's libpq predates sslrootcert=system (libpq 16): leave sslrootcert out for the bundled Amazon roots (amazon)"
 	}
 	line, _, _ := strings.Cut(text, "\n")
 	d.say("FAIL", name, "psql: "+line, fix)

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,8 @@ import (
 )
 
 func TestDoctorAgainstARealServer(t *testing.T) {
-	pg := testkit.StartPostgresWith(t, testkit.Options{TrustTLS: true})
+	// PostgreSQL 18 takes direct TLS negotiation, the default, as DSQL does.
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true})
 	pg.SQL(t, "CREATE ROLE admin LOGIN")
 	other := testkit.NewCA(t, "some other CA")
 	dir := t.TempDir()
@@ -30,9 +30,6 @@ profiles:
   wrongca:
     endpoint: localhost
     sslrootcert: %s
-  system:
-    endpoint: localhost
-    sslrootcert: system
 `, pg.Port, pg.CAFile, testkit.FreePort(t), otherFile))
 	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
 
@@ -44,7 +41,7 @@ profiles:
 		t.Fatalf("healthy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{"ok    profiles file", "ok    healthy: credentials from the default credential chain (access key …MPLE); token for DbConnectAdmin lives 15m",
-		"ok    healthy: TCP connect to localhost:", "ok    healthy: TLS 1.3 verified (verify-full): certificate for localhost issued by dsqlenv test CA",
+		"ok    healthy: TCP connect to localhost:", "ok    healthy: TLS 1.3 verified (verify-full, sslnegotiation direct): certificate for localhost issued by dsqlenv test CA",
 		"ok    healthy: psql logged in and ran select 1"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("healthy: no line %q in\n%s", want, r.stdout)
@@ -67,18 +64,10 @@ profiles:
 	if r.code != 1 || !strings.Contains(r.stdout, `FAIL  wrongca: TLS: the server's certificate is signed by "dsqlenv test CA", which the configured root does not trust (unknown authority)`) {
 		t.Errorf("wrong CA: exit %d\n%s", r.code, r.stdout)
 	}
-
-	if out, _ := exec.Command("psql", "--version").Output(); strings.Contains(string(out), "(PostgreSQL) 15") {
-		r = runBin(t, env, "doctor", "system")
-		if !strings.Contains(r.stdout, "warn  system: sslrootcert=system needs libpq 16 or newer; the psql on PATH is 15") ||
-			!strings.Contains(r.stdout, "fix: use sslrootcert: amazon") {
-			t.Errorf("system with psql 15: exit %d\n%s", r.code, r.stdout)
-		}
-	}
 }
 
 func TestDoctorReadsAnExpiredOrMisnamedCertificate(t *testing.T) {
-	pg := testkit.StartPostgresWith(t, testkit.Options{TrustTLS: true})
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true})
 	ca := testkit.NewCA(t, "ca")
 	caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))
 	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n    sslrootcert: %s\n", pg.Port, caFile))

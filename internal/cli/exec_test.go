@@ -80,12 +80,13 @@ func TestChildEnv(t *testing.T) {
 // shells: every variable the block set is gone and nothing else is touched.
 func TestUnsetRemovesEveryVariableABlockSets(t *testing.T) {
 	names := map[string]bool{}
-	full := &session{conn: fullConnection(), file: "/p.yaml", rootCert: "/ca.pem", token: "tok?X-Amz-Date=20261129T120000Z&X-Amz-Expires=900"}
+	full := &session{conn: fullConnection(), file: "/p.yaml", rootCert: "/ca.pem", urlRootCert: "/ca.pem", token: "tok?X-Amz-Date=20261129T120000Z&X-Amz-Expires=900"}
 	full.info, _ = profiles.ParseToken(full.token)
 	b := full.block()
 	for _, v := range b.Set {
 		names[v.Name] = true
 	}
+	delete(names, "DATABASE_URL") // the URL's own variable is the profile's choice, not a table row
 	if len(names) != len(managedVars()) || strings.Join(b.Unset, " ") != strings.Join(redirectVars, " ") {
 		t.Fatalf("the managed variables %v are not exactly what a full block sets %v (it also unsets %v)", managedVars(), names, b.Unset)
 	}
@@ -95,7 +96,7 @@ func TestUnsetRemovesEveryVariableABlockSets(t *testing.T) {
 		}
 	}
 	cfg := writeFile(t, t.TempDir(), "full.yaml", "profiles:\n  full:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n"+
-		"    application_name: app\n    connect_timeout: 5\n    options: '-c x=y'\n")
+		"    application_name: app\n    connect_timeout: 5\n    options: '-c x=y'\n    database_url: DATABASE_URL\n")
 	for shell, dialect := range map[string]string{"bash": "bash", "zsh": "zsh", "dash": "sh", "fish": "fish"} {
 		t.Run(shell, func(t *testing.T) {
 			path := testkit.RequireTool(t, shell)
@@ -169,5 +170,5 @@ func TestUnsetWindowsDialects(t *testing.T) {
 // fullConnection sets every optional field, so a block from it sets every variable.
 func fullConnection() *profiles.Connection {
 	return &profiles.Connection{Profile: "full", Host: "h", Port: 5432, Database: "postgres", User: "admin",
-		SSLMode: "verify-full", SSLRootCert: "/ca.pem", ApplicationName: "app", ConnectTimeout: 5, Options: "-c x=y"}
+		SSLMode: "verify-full", SSLRootCert: "/ca.pem", SSLNegotiation: "direct", ApplicationName: "app", ConnectTimeout: 5, Options: "-c x=y", DatabaseURL: "DATABASE_URL"}
 }

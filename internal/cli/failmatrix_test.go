@@ -351,7 +351,7 @@ func runMatrix(t *testing.T, s *sandbox, row matrixRow, args []string) result {
 // succeeds, never by one that fails after staging it.
 func TestFilesAreWrittenOnSuccessOnly(t *testing.T) {
 	s := newSandbox(t, []byte("profiles:\n  amz:\n    endpoint: "+matrixEndpoint+"\n    sslrootcert: amazon\n"))
-	root := filepath.Join(s.dir, "data", "dsqlenv", "AmazonRootCA1.pem")
+	root := filepath.Join(s.dir, "data", "dsqlenv", "AmazonRootCAs.pem")
 	r := runMatrix(t, s, matrixRow{env: []string{"AWS_EC2_METADATA_DISABLED=true"}}, []string{"bash", "amz"})
 	if _, err := os.Stat(root); r.code != 1 || r.stdout != "false\n" || err == nil {
 		t.Fatalf("failed run: exit %d stdout %q, root file written: %v", r.code, r.stdout, err == nil)

@@ -17,6 +17,12 @@ type session struct {
 	rootCert string
 	token    string
 	info     profiles.TokenInfo
+	// urlRootCert is sslrootcert as a file for URLs (rootCertFile), set when the session's
+	// output carries one; oldURLVar is the URL variable an earlier block set, to clear.
+	urlRootCert, oldURLVar string
+	// asKeywords is set while values go after libpq keywords (keywords()), where a row may
+	// leave out what older libpq would reject.
+	asKeywords bool
 }
 
 // param is one variable a block manages: its environment variable, its libpq connection
@@ -36,6 +42,15 @@ var params = []param{
 	{"PGUSER", "user", "user", func(s *session) string { return s.conn.User }},
 	{"PGSSLMODE", "sslmode", "sslmode", func(s *session) string { return s.conn.SSLMode }},
 	{"PGSSLROOTCERT", "sslrootcert", "sslrootcert", func(s *session) string { return s.rootCert }},
+	// libpq 17+. Older libpq ignores PGSSLNEGOTIATION but rejects the keyword ("invalid
+	// connection option", "syntax error in service file"), so after a keyword it appears
+	// only when the profiles file sets it, never for the built-in default.
+	{"PGSSLNEGOTIATION", "sslnegotiation", "sslnegotiation", func(s *session) string {
+		if s.asKeywords && !s.conn.Explicit("sslnegotiation") {
+			return ""
+		}
+		return s.conn.SSLNegotiation
+	}},
 	// Never in a service file: libpq rejects its lines over 1,021 characters, and a token
 	// runs to 1,500 (pgfile.MaxLine).
 	{"PGPASSWORD", "", "the token", func(s *session) string { return s.token }},
@@ -46,6 +61,10 @@ var params = []param{
 	// The hook re-mints from the file the block came from, not whatever file is the default.
 	{"DSQLENV_PROFILES_FILE", "", "the profiles file", func(s *session) string { return s.file }},
 	{"DSQLENV_EXPIRES_AT", "", "the token's expiry", func(s *session) string { return unixOrEmpty(s) }},
+	// The name of the variable database_url: fills with the URL. That variable is not a row:
+	// its name is the user's choice. A later block (or --unset) reads this name back from
+	// its environment and clears the variable, which it could not know otherwise.
+	{"DSQLENV_URL_VAR", "", "database_url", func(s *session) string { return s.conn.DatabaseURL }},
 }
 
 // redirectVars are removed by every block and exec: a service file's values override the
@@ -76,11 +95,14 @@ func managedVars() []string {
 	return names
 }
 
-// block is what a shell block does: remove the redirecting variables and every managed
-// variable this profile leaves out (so nothing of the previous profile survives a switch),
-// then set the rest.
+// block is what a shell block does: remove the redirecting variables, the URL variable an
+// earlier block set and every managed variable this profile leaves out (so nothing of the
+// previous profile survives a switch), then set the rest, and the URL when the profile asks.
 func (s *session) block() emit.Block {
 	b := emit.Block{Unset: append([]string{}, redirectVars...)}
+	if s.oldURLVar != "" {
+		b.Unset = append(b.Unset, s.oldURLVar)
+	}
 	for _, p := range params {
 		if v := p.value(s); v != "" {
 			b.Set = append(b.Set, emit.Var{Name: p.env, Value: v})
@@ -88,18 +110,30 @@ func (s *session) block() emit.Block {
 			b.Unset = append(b.Unset, p.env)
 		}
 	}
+	if s.conn.DatabaseURL != "" {
+		b.Set = append(b.Set, emit.Var{Name: s.conn.DatabaseURL, Value: s.connURL()})
+	}
 	return b
 }
 
-// serviceSection is the profile's pg_service.conf section: every parameter with a keyword
-// and a value, plus passfile= when given.
-func (s *session) serviceSection(passfile string) pgfile.Section {
-	sec := pgfile.Section{Name: s.conn.Profile}
+// keywords is the session as libpq connection keywords, in table order: every parameter
+// with a keyword and a value. Service files and URLs (url.go) are made of it.
+func (s *session) keywords() []pgfile.KV {
+	var kvs []pgfile.KV
+	k := *s
+	k.asKeywords = true
 	for _, p := range params {
-		if v := p.value(s); p.keyword != "" && v != "" {
-			sec.Keys = append(sec.Keys, pgfile.KV{Key: p.keyword, Value: v})
+		if v := p.value(&k); p.keyword != "" && v != "" {
+			kvs = append(kvs, pgfile.KV{Key: p.keyword, Value: v})
 		}
 	}
+	return kvs
+}
+
+// serviceSection is the profile's pg_service.conf section: its keywords, plus passfile= when
+// given.
+func (s *session) serviceSection(passfile string) pgfile.Section {
+	sec := pgfile.Section{Name: s.conn.Profile, Keys: s.keywords()}
 	if passfile != "" {
 		sec.Keys = append(sec.Keys, pgfile.KV{Key: "passfile", Value: passfile})
 	}

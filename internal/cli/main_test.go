@@ -175,7 +175,7 @@ func TestFailureContract(t *testing.T) {
 		{"unknown profile", fixedMint, []string{"-c", good, "bash", "prdo"}, 1, `dsqlenv: no profile "prdo" in ` + good + `: did you mean "prod"?`, "false\n"},
 		{"unknown profile fish", fixedMint, []string{"-c", good, "fish", "nope"}, 1, `dsqlenv: no profile "nope"`, "false\n"},
 		{"unknown profile powershell", fixedMint, []string{"-c", good, "powershell", "nope"}, 1, `dsqlenv: no profile "nope"`, ""},
-		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, exec, init, service, pgpass, cert, doctor, hook`, ""},
+		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, dotenv, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, exec, init, service, pgpass, cert, doctor, hook, completion, status, url, jdbc`, ""},
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
 		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},
@@ -240,8 +240,8 @@ func TestListShowAndToken(t *testing.T) {
 		t.Errorf("list:\n%s\nwant:\n%s", r.stdout, want)
 	}
 	r = runApp(t, fixedMint, "-c", cfg, "show", "prod")
-	for _, line := range []string{"profile prod (" + cfg + ")", "region       us-east-1", "inferred from the endpoint, line 5",
-		"user         app", "defaults, line 2", "database     postgres", "built-in default", "expires_in   15m"} {
+	for _, line := range []string{"profile prod (" + cfg + ")", "region          us-east-1", "inferred from the endpoint, line 5",
+		"user            app", "defaults, line 2", "database        postgres", "built-in default", "expires_in      15m"} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("show lacks %q:\n%s", line, r.stdout)
 		}
@@ -368,7 +368,7 @@ func TestBinaryMintsARealBlock(t *testing.T) {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGCONNECT_TIMEOUT PGOPTIONS;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
+	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGCONNECT_TIMEOUT PGOPTIONS DSQLENV_URL_VAR;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
 		"export PGPASSWORD='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws?Action=DbConnectAdmin&", "X-Amz-Expires=900&",
 		"export PGSSLMODE='verify-full';\n", "export DSQLENV_PROFILE='demo';\n", "export DSQLENV_PROFILES_FILE='" + demoYAML + "';\n"} {
 		if !strings.Contains(r.stdout, want) {

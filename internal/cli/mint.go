@@ -38,6 +38,9 @@ func (r *run) sessionOf(f *profiles.File, name, clients string) (*session, error
 			return nil, err
 		}
 	}
+	if err := r.prepareURL(s, clients); err != nil { // url.go
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/dsqlenv/dsqlenv/emit"
@@ -39,6 +40,10 @@ func (r *run) stage(key string, do func() (string, error)) {
 // flush makes the staged writes, in order, and prints their notes on stderr once all of them
 // are done. exec calls it before replacing the process; the dispatcher after every success.
 func (r *run) flush() error {
+	// The bundled roots go last: they are the same bytes for every run, so when the
+	// command's own file cannot be written nothing is left behind, and when the roots cannot
+	// be, the error says so and the next run that needs them writes them.
+	sort.SliceStable(r.writes, func(i, j int) bool { return r.writes[j].key == amazonRootKey && r.writes[i].key != amazonRootKey })
 	var notes []string
 	for _, w := range r.writes {
 		note, err := w.do()

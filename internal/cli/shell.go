@@ -73,7 +73,11 @@ func shellRun(c *cli.Context, r *run, o shellOptions) error {
 
 // unsetRun prints code that removes every variable a block may set. It reads no file.
 func unsetRun(r *run, o shellOptions) error {
-	out, err := o.dialect.Shell.Render(emit.Block{Unset: managedVars()})
+	unset := managedVars()
+	if v := r.oldURLVar(); v != "" { // the URL variable of database_url: (url.go)
+		unset = append(unset, v)
+	}
+	out, err := o.dialect.Shell.Render(emit.Block{Unset: unset})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 func showCommand(r *run) *cli.Command {
@@ -53,6 +55,15 @@ func showRun(r *run, g global, name string) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if conn.SSLRootCert == profiles.RootAmazon {
+		fmt.Fprintf(&r.out, "note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to %s when a block needs it\n", termSafe(r.amazonRootPath()))
+	}
+	// libpq before 17 ignores PGSSLNEGOTIATION but rejects the keyword (see the row in libpq.go).
+	if conn.Explicit("sslnegotiation") {
+		fmt.Fprintf(&r.out, "note: sslnegotiation is set in the profiles file, so service files carry sslnegotiation=%s: libpq before 17 rejects such a section (\"syntax error in service file\"); blocks set PGSSLNEGOTIATION, which older libpq ignores\n", conn.SSLNegotiation)
+	} else {
+		fmt.Fprintf(&r.out, "note: sslnegotiation %s (the built-in default) is set as PGSSLNEGOTIATION, which libpq 17+ follows and older libpq ignores; service files leave it out, since libpq before 17 rejects the keyword\n", conn.SSLNegotiation)
 	}
 	if r.Getenv("PGPASSWORD") != "" {
 		fmt.Fprintln(&r.out, "note: PGPASSWORD is set in this environment: libpq uses it before any password file (passfile=, PGPASSFILE)")

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func statusCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:     "status",
+		Category: "Commands",
+		Usage:    "say which profile this shell is connected to and how long its token lasts",
+		Description: `Reads this shell's environment only (DSQLENV_PROFILE, PGUSER, PGHOST and
+DSQLENV_EXPIRES_AT, which a block sets): no profiles file, no AWS, no network.
+Prints "PROFILE USER@HOST, token valid 12m". Exit status 1, with the reason on
+stderr, when no profile is active or its token has expired.
+
+For the prompt itself, the hook (dsqlenv hook SHELL) defines dsqlenv_prompt, which
+prints "prod 12m" (nothing without a profile) without starting a process:
+   PS1='$(dsqlenv_prompt) \$ '                 # bash
+   setopt PROMPT_SUBST; RPROMPT='$(dsqlenv_prompt)'   # zsh
+   function fish_right_prompt; dsqlenv_prompt; end   # fish
+
+Examples:
+   dsqlenv status
+   dsqlenv status || eval "$(dsqlenv bash prod)"`,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("status: takes no arguments, got %s (it reports the profile this shell's environment holds)", strings.Join(c.Args().Slice(), " "))
+			}
+			return statusRun(r)
+		},
+	}
+}
+
+func statusRun(r *run) error {
+	// Only what a block could have written is believed, as in the hooks: a profile name the
+	// profiles file allows (profiles.nameRE) and whole Unix seconds. Compiled here, not at
+	// start-up, which every command pays.
+	profileRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	unixRE := regexp.MustCompile(`^[0-9]{1,18}$`)
+	profile := r.Getenv("DSQLENV_PROFILE")
+	switch {
+	case profile == "":
+		return fmt.Errorf("no profile is active in this shell (DSQLENV_PROFILE is not set): run eval \"$(dsqlenv bash PROFILE)\" or your shell's equivalent")
+	case !profileRE.MatchString(profile):
+		return fmt.Errorf("DSQLENV_PROFILE=%q is not a profile name: it was not set by dsqlenv; unset it or run dsqlenv SHELL PROFILE again", profile)
+	}
+	who := profile
+	if user, host := r.Getenv("PGUSER"), r.Getenv("PGHOST"); host != "" {
+		if user != "" {
+			host = user + "@" + host
+		}
+		who += " " + host
+	}
+	expires := r.Getenv("DSQLENV_EXPIRES_AT")
+	if !unixRE.MatchString(expires) {
+		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%q is not a Unix time, so the token's life is unknown: run dsqlenv SHELL %s again", who, expires, profile)
+	}
+	secs, _ := strconv.ParseInt(expires, 10, 64)
+	left := secs - r.Now().Unix()
+	if left <= 0 {
+		return fmt.Errorf("%s: the token expired %s ago: run dsqlenv SHELL %s again, or install the prompt hook (dsqlenv hook --help) to re-mint it before it does", who, timeLeft(-left), profile)
+	}
+	_, err := fmt.Fprintf(&r.out, "%s, token valid %s\n", who, timeLeft(left))
+	return err
+}
+
+// timeLeft writes seconds the way the prompt functions of the hooks do, rounded down, so
+// that `status` and the prompt agree: 45s, 12m, 1h, 2h5m.
+func timeLeft(secs int64) string {
+	switch {
+	case secs < 60:
+		return fmt.Sprintf("%ds", secs)
+	case secs < 3600:
+		return fmt.Sprintf("%dm", secs/60)
+	case secs%3600/60 == 0:
+		return fmt.Sprintf("%dh", secs/3600)
+	}
+	return fmt.Sprintf("%dh%dm", secs/3600, secs%3600/60)
+}

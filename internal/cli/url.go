@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/pgfile"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+func urlCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:      "url",
+		Category:  "Commands",
+		Usage:     "print a postgresql:// connection URL for PROFILE, token included",
+		ArgsUsage: "PROFILE",
+		Description: `Mints a token for PROFILE and prints one line: a postgresql:// URL (DATABASE_URL)
+for the drivers and frameworks that take one: node-postgres, Prisma, Rails, Django,
+sqlx, pgx, and psql itself. User and token are percent-encoded in it (RFC 3986), and
+so are the database and every parameter: sslmode, sslrootcert, application_name,
+connect_timeout, options, and sslnegotiation when the profile sets it.
+sslrootcert is always a file: system and amazon become the bundled Amazon roots'
+file, because drivers other than libpq open the value as a file. The URL holds the
+token, so it stops working when the token expires (expires_in).
+A profile with database_url: NAME also puts this URL in the variable NAME of every
+shell block, exec and the env, dotenv and json outputs.
+
+Examples:
+   psql "$(dsqlenv url prod)"
+   DATABASE_URL="$(dsqlenv url prod)" node app.js
+   dsqlenv url prod | pbcopy`,
+		Flags: tokenFlags(),
+		Action: func(c *cli.Context) error {
+			return urlRun(c, r, false)
+		},
+	}
+}
+
+func jdbcCommand(r *run) *cli.Command {
+	return &cli.Command{
+		Name:      "jdbc",
+		Category:  "Commands",
+		Usage:     "print a jdbc:postgresql:// URL for PROFILE, token included",
+		ArgsUsage: "PROFILE",
+		Description: `Mints a token for PROFILE and prints one line: a JDBC URL for pgjdbc and the
+Java tools built on it (DBeaver, DataGrip, IntelliJ, Spring, Flyway, Liquibase),
+with user, password (the token), sslmode, sslrootcert (a PEM file: system and amazon
+become the bundled Amazon roots' file), ApplicationName, connectTimeout, options,
+and sslNegotiation when the profile sets it (pgjdbc 42.7.4 and later), all
+percent-encoded. The URL stops working when the token expires (expires_in).
+
+Examples:
+   dsqlenv jdbc prod
+   SPRING_DATASOURCE_URL="$(dsqlenv jdbc prod)" java -jar app.jar`,
+		Flags: tokenFlags(),
+		Action: func(c *cli.Context) error {
+			return urlRun(c, r, true)
+		},
+	}
+}
+
+// urlRun mints a token and prints the profile's URL, postgresql:// or JDBC.
+func urlRun(c *cli.Context, r *run, jdbc bool) error {
+	name, err := oneArg(c, "PROFILE")
+	if err != nil {
+		return err
+	}
+	g, err := globalsOf(c, r)
+	if err != nil {
+		return err
+	}
+	s, err := r.resolve(g, name, noRootCert)
+	if err != nil {
+		return err
+	}
+	if s.urlRootCert, err = r.rootCertFile(s.conn); err != nil {
+		return err
+	}
+	if err := r.mint(c.Context, g, s); err != nil {
+		return err
+	}
+	u := s.connURL()
+	if jdbc {
+		if u, err = s.jdbcURL(); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintln(&r.out, u)
+	return err
+}
+
+// prepareURL gives a session what its URL needs from the run, when its output carries one
+// (database_url:): sslrootcert as a file, and the URL variable an earlier block left.
+func (r *run) prepareURL(s *session, clients string) (err error) {
+	s.oldURLVar = r.oldURLVar()
+	if clients != noRootCert && s.conn.DatabaseURL != "" {
+		s.urlRootCert, err = r.rootCertFile(s.conn)
+	}
+	return err
+}
+
+// oldURLVar is the variable holding the URL of an earlier block, as its DSQLENV_URL_VAR
+// says; "" when there is none, or when the name is one no block would have set.
+func (r *run) oldURLVar() string {
+	name := r.Getenv("DSQLENV_URL_VAR")
+	if name == "" || profiles.CheckURLVar(name) != "" {
+		return ""
+	}
+	return name
+}
+
+// rootCertFile is sslrootcert as a file path, for URLs: node-postgres, pgjdbc and other
+// readers that are not libpq open the value as a file (node-postgres opens a file named
+// "system"), so `system`, libpq's keyword for the OS store, becomes the bundled Amazon
+// roots, like `amazon`.
+func (r *run) rootCertFile(conn *profiles.Connection) (string, error) {
+	if conn.SSLRootCert == profiles.RootSystem {
+		c := *conn
+		c.SSLRootCert = profiles.RootAmazon
+		conn = &c
+	}
+	return r.rootCertFor(conn, false)
+}
+
+// connURL is the session as a postgresql:// URI (PostgreSQL documentation, "Connection
+// URIs"): user and token in the userinfo, host and port, the database as the path, and the
+// session's other keywords as query parameters, sslrootcert as a file.
+func (s *session) connURL() string {
+	host, port, db, user, rest := s.urlParts()
+	var query []string
+	for _, kv := range rest {
+		query = append(query, kv.Key+"="+escapeURL(kv.Value, ""))
+	}
+	var b strings.Builder
+	b.WriteString("postgresql://")
+	b.WriteString(escapeURL(user, ""))
+	if s.token != "" {
+		b.WriteString(":" + escapeURL(s.token, ""))
+	}
+	b.WriteString("@" + escapeURL(host, "") + ":" + port)
+	// node-postgres decodes the database with decodeURI (pg-connection-string), which leaves
+	// the escapes of ; : @ & = + $ , as they are: those go unescaped, as RFC 3986 allows in a
+	// path segment. A / ? or # in a database name cannot reach node-postgres at all.
+	b.WriteString("/" + escapeURL(db, ";:@&=+$,"))
+	if len(query) > 0 {
+		b.WriteString("?" + strings.Join(query, "&"))
+	}
+	return b.String()
+}
+
+// urlParts splits the session's keywords, with sslrootcert as a file, into the parts a URL
+// has of its own and the rest, which go in its query.
+func (s *session) urlParts() (host, port, db, user string, rest []pgfile.KV) {
+	u := *s
+	u.rootCert = s.urlRootCert
+	for _, kv := range u.keywords() {
+		switch kv.Key {
+		case "host":
+			host = kv.Value
+		case "port":
+			port = kv.Value
+		case "dbname":
+			db = kv.Value
+		case "user":
+			user = kv.Value
+		default:
+			rest = append(rest, kv)
+		}
+	}
+	return host, port, db, user, rest
+}
+
+// jdbcNames are pgjdbc's names for the libpq keywords that go in a JDBC URL's query
+// (pgjdbc PGProperty.java; sslNegotiation since 42.7.4). host, port and dbname are the
+// URL's own parts. A keyword added to the libpq table needs its name here: TestJDBCNamesCoverTheTable.
+var jdbcNames = map[string]string{
+	"user":             "user",
+	"sslmode":          "sslmode",
+	"sslrootcert":      "sslrootcert",
+	"application_name": "ApplicationName",
+	"connect_timeout":  "connectTimeout",
+	"options":          "options",
+	"sslnegotiation":   "sslNegotiation",
+}
+
+// jdbcURL is the session as pgjdbc's URL: jdbc:postgresql://host:port/database?user=…&
+// password=…&… pgjdbc decodes the database and every value with java.net.URLDecoder, which
+// also reads + as a space, so everything but the unreserved characters is escaped.
+func (s *session) jdbcURL() (string, error) {
+	host, port, db, user, rest := s.urlParts()
+	var query []string
+	for _, kv := range rest {
+		name, ok := jdbcNames[kv.Key]
+		if !ok {
+			return "", fmt.Errorf("internal error: no JDBC parameter for the libpq keyword %s; please report it", kv.Key)
+		}
+		query = append(query, name+"="+escapeURL(kv.Value, ""))
+	}
+	head := []string{"user=" + escapeURL(user, "")}
+	if s.token != "" {
+		head = append(head, "password="+escapeURL(s.token, ""))
+	}
+	return "jdbc:postgresql://" + escapeURL(host, "") + ":" + port + "/" + escapeURL(db, "") +
+		"?" + strings.Join(append(head, query...), "&"), nil
+}
+
+// escapeURL percent-encodes s for a part of a URL (RFC 3986, section 2.1): every byte except
+// the unreserved characters A-Z a-z 0-9 - . _ ~ and those in keep, as %XX with upper-case
+// hex. A space becomes %20, never +, which URLSearchParams, Go's url.ParseQuery and Java's
+// URLDecoder would read back as a space but libpq as a +.
+func escapeURL(s, keep string) string {
+	const upperHex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(upperHex[c>>4])
+		b.WriteByte(upperHex[c&15])
+	}
+	return b.String()
+}

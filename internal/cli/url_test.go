@@ -1,0 +1,508 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+const urlTestHost = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws"
+
+// urlOf runs `dsqlenv url` (or jdbc) in-process with the fixed signer and returns its line.
+func urlOf(t *testing.T, cfg, command, profile string, env ...string) string {
+	t.Helper()
+	r := runEnv(t, testEnv(fixedMint, env...), "-c", cfg, command, profile)
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("%s %s: exit %d\nstdout %q\nstderr %s", command, profile, r.code, r.stdout, r.stderr)
+	}
+	return strings.TrimSuffix(r.stdout, "\n")
+}
+
+func TestURLAndJDBCAreOneLineWithEveryPartEscaped(t *testing.T) {
+	ca := writeFile(t, t.TempDir(), "my ca+.pem", "not checked here")
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf(`profiles:
+  prod:
+    endpoint: %s
+    user: app_rw
+    sslrootcert: '%s'
+    application_name: my app
+    connect_timeout: 7
+    options: '-c search_path=a,b'
+`, urlTestHost, ca))
+	tok := url.QueryEscape(fixedToken(&profiles.Connection{Host: urlTestHost, User: "app_rw", Region: "us-east-1", ExpiresIn: 15 * time.Minute}))
+	tok = strings.ReplaceAll(tok, "+", "%20") // QueryEscape's + for space; the token has none
+	esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	want := "postgresql://app_rw:" + tok + "@" + urlTestHost + ":5432/postgres?sslmode=verify-full&sslrootcert=" + esc(ca) +
+		"&application_name=my%20app&connect_timeout=7&options=-c%20search_path%3Da%2Cb"
+	if got := urlOf(t, cfg, "url", "prod"); got != want {
+		t.Errorf("url:\n got %s\nwant %s", got, want)
+	}
+	want = "jdbc:postgresql://" + urlTestHost + ":5432/postgres?user=app_rw&password=" + tok + "&sslmode=verify-full&sslrootcert=" + esc(ca) +
+		"&ApplicationName=my%20app&connectTimeout=7&options=-c%20search_path%3Da%2Cb"
+	if got := urlOf(t, cfg, "jdbc", "prod"); got != want {
+		t.Errorf("jdbc:\n got %s\nwant %s", got, want)
+	}
+	for _, cmd := range []string{"url", "jdbc"} {
+		r := runApp(t, fixedMint, cmd, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "dsqlenv "+cmd+" prod") {
+			t.Errorf("%s --help:\n%s", cmd, r.stdout)
+		}
+		if r := runApp(t, fixedMint, "-c", cfg, cmd); r.code != 2 || !strings.Contains(r.stderr, cmd+": missing PROFILE") {
+			t.Errorf("%s without PROFILE: %+v", cmd, r)
+		}
+	}
+}
+
+// sslnegotiation goes in a URL only when the profiles file sets it: libpq before 17 rejects
+// the whole URL for it ("invalid URI query parameter").
+func TestURLCarriesSSLNegotiationOnlyWhenSet(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n  direct:\n    endpoint: "+urlTestHost+"\n    sslnegotiation: direct\n")
+	for cmd, want := range map[string]string{"url": "&sslnegotiation=direct", "jdbc": "&sslNegotiation=direct"} {
+		if got := urlOf(t, cfg, cmd, "prod"); strings.Contains(strings.ToLower(got), "sslnegotiation") {
+			t.Errorf("%s prod (default negotiation): %s", cmd, got)
+		}
+		if got := urlOf(t, cfg, cmd, "direct"); !strings.HasSuffix(got, want) {
+			t.Errorf("%s direct lacks %s: %s", cmd, want, got)
+		}
+	}
+}
+
+// A URL reader that is not libpq opens sslrootcert as a file: system and amazon must become
+// the bundled roots' file, written by the command.
+func TestURLSSLRootCertIsAlwaysAFile(t *testing.T) {
+	for _, root := range []string{"system", "amazon"} {
+		t.Run(root, func(t *testing.T) {
+			cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    sslrootcert: "+root+"\n")
+			data := t.TempDir()
+			e := testEnv(fixedMint)
+			e.Paths.DataHome = data
+			r := runEnv(t, e, "-c", cfg, "url", "prod")
+			u, err := url.Parse(strings.TrimSpace(r.stdout))
+			if r.code != 0 || err != nil {
+				t.Fatalf("url: %v %+v", err, r)
+			}
+			path := u.Query().Get("sslrootcert")
+			if !filepath.IsAbs(path) || !strings.HasPrefix(path, data) {
+				t.Fatalf("sslrootcert=%q, want the bundled roots under %s", path, data)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("the bundled roots were not written: %v", err)
+			}
+			r = runEnv(t, e, "-c", cfg, "jdbc", "prod")
+			if !strings.Contains(r.stdout, "&sslrootcert="+escapeURL(path, "")+"&") && !strings.HasSuffix(strings.TrimSpace(r.stdout), "&sslrootcert="+escapeURL(path, "")) {
+				t.Errorf("jdbc lacks sslrootcert=%s:\n%s", path, r.stdout)
+			}
+		})
+	}
+}
+
+// Every libpq keyword the table writes must have a pgjdbc name, or jdbc fails.
+func TestJDBCNamesCoverTheTable(t *testing.T) {
+	for _, p := range params {
+		switch p.keyword {
+		case "", "host", "port", "dbname":
+			continue
+		}
+		if jdbcNames[p.keyword] == "" {
+			t.Errorf("libpq keyword %s (%s) has no pgjdbc name in jdbcNames", p.keyword, p.env)
+		}
+	}
+}
+
+// hostileRunes are the characters URL parts must survive: every delimiter of RFC 3986, %,
+// +, space, quotes, backslash and non-ASCII.
+const hostileRunes = ` !"#$%&'()*+,-./:;<=>?@[\]^_{|}~` + "`azAZ09é€😀"
+
+func randomHostile(rng *rand.Rand) string {
+	r := []rune(hostileRunes)
+	b := make([]rune, 1+rng.Intn(24))
+	for i := range b {
+		b[i] = r[rng.Intn(len(r))]
+	}
+	return string(b)
+}
+
+func yamlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// TestURLEscapingRoundTripsThroughNetURL: hostile user, database, application_name and
+// options come back exact from Go's URL parser (the one pgx uses), token and all; and from
+// pgjdbc's rule (query and path decoded like java.net.URLDecoder: + is a space).
+func TestURLEscapingRoundTripsThroughNetURL(t *testing.T) {
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	dir := t.TempDir()
+	for i := 0; i < 200; i++ {
+		user, db, app, opts := randomHostile(rng), randomHostile(rng), randomHostile(rng), randomHostile(rng)
+		cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    user: "+yamlQuote(user)+
+			"\n    database: "+yamlQuote(db)+"\n    application_name: "+yamlQuote(app)+"\n    options: "+yamlQuote(opts)+"\n")
+		token := fixedToken(&profiles.Connection{Host: urlTestHost, User: user, Region: "us-east-1", ExpiresIn: 15 * time.Minute})
+		line := urlOf(t, cfg, "url", "prod")
+		u, err := url.Parse(line)
+		if err != nil {
+			t.Fatalf("net/url cannot parse %s: %v", line, err)
+		}
+		pw, _ := u.User.Password()
+		q := u.Query()
+		got := []string{u.Scheme, u.User.Username(), pw, u.Hostname(), u.Port(), strings.TrimPrefix(u.Path, "/"), q.Get("application_name"), q.Get("options"), q.Get("sslmode")}
+		want := []string{"postgresql", user, token, urlTestHost, "5432", db, app, opts, "verify-full"}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("round trip of %s\n got %q\nwant %q", line, got, want)
+		}
+		jdbc := urlOf(t, cfg, "jdbc", "prod")
+		rest, ok := strings.CutPrefix(jdbc, "jdbc:postgresql://"+urlTestHost+":5432/")
+		path, query, _ := strings.Cut(rest, "?")
+		if !ok || strings.ContainsAny(rest, " +#") {
+			t.Fatalf("jdbc URL %s", jdbc)
+		}
+		dbGot, _ := url.QueryUnescape(path) // URLDecoder's rule
+		jq, err := url.ParseQuery(query)
+		if err != nil || dbGot != db || jq.Get("user") != user || jq.Get("password") != token || jq.Get("ApplicationName") != app || jq.Get("options") != opts {
+			t.Fatalf("jdbc round trip of %s: %v %q %q", jdbc, err, dbGot, jq)
+		}
+	}
+}
+
+func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
+	ca := writeFile(t, t.TempDir(), "ca.pem", "x")
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  sslrootcert: "+ca+"\nprofiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    database_url: DATABASE_URL\n  plain:\n    endpoint: "+urlTestHost+"\n")
+	want := urlOf(t, cfg, "url", "prod")
+	r := runApp(t, fixedMint, "-c", cfg, "bash", "prod")
+	for _, line := range []string{"export DATABASE_URL='" + want + "';\n", "export DSQLENV_URL_VAR='DATABASE_URL';\n"} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("bash block lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	r = runApp(t, fixedMint, "-c", cfg, "json", "prod")
+	var obj map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &obj); err != nil || obj["DATABASE_URL"] != want || obj["DSQLENV_URL_VAR"] != "DATABASE_URL" {
+		t.Errorf("json: %v\n%s", err, r.stdout)
+	}
+	for _, d := range []string{"env", "dotenv", "fish", "powershell", "cmd", "bat"} {
+		if r := runApp(t, fixedMint, "-c", cfg, d, "prod"); r.code != 0 || !strings.Contains(r.stdout, "DATABASE_URL") {
+			t.Errorf("%s: %+v", d, r)
+		}
+	}
+
+	// Switching: the variable an earlier block named is cleared, whatever the new profile.
+	old := testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL")
+	r = runEnv(t, old, "-c", cfg, "bash", "plain")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "unset PGSERVICE PGHOSTADDR OLD_URL ") || strings.Contains(r.stdout, "export DATABASE_URL") {
+		t.Errorf("switching to plain does not clear OLD_URL:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "DSQLENV_URL_VAR") || strings.Contains(r.stdout, "export DSQLENV_URL_VAR") {
+		t.Errorf("plain must unset DSQLENV_URL_VAR:\n%s", r.stdout)
+	}
+	r = runEnv(t, testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL"), "bash", "--unset")
+	if r.code != 0 || !strings.Contains(r.stdout, " DSQLENV_URL_VAR OLD_URL;") {
+		t.Errorf("--unset does not clear OLD_URL:\n%s", r.stdout)
+	}
+	// A name no block would have written (PGHOST, or not a name) is left alone.
+	for _, bad := range []string{"PGHOST", "a b", "1X"} {
+		r = runEnv(t, testEnv(fixedMint, "DSQLENV_URL_VAR="+bad), "bash", "--unset")
+		if strings.Count(r.stdout, "PGHOST") != 1 || strings.Contains(r.stdout, bad+";") && bad != "PGHOST" {
+			t.Errorf("DSQLENV_URL_VAR=%s: %s", bad, r.stdout)
+		}
+	}
+}
+
+func TestDatabaseURLMustBeAVariableName(t *testing.T) {
+	for _, tc := range []struct{ value, msg string }{
+		{"DATABASE URL", "is not an environment variable name"},
+		{"1DB", "is not an environment variable name"},
+		{"PGURL", "is a name libpq (PG…) or dsqlenv (DSQLENV_…) uses"},
+		{"dsqlenv_url", "is a name libpq"},
+	} {
+		cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    database_url: '"+tc.value+"'\n")
+		r := runApp(t, fixedMint, "-c", cfg, "bash", "prod")
+		if r.code != 1 || !strings.Contains(r.stderr, cfg+":4: profile prod: database_url: ") || !strings.Contains(r.stderr, tc.msg) {
+			t.Errorf("database_url %q: %+v", tc.value, r)
+		}
+	}
+}
+
+// exec gives the program the URL and removes the one an earlier block left.
+func TestExecSetsDatabaseURL(t *testing.T) {
+	ca := writeFile(t, t.TempDir(), "ca.pem", "x")
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    sslrootcert: "+ca+"\n    database_url: MY_DB\n")
+	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=stale"), "exec", "prod", "--", "env")
+	if r.code != 0 || strings.Contains(r.stdout, "OLD_URL=") || !strings.Contains(r.stdout, "\nDSQLENV_URL_VAR=MY_DB\n") {
+		t.Fatalf("exec env: %+v", r)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "MY_DB="); ok {
+			u, err := url.Parse(v)
+			pw, _ := u.User.Password()
+			if err != nil || !strings.Contains(r.stdout, "\nPGPASSWORD="+pw+"\n") || u.Query().Get("sslrootcert") != ca {
+				t.Errorf("MY_DB=%s does not hold the block's token and CA", v)
+			}
+			return
+		}
+	}
+	t.Errorf("exec env lacks MY_DB:\n%s", r.stdout)
+}
+
+// sessionSQL prints what a client's session is: user, TLS, database, application_name and
+// search_path (set through options).
+const sessionSQL = `select current_user || '|' || case when s.ssl then 't' else 'f' end || '|' || current_database() || '|' ||
+  current_setting('application_name') || '|' || current_setting('search_path') from pg_stat_ssl s where s.pid = pg_backend_pid()`
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func pgxSession(t *testing.T, conninfo string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, conninfo)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	var s string
+	err = conn.QueryRow(ctx, sessionSQL).Scan(&s)
+	return s, err
+}
+
+// passwordOf is the token in a URL, as Go's parser decodes it.
+func passwordOf(t *testing.T, u string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := p.User.Password()
+	return pw
+}
+
+// TestURLsConnectRealClients feeds real clients nothing but what dsqlenv printed: psql (libpq),
+// pgx v5, node-postgres and pgjdbc, against the TLS PostgreSQL of the tests, the CA pinned
+// with sslrootcert. Hostile role, database, application_name and options values get through
+// to the server exact.
+func TestURLsConnectRealClients(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	other := testkit.NewCA(t, "some other CA")
+	otherFile := writeFile(t, t.TempDir(), "other-ca.pem", string(other.CertPEM))
+	const (
+		user   = `o'brien:@/?#%+& ü"x`
+		db     = `db/?#;:@&=+$, %ü'q`
+		nodeDB = `db;:@&=+$, %ü'q` // node-postgres cannot take / ? # in a database (see connURL)
+		app    = `app +%&=?#/:@'`
+		opts   = `-c search_path="odd\ schema","$user",public -c statement_timeout=5s`
+	)
+	hostile := func(name, db string) string {
+		return "  " + name + ":\n    endpoint: localhost\n    user: " + yamlQuote(user) + "\n    database: " + yamlQuote(db) +
+			"\n    application_name: " + yamlQuote(app) + "\n    options: " + yamlQuote(opts) + "\n"
+	}
+	cfg := writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
+  region: us-east-1
+  port: %d
+  sslrootcert: %s
+profiles:
+  local:
+    endpoint: localhost
+    database_url: DATABASE_URL
+  local-wrongca:
+    endpoint: localhost
+    sslrootcert: %s
+  local-direct:
+    endpoint: localhost
+    sslnegotiation: direct
+`, pg.Port, pg.CAFile, otherFile)+hostile("hostile", db)+hostile("hostile-node", nodeDB))
+	pg.SQL(t, "CREATE DATABASE "+quoteIdent(db)+";\nCREATE DATABASE "+quoteIdent(nodeDB)+";\n")
+
+	urls := map[string]string{}
+	for _, p := range []string{"local", "local-wrongca", "local-direct", "hostile", "hostile-node"} {
+		urls[p] = urlOf(t, cfg, "url", p)
+		urls[p+"/jdbc"] = urlOf(t, cfg, "jdbc", p)
+	}
+	pg.SetPassword(t, "admin", passwordOf(t, urls["local"]))
+	pg.SetPassword(t, user, passwordOf(t, urls["hostile"]))
+	const hostileSearchPath = `"odd schema","$user",public`
+	wantHostile := strings.Join([]string{user, "t", db, app, hostileSearchPath}, "|")
+	wantHostileNode := strings.Join([]string{user, "t", nodeDB, app, hostileSearchPath}, "|")
+	cleanEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+
+	t.Run("psql", func(t *testing.T) {
+		out, err := runPsql(t, cleanEnv, urls["local"], "-c", sessionSQL)
+		if err != nil || !strings.HasPrefix(out, "admin|t|postgres|psql|") {
+			t.Errorf("psql URL: %v\n%s", err, out)
+		}
+		for _, p := range []string{"hostile", "hostile-node"} {
+			want := map[string]string{"hostile": wantHostile, "hostile-node": wantHostileNode}[p]
+			if out, err := runPsql(t, cleanEnv, urls[p], "-c", sessionSQL); err != nil || out != want {
+				t.Errorf("psql %s URL: %v\n got %s\nwant %s", p, err, out, want)
+			}
+		}
+		out, err = runPsql(t, cleanEnv, urls["local-wrongca"], "-c", "select 1")
+		if err == nil || !strings.Contains(out, "certificate verify failed") {
+			t.Errorf("psql with a different CA: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("psql evaluates DATABASE_URL from a bash block", func(t *testing.T) {
+		testkit.RequireTool(t, "bash")
+		setpw := writeFile(t, t.TempDir(), "setpw.sql", testkit.SetPasswordSQL)
+		script := `eval "$("$BIN" bash local)" || exit 1
+env PGSSLMODE=disable PGHOST="$SOCK" PGPORT="$PGPORT" PGUSER=postgres PGDATABASE=postgres psql -X -q -v pw="$PGPASSWORD" -v role="$PGUSER" -f "$SETPW" || exit 1
+env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Env = awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath, "SOCK="+pg.Socket, "SETPW="+setpw, "SQL="+sessionSQL)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "admin|t|postgres|psql|") {
+			t.Errorf("psql \"$DATABASE_URL\": %v\n%s", err, out)
+		}
+		pg.SetPassword(t, "admin", passwordOf(t, urls["local"])) // back to the fixed token
+	})
+
+	t.Run("sslnegotiation=direct in a URL", func(t *testing.T) {
+		psql18, env18 := testkit.PsqlWithLibpq(t, 18)
+		cmd := exec.Command(psql18, "-X", "-At", urls["local-direct"], "-c", "select current_user")
+		cmd.Env = append(cleanEnv, env18...)
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+			t.Errorf("psql with libpq 18: %v\n%s", err, out)
+		}
+		// Why the keyword is left out unless the profile sets it: libpq 15 refuses the URL.
+		if out, err := runPsql(t, cleanEnv, urls["local-direct"], "-c", "select 1"); err == nil || !strings.Contains(out, `invalid URI query parameter: "sslnegotiation"`) {
+			t.Errorf("psql with libpq 15: %v\n%s", err, out)
+		}
+		if out, err := pgxSession(t, urls["local-direct"]); err != nil || !strings.HasPrefix(out, "admin|t|") {
+			t.Errorf("pgx: %v %s", err, out)
+		}
+	})
+
+	t.Run("pgx", func(t *testing.T) {
+		for _, v := range append(managedVars(), "PGSERVICE", "PGSERVICEFILE", "PGPASSFILE", "PGSSLNEGOTIATION") {
+			t.Setenv(v, "")
+		}
+		if out, err := pgxSession(t, urls["local"]); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+			t.Errorf("pgx URL: %v %s", err, out)
+		}
+		if out, err := pgxSession(t, urls["hostile"]); err != nil || out != wantHostile {
+			t.Errorf("pgx hostile URL: %v\n got %s\nwant %s", err, out, wantHostile)
+		}
+		if _, err := pgxSession(t, urls["local-wrongca"]); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+			t.Errorf("pgx with a different CA: %v", err)
+		}
+		t.Run("env block", func(t *testing.T) {
+			r := runApp(t, fixedMint, "-c", cfg, "json", "local")
+			var vars map[string]string
+			if err := json.Unmarshal([]byte(r.stdout), &vars); err != nil {
+				t.Fatalf("json: %v %+v", err, r)
+			}
+			for k, v := range vars {
+				t.Setenv(k, v)
+			}
+			if out, err := pgxSession(t, ""); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+				t.Errorf("pgx from the environment: %v %s", err, out)
+			}
+			if out, err := pgxSession(t, os.Getenv("DATABASE_URL")); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+				t.Errorf("pgx from DATABASE_URL: %v %s", err, out)
+			}
+		})
+		t.Run("service file", func(t *testing.T) {
+			svc := filepath.Join(t.TempDir(), "pg_service.conf")
+			if r := runApp(t, fixedMint, "-c", cfg, "service", "--file", svc, "local"); r.code != 0 {
+				t.Fatalf("service: %+v", r)
+			}
+			t.Setenv("PGSERVICEFILE", svc)
+			t.Setenv("PGPASSWORD", passwordOf(t, urls["local"]))
+			if out, err := pgxSession(t, "service=local"); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+				t.Errorf("pgx service=local: %v %s", err, out)
+			}
+		})
+	})
+
+	t.Run("node-postgres", func(t *testing.T) {
+		node := testkit.RequireTool(t, "node")
+		cmd := exec.Command(node, filepath.Join("testdata", "clients", "pgconnect.js"), urls["local"], urls["hostile-node"], urls["local-wrongca"])
+		cmd.Env = append(cleanEnv, "NODE_PATH="+testkit.NodeModules(t))
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) != 3 {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		if !strings.HasPrefix(lines[0], "admin|t|postgres||") {
+			t.Errorf("node-postgres URL: %s", lines[0])
+		}
+		if lines[1] != wantHostileNode {
+			t.Errorf("node-postgres hostile URL:\n got %s\nwant %s", lines[1], wantHostileNode)
+		}
+		if !strings.HasPrefix(lines[2], "error: ") || !strings.Contains(lines[2], "certificate") {
+			t.Errorf("node-postgres with a different CA: %s", lines[2])
+		}
+	})
+
+	t.Run("pgjdbc", func(t *testing.T) {
+		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
+		jar := "/usr/share/java/postgresql.jar"
+		if _, err := os.Stat(jar); err != nil {
+			if testkit.InCI() {
+				t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java (CI=true, so this is a failure)", jar)
+			}
+			t.Skipf("pgjdbc is not at %s; skipping (run .ci/test-tools to install it)", jar)
+		}
+		classes := t.TempDir()
+		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
+		cmd := exec.Command(java, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", urls["local/jdbc"], urls["hostile/jdbc"], urls["local-wrongca/jdbc"])
+		cmd.Env = append(cleanEnv, "LANG=C.UTF-8") // Java prints in the locale's charset
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) != 3 {
+			t.Fatalf("java: %v\n%s", err, out)
+		}
+		if !strings.HasPrefix(lines[0], "admin|t|postgres|") {
+			t.Errorf("pgjdbc URL: %s", lines[0])
+		}
+		if lines[1] != wantHostile {
+			t.Errorf("pgjdbc hostile URL:\n got %s\nwant %s", lines[1], wantHostile)
+		}
+		if !strings.HasPrefix(lines[2], "error: ") || !strings.Contains(lines[2], "PKIX path") {
+			t.Errorf("pgjdbc with a different CA: %s", lines[2])
+		}
+	})
+}
+
+// TestSwitchingAndUnsetClearTheURLVariable: in real shells, a block for a profile with
+// another database_url (or none) and --unset remove the URL variable an earlier block set,
+// which they know only from DSQLENV_URL_VAR.
+func TestSwitchingAndUnsetClearTheURLVariable(t *testing.T) {
+	ca := writeFile(t, t.TempDir(), "ca.pem", "x")
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  sslrootcert: "+ca+"\nprofiles:\n"+
+		"  a:\n    endpoint: "+urlTestHost+"\n    database_url: A_URL\n  b:\n    endpoint: "+urlTestHost+"\n    database_url: B_URL\n"+
+		"  none:\n    endpoint: "+urlTestHost+"\n")
+	show := `echo "A=${A_URL:+set} B=${B_URL:+set} V=${DSQLENV_URL_VAR:-}"`
+	for shell, dialect := range map[string]string{"bash": "bash", "zsh": "zsh", "dash": "sh", "fish": "fish"} {
+		t.Run(shell, func(t *testing.T) {
+			path := testkit.RequireTool(t, shell)
+			ev := func(args string) string {
+				return `eval "$("$BIN" ` + dialect + ` ` + args + `)" || exit 1; ` + show + `; `
+			}
+			script := ev("a") + ev("b") + ev("none") + ev("a") + ev("--unset")
+			if shell == "fish" {
+				show := `printf 'A=%s B=%s V=%s\n' (set -q A_URL; and echo set; or echo) (set -q B_URL; and echo set; or echo) "$DSQLENV_URL_VAR"`
+				ev = func(args string) string { return `"$BIN" fish ` + args + ` | source; or exit 1; ` + show + `; ` }
+				script = ev("a") + ev("b") + ev("none") + ev("a") + ev("--unset")
+			}
+			cmd := exec.Command(path, "-c", script)
+			cmd.Env = append(awsEnv(t, true, "DSQLENV_CONFIG="+cfg), "BIN="+binPath)
+			out, err := cmd.CombinedOutput()
+			want := "A=set B= V=A_URL\nA= B=set V=B_URL\nA= B= V=\nA=set B= V=A_URL\nA= B= V=\n"
+			if err != nil || string(out) != want {
+				t.Errorf("%v\n got %q\nwant %q", err, out, want)
+			}
+		})
+	}
+}

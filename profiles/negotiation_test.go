@@ -1,0 +1,42 @@
+package profiles
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSSLNegotiationDefaultsToDirectAndKnowsWhoSetIt(t *testing.T) {
+	f, err := Parse("p.yaml", []byte(`defaults:
+  sslnegotiation: postgres
+profiles:
+  inherits:
+    endpoint: a.dsql.us-east-1.on.aws
+  own:
+    endpoint: a.dsql.us-east-1.on.aws
+    sslnegotiation: direct
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"inherits": "postgres", "own": "direct"} {
+		c, err := f.Resolve(name, "/home/u")
+		if err != nil || c.SSLNegotiation != want || !c.Explicit("sslnegotiation") || c.Explicit("database") {
+			t.Errorf("%s: %v %+v", name, err, c)
+		}
+	}
+	f, _ = Parse("p.yaml", []byte("profiles:\n  p:\n    endpoint: a.dsql.us-east-1.on.aws\n"))
+	c, err := f.Resolve("p", "/home/u")
+	if err != nil || c.SSLNegotiation != "direct" || c.Explicit("sslnegotiation") || c.SSLRootCert != RootAmazon {
+		t.Errorf("built-in: %v %+v", err, c)
+	}
+	if s := c.setting("sslnegotiation"); s.Source != FromBuiltin || s.Value != "direct" {
+		t.Errorf("setting %+v", s)
+	}
+}
+
+func TestSSLNegotiationRefusesOtherValues(t *testing.T) {
+	_, err := Parse("p.yaml", []byte("profiles:\n  p:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslnegotiation: Direct\n"))
+	if err == nil || !strings.Contains(err.Error(), `p.yaml:4: profile p: sslnegotiation: "Direct" is not allowed: use direct (one round trip less; libpq 17+) or postgres`) {
+		t.Errorf("got %v", err)
+	}
+}
