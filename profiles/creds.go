@@ -160,8 +160,10 @@ func (w *sourceWatch) adopt(cfg *aws.Config) {
 // finish stops every credential_process this call started and waits until each is reaped, so
 // none is left when MintWithSDK returns.
 func (w *sourceWatch) finish() {
+	// Under the lock: a run that checked stop before this is already counted in running,
+	// and one that checks it after sees it ended.
+	w.mu.Lock()
 	w.cancel()
-	w.mu.Lock() // a run that got the lock before stop ended is counted in running
 	w.mu.Unlock()
 	w.running.Wait()
 }

@@ -179,31 +179,24 @@ func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
 	return nil
 }
 
-var (
-	hostnameRE = lazyRE(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
-	regionRE   = lazyRE(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-)
-
 func checkEndpoint(s string) string {
 	switch {
 	case strings.Contains(s, "://"):
 		return fmt.Sprintf("%q has a scheme: give the bare host name, such as abc….dsql.us-east-1.on.aws", s)
 	case strings.ContainsAny(s, ":/"):
 		return fmt.Sprintf("%q is not a bare host name: put the port in port: and drop any path", s)
-	case !hostnameRE().MatchString(s):
+	case !isHostname(s):
 		return fmt.Sprintf("%q is not a valid host name", s)
 	}
 	return ""
 }
 
 func checkRegion(s string) string {
-	if !regionRE().MatchString(s) {
+	if !isRegion(s) {
 		return fmt.Sprintf("%q is not an AWS region name such as us-east-1", s)
 	}
 	return ""
 }
-
-var envNameRE = lazyRE(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // CheckURLVar says why name cannot be the variable that holds a profile's connection URL
 // (database_url:), or returns "". It must be a name every shell can set, and not one of
@@ -212,7 +205,7 @@ var envNameRE = lazyRE(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func CheckURLVar(name string) string {
 	up := strings.ToUpper(name)
 	switch {
-	case !envNameRE().MatchString(name):
+	case !isEnvName(name):
 		return fmt.Sprintf("%q is not an environment variable name: use letters, digits and _, not starting with a digit, such as DATABASE_URL", name)
 	case strings.HasPrefix(up, "PG") || strings.HasPrefix(up, "DSQLENV_"):
 		return fmt.Sprintf("%q is a name libpq (PG…) or dsqlenv (DSQLENV_…) uses: choose another, such as DATABASE_URL", name)

@@ -52,10 +52,6 @@ type profileList struct {
 	line int
 }
 
-// nameRE keeps profile names usable everywhere they appear: as a pg_service.conf section
-// ([name]), in DSQLENV_PROFILE, and as a shell word when completing.
-var nameRE = lazyRE(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	p.line = n.Line
 	if n.Kind != yaml.MappingNode {
@@ -64,7 +60,7 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !nameRE().MatchString(k.Value) {
+		if !isProfileName(k.Value) {
 			return errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", k.Value)
 		}
 		if prev, dup := seen[k.Value]; dup {

@@ -56,27 +56,10 @@ type Setting struct {
 	Line   int
 }
 
-// endpointRegionRE is the official DSQL connectors' pattern for the region in a host name.
-var endpointRegionRE = lazyRE(`\.dsql[^.]*\.([^.]+)\.on\.aws$`)
-
-// clusterIDRE is a bare Aurora DSQL cluster ID: 26 lower-case letters and digits, the first
-// label of every public endpoint (ID.dsql.REGION.on.aws). AWS's DSQL connectors accept one
-// with a region in place of the host (awslabs/aurora-dsql-connectors).
-var clusterIDRE = lazyRE(`^[a-z0-9]{26}$`)
-
-// IsClusterID reports whether an endpoint is a bare cluster ID rather than a host name.
-func IsClusterID(endpoint string) bool { return clusterIDRE().MatchString(endpoint) }
 
 // ClusterEndpoint is the public endpoint of cluster id in region.
 func ClusterEndpoint(id, region string) string { return id + ".dsql." + region + ".on.aws" }
 
-// RegionFromEndpoint returns the region an endpoint names, or "".
-func RegionFromEndpoint(host string) string {
-	if m := endpointRegionRE().FindStringSubmatch(host); m != nil {
-		return m[1]
-	}
-	return ""
-}
 
 // Resolve merges a profile with the defaults and the built-in values and checks the result.
 // home expands ~ in sslrootcert. It reads no AWS configuration.

@@ -1,0 +1,113 @@
+package profiles
+
+import "strings"
+
+// The checks below are plain code rather than regular expressions: compiling a regexp costs
+// tens of thousands of instructions, paid by every `dsqlenv bash prod` at a shell's start-up
+// and prompt (make bench). TestMatchersAgreeWithTheirPatterns holds each to the pattern in
+// its comment.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isAlnum(c byte) bool { return isDigit(c) || isLower(c) || c >= 'A' && c <= 'Z' }
+
+// isProfileName: `^[A-Za-z0-9][A-Za-z0-9._-]*$`. Profile names appear as a pg_service.conf
+// section ([name]), in DSQLENV_PROFILE, and as a shell word when completing.
+func isProfileName(s string) bool {
+	if s == "" || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isHostname: `^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`,
+// dot-separated labels of letters, digits and inner hyphens, with an optional final dot.
+func isHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || !isAlnum(label[0]) || !isAlnum(label[len(label)-1]) {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !isAlnum(label[i]) && label[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isRegion: `^[a-z]{2}(-[a-z]+)+-[0-9]+$`, as us-east-1 or ap-southeast-2.
+func isRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 || len(parts[0]) != 2 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for j := 0; j < len(p); j++ {
+			if i == len(parts)-1 && !isDigit(p[j]) || i < len(parts)-1 && !isLower(p[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isEnvName: `^[A-Za-z_][A-Za-z0-9_]*$`, a name every shell can set.
+func isEnvName(s string) bool {
+	if s == "" || isDigit(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isAlnum(s[i]) && s[i] != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsClusterID reports whether an endpoint is a bare cluster ID rather than a host name:
+// `^[a-z0-9]{26}$`, the first label of every public endpoint (ID.dsql.REGION.on.aws). AWS's
+// DSQL connectors accept one with a region in place of the host (awslabs/aurora-dsql-connectors).
+func IsClusterID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isLower(s[i]) && !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// RegionFromEndpoint returns the region an endpoint names, or "": the official DSQL
+// connectors' pattern `\.dsql[^.]*\.([^.]+)\.on\.aws$`.
+func RegionFromEndpoint(host string) string {
+	rest, ok := strings.CutSuffix(host, ".on.aws")
+	if !ok {
+		return ""
+	}
+	dot := strings.LastIndexByte(rest, '.')
+	if dot < 0 || dot == len(rest)-1 {
+		return ""
+	}
+	region, before := rest[dot+1:], rest[:dot]
+	// before must end in ".dsql" followed by anything without a dot.
+	i := strings.LastIndexByte(before, '.')
+	if i < 0 || !strings.HasPrefix(before[i+1:], "dsql") {
+		return ""
+	}
+	return region
+}
