@@ -56,10 +56,8 @@ type Setting struct {
 	Line   int
 }
 
-
 // ClusterEndpoint is the public endpoint of cluster id in region.
 func ClusterEndpoint(id, region string) string { return id + ".dsql." + region + ".on.aws" }
-
 
 // Resolve merges a profile with the defaults and the built-in values and checks the result.
 // home expands ~ in sslrootcert. It reads no AWS configuration.
