@@ -10,14 +10,18 @@
 _dsqlenv_now() {
   _dsqlenv_t=
   printf -v _dsqlenv_t '%(%s)T' -1 2>/dev/null
-  if [[ ! $_dsqlenv_t =~ ^[0-9]{1,18}$ ]]; then
-    # Only digits reach arithmetic: bash evaluates a name like a[$(cmd)] found there.
-    if [[ ! ${_dsqlenv_epoch0:-} =~ ^[0-9]{1,18}$ || ! ${SECONDS:-} =~ ^[0-9]{1,18}$ ]]; then
-      _dsqlenv_epoch0=$(date +%s) _dsqlenv_seconds0=${SECONDS:-0}
-      [[ $_dsqlenv_seconds0 =~ ^[0-9]{1,18}$ ]] || _dsqlenv_seconds0=0
-    fi
-    _dsqlenv_t=$(( _dsqlenv_epoch0 + ${SECONDS:-0} - _dsqlenv_seconds0 ))
+  # Only digits reach arithmetic: bash evaluates a name like a[$(cmd)] found there.
+  [[ $_dsqlenv_t =~ ^[0-9]{1,18}$ ]] && return
+  local s=${SECONDS:-}
+  if [[ $s =~ ^[0-9]{1,18}$ && $_dsqlenv_epoch0 =~ ^[0-9]{1,18}$ && $_dsqlenv_seconds0 =~ ^[0-9]{1,18}$ ]]; then
+    _dsqlenv_t=$(( _dsqlenv_epoch0 + s - _dsqlenv_seconds0 ))
+    return
   fi
+  # The first prompt of an old bash, or one whose SECONDS is not a number (unset, then set
+  # by something else): ask date, and count from here when SECONDS can be trusted.
+  _dsqlenv_t=$(date +%s)
+  [[ $_dsqlenv_t =~ ^[0-9]{1,18}$ ]] || _dsqlenv_t=0
+  [[ $s =~ ^[0-9]{1,18}$ ]] && _dsqlenv_epoch0=$_dsqlenv_t _dsqlenv_seconds0=$s
 }
 _dsqlenv_hook() {
   local ret=$? margin=60 expires=0 block
@@ -64,7 +68,7 @@ dsqlenv_prompt() {
 }
 _dsqlenv_retry_at=0
 _dsqlenv_backoff=0
-_dsqlenv_epoch0=
+_dsqlenv_epoch0= _dsqlenv_seconds0=
 _dsqlenv_now
 # Run first, so the commands already there still see the last command's $?.
 if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
