@@ -68,7 +68,8 @@ dsqlenv_prompt() {
 }
 _dsqlenv_retry_at=0
 _dsqlenv_backoff=0
-_dsqlenv_epoch0= _dsqlenv_seconds0=
+_dsqlenv_epoch0=''
+_dsqlenv_seconds0=''
 _dsqlenv_now
 # Run first, so the commands already there still see the last command's $?.
 if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
