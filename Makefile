@@ -45,8 +45,9 @@ test-tools:
 # bare "context deadline exceeded" at its end in Go 1.26 (golang/go#75804, fixed in 1.27).
 # FUZZTIME=30s (or 1000000x) overrides every budget.
 FUZZTIME ?=
-FUZZ := emit:FuzzQuotePOSIX:300000x emit:FuzzQuoteFish:300000x emit:FuzzQuotePowerShell:300000x \
-	emit:FuzzQuoteCmd:300000x emit:FuzzQuoteBat:300000x profiles:FuzzParse:30000x
+FUZZ := emit:FuzzQuotePOSIX:300000x emit:FuzzQuoteFish:300000x emit:FuzzQuotePowerShell:60000x \
+	emit:FuzzQuoteCmd:300000x emit:FuzzQuoteBat:300000x emit:FuzzQuoteDotenv:100000x \
+	pgfile:FuzzMergeService:200000x profiles:FuzzParse:30000x
 fuzz:
 	@for t in $(FUZZ); do \
 	  pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; budget=$${FUZZTIME:-$${rest#*:}}; \
