@@ -128,8 +128,14 @@ func (e *CredentialsError) Error() string {
 		fix = "run `aws sso login --profile " + e.AWSProfile + "` if it uses SSO, check it in ~/.aws/config, or change aws_profile:"
 	}
 	msg := oneLine(e.Err.Error())
-	if e.AWSProfile != "" && strings.Contains(msg, "credential_process") {
+	var pe *processcreds.ProviderError
+	if e.AWSProfile != "" && (errors.As(e.Err, &pe) || strings.Contains(msg, "credential_process")) {
 		fix = "run the credential_process of aws profile " + e.AWSProfile + " in ~/.aws/config by hand to see why it fails"
+	}
+	if strings.Contains(msg, "parse failed of process output") {
+		// The SDK quotes the whole output, which holds the secret key when the JSON is
+		// merely malformed (a trailing comma): never print it.
+		msg = "its credential_process printed output that is not the JSON the AWS CLI expects (not shown: it may hold secrets)"
 	}
 	if strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, SourceIMDS+" did not answer") {
 		// The chain tried everything and ended at the instance metadata service; its

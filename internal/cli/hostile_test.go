@@ -186,3 +186,21 @@ func TestRelativeSSLRootCertIsTheProfileFilesNeighbour(t *testing.T) {
 		t.Errorf("relative --config: %+v", r)
 	}
 }
+
+// TestMalformedCredentialProcessOutputIsNotPrinted: a credential_process whose JSON is almost
+// right (a trailing comma) still holds a secret key; the SDK's error quotes the output whole.
+func TestMalformedCredentialProcessOutputIsNotPrinted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  p:\n    endpoint: "+matrixEndpoint+"\n    aws_profile: bad\n")
+	awsConfig := writeFile(t, dir, "aws-config", "[profile bad]\ncredential_process = printf '{\"Version\": 1, \"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\", \"SecretAccessKey\": \"SUPERSECRETKEYVALUE1234\", \"SessionToken\": \"TOKENSECRET\",}'\n")
+	env := append(awsEnv(t, false, "DSQLENV_CONFIG="+cfg), "AWS_CONFIG_FILE="+awsConfig)
+	for _, args := range [][]string{{"bash", "p"}, {"--debug", "token", "p"}, {"doctor", "p"}} {
+		r := runBin(t, env, args...)
+		if r.code != 1 || strings.Contains(r.stdout+r.stderr, "SUPERSECRET") || strings.Contains(r.stdout+r.stderr, "TOKENSECRET") {
+			t.Errorf("%v: exit %d, a secret reached the output:\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout+r.stderr, "not the JSON the AWS CLI expects") || !strings.Contains(r.stdout+r.stderr, "run the credential_process of aws profile bad") {
+			t.Errorf("%v: the message does not say what is wrong:\n%s%s", args, r.stdout, r.stderr)
+		}
+	}
+}
