@@ -60,7 +60,7 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !isProfileName(k.Value) {
+		if !IsProfileName(k.Value) {
 			return errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", k.Value)
 		}
 		if prev, dup := seen[k.Value]; dup {

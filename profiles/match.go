@@ -11,9 +11,9 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isAlnum(c byte) bool { return isDigit(c) || isLower(c) || c >= 'A' && c <= 'Z' }
 
-// isProfileName: `^[A-Za-z0-9][A-Za-z0-9._-]*$`. Profile names appear as a pg_service.conf
+// IsProfileName reports whether s is a usable profile name, `^[A-Za-z0-9][A-Za-z0-9._-]*$`. Profile names appear as a pg_service.conf
 // section ([name]), in DSQLENV_PROFILE, and as a shell word when completing.
-func isProfileName(s string) bool {
+func IsProfileName(s string) bool {
 	if s == "" || !isAlnum(s[0]) {
 		return false
 	}

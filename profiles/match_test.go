@@ -22,7 +22,7 @@ func TestMatchersAgreeWithTheirPatterns(t *testing.T) {
 		match func(string) bool
 		alpha string
 	}{
-		{"profile name", regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`), isProfileName, "aZ9._-/ "},
+		{"profile name", regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`), IsProfileName, "aZ9._-/ "},
 		{"host name", regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`), isHostname, "aZ9.-_:"},
 		{"region", regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`), isRegion, "ae-19A"},
 		{"env name", regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`), isEnvName, "aZ_9-."},

@@ -21,14 +21,18 @@ import (
 // are written: after the command succeeded.
 func Run(ctx context.Context, e *Env, args []string) (code int) {
 	r := &run{Env: e}
-	app := newApp(r)
-	line := splitLine(app, args[1:])
-	r.dialect = line.dialect()
 	defer func() {
 		if p := recover(); p != nil {
 			code = r.finish(fmt.Errorf("internal error: %v; please report it with the command line and dsqlenv %s (%s)", p, e.Version, firstFrame(debug.Stack())), exitSoftware)
 		}
 	}()
+	app := newApp(r)
+	line := splitLine(app, args[1:])
+	r.dialect = line.dialect()
+	if line.pending != "" {
+		// urfave/cli would take the -- before the arguments as the flag's value.
+		return r.finish(usagef("%s needs a value (see %s --help)", line.pending, strings.TrimSpace("dsqlenv "+line.name)), 0)
+	}
 	return r.finish(app.RunContext(ctx, append([]string{args[0]}, line.normalized()...)), 0)
 }
 
@@ -43,7 +47,7 @@ func (r *run) finish(err error, code int) int {
 		if _, werr := r.Stdout.Write(r.out.Bytes()); werr != nil {
 			err = werr
 		} else {
-			if r.rendered && r.StdoutIsTerminal {
+			if r.rendered && r.StdoutIsTerminal && r.dialect.Unsets {
 				fmt.Fprintf(r.Stderr, "dsqlenv: note: this is %s code for your shell to run, not to read: %s\n", r.dialect.Title, strings.SplitN(r.dialect.Use, "\n", 2)[0])
 			}
 			return exitOK
@@ -162,6 +166,11 @@ func (r *run) profilesPath(flag string) string {
 			}
 		}
 	}
+	return r.userPath(p)
+}
+
+// userPath is a path a user gave (a flag, DSQLENV_CONFIG): ~ expanded, made absolute.
+func (r *run) userPath(p string) string {
 	p = profiles.ExpandHome(p, r.Paths.Home)
 	if abs, err := filepath.Abs(p); err == nil {
 		p = abs

@@ -38,7 +38,7 @@ func completeCommand(r *run) *cli.Command {
 // PROFILE arguments get profile names, a list such as bash|zsh gets those words.
 func complete(r *run, app *cli.App, words []string, cur string) []string {
 	l := splitLine(app, words)
-	if l.pending || (l.name != "" && l.cmd == nil) {
+	if l.pending != "" || (l.name != "" && l.cmd == nil) {
 		return nil // a flag's value (a file, a duration) is the shell's to complete
 	}
 	var cands []string

@@ -21,36 +21,42 @@ type commandLine struct {
 	flags    []string     // the command's flags, wherever they were written, with their values
 	args     []string     // positional arguments
 	config   string       // the last --config or -c value
-	pending  bool         // the last word is a flag that still needs its value
+	pending  string       // the last word, a flag that still needs its value
 	unparsed []string     // after an unknown command: the rest, untouched
 }
 
-// verbatimAfter says after how many positional arguments a command's words are another
-// program's own (exec PROFILE -- COMMAND ARGS...), never dsqlenv's flags.
+// verbatimAfter says after how many positional arguments a command's first word that is not
+// a flag starts another program's own command line (exec PROFILE [flags] [--] COMMAND ARGS...),
+// whose flags are never dsqlenv's.
 var verbatimAfter = map[string]int{"exec": 1}
 
 func splitLine(app *cli.App, words []string) commandLine {
 	var l commandLine
-	flags := app.Flags
-	dst := &l.global
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if l.cmd != nil {
-			if n, ok := verbatimAfter[l.cmd.Name]; (ok && len(l.args) >= n) || l.cmd.SkipFlagParsing {
+			n, verbatim := verbatimAfter[l.cmd.Name]
+			switch {
+			case l.cmd.SkipFlagParsing, verbatim && len(l.args) >= n && !isFlag(w):
 				l.args = append(l.args, words[i:]...)
-				break
-			}
-			if w == "--" {
+				return l
+			case w == "--":
 				l.args = append(l.args, words[i+1:]...)
-				break
+				return l
 			}
 		}
-		if len(w) > 1 && w[0] == '-' && w != "--" {
-			*dst = append(*dst, w)
+		if isFlag(w) {
 			name, value, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+			// A flag the command does not know but the app does (--debug after list) is a
+			// global flag wherever it stands.
+			flags, dst := app.Flags, &l.global
+			if l.cmd != nil && (hasFlag(l.cmd.Flags, name) || !hasFlag(app.Flags, name)) {
+				flags, dst = l.cmd.Flags, &l.flags
+			}
+			*dst = append(*dst, w)
 			if !hasValue && takesValue(flags, name) {
 				if i+1 == len(words) {
-					l.pending = true
+					l.pending = w
 					continue
 				}
 				i++
@@ -66,14 +72,26 @@ func splitLine(app *cli.App, words []string) commandLine {
 			l.name = w
 			if l.cmd = app.Command(w); l.cmd == nil {
 				l.unparsed = words[i+1:]
-				break
+				return l
 			}
-			flags, dst = l.cmd.Flags, &l.flags
 			continue
 		}
 		l.args = append(l.args, w)
 	}
 	return l
+}
+
+func isFlag(w string) bool { return len(w) > 1 && w[0] == '-' && w != "--" }
+
+func hasFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // takesValue reports whether a flag of the set needs a value (every kind but a bool).

@@ -223,3 +223,58 @@ func TestStdoutToATerminalGetsAHint(t *testing.T) {
 		t.Errorf("list on a terminal got a hint: %q", r.stderr)
 	}
 }
+
+// TestFlagsAnywhere: global flags after any command, a flag left without its value, exec's
+// flags between PROFILE and COMMAND, and user paths with ~, all through the one dispatcher.
+func TestFlagsAnywhere(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+matrixEndpoint+"\n")
+	for _, args := range [][]string{{"list", "--config", cfg}, {"show", "prod", "-c", cfg, "--debug"}, {"hook", "bash", "--debug"}, {"bash", "prod", "--config=" + cfg, "--timeout", "5s"}} {
+		if r := runApp(t, fixedMint, args...); r.code != 0 {
+			t.Errorf("%v: %+v", args, r)
+		}
+	}
+	for _, args := range [][]string{{"-c", cfg, "service", "prod", "--file"}, {"bash", "prod", "-c"}, {"-c", cfg, "pgpass", "prod", "--file"}, {"--config"}} {
+		r := runApp(t, fixedMint, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "needs a value") {
+			t.Errorf("%v: %+v", args, r)
+		}
+		if _, err := os.Stat("--"); err == nil {
+			os.Remove("--")
+			t.Errorf("%v wrote a file named --", args)
+		}
+	}
+	if r := runApp(t, fixedMint, "bash", "prod", "-c"); r.stdout != "false\n" {
+		t.Errorf("a bash line with a flag left without its value printed %q", r.stdout)
+	}
+	// exec: dsqlenv's flags before COMMAND, COMMAND's own after it.
+	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg), "exec", "prod", "--debug", "--", "sh", "-c", "echo ran $PGHOST", "--debug")
+	if r.code != 0 || !strings.Contains(r.stdout, "ran "+matrixEndpoint) || !strings.Contains(r.stderr, "debug:") {
+		t.Errorf("exec with --debug after PROFILE: %+v", r)
+	}
+	// --file=~/x is the user's home, never a directory named ~.
+	e := testEnv(fixedMint, "DSQLENV_CONFIG="+cfg)
+	e.Paths.Home = t.TempDir()
+	if r := runEnv(t, e, "service", "--file=~/svc.conf", "prod"); r.code != 0 {
+		t.Fatalf("service --file=~/svc.conf: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(e.Paths.Home, "svc.conf")); err != nil {
+		t.Errorf("~ in --file was not the home directory: %v", err)
+	}
+	// A section outlives its profile: --remove needs only the name.
+	svc := filepath.Join(e.Paths.Home, "svc.conf")
+	cfg2 := writeFile(t, dir, "other.yaml", "profiles:\n  other:\n    endpoint: "+matrixEndpoint+"\n")
+	if r := runEnv(t, e, "-c", cfg2, "service", "--remove", "--file", svc, "prod"); r.code != 0 || !strings.Contains(r.stderr, "removed [prod]") {
+		t.Errorf("removing the section of a deleted profile: %+v", r)
+	}
+}
+
+func TestNoHintForFilesOnATerminal(t *testing.T) {
+	e := testEnv(fixedMint)
+	e.StdoutIsTerminal = true
+	for _, dialect := range []string{"json", "env", "dotenv"} {
+		if r := runEnv(t, e, "-c", demoYAML, dialect, "demo"); r.code != 0 || r.stderr != "" {
+			t.Errorf("%s on a terminal: %+v", dialect, r)
+		}
+	}
+}

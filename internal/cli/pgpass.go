@@ -58,6 +58,8 @@ Examples:
 			}
 			if o.file == "" {
 				o.file = r.passFilePath()
+			} else {
+				o.file = r.userPath(o.file)
 			}
 			if c.Bool("path") {
 				_, err := fmt.Fprintln(&r.out, o.file)

@@ -97,6 +97,17 @@ func (r *run) sessions(g global, names []string, clients string) ([]*session, er
 }
 
 func serviceRun(r *run, o serviceOptions) error {
+	var sections []pgfile.Section
+	if o.remove && len(o.names) > 0 {
+		// A section outlives its profile: removing it needs only its name, not the profile.
+		for _, n := range o.names {
+			if !profiles.IsProfileName(n) {
+				return usagef("service --remove: %q is not a profile name", n)
+			}
+			sections = append(sections, pgfile.Section{Name: n})
+		}
+		return r.stageService(o, sections)
+	}
 	clients := clientsOf(r.GOOS == "windows")
 	if o.remove {
 		clients = noRootCert
@@ -107,11 +118,8 @@ func serviceRun(r *run, o serviceOptions) error {
 	}
 	passfile := o.passfile
 	if passfile != "" {
-		if abs, err := filepath.Abs(profiles.ExpandHome(passfile, r.Paths.Home)); err == nil {
-			passfile = abs
-		}
+		passfile = r.userPath(passfile)
 	}
-	var sections []pgfile.Section
 	for _, s := range sessions {
 		sec := s.serviceSection(passfile)
 		if err := pgfile.CheckSection(sec); err != nil {
@@ -119,9 +127,14 @@ func serviceRun(r *run, o serviceOptions) error {
 		}
 		sections = append(sections, sec)
 	}
-	path := o.file
-	if path == "" {
-		path = r.serviceFilePath()
+	return r.stageService(o, sections)
+}
+
+// stageService writes or removes the sections once the command has succeeded.
+func (r *run) stageService(o serviceOptions, sections []pgfile.Section) error {
+	path := r.serviceFilePath()
+	if o.file != "" {
+		path = r.userPath(o.file)
 	}
 	r.stage("service", func() (string, error) {
 		written, rep, err := pgfile.WriteService(path, sections, o.remove, o.force)

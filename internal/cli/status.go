@@ -2,11 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 func statusCommand(r *run) *cli.Command {
@@ -39,15 +40,12 @@ Examples:
 
 func statusRun(r *run) error {
 	// Only what a block could have written is believed, as in the hooks: a profile name the
-	// profiles file allows (profiles.nameRE) and whole Unix seconds. Compiled here, not at
-	// start-up, which every command pays.
-	profileRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	unixRE := regexp.MustCompile(`^[0-9]{1,18}$`)
+	// profiles file allows and whole Unix seconds.
 	profile := r.Getenv("DSQLENV_PROFILE")
 	switch {
 	case profile == "":
 		return fmt.Errorf("no profile is active in this shell (DSQLENV_PROFILE is not set): run eval \"$(dsqlenv bash PROFILE)\" or your shell's equivalent")
-	case !profileRE.MatchString(profile):
+	case !profiles.IsProfileName(profile):
 		return fmt.Errorf("DSQLENV_PROFILE=%q is not a profile name: it was not set by dsqlenv; unset it or run dsqlenv SHELL PROFILE again", profile)
 	}
 	who := profile
@@ -58,15 +56,15 @@ func statusRun(r *run) error {
 		who += " " + host
 	}
 	expires := r.Getenv("DSQLENV_EXPIRES_AT")
-	if !unixRE.MatchString(expires) {
+	secs, err := strconv.ParseUint(expires, 10, 63)
+	if err != nil || len(expires) > 18 || strings.TrimLeft(expires, "0123456789") != "" {
 		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%q is not a Unix time, so the token's life is unknown: run dsqlenv SHELL %s again", who, expires, profile)
 	}
-	secs, _ := strconv.ParseInt(expires, 10, 64)
-	left := secs - r.Now().Unix()
+	left := int64(secs) - r.Now().Unix()
 	if left <= 0 {
 		return fmt.Errorf("%s: the token expired %s ago: run dsqlenv SHELL %s again, or install the prompt hook (dsqlenv hook --help) to re-mint it before it does", who, timeLeft(-left), profile)
 	}
-	_, err := fmt.Fprintf(&r.out, "%s, token valid %s\n", who, timeLeft(left))
+	_, err = fmt.Fprintf(&r.out, "%s, token valid %s\n", termSafe(who), timeLeft(left))
 	return err
 }
 
