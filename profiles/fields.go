@@ -202,6 +202,12 @@ func checkRegion(s string) string {
 // (database_url:), or returns "". It must be a name every shell can set, and not one of
 // libpq's PG… variables or dsqlenv's DSQLENV_… ones, which blocks manage themselves
 // (compared without case: Windows environment names are case-insensitive).
+// reservedVars are names a block must never set or clear: the shell's and the system's own.
+var reservedVars = map[string]bool{"PATH": true, "HOME": true, "SHELL": true, "USER": true, "LOGNAME": true,
+	"PWD": true, "OLDPWD": true, "TERM": true, "LANG": true, "TMPDIR": true, "TZ": true, "IFS": true,
+	"PS1": true, "PS2": true, "PS4": true, "PROMPT_COMMAND": true, "ENV": true, "BASH_ENV": true,
+	"CDPATH": true, "MAIL": true, "EDITOR": true, "VISUAL": true, "DISPLAY": true, "SSH_AUTH_SOCK": true}
+
 func CheckURLVar(name string) string {
 	up := strings.ToUpper(name)
 	switch {
@@ -209,6 +215,8 @@ func CheckURLVar(name string) string {
 		return fmt.Sprintf("%q is not an environment variable name: use letters, digits and _, not starting with a digit, such as DATABASE_URL", name)
 	case strings.HasPrefix(up, "PG") || strings.HasPrefix(up, "DSQLENV_"):
 		return fmt.Sprintf("%q is a name libpq (PG…) or dsqlenv (DSQLENV_…) uses: choose another, such as DATABASE_URL", name)
+	case reservedVars[up] || strings.HasPrefix(up, "LD_") || strings.HasPrefix(up, "DYLD_") || strings.HasPrefix(up, "AWS_"):
+		return fmt.Sprintf("%q is a variable the shell, the system or the AWS SDK relies on: choose another, such as DATABASE_URL", name)
 	}
 	return ""
 }

@@ -104,8 +104,10 @@ func (r *run) prepareURL(s *session, clients string) (err error) {
 // oldURLVar is the variable holding the URL of an earlier block, as its DSQLENV_URL_VAR
 // says; "" when there is none, or when the name is one no block would have set.
 func (r *run) oldURLVar() string {
+	// Cleared only when it still holds a URL dsqlenv wrote: DSQLENV_URL_VAR comes from the
+	// environment, and DSQLENV_URL_VAR=PATH must not make a block unset PATH.
 	name := r.Getenv("DSQLENV_URL_VAR")
-	if name == "" || profiles.CheckURLVar(name) != "" {
+	if name == "" || profiles.CheckURLVar(name) != "" || !strings.HasPrefix(r.Getenv(name), "postgresql://") {
 		return ""
 	}
 	return name

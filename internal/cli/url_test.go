@@ -196,7 +196,7 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 	}
 
 	// Switching: the variable an earlier block named is cleared, whatever the new profile.
-	old := testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL")
+	old := testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=postgresql://old")
 	r = runEnv(t, old, "-c", cfg, "bash", "plain")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "unset PGSERVICE PGHOSTADDR OLD_URL ") || strings.Contains(r.stdout, "export DATABASE_URL") {
 		t.Errorf("switching to plain does not clear OLD_URL:\n%s", r.stdout)
@@ -204,7 +204,7 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 	if !strings.Contains(r.stdout, "DSQLENV_URL_VAR") || strings.Contains(r.stdout, "export DSQLENV_URL_VAR") {
 		t.Errorf("plain must unset DSQLENV_URL_VAR:\n%s", r.stdout)
 	}
-	r = runEnv(t, testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL"), "bash", "--unset")
+	r = runEnv(t, testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=postgresql://old"), "bash", "--unset")
 	if r.code != 0 || !strings.Contains(r.stdout, " DSQLENV_URL_VAR OLD_URL;") {
 		t.Errorf("--unset does not clear OLD_URL:\n%s", r.stdout)
 	}
@@ -236,7 +236,7 @@ func TestDatabaseURLMustBeAVariableName(t *testing.T) {
 func TestExecSetsDatabaseURL(t *testing.T) {
 	ca := writeFile(t, t.TempDir(), "ca.pem", "x")
 	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    sslrootcert: "+ca+"\n    database_url: MY_DB\n")
-	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=stale"), "exec", "prod", "--", "env")
+	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=postgresql://stale"), "exec", "prod", "--", "env")
 	if r.code != 0 || strings.Contains(r.stdout, "OLD_URL=") || !strings.Contains(r.stdout, "\nDSQLENV_URL_VAR=MY_DB\n") {
 		t.Fatalf("exec env: %+v", r)
 	}
@@ -504,5 +504,30 @@ func TestSwitchingAndUnsetClearTheURLVariable(t *testing.T) {
 				t.Errorf("%v\n got %q\nwant %q", err, out, want)
 			}
 		})
+	}
+}
+
+// TestURLVarFromTheEnvironmentClearsOnlyAURL: DSQLENV_URL_VAR comes from the environment; a
+// block or --unset clears the variable it names only while it holds a URL, and never one the
+// shell or the system relies on.
+func TestURLVarFromTheEnvironmentClearsOnlyAURL(t *testing.T) {
+	for _, tc := range []struct {
+		env   []string
+		clear bool
+	}{
+		{[]string{"DSQLENV_URL_VAR=PATH"}, false},
+		{[]string{"DSQLENV_URL_VAR=HOME"}, false},
+		{[]string{"DSQLENV_URL_VAR=MY_URL", "MY_URL=something else"}, false},
+		{[]string{"DSQLENV_URL_VAR=MY_URL", "MY_URL=postgresql://u@h/db"}, true},
+	} {
+		r := runEnv(t, testEnv(fixedMint, tc.env...), "bash", "--unset")
+		cleared := strings.Contains(r.stdout, " MY_URL;") || strings.Contains(r.stdout, " PATH;") || strings.Contains(r.stdout, " HOME;")
+		if r.code != 0 || cleared != tc.clear {
+			t.Errorf("%v: cleared %v, want %v:\n%s", tc.env, cleared, tc.clear, r.stdout)
+		}
+	}
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: "+matrixEndpoint+"\n    database_url: PATH\n")
+	if r := runApp(t, fixedMint, "-c", cfg, "bash", "p"); r.code != 1 || !strings.Contains(r.stderr, "database_url") || r.stdout != "false\n" {
+		t.Errorf("database_url: PATH: %+v", r)
 	}
 }
