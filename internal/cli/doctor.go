@@ -405,6 +405,7 @@ func probeLibpq(environ []string) libpqOnPath {
 		ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, path, args...)
+		cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
 		cmd.Env = env
 		out, _ := cmd.CombinedOutput()
 		return string(out)
@@ -434,6 +435,7 @@ func (d *doctor) psql(name string, s *session) {
 	ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-c", "select 1")
+	cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
 	env := []string{}
 	for _, kv := range d.r.Environ {
 		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "PG") {

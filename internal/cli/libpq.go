@@ -175,3 +175,14 @@ func childEnv(environ []string, b emit.Block, windows bool) []string {
 	}
 	return out
 }
+
+// keywordList names the connection keywords of the table, for help texts.
+func keywordList() string {
+	var kws []string
+	for _, p := range params {
+		if p.keyword != "" {
+			kws = append(kws, p.keyword)
+		}
+	}
+	return strings.Join(kws, ", ")
+}

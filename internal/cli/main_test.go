@@ -392,6 +392,9 @@ func TestBinaryFailureContract(t *testing.T) {
 		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
 		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in `},
 		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "", `unknown command or shell "csh"`},
+		{"bad global flag", awsEnv(t, true), []string{"--bogus", "bash", "demo"}, 2, "false\n", "flag provided but not defined: -bogus"},
+		{"bad timeout", awsEnv(t, true), []string{"--timeout", "xx", "zsh", "demo"}, 2, "false\n", `invalid value "xx" for flag -timeout`},
+		{"flag without its value", awsEnv(t, true), []string{"fish", "demo", "--config"}, 2, "false\n", "--config needs a value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runBin(t, tc.env, tc.args...)

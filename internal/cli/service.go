@@ -30,8 +30,9 @@ func serviceCommand(r *run) *cli.Command {
 for every profile when none is named, in --file, else PGSERVICEFILE, else
 ~/.pg_service.conf (%APPDATA%\postgresql\.pg_service.conf on Windows).
 
-Sections hold host, port, dbname, user, sslmode, sslrootcert and, when set,
-application_name, connect_timeout and options; with --passfile, passfile=PATH.
+Sections hold the libpq keywords ` + keywordList() + `,
+each when the profile has a value for it (sslnegotiation only when the profiles
+file sets it: libpq before 17 rejects the keyword); with --passfile, passfile=PATH.
 Never a password: libpq rejects service-file lines over 1,021 characters and a
 token runs to 1,500. Supply the token through PGPASSWORD or a password file.
 Each section dsqlenv writes starts with a marker comment; a section of the same

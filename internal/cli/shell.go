@@ -87,13 +87,11 @@ func unsetRun(r *run, o shellOptions) error {
 }
 
 func shellHelp(d *emit.Dialect) string {
-	text := `Mints a fresh IAM auth token for PROFILE and prints ` + d.Title + ` code that sets
-PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT and PGPASSWORD (plus
-PGAPPNAME, PGCONNECT_TIMEOUT and PGOPTIONS when the profile sets them),
-DSQLENV_PROFILE, DSQLENV_PROFILES_FILE and DSQLENV_EXPIRES_AT (Unix seconds).`
+	text := "Mints a fresh IAM auth token for PROFILE and prints " + d.Title + " code that sets\n" +
+		wrap(strings.Join(managedVars(), ", ")+" (the optional ones when the profile sets them; DSQLENV_EXPIRES_AT in Unix seconds), and the variable database_url: names, holding a postgresql:// URL.", 80)
 	if d.Unsets {
 		text += `
-It first removes PGSERVICE and PGHOSTADDR, which would redirect the connection, and
+It first removes ` + strings.Join(redirectVars, " and ") + `, which would redirect the connection, and
 every variable above that the profile does not set, so nothing of an earlier
 profile is left behind. With --unset it prints code that removes all of them
 again (no PROFILE).`
@@ -107,4 +105,23 @@ again (no PROFILE).`
 		text += "\nKeep the double quotes around $(...): unquoted, the ? in a token is a glob."
 	}
 	return text + "\n\nExamples:\n   " + d.Use
+}
+
+// wrap breaks text into lines of at most width characters at spaces, for help texts built
+// from the tables.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, w := range strings.Fields(text) {
+		if i > 0 && line+1+len(w) > width {
+			b.WriteString("\n")
+			line = 0
+		} else if i > 0 {
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += len(w)
+	}
+	return b.String()
 }
