@@ -25,6 +25,10 @@ import (
 var version = ""
 
 func main() {
+	// dsqlenv lives a few milliseconds, and what it allocates is bounded by the profiles
+	// file's 4 MiB cap: collecting garbage four times less often saves a fifth of the
+	// instructions of a 1,000-profile file and nothing else changes (make bench).
+	debug.SetGCPercent(400)
 	home, _ := os.UserHomeDir()
 	self, _ := os.Executable()
 	e := &cli.Env{

@@ -103,10 +103,12 @@ var (
 		Usage: "give up getting AWS credentials and signing after `DURATION`"}
 )
 
-// tokenFlags are the flags of every command that mints a token.
-func tokenFlags(extra ...cli.Flag) []cli.Flag {
-	return append([]cli.Flag{configFlag, debugFlag, timeoutFlag}, extra...)
-}
+// globalFlags are declared once, on the app: splitLine moves them wherever they stand on
+// the line (dsqlenv list --debug) in front of the command.
+var globalFlags = []cli.Flag{configFlag, debugFlag, timeoutFlag}
+
+// globalHelp ends every command's help, which lists only the command's own flags.
+const globalHelp = "\n\nGlobal options, anywhere on the line: --config FILE (-c), --debug, --timeout DURATION\n(see dsqlenv --help)."
 
 // global are the settings the global flags and their environment variables give.
 type global struct {
@@ -219,7 +221,7 @@ Examples:
 		Writer:          &r.out,
 		ErrWriter:       r.Stderr,
 		HideHelpCommand: true,
-		Flags:           tokenFlags(),
+		Flags:           globalFlags,
 		// Errors are printed once, by Run; urfave/cli must not exit or print them itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -243,6 +245,9 @@ Examples:
 	for _, cmd := range app.Commands {
 		// A PROFILE named help or h is a profile: only --help and -h ask for help.
 		cmd.HideHelpCommand = true
+		if !cmd.Hidden {
+			cmd.Description += globalHelp
+		}
 		if cmd.OnUsageError == nil {
 			name := cmd.Name
 			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {

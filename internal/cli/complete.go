@@ -44,9 +44,9 @@ func complete(r *run, app *cli.App, words []string, cur string) []string {
 	var cands []string
 	switch {
 	case strings.HasPrefix(cur, "-"):
-		flags := app.Flags
+		flags := app.Flags // global flags are valid anywhere
 		if l.cmd != nil {
-			flags = l.cmd.Flags
+			flags = append(append([]cli.Flag{}, l.cmd.Flags...), app.Flags...)
 		}
 		for _, f := range flags {
 			for _, n := range f.Names() {

@@ -50,7 +50,6 @@ One line per check: ok, warn or FAIL, with the fix. Exit status 1 when any check
 Examples:
    dsqlenv doctor
    dsqlenv doctor prod`,
-		Flags: tokenFlags(),
 		Action: func(c *cli.Context) error {
 			g, err := globalsOf(c, r)
 			if err != nil {

@@ -29,7 +29,6 @@ Examples:
    dsqlenv exec prod -- psql
    dsqlenv exec prod -- pg_dump --schema-only -f schema.sql
    dsqlenv exec prod -- sh -c 'psql -c "select 1" && psql -f migrate.sql'`,
-		Flags: tokenFlags(),
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			if len(args) == 0 {

@@ -23,7 +23,7 @@ It never overwrites an existing file.
 
 Examples:
    dsqlenv init && $EDITOR "$(dsqlenv init --path)"`,
-		Flags: []cli.Flag{configFlag, &cli.BoolFlag{Name: "path", Usage: "print where the file goes and write nothing"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "path", Usage: "print where the file goes and write nothing"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("init: takes no arguments, got %s", c.Args().First())

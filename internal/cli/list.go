@@ -18,7 +18,6 @@ func listCommand(r *run) *cli.Command {
 Examples:
    dsqlenv list
    dsqlenv --config ./team.yaml list`,
-		Flags: []cli.Flag{configFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("list: takes no arguments, got %s", strings.Join(c.Args().Slice(), " "))

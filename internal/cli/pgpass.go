@@ -46,11 +46,11 @@ Examples:
    dsqlenv pgpass prod
    dsqlenv service --passfile "$(dsqlenv pgpass --path)" prod && psql service=prod
    dsqlenv pgpass --min-valid 5m prod      # every minute: re-mints when under 5m are left`,
-		Flags: tokenFlags(
+		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Usage: "the password file (default: PGPASSFILE or $XDG_STATE_HOME/dsqlenv/pgpass)"},
 			&cli.BoolFlag{Name: "path", Usage: "print the password file's path and write nothing"},
 			&cli.DurationFlag{Name: "min-valid", Usage: "re-mint only the tokens that expire within `DURATION` (or are missing); no AWS call when none do"},
-		),
+		},
 		Action: func(c *cli.Context) error {
 			o := pgpassOptions{names: c.Args().Slice(), file: c.String("file"), refresh: c.IsSet("min-valid"), minValid: c.Duration("min-valid")}
 			if o.minValid < 0 {

@@ -47,7 +47,7 @@ Examples:
    dsqlenv pgpass prod && dsqlenv service --passfile "$(dsqlenv pgpass --path)" prod
    psql service=prod
    dsqlenv service --remove prod`,
-		Flags: []cli.Flag{configFlag,
+		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Usage: "the service file to edit (default: PGSERVICEFILE or ~/.pg_service.conf)"},
 			&cli.BoolFlag{Name: "remove", Usage: "delete the sections instead of writing them"},
 			&cli.StringFlag{Name: "passfile", Usage: "add passfile=`PATH` to each section (see dsqlenv pgpass)"},

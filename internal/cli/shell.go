@@ -2,6 +2,7 @@ package cli
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,7 +18,7 @@ type shellOptions struct {
 }
 
 func shellCommand(r *run, d *emit.Dialect) *cli.Command {
-	flags := tokenFlags()
+	var flags []cli.Flag
 	if d.Unsets {
 		flags = append(flags, &cli.BoolFlag{Name: "unset",
 			Usage: "print code that removes every variable a block sets; takes no PROFILE and reads no file"})
@@ -86,9 +87,14 @@ func unsetRun(r *run, o shellOptions) error {
 	return nil
 }
 
+// blockVarsHelp is the list of what a block sets, from the table, built once for every
+// dialect's help.
+var blockVarsHelp = sync.OnceValue(func() string {
+	return wrap(strings.Join(managedVars(), ", ")+" (the optional ones when the profile sets them; DSQLENV_EXPIRES_AT in Unix seconds), and the variable database_url: names, holding a postgresql:// URL.", 80)
+})
+
 func shellHelp(d *emit.Dialect) string {
-	text := "Mints a fresh IAM auth token for PROFILE and prints " + d.Title + " code that sets\n" +
-		wrap(strings.Join(managedVars(), ", ")+" (the optional ones when the profile sets them; DSQLENV_EXPIRES_AT in Unix seconds), and the variable database_url: names, holding a postgresql:// URL.", 80)
+	text := "Mints a fresh IAM auth token for PROFILE and prints " + d.Title + " code that sets\n" + blockVarsHelp()
 	if d.Unsets {
 		text += `
 It first removes ` + strings.Join(redirectVars, " and ") + `, which would redirect the connection, and

@@ -20,7 +20,6 @@ the endpoint, or a built-in default. Never prints a token.
 
 Examples:
    dsqlenv show prod`,
-		Flags: []cli.Flag{configFlag},
 		Action: func(c *cli.Context) error {
 			name, err := oneArg(c, "PROFILE")
 			if err != nil {

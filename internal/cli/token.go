@@ -16,7 +16,6 @@ func tokenCommand(r *run) *cli.Command {
 
 Examples:
    PGPASSWORD="$(dsqlenv token prod)" psql service=prod`,
-		Flags: tokenFlags(),
 		Action: func(c *cli.Context) error {
 			name, err := oneArg(c, "PROFILE")
 			if err != nil {

@@ -31,7 +31,6 @@ Examples:
    psql "$(dsqlenv url prod)"
    DATABASE_URL="$(dsqlenv url prod)" node app.js
    dsqlenv url prod | pbcopy`,
-		Flags: tokenFlags(),
 		Action: func(c *cli.Context) error {
 			return urlRun(c, r, false)
 		},
@@ -54,7 +53,6 @@ percent-encoded. The URL stops working when the token expires (expires_in).
 Examples:
    dsqlenv jdbc prod
    SPRING_DATASOURCE_URL="$(dsqlenv jdbc prod)" java -jar app.jar`,
-		Flags: tokenFlags(),
 		Action: func(c *cli.Context) error {
 			return urlRun(c, r, true)
 		},
