@@ -32,15 +32,18 @@ func isHostname(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || !isAlnum(label[0]) || !isAlnum(label[len(label)-1]) {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			if !isAlnum(label[i]) && label[i] != '-' {
+	start := 0 // of the current label
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if !isAlnum(s[i]) && s[i] != '-' {
 				return false
 			}
+			continue
 		}
+		if i == start || !isAlnum(s[start]) || !isAlnum(s[i-1]) {
+			return false // an empty label, or one that starts or ends with '-'
+		}
+		start = i + 1
 	}
 	return true
 }
