@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"sync"
 	"time"
 
@@ -205,11 +204,10 @@ func (g groupedProcess) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		if w.command == "" {
 			return nil, &processcreds.ProviderError{Err: errors.New("failed to prepare command: command must not be empty")}
 		}
-		shell := []string{"sh", "-c", w.command}
-		if runtime.GOOS == "windows" {
-			shell = []string{"cmd.exe", "/C", w.command}
-		}
+		shell := append(processShell, w.command)
 		cmd := exec.CommandContext(ctx, shell[0], shell[1:]...)
+		// The SDK's own provider runs the process with dsqlenv's environment, stdin and
+		// stderr (an MFA prompt reads the terminal): this one does the same.
 		cmd.Env = os.Environ()
 		cmd.Stderr = os.Stderr
 		cmd.Stdin = os.Stdin

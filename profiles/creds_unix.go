@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// processShell runs a credential_process as the SDK does: sh -c on Unix.
+var processShell = []string{"sh", "-c"}
+
 // inOwnGroup makes cmd the leader of a new process group and, when its context ends, kills
 // the whole group: `sh -c 'sleep 300 & sleep 300'` or a helper that forks leaves children the
 // default (killing the sh alone) would orphan, still holding the terminal. A child that leaves
