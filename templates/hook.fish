@@ -14,7 +14,7 @@ function __dsqlenv_now
     end
 end
 function __dsqlenv_hook --on-event fish_prompt
-    set -q DSQLENV_PROFILE[1]; and string match -qr '^[A-Za-z0-9][A-Za-z0-9._-]*$' -- "$DSQLENV_PROFILE"; or return
+    set -q DSQLENV_PROFILE[1]; and string match -qr '^[A-Za-z0-9][A-Za-z0-9._-]*\z' -- "$DSQLENV_PROFILE"; or return
     set -l now (__dsqlenv_now)
     set -l margin 60
     string match -qr '^[0-9]{1,9}$' -- "$DSQLENV_REFRESH_MARGIN"; and set margin $DSQLENV_REFRESH_MARGIN

@@ -6,7 +6,7 @@
 # failure dsqlenv has printed one line; the hook then waits 30 s, doubling up to 15 min, before
 # it tries again. The prompt that was there runs first and keeps $? and $LASTEXITCODE.
 function global:__dsqlenvHook {
-    if ("$env:DSQLENV_PROFILE" -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]*$') { return }
+    if ("$env:DSQLENV_PROFILE" -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]*\z') { return }
     $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
     $margin = 60L
     if ("$env:DSQLENV_REFRESH_MARGIN" -match '^[0-9]{1,9}$') { $margin = [long]$env:DSQLENV_REFRESH_MARGIN }

@@ -272,6 +272,14 @@ func unknownCommand(app *cli.App, name string) error {
 	return usagef("%s; shells: %s; commands: %s", msg, strings.Join(emit.Names(), ", "), strings.Join(cmds, ", "))
 }
 
+// noArgs is a usage error when a command that takes no arguments got some.
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("%s: takes no arguments, got %s", c.Command.Name, strings.Join(c.Args().Slice(), " "))
+	}
+	return nil
+}
+
 // oneArg returns the single argument a command takes, or a usage error naming it.
 func oneArg(c *cli.Context, what string) (string, error) {
 	switch c.NArg() {

@@ -34,8 +34,8 @@ Examples:
    psql "host=… sslmode=verify-full sslrootcert=$(dsqlenv cert)"`,
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "pem", Usage: "print the PEM itself instead of writing a file"}},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("cert: takes no arguments, got %s", c.Args().First())
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			return certRun(r, c.Bool("pem"))
 		},

@@ -25,8 +25,8 @@ Examples:
    dsqlenv init && $EDITOR "$(dsqlenv init --path)"`,
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "path", Usage: "print where the file goes and write nothing"}},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("init: takes no arguments, got %s", c.Args().First())
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			g, err := globalsOf(c, r)
 			if err != nil {

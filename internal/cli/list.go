@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -19,8 +18,8 @@ Examples:
    dsqlenv list
    dsqlenv --config ./team.yaml list`,
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("list: takes no arguments, got %s", strings.Join(c.Args().Slice(), " "))
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			g, err := globalsOf(c, r)
 			if err != nil {

@@ -30,8 +30,8 @@ Examples:
    dsqlenv status
    dsqlenv status || eval "$(dsqlenv bash prod)"`,
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("status: takes no arguments, got %s (it reports the profile this shell's environment holds)", strings.Join(c.Args().Slice(), " "))
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			return statusRun(r)
 		},
