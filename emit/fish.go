@@ -17,7 +17,10 @@ func QuoteFish(s string) string {
 func (fish) Render(b Block) ([]byte, error) {
 	// A bare `set -e NAME` fails with status 4 when NAME is unset, and fish's `set` keeps the
 	// previous status, so `… | source; and psql` would stop; the guarded form ends with 0.
-	unset := func(name string) string { return "if set -q " + name + "; set -e " + name + "; end" }
+	// Only the global scope, where blocks and the inherited environment put variables: a
+	// plain `set -e` would erase a universal variable the user saved in fish_variables, for
+	// every fish session to come.
+	unset := func(name string) string { return "if set -q -g " + name + "; set -e -g " + name + "; end" }
 	return render("fish", "\n", eachLine(b.Unset, unset), b.Set,
 		func(v Var) (string, error) { return "set -gx " + v.Name + " " + QuoteFish(v.Value), nil })
 }

@@ -165,3 +165,24 @@ func TestUncarriableValuesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestFishUnsetLeavesUniversalVariables: a block or --unset erases the global variable, never
+// a universal one the user saved (set -U), which would be gone from every fish to come.
+func TestFishUnsetLeavesUniversalVariables(t *testing.T) {
+	fish := testkit.RequireTool(t, "fish")
+	out, err := Fish.Render(Block{Unset: []string{"PGOPTIONS"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	script := "set -Ux PGOPTIONS universal\n" + string(out) + "echo \"after=$PGOPTIONS\"; set -q -U PGOPTIONS; and echo kept\n" +
+		"set -gx PGOPTIONS global\n" + string(out) + "echo \"again=$PGOPTIONS\"; set -q -g PGOPTIONS; or echo gone"
+	// Not --no-config, which keeps universal variables from working at all: an empty
+	// configuration directory instead.
+	cmd := exec.Command(fish, "-c", script)
+	cmd.Env = []string{"HOME=" + home, "XDG_CONFIG_HOME=" + home, "XDG_DATA_HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	got, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(got), "after=universal\nkept\nagain=universal\ngone\n") {
+		t.Errorf("fish unset: %v\n%s", err, got)
+	}
+}

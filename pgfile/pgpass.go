@@ -99,9 +99,12 @@ func (e PassEntry) line() string {
 	return strings.Join([]string{EscapePass(e.Host), EscapePass(e.Port), EscapePass(e.Database), EscapePass(e.User), EscapePass(e.Password)}, ":")
 }
 
-// MergePass replaces the line for each entry's host:port:database:user (matched literally,
-// not as a wildcard) or appends one; every other line is kept byte for byte. Every entry is
-// checked first with CheckPassEntry.
+// MergePass writes each entry where libpq will find it: libpq uses the first line whose
+// host:port:database:user matches, `*` matching anything (PostgreSQL documentation, "The
+// Password File"). So an entry replaces the first line that matches it exactly, or goes just
+// before an earlier line that matches it through a wildcard (which would otherwise win), or
+// at the end; later exact copies are dropped. Every other line is kept byte for byte. Every
+// entry is checked first with CheckPassEntry.
 func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
 	for _, e := range entries {
 		if err := CheckPassEntry(e); err != nil {
@@ -110,27 +113,32 @@ func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
 	}
 	eol := eolOf(data)
 	key := func(f []string) string { return strings.Join(f[:4], "\x00") }
-	want := map[string]PassEntry{}
-	for _, e := range entries {
-		want[key([]string{e.Host, e.Port, e.Database, e.User})] = e
-	}
 	done := map[string]bool{}
 	var out strings.Builder
 	for _, l := range splitLines(data) {
-		if f := splitPass(l.text); len(f) >= 5 && !strings.HasPrefix(l.text, "#") {
-			if e, mine := want[key(f)]; mine {
-				if !done[key(f)] {
-					le := l.eol
-					if le == "" {
-						le = eol
-					}
-					out.WriteString(e.line() + le)
-					done[key(f)] = true
-				}
-				continue
+		f := splitPass(l.text)
+		if len(f) < 5 || strings.HasPrefix(l.text, "#") {
+			out.WriteString(l.text + l.eol)
+			continue
+		}
+		le := l.eol
+		if le == "" {
+			le = eol
+		}
+		exact := false
+		for _, e := range entries {
+			k := key([]string{e.Host, e.Port, e.Database, e.User})
+			if k == key(f) {
+				exact = true
+			}
+			if !done[k] && passMatches(f, e) {
+				out.WriteString(e.line() + le)
+				done[k] = true
 			}
 		}
-		out.WriteString(l.text + l.eol)
+		if !exact {
+			out.WriteString(l.text + l.eol)
+		}
 	}
 	for _, e := range entries {
 		k := key([]string{e.Host, e.Port, e.Database, e.User})
@@ -144,6 +152,17 @@ func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
 		done[k] = true
 	}
 	return []byte(out.String()), nil
+}
+
+// passMatches is libpq's test of a password-file line against a connection: each of the
+// first four fields equals the connection's value or is "*".
+func passMatches(f []string, e PassEntry) bool {
+	for i, v := range []string{e.Host, e.Port, e.Database, e.User} {
+		if f[i] != "*" && f[i] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // WritePass merges entries into the password file at path (see MergePass and Update). The

@@ -3,6 +3,7 @@
 package pgfile
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,7 +23,21 @@ func lockDir(dir string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	// Without blocking, retried until LockWait: a directory anyone can read (a home at 0755)
+	// can be locked by anyone, and a cron job must not wait for ever on another user.
+	deadline := time.Now().Add(LockWait)
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+			break
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("another process has held the lock on the directory for over %s (flock); find it with: fuser -v %s", LockWait, dir)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}

@@ -8,7 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
+
+// LockWait is how long Update waits for another writer of the same directory to finish.
+var LockWait = 10 * time.Second
 
 // Update reads the file at path (a missing file reads as empty), passes its content to edit,
 // and writes the result back atomically under an exclusive lock, so concurrent dsqlenv runs
