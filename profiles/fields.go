@@ -202,21 +202,15 @@ func checkRegion(s string) string {
 // (database_url:), or returns "". It must be a name every shell can set, and not one of
 // libpq's PG… variables or dsqlenv's DSQLENV_… ones, which blocks manage themselves
 // (compared without case: Windows environment names are case-insensitive).
-// reservedVars are names a block must never set or clear: the shell's and the system's own.
-var reservedVars = map[string]bool{"PATH": true, "HOME": true, "SHELL": true, "USER": true, "LOGNAME": true,
-	"PWD": true, "OLDPWD": true, "TERM": true, "LANG": true, "TMPDIR": true, "TZ": true, "IFS": true,
-	"PS1": true, "PS2": true, "PS4": true, "PROMPT_COMMAND": true, "ENV": true, "BASH_ENV": true,
-	"CDPATH": true, "MAIL": true, "EDITOR": true, "VISUAL": true, "DISPLAY": true, "SSH_AUTH_SOCK": true}
-
 func CheckURLVar(name string) string {
 	up := strings.ToUpper(name)
 	switch {
-	case !isEnvName(name):
-		return fmt.Sprintf("%q is not an environment variable name: use letters, digits and _, not starting with a digit, such as DATABASE_URL", name)
-	case strings.HasPrefix(up, "PG") || strings.HasPrefix(up, "DSQLENV_"):
-		return fmt.Sprintf("%q is a name libpq (PG…) or dsqlenv (DSQLENV_…) uses: choose another, such as DATABASE_URL", name)
-	case reservedVars[up] || strings.HasPrefix(up, "LD_") || strings.HasPrefix(up, "DYLD_") || strings.HasPrefix(up, "AWS_"):
-		return fmt.Sprintf("%q is a variable the shell, the system or the AWS SDK relies on: choose another, such as DATABASE_URL", name)
+	case !isEnvName(name) || name != up || !strings.HasSuffix(name, "URL"):
+		// Upper case and ending in URL: the shells' own variables (PATH, fish's status and
+		// argv, zsh's precmd_functions, HISTFILE, NODE_OPTIONS…) can never be named.
+		return fmt.Sprintf("%q must be an upper-case variable name ending in URL, such as DATABASE_URL: a block sets it and later clears it", name)
+	case strings.HasPrefix(up, "PG") || strings.HasPrefix(up, "DSQLENV_") || strings.HasPrefix(up, "AWS_"):
+		return fmt.Sprintf("%q is a name libpq (PG…), dsqlenv (DSQLENV_…) or the AWS SDK (AWS_…) uses: choose another, such as DATABASE_URL", name)
 	}
 	return ""
 }

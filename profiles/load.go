@@ -144,7 +144,7 @@ func readFile(path string) ([]byte, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%w: %s does not exist: run `dsqlenv init` to write a starter file, or pass --config FILE", ErrNotFound, path)
+			return nil, fmt.Errorf("%w: %s does not exist: run `dsqlenv init` to write a starter file (with the same --config or DSQLENV_CONFIG, it goes there), or pass --config FILE", ErrNotFound, path)
 		case errors.Is(err, fs.ErrPermission):
 			return nil, &FileError{Path: path, Msg: "cannot be read (permission denied): check its mode and owner"}
 		}

@@ -28,8 +28,9 @@ _dsqlenv_hook() {
   [[ ${DSQLENV_PROFILE:-} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || return $ret
   _dsqlenv_now
   local now=$_dsqlenv_t
-  [[ ${DSQLENV_REFRESH_MARGIN:-} =~ ^[0-9]{1,9}$ ]] && margin=$DSQLENV_REFRESH_MARGIN
-  [[ ${DSQLENV_EXPIRES_AT:-} =~ ^[0-9]{1,18}$ ]] && expires=$DSQLENV_EXPIRES_AT
+  # 10#: a leading 0 would make bash read 08 as a bad octal number.
+  [[ ${DSQLENV_REFRESH_MARGIN:-} =~ ^[0-9]{1,9}$ ]] && margin=$((10#$DSQLENV_REFRESH_MARGIN))
+  [[ ${DSQLENV_EXPIRES_AT:-} =~ ^[0-9]{1,18}$ ]] && expires=$((10#$DSQLENV_EXPIRES_AT))
   if (( now + margin < expires || now < _dsqlenv_retry_at )); then
     return $ret
   fi

@@ -20,7 +20,7 @@ import (
 // the only place that prints an error, and the only place where a command's output and files
 // are written: after the command succeeded.
 func Run(ctx context.Context, e *Env, args []string) (code int) {
-	r := &run{Env: e}
+	r := &run{Env: e, args: args[1:]}
 	defer func() {
 		if p := recover(); p != nil {
 			code = r.finish(fmt.Errorf("internal error: %v; please report it with the command line and dsqlenv %s (%s)", p, e.Version, firstFrame(debug.Stack())), exitSoftware)
@@ -48,7 +48,7 @@ func (r *run) finish(err error, code int) int {
 			err = werr
 		} else {
 			if r.rendered && r.StdoutIsTerminal && r.dialect.Unsets {
-				fmt.Fprintf(r.Stderr, "dsqlenv: note: this is %s code for your shell to run, not to read: %s\n", r.dialect.Title, strings.SplitN(r.dialect.Use, "\n", 2)[0])
+				fmt.Fprintf(r.Stderr, "dsqlenv: note: this is %s code for your shell to run, not to read: %s\n", r.dialect.Title, termSafe(r.runIt()))
 			}
 			return exitOK
 		}
@@ -289,4 +289,27 @@ func oneArg(c *cli.Context, what string) (string, error) {
 		return c.Args().First(), nil
 	}
 	return "", usagef("%s: expected one %s, got %d: %s", c.Command.Name, what, c.NArg(), strings.Join(c.Args().Slice(), " "))
+}
+
+// runIt is how to run this very command line's output in its shell, for the terminal hint.
+func (r *run) runIt() string {
+	if r.dialect.Quote == nil { // cmd.exe and batch files: the help's own example
+		return strings.SplitN(r.dialect.Use, "\n", 2)[0]
+	}
+	line := "dsqlenv"
+	for _, a := range r.args {
+		if a == "" || strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") != "" {
+			a = r.dialect.Quote(a)
+		}
+		line += " " + a
+	}
+	switch r.dialect.Shell {
+	case emit.POSIX:
+		return `eval "$(` + line + `)"`
+	case emit.Fish:
+		return line + " | source"
+	case emit.PowerShell:
+		return line + " | iex"
+	}
+	return strings.SplitN(r.dialect.Use, "\n", 2)[0]
 }

@@ -113,6 +113,13 @@ func (r *run) stageAmazonRoot() {
 		if err := checkAmazonRoot(); err != nil {
 			return "", err
 		}
+		// dsqlenv's own file: a symbolic link there is replaced, never written through (it
+		// would overwrite, and chmod 0644, whatever it points at).
+		if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(path); err != nil {
+				return "", fmt.Errorf("writing the Amazon root CAs: %v", err)
+			}
+		}
 		written, err := pgfile.Update(path, 0o644, func([]byte) ([]byte, error) { return templates.AmazonRoots, nil })
 		if err != nil {
 			return "", fmt.Errorf("writing the Amazon root CAs: %v", err)

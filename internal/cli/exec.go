@@ -39,7 +39,7 @@ Examples:
 				argv = argv[1:]
 			}
 			if len(argv) == 0 {
-				return usagef("exec: missing COMMAND after %s (usage: dsqlenv exec %s -- COMMAND [ARGS...])", name, name)
+				return usagef("exec: missing COMMAND after %s, which was read as the PROFILE (usage: dsqlenv exec PROFILE -- COMMAND [ARGS...])", name)
 			}
 			g, err := globalsOf(c, r)
 			if err != nil {

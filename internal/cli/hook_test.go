@@ -248,7 +248,7 @@ func TestHookPowerShellGolden(t *testing.T) {
 // 60 s (and with a margin that is not a number), and re-minted with DSQLENV_REFRESH_MARGIN=200.
 func TestHookRefreshMargin(t *testing.T) {
 	for _, shell := range []string{"bash", "zsh"} {
-		for margin, want := range map[string]int{"": 0, "abc": 0, "200": 1, "$(touch ran)": 0} {
+		for margin, want := range map[string]int{"": 0, "abc": 0, "200": 1, "$(touch ran)": 0, "0200": 1, "08": 0, "099": 0} {
 			bin, count := countingBin(t)
 			env := append(hookEnv(t, true, time.Now().Unix()+100), "DSQLENV_REFRESH_MARGIN="+margin)
 			interactive(t, shell, env, "eval "+emit.QuotePOSIX(hookFor(t, shell, bin))+"\n:\n"+report)

@@ -216,8 +216,13 @@ func TestStdoutToATerminalGetsAHint(t *testing.T) {
 	e := testEnv(fixedMint)
 	e.StdoutIsTerminal = true
 	r := runEnv(t, e, "-c", demoYAML, "bash", "demo")
-	if r.code != 0 || !strings.Contains(r.stderr, `eval "$(dsqlenv bash prod)"`) || !strings.HasPrefix(r.stdout, "unset ") {
+	if r.code != 0 || !strings.Contains(r.stderr, `eval "$(dsqlenv -c `+demoYAML+` bash demo)"`) || !strings.HasPrefix(r.stdout, "unset ") {
 		t.Errorf("terminal: %+v", r)
+	}
+	for args, want := range map[string]string{"fish --unset": "dsqlenv fish --unset | source", "powershell --unset": "dsqlenv powershell --unset | iex", "cmd --unset": "for /f", "zsh --unset": `eval "$(dsqlenv zsh --unset)"`} {
+		if r := runEnv(t, e, strings.Fields(args)...); r.code != 0 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s on a terminal: %+v", args, r)
+		}
 	}
 	if r := runEnv(t, e, "-c", demoYAML, "list"); r.stderr != "" {
 		t.Errorf("list on a terminal got a hint: %q", r.stderr)

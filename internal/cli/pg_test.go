@@ -121,7 +121,7 @@ func TestPgpassAndServicePassfileConnectWithNothingInTheEnvironment(t *testing.T
 	svc, pass := filepath.Join(dir, "pg_service.conf"), filepath.Join(dir, "pgpass")
 	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
 	r := runBin(t, env, "pgpass", "--file", pass, "local")
-	if r.code != 0 || !strings.Contains(r.stderr, "wrote 1 token(s) to "+pass) || !strings.Contains(r.stderr, "warning: the tokens expire in under an hour") {
+	if r.code != 0 || !strings.Contains(r.stderr, "wrote 1 token(s) to "+pass) || !strings.Contains(r.stderr, "note: run dsqlenv pgpass --min-valid 5m every minute") {
 		t.Fatalf("pgpass: %+v", r)
 	}
 	st, _ := os.Stat(pass)

@@ -124,7 +124,7 @@ func pgpassRun(c *cli.Context, r *run, o pgpassOptions) error {
 		note := fmt.Sprintf("wrote %d token(s) to %s; they expire at %s (in %s)", len(entries), written,
 			first.Local().Format("15:04:05"), profiles.FormatDuration(left))
 		if left < pgpassWarnWithin {
-			note += "\nwarning: the tokens expire in under an hour: run dsqlenv pgpass again before then, or raise expires_in"
+			note += "\nnote: run dsqlenv pgpass --min-valid 5m every minute (cron, a systemd timer; see the README) to keep them fresh"
 		}
 		return note, nil
 	})

@@ -14,6 +14,7 @@ import (
 // command succeeded, so a failed command leaves no file behind and nothing a shell would run.
 type run struct {
 	*Env
+	args    []string // the command line, without the program name
 	out     bytes.Buffer
 	dialect *emit.Dialect // the shell dialect this command line asks for, if any
 	writes  []stagedWrite

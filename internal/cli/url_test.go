@@ -219,10 +219,13 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 
 func TestDatabaseURLMustBeAVariableName(t *testing.T) {
 	for _, tc := range []struct{ value, msg string }{
-		{"DATABASE URL", "is not an environment variable name"},
-		{"1DB", "is not an environment variable name"},
-		{"PGURL", "is a name libpq (PG…) or dsqlenv (DSQLENV_…) uses"},
-		{"dsqlenv_url", "is a name libpq"},
+		{"DATABASE URL", "must be an upper-case variable name ending in URL"},
+		{"1DB_URL", "must be an upper-case variable name ending in URL"},
+		{"database_url", "must be an upper-case variable name ending in URL"},
+		{"PATH", "must be an upper-case variable name ending in URL"},
+		{"status", "must be an upper-case variable name ending in URL"},
+		{"PGURL", "is a name libpq (PG…), dsqlenv (DSQLENV_…) or the AWS SDK (AWS_…) uses"},
+		{"DSQLENV_URL", "is a name libpq"},
 	} {
 		cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    database_url: '"+tc.value+"'\n")
 		r := runApp(t, fixedMint, "-c", cfg, "bash", "prod")
@@ -235,22 +238,22 @@ func TestDatabaseURLMustBeAVariableName(t *testing.T) {
 // exec gives the program the URL and removes the one an earlier block left.
 func TestExecSetsDatabaseURL(t *testing.T) {
 	ca := writeFile(t, t.TempDir(), "ca.pem", "x")
-	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    sslrootcert: "+ca+"\n    database_url: MY_DB\n")
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n    sslrootcert: "+ca+"\n    database_url: MY_DB_URL\n")
 	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=postgresql://stale"), "exec", "prod", "--", "env")
-	if r.code != 0 || strings.Contains(r.stdout, "OLD_URL=") || !strings.Contains(r.stdout, "\nDSQLENV_URL_VAR=MY_DB\n") {
+	if r.code != 0 || strings.Contains(r.stdout, "OLD_URL=") || !strings.Contains(r.stdout, "\nDSQLENV_URL_VAR=MY_DB_URL\n") {
 		t.Fatalf("exec env: %+v", r)
 	}
 	for _, line := range strings.Split(r.stdout, "\n") {
-		if v, ok := strings.CutPrefix(line, "MY_DB="); ok {
+		if v, ok := strings.CutPrefix(line, "MY_DB_URL="); ok {
 			u, err := url.Parse(v)
 			pw, _ := u.User.Password()
 			if err != nil || !strings.Contains(r.stdout, "\nPGPASSWORD="+pw+"\n") || u.Query().Get("sslrootcert") != ca {
-				t.Errorf("MY_DB=%s does not hold the block's token and CA", v)
+				t.Errorf("MY_DB_URL=%s does not hold the block's token and CA", v)
 			}
 			return
 		}
 	}
-	t.Errorf("exec env lacks MY_DB:\n%s", r.stdout)
+	t.Errorf("exec env lacks MY_DB_URL:\n%s", r.stdout)
 }
 
 // sessionSQL prints what a client's session is: user, TLS, database, application_name and
