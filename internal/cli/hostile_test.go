@@ -207,3 +207,25 @@ func TestMalformedCredentialProcessOutputIsNotPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestBundledRootsReplaceALinkInsteadOfWritingThroughIt: the roots' path is dsqlenv's own; a
+// symbolic link there must not make dsqlenv overwrite (and chmod 0644) what it points at.
+func TestBundledRootsReplaceALinkInsteadOfWritingThroughIt(t *testing.T) {
+	e := testEnv(fixedMint)
+	e.Paths.DataHome = t.TempDir()
+	secret := writeFile(t, t.TempDir(), "secret", "mine")
+	path := filepath.Join(e.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	if err := os.Symlink(secret, path); err != nil {
+		t.Fatal(err)
+	}
+	if r := runEnv(t, e, "cert"); r.code != 0 || strings.TrimSpace(r.stdout) != path {
+		t.Fatalf("cert: %+v", r)
+	}
+	b, _ := os.ReadFile(secret)
+	st, _ := os.Stat(secret)
+	lst, _ := os.Lstat(path)
+	if string(b) != "mine" || st.Mode().Perm() != 0o600 || !lst.Mode().IsRegular() {
+		t.Errorf("target %q mode %v; the path is now %v", b, st.Mode().Perm(), lst.Mode())
+	}
+}
