@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -88,16 +89,20 @@ type FileError struct {
 
 func (e *FileError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, escapeControls(e.Msg))
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, EscapeControls(e.Msg))
 	}
-	return fmt.Sprintf("%s: %s", e.Path, escapeControls(e.Msg))
+	return fmt.Sprintf("%s: %s", e.Path, EscapeControls(e.Msg))
 }
 
-// escapeControls keeps an error on one line, and free of terminal escape sequences, when it
-// quotes a value from the file the way yaml.v3 does (between backticks, control characters
-// and all).
-func escapeControls(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
+// EscapeControls makes text safe to show a person on a terminal, and one line: it escapes C0
+// controls (ESC starts the sequences that retitle, clear or rewrite a terminal; a line feed
+// would split an error), DEL and the C1 controls U+0080–U+009F (U+009B is a one-character CSI
+// on many terminals; ECMA-48 §5.3). Invalid UTF-8 becomes U+FFFD, since a lone 0x9b byte is
+// CSI to a terminal in 8-bit mode. Errors quoting a value from the file the way yaml.v3 does
+// (between backticks, control characters and all) pass through here, and so does everything
+// dsqlenv prints for a person (internal/cli's termSafe).
+func EscapeControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) && utf8.ValidString(s) {
 		return s
 	}
 	var b strings.Builder
@@ -109,8 +114,10 @@ func escapeControls(s string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case isControl(r):
+		case r < 0x80 && isControl(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
 		}
@@ -118,7 +125,7 @@ func escapeControls(s string) string {
 	return b.String()
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }
 
 // ErrNotFound marks a missing profiles file, so callers can suggest `dsqlenv init`.
 var ErrNotFound = errors.New("profiles file not found")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -50,6 +52,24 @@ func clientsOf(windows bool) string {
 		return forWindows
 	}
 	return forUnix
+}
+
+// mintProfile is the work of the commands that take one PROFILE and print something with its
+// token in it (token, url, jdbc): the argument, the global settings, the profile, the token.
+func (r *run) mintProfile(c *cli.Context, clients string) (*session, error) {
+	name, err := oneArg(c, "PROFILE")
+	if err != nil {
+		return nil, err
+	}
+	g, err := globalsOf(c, r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.resolve(g, name, clients)
+	if err != nil {
+		return nil, err
+	}
+	return s, r.mint(c.Context, g, s)
 }
 
 // mint signs the session's token, warning on stderr when the credentials cut its life short.

@@ -17,19 +17,8 @@ func tokenCommand(r *run) *cli.Command {
 Examples:
    PGPASSWORD="$(dsqlenv token prod)" psql service=prod`,
 		Action: func(c *cli.Context) error {
-			name, err := oneArg(c, "PROFILE")
+			s, err := r.mintProfile(c, noRootCert)
 			if err != nil {
-				return err
-			}
-			g, err := globalsOf(c, r)
-			if err != nil {
-				return err
-			}
-			s, err := r.resolve(g, name, noRootCert)
-			if err != nil {
-				return err
-			}
-			if err := r.mint(c.Context, g, s); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintln(&r.out, s.token)

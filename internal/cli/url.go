@@ -61,22 +61,11 @@ Examples:
 
 // urlRun mints a token and prints the profile's URL, postgresql:// or JDBC.
 func urlRun(c *cli.Context, r *run, jdbc bool) error {
-	name, err := oneArg(c, "PROFILE")
-	if err != nil {
-		return err
-	}
-	g, err := globalsOf(c, r)
-	if err != nil {
-		return err
-	}
-	s, err := r.resolve(g, name, noRootCert)
+	s, err := r.mintProfile(c, noRootCert)
 	if err != nil {
 		return err
 	}
 	if s.urlRootCert, err = r.rootCertFile(s.conn); err != nil {
-		return err
-	}
-	if err := r.mint(c.Context, g, s); err != nil {
 		return err
 	}
 	u := s.connURL()
