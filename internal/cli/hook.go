@@ -14,41 +14,27 @@ import (
 )
 
 func hookCommand(r *run) *cli.Command {
-	return &cli.Command{
-		Name:      "hook",
-		Category:  "Shell set-up",
-		Usage:     "print a prompt hook that mints a new token before the current one expires",
-		ArgsUsage: strings.Join(emit.ScriptShells(), "|"),
-		Description: `Prints code for your shell's start-up file. Before each prompt, when
+	return scriptCommand(r, "hook", "print a prompt hook that mints a new token before the current one expires",
+		`Prints code for your shell's start-up file. Before each prompt, when
 DSQLENV_PROFILE is set (a block sets it) and the token expires within
 DSQLENV_REFRESH_MARGIN seconds (default 60), the hook runs dsqlenv SHELL again for
 that profile, from the profiles file the block came from (DSQLENV_PROFILES_FILE).
 It reads the time with the shell's own clock, so a prompt with a fresh token
 starts no process. After a failure dsqlenv prints one line and the hook waits
-30 s, doubling up to 15 min, before it tries again.
+30 s, doubling up to 15 min, before it tries again. It also defines
+dsqlenv_prompt, which prints the active profile and its token's time left
+("prod 12m") without starting a process, for your prompt.
 
 Examples:
    eval "$(dsqlenv hook bash)"                          # ~/.bashrc
    eval "$(dsqlenv hook zsh)"                           # ~/.zshrc
    dsqlenv hook fish | source                           # ~/.config/fish/config.fish
-   dsqlenv hook powershell | Out-String | Invoke-Expression   # $PROFILE`,
-		Action: func(c *cli.Context) error {
-			shell, err := oneArg(c, "SHELL")
-			if err != nil {
-				return err
-			}
-			return scriptRun(r, "hook", shell)
-		},
-	}
+   dsqlenv hook powershell | Out-String | Invoke-Expression   # $PROFILE`)
 }
 
 func completionCommand(r *run) *cli.Command {
-	return &cli.Command{
-		Name:      "completion",
-		Category:  "Shell set-up",
-		Usage:     "print a completion script for commands, flags and profile names",
-		ArgsUsage: strings.Join(emit.ScriptShells(), "|"),
-		Description: `Prints a script that completes dsqlenv's commands, shells and flags, and profile
+	return scriptCommand(r, "completion", "print a completion script for commands, flags and profile names",
+		`Prints a script that completes dsqlenv's commands, shells and flags, and profile
 names read from the profiles file (--config on the command line, DSQLENV_CONFIG
 or the default file) each time you press Tab.
 
@@ -56,13 +42,23 @@ Examples:
    eval "$(dsqlenv completion bash)"                          # ~/.bashrc
    eval "$(dsqlenv completion zsh)"                           # ~/.zshrc, after compinit
    dsqlenv completion fish > ~/.config/fish/completions/dsqlenv.fish
-   dsqlenv completion powershell | Out-String | Invoke-Expression   # $PROFILE`,
+   dsqlenv completion powershell | Out-String | Invoke-Expression   # $PROFILE`)
+}
+
+// scriptCommand is hook or completion: one SHELL argument, a script from the dialect table.
+func scriptCommand(r *run, kind, usage, description string) *cli.Command {
+	return &cli.Command{
+		Name:        kind,
+		Category:    "Shell set-up",
+		Usage:       usage,
+		ArgsUsage:   strings.Join(emit.ScriptShells(), "|"),
+		Description: description,
 		Action: func(c *cli.Context) error {
 			shell, err := oneArg(c, "SHELL")
 			if err != nil {
 				return err
 			}
-			return scriptRun(r, "completion", shell)
+			return scriptRun(r, kind, shell)
 		},
 	}
 }
