@@ -67,6 +67,7 @@ func TestNoTokenCommandsDoNotLoadAWSConfig(t *testing.T) {
 		{"hook", "bash"}, {"hook", "zsh"}, {"hook", "fish"}, {"hook", "powershell"},
 		{"completion", "bash"}, {"completion", "zsh"}, {"completion", "fish"}, {"completion", "powershell"},
 		{"__complete", "--cur=", "bash"}, {"service", "--file", svc, "demo"}, {"cert"}, {"cert", "--pem"}, {"init", "--path"},
+		{"service", "--remove", "--file", svc, "demo"}, {"pgpass", "--path"}, {"dotenv", "--help"},
 		{"--help"}, {"bash", "--help"}, {"--version"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
