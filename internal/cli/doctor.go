@@ -389,17 +389,24 @@ type libpqOnPath struct {
 	system bool   // libpq 16+: reads sslrootcert=system as the OS trust store
 }
 
+// withoutPG is environ without any libpq variable (PG…, in any case, as Windows names are), so
+// that doctor's psql runs see only what the profile sets.
+func withoutPG(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(strings.ToUpper(k), "PG") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 func probeLibpq(environ []string) libpqOnPath {
 	path, err := exec.LookPath("psql")
 	if err != nil {
 		return libpqOnPath{}
 	}
-	var env []string
-	for _, kv := range environ {
-		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "PG") {
-			env = append(env, kv)
-		}
-	}
+	env := withoutPG(environ)
 	run := func(args ...string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
 		defer cancel()
@@ -435,13 +442,7 @@ func (d *doctor) psql(name string, s *session) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-c", "select 1")
 	cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
-	env := []string{}
-	for _, kv := range d.r.Environ {
-		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "PG") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = childEnv(env, s.block(), d.r.GOOS == "windows")
+	cmd.Env = childEnv(withoutPG(d.r.Environ), s.block(), d.r.GOOS == "windows")
 	out, err := cmd.CombinedOutput()
 	text := strings.TrimSpace(string(out))
 	if err == nil && text == "1" {
