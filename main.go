@@ -9,8 +9,10 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/adrg/xdg"
@@ -49,8 +51,23 @@ func main() {
 		Mint:       profiles.MintWithSDK,
 		Executable: self,
 		Version:    versionString(),
+		Signals:    signals(),
+		Exit:       os.Exit,
 	}
 	os.Exit(cli.Run(context.Background(), e, os.Args))
+}
+
+// signals delivers SIGINT, SIGTERM and SIGHUP for the whole run. A signal the process was
+// started with ignored (SIGINT for `dsqlenv … &` in a script, SIGHUP under nohup) stays
+// ignored: signal.Notify would install a handler for it.
+func signals() <-chan os.Signal {
+	ch := make(chan os.Signal, 1)
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		if !signal.Ignored(s) {
+			signal.Notify(ch, s)
+		}
+	}
+	return ch
 }
 
 func versionString() string {

@@ -1,108 +1,38 @@
 package pgfile
 
 import (
+	"errors"
+	"fmt"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 )
 
-// temps holds the temporary files of the writes in progress, so that SIGINT, SIGTERM or
-// SIGHUP (Ctrl+C, kill, a closed terminal) during a write removes them before the process
-// ends: without a handler the process would die with the file still on disk. Signals are
-// caught only while a write is in progress; the handler removes every temporary file and then
-// re-raises the signal (reraise), so the process ends exactly as it would have without
-// dsqlenv's handler, minus the litter. SIGKILL cannot be caught: its leftovers are harmless
-// (mode 0600, a name no reader looks at).
+// temps holds the temporary files of the writes in progress, so that a signal (Ctrl+C, kill,
+// a closed terminal) during a write can remove them before the process ends: the process's
+// one signal handler (internal/cli) calls AbortWrites and then exits. SIGKILL cannot be
+// caught: its leftovers are harmless (mode 0600, a name no reader looks at).
 var temps = &tempFiles{files: map[string]bool{}}
 
-// interruptSignals are the signals whose default action ends the process while a write is
-// in progress. A signal the process was started with ignored (SIGINT for `dsqlenv … &` in a
-// script, SIGHUP under nohup) stays ignored: signal.Notify would install a handler for it.
-var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
 type tempFiles struct {
-	mu     sync.Mutex
-	files  map[string]bool
-	active int // writes in progress
-	sigs   chan os.Signal
-	done   chan struct{}
+	mu      sync.Mutex
+	files   map[string]bool // full paths
+	aborted bool
 }
 
-// begin starts catching the signals for a write; end stops once no write is in progress.
-func (t *tempFiles) begin() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.active++
-	if t.active > 1 {
-		return
-	}
-	t.sigs, t.done = make(chan os.Signal, 1), make(chan struct{})
-	for _, s := range interruptSignals {
-		if !signal.Ignored(s) {
-			signal.Notify(t.sigs, s)
-		}
-	}
-	go func(sigs chan os.Signal, done chan struct{}) {
-		select {
-		case s := <-sigs:
-			t.die(s)
-		case <-done:
-		}
-	}(t.sigs, t.done)
-}
+// errAborted is what a write gets once AbortWrites ran: the process is ending.
+var errAborted = errors.New("interrupted")
 
-func (t *tempFiles) end() {
-	t.mu.Lock()
-	t.active--
-	if t.active > 0 {
-		t.mu.Unlock()
-		return
-	}
-	sigs := t.sigs
-	signal.Stop(sigs)
-	close(t.done)
-	t.mu.Unlock()
-	// A signal that arrived while the watcher was already leaving is still owed its default.
-	select {
-	case s := <-sigs:
-		t.die(s)
-	default:
-	}
-}
-
-// die removes every temporary file and re-raises s. It keeps the lock, so no rename or
-// create runs between the removal and the end of the process.
-func (t *tempFiles) die(s os.Signal) {
-	t.mu.Lock()
-	for name := range t.files {
+// AbortWrites removes the temporary files of every write in progress, and makes every later
+// create or rename fail, so that no file lands once the process is ending. A signal handler
+// calls it before it exits; it returns at once.
+func AbortWrites() {
+	temps.mu.Lock()
+	defer temps.mu.Unlock()
+	temps.aborted = true
+	for name := range temps.files {
 		os.Remove(name)
+		delete(temps.files, name)
 	}
-	reraise(s)
-}
-
-// create makes the temporary file in dir, mode 0600 from the start (os.CreateTemp), and
-// registers it under the lock, so a signal cannot fall between its creation and its
-// registration.
-func (t *tempFiles) create(dir, pattern string) (*os.File, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f, err := os.CreateTemp(dir, pattern)
-	if err == nil {
-		t.files[f.Name()] = true
-	}
-	return f, err
-}
-
-// rename moves a registered temporary file into place and forgets it.
-func (t *tempFiles) rename(tmp, path string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	err := os.Rename(tmp, path)
-	if err == nil {
-		delete(t.files, tmp)
-	}
-	return err
 }
 
 // discard removes a temporary file that was not renamed (after a failure).
@@ -113,4 +43,14 @@ func (t *tempFiles) discard(tmp string) {
 		os.Remove(tmp)
 		delete(t.files, tmp)
 	}
+}
+
+// UnsafeDirError refuses to write into a directory that someone else owns or can write.
+type UnsafeDirError struct {
+	Dir string
+	Why string
+}
+
+func (e *UnsafeDirError) Error() string {
+	return fmt.Sprintf("dsqlenv writes only into a directory of your own that no one else can write, and %s: %s (running as root with another user's HOME or XDG_DATA_HOME, as sudo -E or su without - leave them? use sudo -i or su -, or point XDG_DATA_HOME at a directory of your own)", e.Dir, e.Why)
 }

@@ -154,6 +154,17 @@ func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
 	return []byte(out.String()), nil
 }
 
+// PassFor is the entry libpq uses for want's host, port, database and user: the first that
+// matches, through a wildcard or exactly (passMatches).
+func PassFor(entries []PassEntry, want PassEntry) (PassEntry, bool) {
+	for _, e := range entries {
+		if passMatches([]string{e.Host, e.Port, e.Database, e.User}, want) {
+			return e, true
+		}
+	}
+	return PassEntry{}, false
+}
+
 // passMatches is libpq's test of a password-file line against a connection: each of the
 // first four fields equals the connection's value or is "*".
 func passMatches(f []string, e PassEntry) bool {

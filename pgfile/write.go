@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
 )
 
 // LockWait is how long Update waits for another writer of the same directory to finish.
@@ -74,67 +75,63 @@ func update(path string, newMode fs.FileMode, private bool, edit func([]byte) ([
 	if old != nil && bytes.Equal(data, old) && st.Mode().Perm() == mode {
 		return target, nil // nothing changed: leave the file, its mode and its time alone
 	}
-	return target, writeAtomic(target, data, mode)
+	return target, writeAtomic(target, data, mode, false)
 }
 
-// readRegular reads target, refusing anything but a regular file. The check is made again on
-// the open file because the path may have been replaced since resolve looked at it.
+// MaxFileSize bounds a service or password file dsqlenv reads: a real one is a few
+// kilobytes, and /dev/zero or a runaway file must not eat memory.
+const MaxFileSize = 16 << 20
+
+// readRegular reads target, refusing anything but a regular file of at most MaxFileSize
+// (safefile.Read: the check is made on the open file, because the path may have been
+// replaced since resolve looked at it, and the open does not block on a FIFO).
 func readRegular(path, target string) ([]byte, fs.FileInfo, error) {
-	f, err := os.OpenFile(target, openRead, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read %s: %w", target, unwrapPath(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read %s: %w", target, unwrapPath(err))
-	}
-	if !st.Mode().IsRegular() {
+	data, st, err := safefile.Read(target, MaxFileSize)
+	switch {
+	case err == nil, errors.Is(err, fs.ErrNotExist):
+		return data, st, err
+	case safefile.IsNotRegular(err):
 		return nil, nil, notRegular(path, target, st.Mode())
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot read %s: %w", target, unwrapPath(err))
-	}
-	return data, st, nil
+	return nil, nil, fmt.Errorf("cannot read %s: %w", target, unwrapPath(err))
 }
 
-// writeAtomic writes data to a temporary file in the same directory, syncs it and renames it
-// over path, so a reader sees the old file or the new one, never a mix. The temporary file is
-// 0600 from its creation and gets mode only just before the rename, so a token is never in a
-// file others can read; SIGINT, SIGTERM and SIGHUP during the write remove it (see temps).
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	temps.begin()
-	defer temps.end()
-	dir := filepath.Dir(path)
-	tmp, err := temps.create(dir, "."+filepath.Base(path)+".tmp-*")
+// Replace writes data to path, a file that belongs to dsqlenv itself (the bundled roots),
+// when it is missing or different. Unlike Update it never follows a symbolic link at path:
+// a link, a FIFO or a device there is replaced by the rename, never opened or written
+// through. The directory is created (0700) when missing, and must belong to the user (or
+// root) and be writable by no one else; otherwise Replace refuses and says why, since anyone
+// who can write there could swap the file, or plant a link that a write would follow.
+// undo, when not nil, takes back what Replace made: the file, when no regular file stood
+// there before, and the directories it created; a caller whose later writes fail calls it.
+func Replace(path string, data []byte, mode fs.FileMode) (undo func(), err error) {
+	var made []string // directories to create, deepest last
+	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		made = append([]string{d}, made...)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the directory of %s: %w", path, unwrapPath(err))
+	}
+	created, err := replace(path, data, mode)
+	undo = func() {
+		if created {
+			os.Remove(path)
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i]) // only an empty directory goes
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w (the file is unchanged)", path, unwrapPath(err))
+		undo()
+		return nil, err
 	}
-	defer temps.discard(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w (the file is unchanged)", path, err)
+	if !created && len(made) == 0 {
+		return nil, nil
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %w (the file is unchanged)", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot set the mode of %s: %w (the file is unchanged)", path, unwrapPath(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w (the file is unchanged)", path, err)
-	}
-	if err := temps.rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("cannot replace %s: %w (the file is unchanged)", path, unwrapPath(err))
-	}
-	syncDir(dir)
-	return nil
+	return undo, nil
 }
 
 func unwrapPath(err error) error {
@@ -206,22 +203,5 @@ func (e *NotRegularError) Error() string {
 }
 
 func notRegular(path, target string, m fs.FileMode) error {
-	var kind string
-	switch {
-	case m.IsDir():
-		kind = "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		kind = "a FIFO"
-	case m&fs.ModeSocket != 0:
-		kind = "a socket"
-	case m&fs.ModeCharDevice != 0:
-		kind = "a character device"
-	case m&fs.ModeDevice != 0:
-		kind = "a block device"
-	case m&fs.ModeSymlink != 0:
-		kind = "a symbolic link"
-	default:
-		kind = "a special file"
-	}
-	return &NotRegularError{Path: path, Target: target, Kind: kind}
+	return &NotRegularError{Path: path, Target: target, Kind: safefile.Kind(m)}
 }

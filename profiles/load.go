@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
 )
 
 // File is a parsed profiles file.
@@ -144,55 +145,28 @@ func Load(path string) (*File, error) {
 const MaxFileSize = 4 << 20
 
 // readFile reads the profiles file, turning the usual failures into messages that say what
-// to do. Only a regular file of at most MaxFileSize is read: it is opened without blocking
-// (a FIFO would otherwise wait for a writer for ever) and checked on the open descriptor.
+// to do. Only a regular file of at most MaxFileSize is read (safefile.Read: no blocking open,
+// checks on the open descriptor).
 func readFile(path string) ([]byte, error) {
-	fh, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
-	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%w: %s does not exist: run `dsqlenv init` to write a starter file (with the same --config or DSQLENV_CONFIG, it goes there), or pass --config FILE", ErrNotFound, path)
-		case errors.Is(err, fs.ErrPermission):
-			return nil, &FileError{Path: path, Msg: "cannot be read (permission denied): check its mode and owner"}
-		}
-		return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
-	}
+	data, st, err := safefile.Read(path, MaxFileSize)
+	var tooLarge *safefile.TooLargeError
 	switch {
-	case st.IsDir():
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w: %s does not exist: run `dsqlenv init` to write a starter file (with the same --config or DSQLENV_CONFIG, it goes there), or pass --config FILE", ErrNotFound, path)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, &FileError{Path: path, Msg: "cannot be read (permission denied): check its mode and owner"}
+	case st != nil && st.IsDir():
 		return nil, &FileError{Path: path, Msg: "is a directory, not a profiles file: pass the file itself with --config"}
-	case !st.Mode().IsRegular():
-		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is %s, not a regular file: dsqlenv reads profiles only from a regular file", fileKind(st.Mode()))}
-	case st.Size() > MaxFileSize:
+	case safefile.IsNotRegular(err):
+		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is %s, not a regular file: dsqlenv reads profiles only from a regular file", safefile.Kind(st.Mode()))}
+	case errors.As(err, &tooLarge) && st.Size() > MaxFileSize:
 		return nil, &FileError{Path: path, Msg: fmt.Sprintf("is %d bytes, over the %d MiB a profiles file may have: is it the right file?", st.Size(), MaxFileSize>>20)}
-	}
-	data, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
-	if err != nil {
-		return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
-	}
-	if len(data) > MaxFileSize {
+	case errors.As(err, &tooLarge):
 		return nil, &FileError{Path: path, Msg: fmt.Sprintf("grew past the %d MiB a profiles file may have while being read", MaxFileSize>>20)}
 	}
-	return data, nil
-}
-
-// fileKind names a file type that is not a regular file, for messages.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	}
-	return "not a regular file"
+	return nil, &FileError{Path: path, Msg: unwrapPathError(err).Error()}
 }
 
 func unwrapPathError(err error) error {

@@ -34,7 +34,11 @@ _dsqlenv_hook() {
   if (( now + margin < expires || now < _dsqlenv_retry_at )); then
     return $ret
   fi
-  if block=$({{.Bin}} bash --config "${DSQLENV_PROFILES_FILE:-}" -- "$DSQLENV_PROFILE") && eval "$block"; then
+  # Only an absolute file, as blocks write it: a relative one would be read from whatever
+  # directory the prompt is in.
+  local file=${DSQLENV_PROFILES_FILE:-}
+  [[ $file == /* ]] || file=
+  if block=$({{.Bin}} bash --config "$file" -- "$DSQLENV_PROFILE") && eval "$block"; then
     _dsqlenv_backoff=0
   else
     _dsqlenv_backoff=$(( _dsqlenv_backoff < 30 ? 30 : (_dsqlenv_backoff * 2 > 900 ? 900 : _dsqlenv_backoff * 2) ))
@@ -44,8 +48,8 @@ _dsqlenv_hook() {
 }
 # dsqlenv_prompt prints the active profile and its token's time left, as `dsqlenv status`
 # counts it ("prod 12m", "prod 45s", "prod 2h5m", "prod expired", "prod ?" when the expiry is
-# not a time), or nothing without a profile, with builtins only and the hook's clock: for
-# PS1='$(dsqlenv_prompt) \$ '. Values that a block could not have written are not printed,
+# not whole seconds at most 168 h ahead), or nothing without a profile, with builtins only and
+# the hook's clock: for PS1='$(dsqlenv_prompt) \$ '. Values that a block could not have written are not printed,
 # and only digits reach arithmetic (10#: a leading zero is not octal).
 dsqlenv_prompt() {
   [[ ${DSQLENV_PROFILE:-} =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || return 0
@@ -55,7 +59,9 @@ dsqlenv_prompt() {
   fi
   _dsqlenv_now
   local left=$(( 10#$DSQLENV_EXPIRES_AT - _dsqlenv_t ))
-  if (( left <= 0 )); then
+  if (( left > 604800 )); then
+    printf '%s ?' "$DSQLENV_PROFILE"
+  elif (( left <= 0 )); then
     printf '%s expired' "$DSQLENV_PROFILE"
   elif (( left < 60 )); then
     printf '%s %ds' "$DSQLENV_PROFILE" "$left"

@@ -24,7 +24,11 @@ function __dsqlenv_hook --on-event fish_prompt
         return
     end
     set -l block
-    if set block ({{.Bin}} fish --config "$DSQLENV_PROFILES_FILE" -- "$DSQLENV_PROFILE")
+    # Only an absolute file, as blocks write it: a relative one would be read from whatever
+    # directory the prompt is in.
+    set -l file "$DSQLENV_PROFILES_FILE"
+    string match -q -- '/*' "$file"; or set file ''
+    if set block ({{.Bin}} fish --config "$file" -- "$DSQLENV_PROFILE")
         printf '%s\n' $block | source
         set -g __dsqlenv_backoff 0
     else
@@ -34,7 +38,7 @@ function __dsqlenv_hook --on-event fish_prompt
 end
 # dsqlenv_prompt prints the active profile and its token's time left, as `dsqlenv status`
 # counts it ("prod 12m", "prod 45s", "prod 2h5m", "prod expired", "prod ?" when the expiry is
-# not a time), or nothing without a profile, with builtins only and the hook's clock: for
+# not whole seconds at most 168 h ahead), or nothing without a profile, with builtins only and the hook's clock: for
 # function fish_right_prompt; dsqlenv_prompt; end. Values that a block could not have
 # written are not printed (\z: PCRE's $ also matches before a final newline); 12 digits keep
 # math within its exact range.
@@ -45,7 +49,9 @@ function dsqlenv_prompt --description 'the active dsqlenv profile and the time i
         return 0
     end
     set -l left (math $DSQLENV_EXPIRES_AT - (__dsqlenv_now))
-    if test $left -le 0
+    if test $left -gt 604800
+        printf '%s ?' $DSQLENV_PROFILE
+    else if test $left -le 0
         printf '%s expired' $DSQLENV_PROFILE
     else if test $left -lt 60
         printf '%s %ds' $DSQLENV_PROFILE $left

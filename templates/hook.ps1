@@ -17,7 +17,9 @@ function global:__dsqlenvHook {
     # Passed in an array: Windows PowerShell drops a literal -- and empty arguments before a
     # native command.
     $dsqlenvArgs = @('powershell')
-    if ($env:DSQLENV_PROFILES_FILE) { $dsqlenvArgs += '--config', $env:DSQLENV_PROFILES_FILE }
+    # Only an absolute file (C:\..., \\server\..., or / on Linux and macOS), as blocks write it:
+    # a relative one would be read from whatever directory the prompt is in.
+    if ("$env:DSQLENV_PROFILES_FILE" -match '^([A-Za-z]:[\\/]|[\\/]{2}|/)') { $dsqlenvArgs += '--config', $env:DSQLENV_PROFILES_FILE }
     $dsqlenvArgs += '--', $env:DSQLENV_PROFILE
     $block = & {{.Bin}} @dsqlenvArgs | Out-String
     if ($LASTEXITCODE -eq 0) {
@@ -31,7 +33,7 @@ function global:__dsqlenvHook {
 }
 # dsqlenv_prompt returns the active profile and its token's time left, as `dsqlenv status`
 # counts it ('prod 12m', 'prod 45s', 'prod 2h5m', 'prod expired', 'prod ?' when the expiry is
-# not a time), or '' without a profile, with the hook's clock and no process: for
+# not whole seconds at most 168 h ahead), or '' without a profile, with the hook's clock and no process: for
 # function prompt { "$(dsqlenv_prompt) PS $($PWD)> " }. Values that a block could not have
 # written are not returned (\z: $ would also match before a final newline).
 function global:dsqlenv_prompt {
@@ -39,6 +41,7 @@ function global:dsqlenv_prompt {
     if ($name -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]*\z') { return '' }
     if ("$env:DSQLENV_EXPIRES_AT" -notmatch '^[0-9]{1,12}\z') { return "$name ?" }
     $left = [long]$env:DSQLENV_EXPIRES_AT - [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+    if ($left -gt 604800) { return "$name ?" }
     if ($left -le 0) { return "$name expired" }
     if ($left -lt 60) { return "$name ${left}s" }
     if ($left -lt 3600) { return "$name $([Math]::Floor($left / 60))m" }

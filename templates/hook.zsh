@@ -26,7 +26,11 @@ _dsqlenv_hook() {
   if (( now + margin < expires || now < _dsqlenv_retry_at )); then
     return $ret
   fi
-  if block=$({{.Bin}} zsh --config "${DSQLENV_PROFILES_FILE:-}" -- "$DSQLENV_PROFILE") && eval "$block"; then
+  # Only an absolute file, as blocks write it: a relative one would be read from whatever
+  # directory the prompt is in.
+  local file=${DSQLENV_PROFILES_FILE:-}
+  [[ $file == /* ]] || file=
+  if block=$({{.Bin}} zsh --config "$file" -- "$DSQLENV_PROFILE") && eval "$block"; then
     _dsqlenv_backoff=0
   else
     _dsqlenv_backoff=$(( _dsqlenv_backoff < 30 ? 30 : (_dsqlenv_backoff * 2 > 900 ? 900 : _dsqlenv_backoff * 2) ))
@@ -36,7 +40,7 @@ _dsqlenv_hook() {
 }
 # dsqlenv_prompt prints the active profile and its token's time left, as `dsqlenv status`
 # counts it ("prod 12m", "prod 45s", "prod 2h5m", "prod expired", "prod ?" when the expiry is
-# not a time), or nothing without a profile, with builtins only and the hook's clock: for
+# not whole seconds at most 168 h ahead), or nothing without a profile, with builtins only and the hook's clock: for
 # setopt PROMPT_SUBST; RPROMPT='$(dsqlenv_prompt)'. Values that a block could not have
 # written are not printed (so no % prompt escape either), and only digits reach arithmetic.
 dsqlenv_prompt() {
@@ -47,7 +51,9 @@ dsqlenv_prompt() {
   fi
   _dsqlenv_now
   local -i left=$(( 10#$DSQLENV_EXPIRES_AT - _dsqlenv_t ))
-  if (( left <= 0 )); then
+  if (( left > 604800 )); then
+    print -rn -- "$DSQLENV_PROFILE ?"
+  elif (( left <= 0 )); then
     print -rn -- "$DSQLENV_PROFILE expired"
   elif (( left < 60 )); then
     print -rn -- "$DSQLENV_PROFILE ${left}s"

@@ -21,6 +21,13 @@ import (
 // are written: after the command succeeded.
 func Run(ctx context.Context, e *Env, args []string) (code int) {
 	r := &run{Env: e, args: args[1:]}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if e.Signals != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go r.watchSignals(e.Signals, cancel, done)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			code = r.finish(fmt.Errorf("internal error: %v; please report it with the command line and dsqlenv %s (%s)", p, e.Version, firstFrame(debug.Stack())), exitSoftware)
@@ -29,6 +36,7 @@ func Run(ctx context.Context, e *Env, args []string) (code int) {
 	app := newApp(r)
 	line := splitLine(app, args[1:])
 	r.dialect = line.dialect()
+	r.noCommand = line.cmd == nil
 	if line.pending != "" {
 		// urfave/cli would take the -- before the arguments as the flag's value.
 		return r.finish(usagef("%s needs a value (see %s --help)", line.pending, strings.TrimSpace("dsqlenv "+line.name)), 0)
@@ -40,11 +48,37 @@ func Run(ctx context.Context, e *Env, args []string) (code int) {
 // dialect's failure output ("false" for the POSIX shells and fish) and one `dsqlenv: …`
 // line. code, when not zero, overrides the status err would give.
 func (r *run) finish(err error, code int) int {
+	code, _ = r.end(err, code)
+	return code
+}
+
+// end is finish, once: ok is false when the run had already ended (a signal handler and the
+// run itself may both try).
+func (r *run) end(err error, code int) (_ int, ok bool) {
+	r.endMu.Lock()
+	defer r.endMu.Unlock()
+	if r.ended {
+		return code, false
+	}
+	r.ended = true
+	return r.report(err, code), true
+}
+
+func (r *run) report(err error, code int) int {
+	if serr := r.signalled(); serr != nil {
+		err, code = serr, 0
+	}
 	if err == nil {
 		err = r.flush()
 	}
 	if err == nil {
-		if _, werr := r.Stdout.Write(r.out.Bytes()); werr != nil {
+		out := r.out.Bytes()
+		if r.rendered && r.StdoutIsTerminal {
+			// Nobody evaluates what reaches a terminal, and a profile value must not retitle
+			// or reprogram it: shown, not run, so its control characters are escaped.
+			out = []byte(termSafeLines(string(out)))
+		}
+		if _, werr := r.Stdout.Write(out); werr != nil {
 			err = werr
 		} else {
 			if r.rendered && r.StdoutIsTerminal && r.dialect.Unsets {
@@ -53,8 +87,14 @@ func (r *run) finish(err error, code int) int {
 			return exitOK
 		}
 	}
-	if r.dialect != nil {
+	switch {
+	case r.dialect != nil:
 		fmt.Fprint(r.Stdout, r.dialect.Failure)
+	case r.noCommand && !r.StdoutIsTerminal:
+		// No command, or one dsqlenv does not know (bsah, Bash, bash-prod): any shell may have
+		// been meant, and a lone false is what stops eval "$(…)" && psql in all of them while
+		// harming no one who does not eval. A person at a terminal gets only the error.
+		fmt.Fprint(r.Stdout, unknownFailure)
 	}
 	var se *silentError
 	if !errors.As(err, &se) {
@@ -76,6 +116,9 @@ func (r *run) finish(err error, code int) int {
 	// process's exit status, which must not become dsqlenv's.
 	return exitError
 }
+
+// unknownFailure is what a failed line prints when no dialect can be known.
+const unknownFailure = "false\n"
 
 // firstFrame is the innermost dsqlenv frame of a panic's stack, for the report.
 func firstFrame(stack []byte) string {

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -97,34 +95,23 @@ func (r *run) amazonRootPath() string {
 	return filepath.Join(r.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")
 }
 
-// amazonRootKey stages the bundled roots' file; flush writes it after the command's own files.
-const amazonRootKey = "amazon-root"
-
-// stageAmazonRoot writes the bundled roots, once the command has succeeded, when the file is
-// missing or different: atomically and world-readable.
+// stageAmazonRoot writes the bundled roots, once the command has succeeded and before its
+// own files (a precondition: a service file must never name a roots file that could not be
+// written), when the file is missing or different: atomically, world-readable, and never
+// through a link or into a directory someone else can write (pgfile.Replace).
 func (r *run) stageAmazonRoot() {
 	path := r.amazonRootPath()
-	r.stage(amazonRootKey, func() (string, error) {
-		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, templates.AmazonRoots) {
-			return "", nil
-		}
+	r.stagePrecondition("amazon-root", func() (func(), error) {
 		// Checked before the file is written, not at every run: parsing four certificates
 		// costs a tenth of a block's instructions (make bench).
 		if err := checkAmazonRoot(); err != nil {
-			return "", err
+			return nil, err
 		}
-		// dsqlenv's own file: a symbolic link there is replaced, never written through (it
-		// would overwrite, and chmod 0644, whatever it points at).
-		if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
-			if err := os.Remove(path); err != nil {
-				return "", fmt.Errorf("writing the Amazon root CAs: %v", err)
-			}
-		}
-		written, err := pgfile.Update(path, 0o644, func([]byte) ([]byte, error) { return templates.AmazonRoots, nil })
+		undo, err := pgfile.Replace(path, templates.AmazonRoots, 0o644)
 		if err != nil {
-			return "", fmt.Errorf("writing the Amazon root CAs: %v", err)
+			return nil, fmt.Errorf("writing the Amazon root CAs: %v", err)
 		}
-		return "", os.Chmod(written, 0o644)
+		return undo, nil
 	})
 }
 
@@ -137,9 +124,7 @@ func (r *run) rootCertFor(conn *profiles.Connection, windows bool) (string, erro
 	switch {
 	case conn.SSLRootCert == profiles.RootAmazon:
 	case conn.SSLRootCert == profiles.RootSystem && windows:
-		r.stage("system-note", func() (string, error) {
-			return fmt.Sprintf("note: sslrootcert system is written as %s (the bundled Amazon roots) for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath()), nil
-		})
+		r.note("system-note", fmt.Sprintf("note: sslrootcert system is written as %s (the bundled Amazon roots) for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath()))
 	default:
 		return conn.SSLRootCert, nil
 	}

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ type Env struct {
 	Mint             profiles.Minter
 	Executable       string // this binary's absolute path, "" when unknown
 	Version          string
+	// Signals delivers SIGINT, SIGTERM and SIGHUP (those not ignored at start) for the whole
+	// run, and Exit ends the process when a signalled run does not unwind by itself; nil in
+	// tests that run the app in-process.
+	Signals <-chan os.Signal
+	Exit    func(code int)
 }
 
 // Paths are the user's directories, resolved by main (adrg/xdg on every OS).

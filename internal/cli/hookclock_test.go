@@ -39,7 +39,7 @@ func TestBashHookClockNeverTrustsTheEnvironment(t *testing.T) {
 			dir := t.TempDir()
 			// date is counted too: a fresh prompt must start no process at all.
 			dates := filepath.Join(dir, "dates")
-			os.WriteFile(filepath.Join(dir, "date"), []byte("#!/bin/sh\necho run >> "+emit.QuotePOSIX(dates)+"\nexec /bin/date \"$@\"\n"), 0o755)
+			writeExecutable(t, filepath.Join(dir, "date"), "#!/bin/sh\necho run >> "+emit.QuotePOSIX(dates)+"\nexec /bin/date \"$@\"\n")
 			env := hookEnv(t, true, time.Now().Unix()+tc.expiresIn)
 			for i, kv := range env {
 				if strings.HasPrefix(kv, "PATH=") {

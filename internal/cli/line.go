@@ -22,6 +22,7 @@ type commandLine struct {
 	args     []string     // positional arguments
 	config   string       // the last --config or -c value
 	pending  string       // the last word, a flag that still needs its value
+	help     bool         // -h or --help stands as one of the command's flags (never as a value)
 	unparsed []string     // after an unknown command: the rest, untouched
 }
 
@@ -54,6 +55,9 @@ func splitLine(app *cli.App, words []string) commandLine {
 				flags, dst = l.cmd.Flags, &l.flags
 			}
 			*dst = append(*dst, w)
+			if (name == "h" || name == "help") && dst == &l.flags {
+				l.help = true
+			}
 			if !hasValue && takesValue(flags, name) {
 				if i+1 == len(words) {
 					l.pending = w
@@ -119,10 +123,8 @@ func (l commandLine) normalized() []string {
 		return append(out, l.unparsed...)
 	}
 	out = append(out, l.flags...)
-	for _, f := range l.flags {
-		if f == "-h" || f == "--help" {
-			return out // urfave/cli would read the arguments as a help topic
-		}
+	if l.help {
+		return out // urfave/cli would read the arguments as a help topic
 	}
 	if len(l.args) > 0 && !l.cmd.SkipFlagParsing {
 		out = append(out, "--")

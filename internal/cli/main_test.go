@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,7 +177,7 @@ func TestFailureContract(t *testing.T) {
 		{"unknown profile", fixedMint, []string{"-c", good, "bash", "prdo"}, 1, `dsqlenv: no profile "prdo" in ` + good + `: did you mean "prod"?`, "false\n"},
 		{"unknown profile fish", fixedMint, []string{"-c", good, "fish", "nope"}, 1, `dsqlenv: no profile "nope"`, "false\n"},
 		{"unknown profile powershell", fixedMint, []string{"-c", good, "powershell", "nope"}, 1, `dsqlenv: no profile "nope"`, ""},
-		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, dotenv, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, exec, init, service, pgpass, cert, doctor, hook, completion, status, url, jdbc`, ""},
+		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, dotenv, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, exec, init, service, pgpass, cert, doctor, hook, completion, status, url, jdbc`, "false\n"},
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
 		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},
@@ -223,10 +225,17 @@ func TestHelpWorksWithABrokenProfilesFile(t *testing.T) {
 	}
 }
 
+// TestNoArgumentsPrintsHelpOnStderr: a bare dsqlenv is a usage error with the help on
+// stderr; piped (eval "$(dsqlenv)"), stdout is a lone false, at a terminal nothing.
 func TestNoArgumentsPrintsHelpOnStderr(t *testing.T) {
 	r := runApp(t, fixedMint)
-	if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "USAGE") {
+	if r.code != 2 || r.stdout != "false\n" || !strings.Contains(r.stderr, "USAGE") {
 		t.Errorf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	e := testEnv(fixedMint)
+	e.StdoutIsTerminal = true
+	if r := runEnv(t, e); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "USAGE") {
+		t.Errorf("at a terminal: exit %d stdout %q", r.code, r.stdout)
 	}
 }
 
@@ -240,9 +249,10 @@ func TestListShowAndToken(t *testing.T) {
 		t.Errorf("list:\n%s\nwant:\n%s", r.stdout, want)
 	}
 	r = runApp(t, fixedMint, "-c", cfg, "show", "prod")
-	for _, line := range []string{"profile prod (" + cfg + ")", "region          us-east-1", "inferred from the endpoint, line 5",
-		"user            app", "defaults, line 2", "database        postgres", "built-in default", "expires_in      15m"} {
-		if !strings.Contains(r.stdout, line) {
+	spaced := regexp.MustCompile(` +`).ReplaceAllString(r.stdout, " ")
+	for _, line := range []string{"profile prod (" + cfg + ")", "region us-east-1", "inferred from the endpoint, line 5",
+		"user app", "defaults, line 2", "database postgres", "built-in default", "expires_in 15m"} {
+		if !strings.Contains(spaced, line) {
 			t.Errorf("show lacks %q:\n%s", line, r.stdout)
 		}
 	}
@@ -296,6 +306,20 @@ func TestShortLivedCredentialsWarn(t *testing.T) {
 	}
 }
 
+// writeExecutable writes a script the test then runs. It holds syscall.ForkLock while the
+// file is open for writing: a child that another test forks in that moment would inherit
+// the descriptor, and running the script would fail with "text file busy" (ETXTBSY) until
+// that child execs (golang/go#22315).
+func writeExecutable(t *testing.T, path, script string) {
+	t.Helper()
+	syscall.ForkLock.RLock()
+	err := os.WriteFile(path, []byte(script), 0o755)
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Binary tests: the built program, as a shell runs it.
 
 var binPath, xdgDir string
@@ -306,6 +330,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// Others may run it: the failure matrix runs some rows as nobody, with this very binary.
+	os.Chmod(dir, 0o755)
 	// Built before XDG_CACHE_HOME moves below: the Go build cache lives there.
 	binPath = filepath.Join(dir, "dsqlenv")
 	if out, err := exec.Command("go", "build", "-o", binPath, "github.com/dsqlenv/dsqlenv").CombinedOutput(); err != nil {
@@ -368,7 +394,7 @@ func TestBinaryMintsARealBlock(t *testing.T) {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGCONNECT_TIMEOUT PGOPTIONS DSQLENV_URL_VAR;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
+	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGSSLNEGOTIATION PGCONNECT_TIMEOUT PGOPTIONS DSQLENV_URL_VAR;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
 		"export PGPASSWORD='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws?Action=DbConnectAdmin&", "X-Amz-Expires=900&",
 		"export PGSSLMODE='verify-full';\n", "export DSQLENV_PROFILE='demo';\n", "export DSQLENV_PROFILES_FILE='" + demoYAML + "';\n"} {
 		if !strings.Contains(r.stdout, want) {
@@ -391,7 +417,7 @@ func TestBinaryFailureContract(t *testing.T) {
 		{"no credentials pwsh", awsEnv(t, false), []string{"-c", demoYAML, "pwsh", "demo"}, 1, "", "no AWS credentials"},
 		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
 		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in `},
-		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "", `unknown command or shell "csh"`},
+		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "false\n", `unknown command or shell "csh"`},
 		{"bad global flag", awsEnv(t, true), []string{"--bogus", "bash", "demo"}, 2, "false\n", "flag provided but not defined: -bogus"},
 		{"bad timeout", awsEnv(t, true), []string{"--timeout", "xx", "zsh", "demo"}, 2, "false\n", `invalid value "xx" for flag -timeout`},
 		{"flag without its value", awsEnv(t, true), []string{"fish", "demo", "--config"}, 2, "false\n", "--config needs a value"},

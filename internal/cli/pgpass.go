@@ -139,8 +139,9 @@ func passEntryOf(s *session) pgfile.PassEntry {
 }
 
 // staleSessions keeps the sessions whose line in the password file is missing, holds no
-// readable token, or holds one that expires within o.minValid. It reads the file the way
-// libpq does (the first line for a host:port:database:user is the one used) and makes no
+// readable token, or holds one that expires within o.minValid, or is shadowed by an earlier
+// line that matches through a wildcard. It reads the file the way libpq does (the first
+// line that matches a host:port:database:user is the one used) and makes no
 // AWS call. A --min-valid not below a profile's expires_in re-mints at every run, which is
 // legal but says so on stderr.
 func (r *run) staleSessions(o pgpassOptions, sessions []*session) ([]*session, error) {
@@ -155,25 +156,17 @@ func (r *run) staleSessions(o pgpassOptions, sessions []*session) ([]*session, e
 			fmt.Fprintf(r.Stderr, "dsqlenv: warning: --min-valid %s is not below expires_in %s of profile %s: every run re-mints its token\n",
 				profiles.FormatDuration(o.minValid), profiles.FormatDuration(s.conn.ExpiresIn), termSafe(s.conn.Profile))
 		}
-		if tok, ok := passwordFor(existing, passEntryOf(s)); ok {
-			if info, err := profiles.ParseToken(tok); err == nil && info.ExpiresAt.Sub(now) > o.minValid {
+		// The line libpq will use must be this profile's own: an earlier wildcard line
+		// (*:*:*:*:old) shadows it, and MergePass writes the new token before it.
+		want := passEntryOf(s)
+		if e, ok := pgfile.PassFor(existing, want); ok && e.Host == want.Host && e.Port == want.Port && e.Database == want.Database && e.User == want.User {
+			if info, err := profiles.ParseToken(e.Password); err == nil && info.ExpiresAt.Sub(now) > o.minValid {
 				continue
 			}
 		}
 		stale = append(stale, s)
 	}
 	return stale, nil
-}
-
-// passwordFor is the password of the first entry for want's host, port, database and user,
-// compared literally: a wildcard line is someone else's.
-func passwordFor(entries []pgfile.PassEntry, want pgfile.PassEntry) (string, bool) {
-	for _, e := range entries {
-		if e.Host == want.Host && e.Port == want.Port && e.Database == want.Database && e.User == want.User {
-			return e.Password, true
-		}
-	}
-	return "", false
 }
 
 // stageRefresh writes the re-minted lines, if any, and puts the one-line summary on stdout,

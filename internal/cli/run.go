@@ -3,8 +3,9 @@ package cli
 import (
 	"bytes"
 	"fmt"
-	"sort"
+	"os"
 	"strings"
+	"sync"
 
 	"github.com/dsqlenv/dsqlenv/emit"
 )
@@ -17,9 +18,19 @@ type run struct {
 	args    []string // the command line, without the program name
 	out     bytes.Buffer
 	dialect *emit.Dialect // the shell dialect this command line asks for, if any
-	writes  []stagedWrite
+	// noCommand is set when the line names no command dsqlenv knows: a failure then prints
+	// false, since any shell may have been meant.
+	noCommand bool
+	// Files to write and notes to print once the command succeeded (see flush).
+	preconditions []precondition
+	writes, notes []stagedWrite
 	// rendered is set when out holds code for a shell, which a terminal should not get.
 	rendered bool
+
+	endMu  sync.Mutex // the run ends once (end)
+	ended  bool
+	sigMu  sync.Mutex
+	signal os.Signal // the signal that stopped the run, if any
 }
 
 type stagedWrite struct {
@@ -27,35 +38,72 @@ type stagedWrite struct {
 	do  func() (note string, err error)
 }
 
-// stage queues a file write for after the command succeeds. Writes with the same key (the
-// bundled root certificate, wanted by several profiles) happen once.
-func (r *run) stage(key string, do func() (string, error)) {
-	for _, w := range r.writes {
-		if w.key == key {
+// stage queues a file write for after the command succeeds. Writes with the same key happen
+// once.
+func (r *run) stage(key string, do func() (string, error)) { r.writes = addWrite(r.writes, key, do) }
+
+// stagePrecondition queues a write that the command's own files depend on (the bundled
+// roots, which a service file names): flush makes it before them, so that when it fails none
+// of them is written; and when one of them fails, flush calls the undo it returned (nil for
+// nothing to undo).
+func (r *run) stagePrecondition(key string, do func() (undo func(), err error)) {
+	for _, p := range r.preconditions {
+		if p.key == key {
 			return
 		}
 	}
-	r.writes = append(r.writes, stagedWrite{key, do})
+	r.preconditions = append(r.preconditions, precondition{key, do})
 }
 
-// flush makes the staged writes, in order, and prints their notes on stderr once all of them
-// are done. exec calls it before replacing the process; the dispatcher after every success.
+type precondition struct {
+	key string
+	do  func() (undo func(), err error)
+}
+
+// note queues a line for stderr, printed after the writes succeeded; the same key once.
+func (r *run) note(key, text string) {
+	r.notes = addWrite(r.notes, key, func() (string, error) { return text, nil })
+}
+
+func addWrite(ws []stagedWrite, key string, do func() (string, error)) []stagedWrite {
+	for _, w := range ws {
+		if w.key == key {
+			return ws
+		}
+	}
+	return append(ws, stagedWrite{key, do})
+}
+
+// flush makes the staged writes, preconditions first, and prints their notes on stderr once
+// all of them are done. When a write fails, the preconditions are undone: a failed command
+// leaves nothing behind (a roots file that was already there, even with other bytes, stays:
+// it holds Amazon's roots either way). exec calls it before replacing the process; the dispatcher after
+// every success.
 func (r *run) flush() error {
-	// The bundled roots go last: they are the same bytes for every run, so when the
-	// command's own file cannot be written nothing is left behind, and when the roots cannot
-	// be, the error says so and the next run that needs them writes them.
-	sort.SliceStable(r.writes, func(i, j int) bool { return r.writes[j].key == amazonRootKey && r.writes[i].key != amazonRootKey })
+	var undos []func()
+	for _, p := range r.preconditions {
+		undo, err := p.do()
+		if err != nil {
+			return err
+		}
+		if undo != nil {
+			undos = append(undos, undo)
+		}
+	}
 	var notes []string
-	for _, w := range r.writes {
+	for _, w := range append(r.writes, r.notes...) {
 		note, err := w.do()
 		if err != nil {
+			for i := len(undos) - 1; i >= 0; i-- {
+				undos[i]()
+			}
 			return err
 		}
 		if note != "" {
 			notes = append(notes, note)
 		}
 	}
-	r.writes = nil
+	r.preconditions, r.writes, r.notes = nil, nil, nil
 	for _, n := range notes {
 		for _, line := range strings.Split(n, "\n") {
 			fmt.Fprintf(r.Stderr, "dsqlenv: %s\n", termSafe(line))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -57,16 +58,25 @@ func statusRun(r *run) error {
 	}
 	expires := r.Getenv("DSQLENV_EXPIRES_AT")
 	secs, err := strconv.ParseUint(expires, 10, 63)
-	if err != nil || len(expires) > 18 || strings.TrimLeft(expires, "0123456789") != "" {
+	if err != nil || len(expires) > 12 || strings.TrimLeft(expires, "0123456789") != "" {
 		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%q is not a Unix time, so the token's life is unknown: run dsqlenv SHELL %s again", who, expires, profile)
 	}
 	left := int64(secs) - r.Now().Unix()
+	if left > maxBelievableLeft {
+		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%s is more than 168h ahead, longer than any token lives, so it was not set by dsqlenv: run dsqlenv SHELL %s again", who, expires, profile)
+	}
 	if left <= 0 {
 		return fmt.Errorf("%s: the token expired %s ago: run dsqlenv SHELL %s again, or install the prompt hook (dsqlenv hook --help) to re-mint it before it does", who, timeLeft(-left), profile)
 	}
 	_, err = fmt.Fprintf(&r.out, "%s, token valid %s\n", termSafe(who), timeLeft(left))
 	return err
 }
+
+// maxBelievableLeft is the longest time left that status and the hooks' dsqlenv_prompt
+// believe (the hooks say 604800; a test holds them equal): a token lives at most
+// profiles.MaxExpiresIn, so anything further ahead was not written by a block. Both also
+// take only whole seconds of at most 12 digits.
+const maxBelievableLeft = int64(profiles.MaxExpiresIn / time.Second)
 
 // timeLeft writes seconds the way the prompt functions of the hooks do, rounded down, so
 // that `status` and the prompt agree: 45s, 12m, 1h, 2h5m.

@@ -1,9 +1,22 @@
 package cli
 
-import "github.com/dsqlenv/dsqlenv/profiles"
+import (
+	"strings"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
 
 // termSafe is what dsqlenv prints for a person — errors, show, list, --debug, doctor, status,
 // a server certificate's names — with the characters a terminal would act on escaped
 // (profiles.EscapeControls). Shell blocks do not pass through it: they are for a shell, and
 // quoted for it.
 func termSafe(s string) string { return profiles.EscapeControls(s) }
+
+// termSafeLines is termSafe for text of several lines: the line breaks stay.
+func termSafeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = termSafe(l)
+	}
+	return strings.Join(lines, "\n")
+}

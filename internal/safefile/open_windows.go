@@ -1,6 +1,6 @@
 //go:build windows
 
-package profiles
+package safefile
 
 // openNonblock: Windows has no FIFOs that block an open.
 const openNonblock = 0
