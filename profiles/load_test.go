@@ -37,7 +37,7 @@ func TestLoadKeepsOrderAndResolvesWithSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Host != "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws" || c.Region != "us-east-1" || c.User != "app_rw" ||
-		c.Port != 5433 || c.Database != "postgres" || c.SSLMode != "verify-full" || c.SSLRootCert != RootAmazon || c.SSLNegotiation != "direct" ||
+		c.Port != 5433 || c.Database != "postgres" || c.SSLMode != "verify-full" || c.SSLRootCert != RootAmazon || c.SSLNegotiation != "" ||
 		c.ExpiresIn != time.Hour || c.AWSProfile != "work" || c.ConnectTimeout != 10 {
 		t.Errorf("resolved %+v", c)
 	}

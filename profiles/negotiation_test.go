@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestSSLNegotiationDefaultsToDirectAndKnowsWhoSetIt(t *testing.T) {
+func TestSSLNegotiationIsUnsetByDefaultAndKnowsWhoSetIt(t *testing.T) {
 	f, err := Parse("p.yaml", []byte(`defaults:
   sslnegotiation: postgres
 profiles:
@@ -26,11 +26,12 @@ profiles:
 	}
 	f, _ = Parse("p.yaml", []byte("profiles:\n  p:\n    endpoint: a.dsql.us-east-1.on.aws\n"))
 	c, err := f.Resolve("p", "/home/u")
-	if err != nil || c.SSLNegotiation != "direct" || c.Explicit("sslnegotiation") || c.SSLRootCert != RootAmazon {
+	// Unset: libpq's own default (postgres), so nothing carries the keyword or the variable.
+	if err != nil || c.SSLNegotiation != "" || c.Explicit("sslnegotiation") || c.SSLRootCert != RootAmazon {
 		t.Errorf("built-in: %v %+v", err, c)
 	}
-	if s := c.setting("sslnegotiation"); s.Source != FromBuiltin || s.Value != "direct" {
-		t.Errorf("setting %+v", s)
+	if s := c.setting("sslnegotiation"); s != (Setting{}) {
+		t.Errorf("setting %+v, want none", s)
 	}
 }
 

@@ -36,7 +36,7 @@ type Connection struct {
 	User            string
 	SSLMode         string
 	SSLRootCert     string // a file path, RootSystem or RootAmazon
-	SSLNegotiation  string // "direct" or "postgres"; see Explicit
+	SSLNegotiation  string // "direct", "postgres", or "" for libpq's default (postgres)
 	Region          string // empty: ask the AWS SDK when minting
 	ExpiresIn       time.Duration
 	AWSProfile      string // empty: the SDK's default chain
@@ -139,9 +139,11 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	num("port", pf.Port, d.Port, 5432, &c.Port)
 	str("sslmode", pf.SSLMode, d.SSLMode, "verify-full", &c.SSLMode)
 	str("sslrootcert", pf.SSLRootCert, d.SSLRootCert, RootAmazon, &c.SSLRootCert)
-	// direct: DSQL takes it (AWS's own DSQL connectors negotiate directly), and libpq before
-	// 17 ignores PGSSLNEGOTIATION. Our sslmodes are all require or stronger, which direct needs.
-	str("sslnegotiation", pf.SSLNegotiation, d.SSLNegotiation, "direct", &c.SSLNegotiation)
+	// No built-in value: libpq's own default (postgres, an SSLRequest first) is what every
+	// driver reads alike. direct, when the file asks for it, saves a round trip, but libpq
+	// before 17 rejects the keyword, and lib/pq (1.12.3 and older) obeys PGSSLNEGOTIATION
+	// without sending ALPN, which PostgreSQL 17+ and DSQL refuse (lib/pq#1331).
+	str("sslnegotiation", pf.SSLNegotiation, d.SSLNegotiation, "", &c.SSLNegotiation)
 
 	switch {
 	case pf.ExpiresIn.Set:
@@ -198,8 +200,7 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 }
 
 // Explicit reports whether the profiles file sets field, in the profile or its defaults, rather
-// than leaving it to dsqlenv's built-in value: libpq before 17 rejects the sslnegotiation
-// keyword, so service files carry it only when the file asks for it.
+// than leaving it to dsqlenv's built-in value.
 func (c *Connection) Explicit(field string) bool {
 	src := c.setting(field).Source
 	return src == FromProfile || src == FromDefaults

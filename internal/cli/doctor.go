@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -43,7 +43,7 @@ endpoint and region, AWS credentials and a minted token, the root certificate
 negotiation the libpq of the psql on PATH uses (direct needs libpq 17+), DNS, a
 TCP connection, a TLS handshake verified like verify-full and started as the
 profile's sslnegotiation says (direct: a ClientHello with ALPN postgresql at once;
-postgres: PostgreSQL's SSLRequest first), and, when psql is on PATH,
+postgres, libpq's default when the profile sets none: PostgreSQL's SSLRequest first), and, when psql is on PATH,
 psql -c 'select 1' with the profile's settings.
 One line per check: ok, warn or FAIL, with the fix. Exit status 1 when any check fails.
 
@@ -203,7 +203,7 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at "+s.rootCert, "")
 		return pool
 	}
-	data, err := os.ReadFile(conn.SSLRootCert)
+	data, _, err := safefile.Read(conn.SSLRootCert, maxRootCertFile)
 	if err != nil {
 		d.say("FAIL", name, "sslrootcert: "+err.Error(), "give the path of a PEM file, or leave sslrootcert out for the bundled Amazon roots")
 		return nil
@@ -217,6 +217,10 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 	return pool
 }
 
+// maxRootCertFile bounds an sslrootcert file doctor reads: a system bundle of every public
+// root is about 200 KB.
+const maxRootCertFile = 4 << 20
+
 // negotiation says how the libpq on PATH will start TLS with this profile: libpq 17+ follows
 // sslnegotiation, older libpq ignores PGSSLNEGOTIATION and always sends an SSLRequest first,
 // but rejects a service file that names the keyword.
@@ -224,19 +228,28 @@ func (d *doctor) negotiation(name string, conn *profiles.Connection, lib libpqOn
 	if !lib.found {
 		return
 	}
-	explicit := conn.Explicit("sslnegotiation")
 	switch {
 	case lib.direct && conn.SSLNegotiation == "direct":
 		d.say("ok", name, fmt.Sprintf("sslnegotiation direct: the libpq of %s on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)", lib.psql), "")
 	case lib.direct:
-		d.say("ok", name, fmt.Sprintf("sslnegotiation postgres: the libpq of %s on PATH sends an SSLRequest first", lib.psql), "")
+		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH sends an SSLRequest first", orDefault(conn.SSLNegotiation, "postgres, libpq's default"), lib.psql), "")
+		if conn.SSLNegotiation == "" {
+			d.say("note", name, "this libpq is 17 or newer: sslnegotiation: direct in the profile would save one round trip per connection (about 50 ms through 25 ms of latency), but lib/pq 1.12.3 and older then fail (no ALPN, lib/pq#1331), and so does libpq before 17 reading the service file or URL", "")
+		}
 	default:
-		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH is older than 17: it ignores PGSSLNEGOTIATION and sends an SSLRequest first", conn.SSLNegotiation, lib.psql), "")
-		if explicit {
-			d.say("warn", name, "sslnegotiation is set in the profiles file, so dsqlenv service writes it into the service file, and libpq before 17 rejects that section (syntax error in service file)",
-				"remove sslnegotiation: from the profile (blocks still set PGSSLNEGOTIATION, which newer libpq honours), or install PostgreSQL 17+ client tools")
+		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH is older than 17 and sends an SSLRequest first", orDefault(conn.SSLNegotiation, "unset"), lib.psql), "")
+		if conn.SSLNegotiation != "" {
+			d.say("warn", name, "sslnegotiation is set in the profiles file, so dsqlenv service and url write it, and libpq before 17 rejects them (syntax error in service file, invalid URI query parameter)",
+				"remove sslnegotiation: from the profile, or install PostgreSQL 17+ client tools")
 		}
 	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // network resolves, connects, asks PostgreSQL for TLS and verifies the handshake.
@@ -320,7 +333,7 @@ func (d *doctor) network(name string, conn *profiles.Connection, roots *x509.Cer
 		d.say("FAIL", name, "TLS with direct negotiation (sslnegotiation direct): the server did not select ALPN protocol \"postgresql\", without which libpq 17+ refuses the connection", noDirectFix)
 		return false
 	}
-	d.say("ok", name, fmt.Sprintf("TLS %s verified (%s, sslnegotiation %s): certificate for %s issued by %s", tlsVersion(st.Version), conn.SSLMode, conn.SSLNegotiation, st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].Issuer.CommonName), "")
+	d.say("ok", name, fmt.Sprintf("TLS %s verified (%s, sslnegotiation %s): certificate for %s issued by %s", tlsVersion(st.Version), conn.SSLMode, orDefault(conn.SSLNegotiation, "postgres"), st.PeerCertificates[0].Subject.CommonName, st.PeerCertificates[0].Issuer.CommonName), "")
 	return true
 }
 

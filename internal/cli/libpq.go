@@ -20,9 +20,6 @@ type session struct {
 	// urlRootCert is sslrootcert as a file for URLs (rootCertFile), set when the session's
 	// output carries one; oldURLVar is the URL variable an earlier block set, to clear.
 	urlRootCert, oldURLVar string
-	// asKeywords is set while values go after libpq keywords (keywords()), where a row may
-	// leave out what older libpq would reject.
-	asKeywords bool
 }
 
 // param is one variable a block manages: its environment variable, its libpq connection
@@ -42,15 +39,11 @@ var params = []param{
 	{"PGUSER", "user", "user", func(s *session) string { return s.conn.User }},
 	{"PGSSLMODE", "sslmode", "sslmode", func(s *session) string { return s.conn.SSLMode }},
 	{"PGSSLROOTCERT", "sslrootcert", "sslrootcert", func(s *session) string { return s.rootCert }},
-	// libpq 17+. Older libpq ignores PGSSLNEGOTIATION but rejects the keyword ("invalid
-	// connection option", "syntax error in service file"), so after a keyword it appears
-	// only when the profiles file sets it, never for the built-in default.
-	{"PGSSLNEGOTIATION", "sslnegotiation", "sslnegotiation", func(s *session) string {
-		if s.asKeywords && !s.conn.Explicit("sslnegotiation") {
-			return ""
-		}
-		return s.conn.SSLNegotiation
-	}},
+	// libpq 17+, only when the profiles file sets it (there is no built-in value): older libpq
+	// ignores PGSSLNEGOTIATION but rejects the keyword ("invalid connection option", "syntax
+	// error in service file"), and lib/pq sends no ALPN with direct (lib/pq#1331). Blocks
+	// still clear one an earlier profile set.
+	{"PGSSLNEGOTIATION", "sslnegotiation", "sslnegotiation", func(s *session) string { return s.conn.SSLNegotiation }},
 	// Never in a service file: libpq rejects its lines over 1,021 characters, and a token
 	// runs to 1,500 (pgfile.MaxLine).
 	{"PGPASSWORD", "", "the token", func(s *session) string { return s.token }},
@@ -120,10 +113,8 @@ func (s *session) block() emit.Block {
 // with a keyword and a value. Service files and URLs (url.go) are made of it.
 func (s *session) keywords() []pgfile.KV {
 	var kvs []pgfile.KV
-	k := *s
-	k.asKeywords = true
 	for _, p := range params {
-		if v := p.value(&k); p.keyword != "" && v != "" {
+		if v := p.value(s); p.keyword != "" && v != "" {
 			kvs = append(kvs, pgfile.KV{Key: p.keyword, Value: v})
 		}
 	}

@@ -58,11 +58,12 @@ func showRun(r *run, g global, name string) error {
 	if conn.SSLRootCert == profiles.RootAmazon {
 		fmt.Fprintf(&r.out, "note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to %s when a block needs it\n", termSafe(r.amazonRootPath()))
 	}
-	// libpq before 17 ignores PGSSLNEGOTIATION but rejects the keyword (see the row in libpq.go).
-	if conn.Explicit("sslnegotiation") {
-		fmt.Fprintf(&r.out, "note: sslnegotiation is set in the profiles file, so service files carry sslnegotiation=%s: libpq before 17 rejects such a section (\"syntax error in service file\"); blocks set PGSSLNEGOTIATION, which older libpq ignores\n", conn.SSLNegotiation)
-	} else {
-		fmt.Fprintf(&r.out, "note: sslnegotiation %s (the built-in default) is set as PGSSLNEGOTIATION, which libpq 17+ follows and older libpq ignores; service files leave it out, since libpq before 17 rejects the keyword\n", conn.SSLNegotiation)
+	// See the sslnegotiation row in libpq.go.
+	switch conn.SSLNegotiation {
+	case "direct":
+		fmt.Fprintln(&r.out, "note: sslnegotiation direct saves a round trip with libpq 17+, but fails elsewhere: libpq before 17 rejects the keyword in service files and URLs (\"syntax error in service file\", \"invalid URI query parameter\"), and lib/pq 1.12.3 and older, which reads PGSSLNEGOTIATION too, sends no ALPN, so PostgreSQL 17+ and DSQL close the connection (lib/pq#1331)")
+	case "":
+		fmt.Fprintln(&r.out, "note: sslnegotiation is not set, so every client starts TLS with an SSLRequest (libpq's default, postgres); sslnegotiation: direct saves a round trip with libpq 17+ (see dsqlenv doctor)")
 	}
 	if r.Getenv("PGPASSWORD") != "" {
 		fmt.Fprintln(&r.out, "note: PGPASSWORD is set in this environment: libpq uses it before any password file (passfile=, PGPASSFILE)")

@@ -34,7 +34,10 @@ func TestDefaultBlockPointsAtTheBundledAmazonRootsAndNegotiatesDirectly(t *testi
 	bundle := filepath.Join(xdgDir, "data", "dsqlenv", bundleFile)
 	os.Remove(bundle)
 	r := runApp(t, fixedMint, "-c", cfg, "bash", "p")
-	if r.code != 0 || !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+bundle+"';\nexport PGSSLNEGOTIATION='direct';\n") {
+	// No sslnegotiation unless the file sets one: libpq's default, which every driver reads
+	// alike; a PGSSLNEGOTIATION from an earlier profile is cleared.
+	if r.code != 0 || !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+bundle+"';\nexport PGPASSWORD=") ||
+		!strings.Contains(r.stdout, "unset PGSERVICE PGHOSTADDR PGSSLNEGOTIATION ") {
 		t.Fatalf("bash block: %+v", r)
 	}
 	data, err := os.ReadFile(bundle)
@@ -62,11 +65,16 @@ func TestDefaultBlockPointsAtTheBundledAmazonRootsAndNegotiatesDirectly(t *testi
 		t.Errorf("bundle mode %v", st.Mode().Perm())
 	}
 
-	// Every way out carries the variable, and --unset and exec clear it.
-	for dialect, line := range map[string]string{"fish": "set -gx PGSSLNEGOTIATION 'direct'", "env": "\nPGSSLNEGOTIATION=direct\n",
-		"json": `"PGSSLNEGOTIATION": "direct"`, "powershell": "$env:PGSSLNEGOTIATION = 'direct'"} {
+	// Every way out leaves it to the client; the shells clear one an earlier profile set.
+	for dialect, line := range map[string]string{"fish": "if set -q -g PGSSLNEGOTIATION; set -e -g PGSSLNEGOTIATION; end",
+		"powershell": "Remove-Item Env:PGSSLNEGOTIATION"} {
 		if r := runApp(t, fixedMint, "-c", cfg, dialect, "p"); r.code != 0 || !strings.Contains(r.stdout, line) {
 			t.Errorf("%s lacks %q:\n%s", dialect, line, r.stdout)
+		}
+	}
+	for _, dialect := range []string{"env", "json", "dotenv", "url", "jdbc"} {
+		if r := runApp(t, fixedMint, "-c", cfg, dialect, "p"); r.code != 0 || strings.Contains(strings.ToLower(r.stdout), "sslnegotiation") {
+			t.Errorf("%s carries sslnegotiation by default:\n%s", dialect, r.stdout)
 		}
 	}
 	if r := runApp(t, fixedMint, "bash", "--unset"); !strings.Contains(r.stdout, "PGSSLNEGOTIATION") {
@@ -77,20 +85,37 @@ func TestDefaultBlockPointsAtTheBundledAmazonRootsAndNegotiatesDirectly(t *testi
 func TestShowSaysWhereSSLNegotiationCameFrom(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  builtin:\n    endpoint: localhost\n    region: us-east-1\n  own:\n    endpoint: localhost\n    region: us-east-1\n    sslnegotiation: postgres\n")
 	r := runApp(t, fixedMint, "-c", cfg, "show", "builtin")
-	for _, want := range []string{"sslrootcert     amazon       built-in default", "sslnegotiation  direct       built-in default",
+	for _, want := range []string{"sslrootcert  amazon       built-in default",
 		"note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to " + filepath.Join(xdgDir, "data", "dsqlenv", bundleFile),
-		"note: sslnegotiation direct (the built-in default) is set as PGSSLNEGOTIATION, which libpq 17+ follows and older libpq ignores; service files leave it out, since libpq before 17 rejects the keyword"} {
+		"note: sslnegotiation is not set, so every client starts TLS with an SSLRequest (libpq's default, postgres); sslnegotiation: direct saves a round trip with libpq 17+ (see dsqlenv doctor)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show builtin lacks %q:\n%s", want, r.stdout)
 		}
 	}
 	r = runApp(t, fixedMint, "-c", cfg, "show", "own")
-	for _, want := range []string{"sslnegotiation  postgres     profile, line 8",
-		"note: sslnegotiation is set in the profiles file, so service files carry sslnegotiation=postgres: libpq before 17 rejects such a section"} {
+	for _, want := range []string{"sslnegotiation  postgres     profile, line 8"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show own lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	if strings.Contains(show(t, cfg, "builtin"), "sslnegotiation  ") {
+		t.Errorf("a profile without sslnegotiation shows a value for it")
+	}
+	cfg = writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  sslnegotiation: direct\nprofiles:\n  d:\n    endpoint: localhost\n    region: us-east-1\n")
+	for _, want := range []string{"sslnegotiation  direct       defaults, line 2",
+		"libpq before 17 rejects the keyword in service files and URLs", "lib/pq 1.12.3 and older", "lib/pq#1331"} {
+		if got := show(t, cfg, "d"); !strings.Contains(got, want) {
+			t.Errorf("show d lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func show(t *testing.T, cfg, profile string) string {
+	r := runApp(t, fixedMint, "-c", cfg, "show", profile)
+	if r.code != 0 {
+		t.Fatalf("show %s: %+v", profile, r)
+	}
+	return r.stdout
 }
 
 // trustServers are PostgreSQL 15, which takes TLS only after an SSLRequest, and 18, which also
@@ -160,6 +185,11 @@ profiles:
     port: %[6]s
     sslrootcert: %[2]s
     sslnegotiation: postgres
+  proxy-direct:
+    endpoint: localhost
+    port: %[6]s
+    sslrootcert: %[2]s
+    sslnegotiation: direct
 `, s.pg18.Port, s.pg18.CAFile, s.pg15.Port, s.pg15.CAFile, s.other, proxyPort))
 	return s
 }
@@ -260,12 +290,12 @@ func TestTrustAndNegotiationWithLibpq15And18(t *testing.T) {
 		}
 	})
 
-	t.Run("libpq 18 negotiates directly by default, proven by its first bytes", func(t *testing.T) {
+	t.Run("the default block sends an SSLRequest, direct only when asked, proven by the first bytes", func(t *testing.T) {
 		for _, c := range []struct {
 			profile string
 			libpq   int
 			direct  bool
-		}{{"proxy", 18, true}, {"proxy", 15, false}, {"proxy-postgres", 18, false}} {
+		}{{"proxy", 18, false}, {"proxy", 15, false}, {"proxy-postgres", 18, false}, {"proxy-direct", 18, true}, {"proxy-direct", 15, false}} {
 			before := len(s.proxy.FirstClientBytes())
 			if out, err := s.evalPsql(t, "bash", c.profile, c.libpq); err != nil || out != "admin|t|18" {
 				t.Fatalf("%s with libpq %d through the proxy: %v\n%s", c.profile, c.libpq, err, out)
@@ -307,17 +337,25 @@ func TestTrustAndNegotiationWithLibpq15And18(t *testing.T) {
 
 	t.Run("doctor reports the negotiation each libpq uses", func(t *testing.T) {
 		r := s.doctor(t, "pg18", 18)
-		if r.code != 0 || !strings.Contains(r.stdout, " on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)") ||
-			!strings.Contains(r.stdout, "ok    pg18: TLS 1.3 verified (verify-full, sslnegotiation direct)") {
+		// libpq 18 and no sslnegotiation: direct is offered as an option, with its caveat.
+		if r.code != 0 || !strings.Contains(r.stdout, "ok    pg18: sslnegotiation postgres, libpq's default: the libpq of psql ") ||
+			!strings.Contains(r.stdout, "note  pg18: this libpq is 17 or newer: sslnegotiation: direct in the profile would save one round trip per connection") ||
+			!strings.Contains(r.stdout, "lib/pq 1.12.3 and older then fail (no ALPN, lib/pq#1331)") ||
+			!strings.Contains(r.stdout, "ok    pg18: TLS 1.3 verified (verify-full, sslnegotiation postgres)") {
 			t.Errorf("doctor with libpq 18: exit %d\n%s", r.code, r.stdout)
 		}
+		r = s.doctor(t, "pg18-direct", 18)
+		if r.code != 0 || !strings.Contains(r.stdout, " on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)") ||
+			!strings.Contains(r.stdout, "ok    pg18-direct: TLS 1.3 verified (verify-full, sslnegotiation direct)") || strings.Contains(r.stdout, "note  ") {
+			t.Errorf("doctor with libpq 18 and direct: exit %d\n%s", r.code, r.stdout)
+		}
 		r = s.doctor(t, "pg18", 15)
-		if r.code != 0 || !strings.Contains(r.stdout, "ok    pg18: sslnegotiation direct: the libpq of psql 15.") ||
-			!strings.Contains(r.stdout, " on PATH is older than 17: it ignores PGSSLNEGOTIATION and sends an SSLRequest first") || strings.Contains(r.stdout, "warn") {
+		if r.code != 0 || !strings.Contains(r.stdout, "ok    pg18: sslnegotiation unset: the libpq of psql 15.") ||
+			!strings.Contains(r.stdout, " on PATH is older than 17 and sends an SSLRequest first") || strings.Contains(r.stdout, "warn") || strings.Contains(r.stdout, "note  ") {
 			t.Errorf("doctor with libpq 15: exit %d\n%s", r.code, r.stdout)
 		}
 		r = s.doctor(t, "pg18-direct", 15)
-		if !strings.Contains(r.stdout, "warn  pg18-direct: sslnegotiation is set in the profiles file, so dsqlenv service writes it into the service file, and libpq before 17 rejects that section") {
+		if !strings.Contains(r.stdout, "warn  pg18-direct: sslnegotiation is set in the profiles file, so dsqlenv service and url write it, and libpq before 17 rejects them") {
 			t.Errorf("doctor with an explicit sslnegotiation and libpq 15:\n%s", r.stdout)
 		}
 	})
@@ -400,7 +438,7 @@ func TestDoctorRefusesDirectTLSWithoutALPN(t *testing.T) {
 		}()
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))
-		profilesFile := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: "+port+"\n    sslrootcert: "+caFile+"\n")
+		profilesFile := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: "+port+"\n    sslrootcert: "+caFile+"\n    sslnegotiation: direct\n")
 		r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+profilesFile, "PATH=/nonexistent"), "doctor", "p")
 		noALPN := `FAIL  p: TLS with direct negotiation (sslnegotiation direct): the server did not select ALPN protocol "postgresql", without which libpq 17+ refuses the connection`
 		if alpn == "" && (r.code != 1 || !strings.Contains(r.stdout, noALPN)) {
