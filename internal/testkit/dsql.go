@@ -632,8 +632,8 @@ type frameWriter struct {
 	done bool
 }
 
-// copyFrames copies messages from the server, each whole, flushing when the server has
-// nothing more buffered. Only the framing (type byte, length) is read.
+// copyFrames copies messages from the server, each whole, flushing unless the next message
+// is already all there. Only the framing (type byte, length) is read.
 func (fw *frameWriter) copyFrames(src io.Reader) {
 	r := bufio.NewReaderSize(src, 32<<10)
 	head := make([]byte, 5)
@@ -657,14 +657,23 @@ func (fw *frameWriter) copyFrames(src io.Reader) {
 		fw.w.Write(head)
 		fw.w.Write(body)
 		var err error
-		if r.Buffered() == 0 {
-			err = fw.w.Flush()
+		if !wholeFrameBuffered(r) {
+			err = fw.w.Flush() // the client gets what there is before the double waits for more
 		}
 		fw.mu.Unlock()
 		if err != nil {
 			return
 		}
 	}
+}
+
+// wholeFrameBuffered reports whether r holds the whole of the next message already.
+func wholeFrameBuffered(r *bufio.Reader) bool {
+	head, err := r.Peek(min(r.Buffered(), 5))
+	if err != nil || len(head) < 5 {
+		return false
+	}
+	return r.Buffered() >= 1+int(binary.BigEndian.Uint32(head[1:]))
 }
 
 func (fw *frameWriter) final(msg pgproto3.BackendMessage) {

@@ -477,5 +477,39 @@ func TestDSQLSessionCapAndLimits(t *testing.T) {
 			}
 			c.Close(context.Background())
 		}
+
+		// Ctrl-C in psql: libpq's PQcancel (signal-safe, so without TLS even in libpq 18)
+		// sends a plaintext CancelRequest to the address the session reached.
+		for i, c := range []struct {
+			libpq int
+			extra string
+		}{{18, "sslnegotiation=direct"}, {15, ""}} {
+			path, env := testkit.PsqlWithLibpq(t, c.libpq)
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			cmd := exec.CommandContext(ctx, path, "-X", "-At", "-c", "SELECT pg_sleep(101)",
+				fmt.Sprintf("host=%s hostaddr=127.0.0.1 port=%d user=tester dbname=postgres sslmode=verify-full sslrootcert=%s connect_timeout=60 %s", d.Host, d.Port, d.CAFile, c.extra))
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "PGPASSWORD=" + good(t, d, "tester")}, env...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "psql's query is running", func() bool {
+				return strings.TrimSpace(pg.SQL(t, "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(101)' AND state = 'active'")) == "1"
+			})
+			cmd.Process.Signal(os.Interrupt)
+			err := cmd.Wait()
+			cancel()
+			if err == nil || !strings.Contains(out.String(), "canceling statement due to user request") {
+				t.Errorf("Ctrl-C in psql with libpq %d: %v, %q", c.libpq, err, out.String())
+			}
+			s := d.Stats()
+			if s.Cancels != 3+i {
+				t.Errorf("Ctrl-C in psql with libpq %d: the double forwarded %d cancel requests, want %d", c.libpq, s.Cancels, 3+i)
+			}
+			if first := s.FirstBytes[len(s.FirstBytes)-1]; len(first) < 8 || !bytes.Equal(first[4:8], []byte{0x04, 0xd2, 0x16, 0x2e}) {
+				t.Errorf("Ctrl-C in psql with libpq %d: the cancel connection began % x, not with a plaintext CancelRequest", c.libpq, first[:min(len(first), 8)])
+			}
+		}
 	})
 }
