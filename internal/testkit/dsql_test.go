@@ -173,6 +173,23 @@ func TestDSQLAcceptsSDKTokens(t *testing.T) {
 		conn.Close(context.Background())
 	}
 
+	// Temporary credentials (SSO, assumed roles) add X-Amz-Security-Token, which is signed
+	// like any other query parameter.
+	creds := credentials.NewStaticCredentialsProvider(testkit.ExampleKeyID, testkit.ExampleSecret, "IQoJb3JpZ2luX2VjEXAMPLE+session/token==")
+	withSession, err := auth.GenerateDbConnectAuthToken(context.Background(), d.Host, d.Region, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(withSession, "X-Amz-Security-Token=") {
+		t.Errorf("the SDK's token from temporary credentials has no X-Amz-Security-Token")
+	}
+	if conn, err := dsqlConnect(t, d, "tester", withSession, "", nil); err != nil {
+		t.Errorf("a token with a session token: %v (double: %q)", err, d.Stats().LastRefusal)
+	} else {
+		accepted++
+		conn.Close(context.Background())
+	}
+
 	// psql, as a user runs it: host is the endpoint, hostaddr where it is, the token in
 	// PGPASSWORD. libpq 18 negotiates directly, libpq 15 with an SSLRequest.
 	for _, c := range []struct {
@@ -297,6 +314,13 @@ func TestDSQLNegotiation(t *testing.T) {
 	wantPgError(t, "without SNI", err, "28000", accessDenied, "")
 	if s := d.Stats(); !strings.Contains(s.LastRefusal, "no SNI") || s.Endpoints[len(s.Endpoints)-1] != "" {
 		t.Errorf("without SNI: last refusal %q, endpoints %q", s.LastRefusal, s.Endpoints)
+	}
+
+	// A good token for a role the server lacks: the server's own refusal comes through.
+	_, err = dsqlConnect(t, d, "ghost", good(t, d, "ghost"), "", nil)
+	wantPgError(t, "a missing role", err, "28000", `role "ghost" does not exist`, "")
+	if s := d.Stats(); !strings.HasPrefix(s.LastRefusal, "the server refused the session") {
+		t.Errorf("a missing role: last refusal %q", s.LastRefusal)
 	}
 
 	// By hand: GSSENCRequest → N, SSLRequest → S, TLS, then the startup is answered with
@@ -511,5 +535,46 @@ func TestDSQLSessionCapAndLimits(t *testing.T) {
 				t.Errorf("Ctrl-C in psql with libpq %d: the cancel connection began % x, not with a plaintext CancelRequest", c.libpq, first[:min(len(first), 8)])
 			}
 		}
+	})
+}
+
+// TestDSQLShutdown checks that the end of a test closes the double's connections, even idle
+// ones and sessions a test left open, and ends its goroutines (the subtest's cleanup waits
+// for them).
+func TestDSQLShutdown(t *testing.T) {
+	pg := dsqlBackend(t)
+	var idle net.Conn
+	var session *pgconn.PgConn
+	t.Run("double", func(t *testing.T) {
+		d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{})
+		var err error
+		if idle, err = net.DialTimeout("tcp", d.Addr, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=tester dbname=postgres sslmode=verify-full sslrootcert=%s", d.Host, d.Port, d.CAFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Password = good(t, d, "tester")
+		cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{"127.0.0.1"}, nil }
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if session, err = pgconn.ConnectConfig(ctx, cfg); err != nil { // no t.Cleanup: still open when the double stops
+			t.Fatal(err)
+		}
+	})
+	defer idle.Close()
+	defer session.Close(context.Background())
+	idle.SetDeadline(time.Now().Add(30 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("an idle connection after the double stopped: read %d bytes, %v; want it closed", n, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := session.Exec(ctx, "SELECT 1").Close(); err == nil {
+		t.Errorf("a session after the double stopped still answers")
+	}
+	eventually(t, "the relayed session on the server ended", func() bool {
+		return strings.TrimSpace(pg.SQL(t, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'tester'")) == "0"
 	})
 }
