@@ -41,7 +41,6 @@ type DSQL struct {
 	CA     *CA    // that CA, to issue other certificates a test may need
 
 	opts    DSQLOptions
-	pg      *Postgres
 	backend string // the real server's Unix socket
 	ln      net.Listener
 	tlsConf *tls.Config
@@ -99,15 +98,19 @@ const (
 	dsqlTooManyConns  = "Unable to accept connection, too many open connections."
 	dsqlTLSRequired   = "unable to accept connection, TLS required"                // the double's wording
 	dsqlSessionCapMsg = "terminating connection: maximum session duration reached" // the double's wording
-	// DSQLFutureSkew is how far in the future of the double's clock a token's X-Amz-Date may
-	// be: a client clock that far ahead is refused. The double's choice; AWS does not publish
-	// DSQL's.
-	DSQLFutureSkew = 5 * time.Minute
 	// dsqlMaxExpires is the longest X-Amz-Expires SigV4 presigning allows: one week.
 	dsqlMaxExpires = 604800
 	// dsqlStartupTimeout bounds how long a client may take from connecting to its first query.
 	dsqlStartupTimeout = 60 * time.Second
-	// DSQLClusterID is the fake cluster of a double started without a ClusterID.
+)
+
+const (
+	// DSQLFutureSkew is how far ahead of the double's clock a token's X-Amz-Date may be: a
+	// token from a client whose clock runs further ahead is refused. The double's choice;
+	// AWS does not publish DSQL's.
+	DSQLFutureSkew = 5 * time.Minute
+	// DSQLClusterID is the fake cluster identifier (26 characters, as DSQL's) of a double
+	// started without a ClusterID.
 	DSQLClusterID = "abcdefghijklmnopqrstuvwx12"
 )
 
@@ -138,7 +141,6 @@ func StartDSQL(t testing.TB, pg *Postgres, opts DSQLOptions) *DSQL {
 		Host:     opts.ClusterID + ".dsql." + opts.Region + ".on.aws",
 		Region:   opts.Region,
 		opts:     opts,
-		pg:       pg,
 		backend:  filepath.Join(pg.Socket, ".s.PGSQL."+strconv.Itoa(pg.Port)),
 		ticked:   make(chan struct{}),
 		conns:    map[net.Conn]bool{},
