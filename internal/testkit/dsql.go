@@ -65,6 +65,10 @@ type DSQLOptions struct {
 	ClusterID string
 	// Region of the cluster and of the endpoint name; us-east-1 when empty.
 	Region string
+	// Host replaces the endpoint name (ClusterID.dsql.Region.on.aws) when set. "localhost"
+	// lets clients that resolve the name themselves (drivers, which take no hostaddr) reach
+	// the double with SNI and verify-full intact; tokens are then signed for localhost.
+	Host string
 	// SessionCap is how long a session may last before the double ends it, measured on the
 	// double's clock (so Advance ends sessions too). DSQL's 60 minutes when 0.
 	SessionCap time.Duration
@@ -147,6 +151,9 @@ func StartDSQL(t testing.TB, pg *Postgres, opts DSQLOptions) *DSQL {
 		bucket:   float64(opts.Burst),
 		refilled: time.Now(),
 		sessions: map[uint32][]byte{},
+	}
+	if opts.Host != "" {
+		d.Host = opts.Host
 	}
 	d.CA = NewCA(t, "dsqlenv DSQL double CA")
 	d.CAFile = filepath.Join(t.TempDir(), "dsql-ca.pem")
