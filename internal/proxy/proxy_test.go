@@ -753,3 +753,49 @@ func TestShutdownWaitsForSessions(t *testing.T) {
 		t.Fatal("Shutdown did not return after the last session ended")
 	}
 }
+
+func TestRatePacing(t *testing.T) {
+	pg := upstreamPG(t)
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 4, 1 })
+	start := time.Now()
+	for range 5 {
+		mustConnect(t, f.unixConn("tester")).Close(context.Background())
+	}
+	// One at once, then four at 4/s: at least a second, however fast the machine.
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("5 connections at 4/s took %v", took)
+	}
+}
+
+func TestCloseEndsAPacedWait(t *testing.T) {
+	pg := upstreamPG(t)
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 0.001, 1 })
+	mustConnect(t, f.unixConn("tester"))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := connect(t, f.unixConn("tester"))
+		errc <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for f.srv.Sessions() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := f.srv.Sessions(); n != 2 {
+		t.Fatalf("Sessions() = %d; want the second waiting", n)
+	}
+	closed := make(chan struct{})
+	go func() { f.srv.Close(); close(closed) }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Error("the paced client connected")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the paced client still waits after Close")
+	}
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return")
+	}
+}

@@ -75,7 +75,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 			var pe *pgError
 			if errors.As(err, &pe) {
 				send(c, pe.response())
-				drain(c)
+				drain(c, min(time.Second, s.startupTimeout))
 			}
 			return false
 		}
@@ -210,11 +210,11 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 
 // drain reads briefly what a client sent beyond a packet the proxy refused, so that closing
 // the socket does not reset the connection before the client has read the error.
-func drain(c net.Conn) {
+func drain(c net.Conn, d time.Duration) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	c.SetReadDeadline(time.Now().Add(time.Second))
+	c.SetReadDeadline(time.Now().Add(d))
 	io.CopyN(io.Discard, c, 1<<16)
 }
 
