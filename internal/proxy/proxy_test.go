@@ -265,6 +265,34 @@ func TestConnectThroughSocketAndTCP(t *testing.T) {
 		})
 	}
 
+	// Nothing a client receives holds the token: record every byte of a whole session.
+	rec := &recorder{}
+	cfg, err := pgconn.ParseConfig(f.tcpConn("tester", localPW))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &recordingConn{Conn: c, rec: rec}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rc, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Exec(ctx, "select current_user, session_user, version(); show all").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	rc.Close(ctx)
+	if got := rec.String(); !strings.Contains(got, "tester") || strings.Contains(got, token) {
+		t.Errorf("what the client received (%d bytes) holds the token, or no session", len(got))
+	}
+
 	// A client's own startup parameters win over the profile's.
 	conn := mustConnect(t, f.unixConn("tester")+" application_name=mine options='-c search_path=abc'")
 	if got := query1(t, conn, "select current_setting('application_name') || ' ' || current_setting('search_path')"); got != "mine abc" {
@@ -311,14 +339,9 @@ func TestLocalPassword(t *testing.T) {
 	// The upstream token is no local password.
 	_, err = connect(t, f.tcpConn("tester", token))
 	wantPgError(t, err, "28P01", "password authentication failed")
+	// pgconn without a password still answers SCRAM (with an empty one).
 	_, err = connect(t, f.tcpConn("tester", ""))
-	if err == nil {
-		t.Fatal("connected over TCP without a password")
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		wantPgError(t, err, "28P01", "password authentication failed")
-	}
+	wantPgError(t, err, "28P01", `password authentication failed for user "tester"`)
 	// The right one works, and the socket needs none.
 	mustConnect(t, f.tcpConn("tester", localPW))
 	mustConnect(t, f.unixConn("tester"))
@@ -798,4 +821,29 @@ func TestCloseEndsAPacedWait(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close did not return")
 	}
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (r *recorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return string(r.buf)
+}
+
+// recordingConn keeps every byte read from the connection.
+type recordingConn struct {
+	net.Conn
+	rec *recorder
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.rec.mu.Lock()
+	c.rec.buf = append(c.rec.buf, p[:n]...)
+	c.rec.mu.Unlock()
+	return n, err
 }

@@ -347,13 +347,24 @@ func (s *Server) upstreamError(err error) *pgError {
 		invalid   x509.CertificateInvalidError
 		verify    *tls.CertificateVerificationError
 	)
-	if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
+	var cause error
+	switch {
+	case errors.As(err, &verify):
+		cause = verify
+	case errors.As(err, &unknownCA):
+		cause = unknownCA
+	case errors.As(err, &hostname):
+		cause = hostname
+	case errors.As(err, &invalid):
+		cause = invalid
+	}
+	if cause != nil {
 		roots := up.RootsFile
 		if roots == "" {
 			roots = "the system's root certificates"
 		}
 		return &pgError{Code: "08006",
-			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, rootCause(err)),
+			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, cause),
 			Hint:    "Check the profile's host and root certificates (sslrootcert)."}
 	}
 	if s.ctx.Err() != nil {
