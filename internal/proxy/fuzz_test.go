@@ -9,10 +9,11 @@ import (
 	"time"
 )
 
-// FuzzStartup feeds bytes as everything a client sends into the per-connection handler over
-// net.Pipe, on the TCP path with and without a local password: the handler must never panic
-// and must return within the startup deadline plus slack, whatever the bytes. Nothing
-// listens at the upstream address, so a startup that gets that far fails to connect.
+// FuzzStartup feeds bytes as everything a client sends (then it hangs up) into the
+// per-connection handler over net.Pipe, on the TCP path with and without a local password:
+// the handler must never panic and must return within the startup deadline plus slack,
+// whatever the bytes. Nothing listens at the upstream address, so a startup that gets that
+// far fails to connect.
 func FuzzStartup(f *testing.F) {
 	mint := func(_ context.Context, user string) (string, error) {
 		if user == "u" {
@@ -51,7 +52,9 @@ func FuzzStartup(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, s := range servers {
 			client, server := net.Pipe()
-			go func() { client.Write(data) }()
+			// The client sends everything, then hangs up; the startup deadline covers a
+			// handler that still waits.
+			go func() { client.Write(data); client.Close() }()
 			go io.Copy(io.Discard, client)
 			done := make(chan struct{})
 			go func() {

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Minter returns a fresh IAM token for user (DbConnectAdmin for "admin", DbConnect otherwise;
@@ -75,6 +77,7 @@ type Server struct {
 	cfg     Config
 	scram   *scramCreds // nil when no local password is set
 	tls     *tls.Config
+	base    *pgconn.Config // upstream connection settings but user, password, database and parameters
 	limiter *tokenBucket
 	keys    *keyMap
 
@@ -147,6 +150,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Upstream.Direct {
 		s.tls.NextProtos = []string{"postgresql"}
 	}
+	base, err := upstreamConfig(cfg, s.tls)
+	if err != nil {
+		return nil, err
+	}
+	s.base = base
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -211,7 +219,6 @@ func (s *Server) Serve(ln net.Listener) error {
 			c.Close()
 			return nil
 		}
-		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
@@ -221,7 +228,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// track registers a connection so that Close can end it; it reports false when the server
+// track registers a connection so that Close can end it (and, for a client, counts its
+// handler in s.wg); it reports false when the server
 // is closed, or for a new client when the server is shutting down. (While Shutdown drains, a
 // session still being set up may open its upstream connection.)
 func (s *Server) track(c net.Conn, client bool) bool {
@@ -229,6 +237,10 @@ func (s *Server) track(c net.Conn, client bool) bool {
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil || client && s.closing {
 		return false
+	}
+	if client {
+		// Under the lock with the closing check, so no Add comes after Shutdown's Wait began.
+		s.wg.Add(1)
 	}
 	s.conns[c] = struct{}{}
 	return true

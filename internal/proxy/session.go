@@ -267,26 +267,9 @@ type upstreamConn struct {
 func (s *Server) connect(user, database string, params map[string]string, token string) (*upstreamConn, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
 	defer cancel()
-	host, port, _ := net.SplitHostPort(s.cfg.Upstream.Addr)
-	// ParseConfig reads PG* environment variables; every field they could set is set below.
-	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' sslmode=require", quoteConn(host), quoteConn(port)))
-	if err != nil {
-		return nil, &pgError{Code: "08001", Message: fmt.Sprintf("dsqlenv proxy: upstream %s: %v", s.cfg.Upstream.Addr, err)}
-	}
-	cfg.Fallbacks = nil
+	cfg := s.base.Copy()
 	cfg.User, cfg.Password, cfg.Database = user, token, database
 	cfg.RuntimeParams = params
-	cfg.TLSConfig = s.tls.Clone()
-	cfg.SSLNegotiation = "postgres"
-	if s.cfg.Upstream.Direct {
-		cfg.SSLNegotiation = "direct"
-	}
-	cfg.SSLCertMode = "disable"
-	cfg.ConnectTimeout = s.cfg.DialTimeout
-	cfg.MinProtocolVersion, cfg.MaxProtocolVersion = "3.0", "3.0"
-	cfg.RequireAuth, cfg.ChannelBinding = "", "prefer"
-	cfg.ValidateConnect, cfg.AfterConnect, cfg.AfterNetConnect = nil, nil, nil
-	cfg.OAuthTokenProvider, cfg.OnNotice, cfg.OnNotification = nil, nil, nil
 	var raw net.Conn
 	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -327,6 +310,32 @@ func (s *Server) connect(user, database string, params map[string]string, token 
 	}
 	hc.Conn.SetDeadline(time.Time{})
 	return &upstreamConn{hc: hc, raw: raw}, nil
+}
+
+// upstreamConfig makes the pgconn settings for the upstream: verify-full TLS against the
+// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. ParseConfig
+// reads PG* environment variables; every field they could set is set here or per connection.
+func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
+	host, port, _ := net.SplitHostPort(c.Upstream.Addr)
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' sslmode=require", quoteConn(host), quoteConn(port)))
+	if err != nil {
+		return nil, fmt.Errorf("dsqlenv proxy: upstream %s: %v", c.Upstream.Addr, err)
+	}
+	cfg.Fallbacks = nil
+	cfg.TLSConfig = tlsConfig.Clone()
+	cfg.SSLNegotiation = "postgres"
+	if c.Upstream.Direct {
+		cfg.SSLNegotiation = "direct"
+	}
+	cfg.SSLCertMode = "disable"
+	cfg.ConnectTimeout = c.DialTimeout
+	cfg.MinProtocolVersion, cfg.MaxProtocolVersion = "3.0", "3.0"
+	cfg.RequireAuth, cfg.ChannelBinding = "", "prefer"
+	cfg.ValidateConnect, cfg.AfterConnect, cfg.AfterNetConnect = nil, nil, nil
+	cfg.OAuthTokenProvider, cfg.OnNotice, cfg.OnNotification = nil, nil, nil
+	cfg.KerberosSrvName, cfg.KerberosSpn = "", ""
+	cfg.Password = ""
+	return cfg, nil
 }
 
 func quoteConn(s string) string {
