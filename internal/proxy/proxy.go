@@ -55,8 +55,8 @@ type Config struct {
 	Rate        float64 // new upstream connections per second (default 100); callers wait
 	Burst       int     // default 1000
 
-	// Log receives one line per session when it ends; nil is quiet. Lines never hold a token
-	// or a password.
+	// Log receives one line per session when it ends, from the session's goroutine (so
+	// concurrently); nil is quiet. Lines never hold a token or a password.
 	Log func(line string)
 
 	DialTimeout time.Duration // upstream dial, TLS and authentication; default 30 s
@@ -252,7 +252,8 @@ func (s *Server) untrack(c net.Conn) {
 	delete(s.conns, c)
 }
 
-// Sessions returns the number of client sessions being served or set up.
+// Sessions returns the number of client sessions being served or set up: connections past
+// their StartupMessage (cancel requests and refused packets are not sessions).
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 
 // Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the

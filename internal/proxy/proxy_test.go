@@ -230,7 +230,10 @@ func noSecrets(t *testing.T, what string, texts ...string) {
 
 func TestConnectThroughSocketAndTCP(t *testing.T) {
 	pg := upstreamPG(t)
-	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Upstream.ApplicationName = "from-profile" })
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
+		c.Upstream.ApplicationName = "from-profile"
+		c.Upstream.Options = "-c search_path=profile_path"
+	})
 
 	for _, c := range []struct{ name, conn, user string }{
 		{"unix", f.unixConn("tester"), "tester"},
@@ -246,8 +249,8 @@ func TestConnectThroughSocketAndTCP(t *testing.T) {
 			if got := query1(t, conn, "select ssl::text from pg_stat_ssl where pid = pg_backend_pid()"); got != "true" {
 				t.Errorf("upstream ssl = %q", got)
 			}
-			if got := query1(t, conn, "select current_setting('application_name')"); got != "from-profile" {
-				t.Errorf("application_name = %q; want the profile's default", got)
+			if got := query1(t, conn, "select current_setting('application_name') || ' ' || current_setting('search_path')"); got != "from-profile profile_path" {
+				t.Errorf("application_name and search_path = %q; want the profile's defaults", got)
 			}
 			var ps []string
 			for _, k := range []string{"server_version", "client_encoding", "application_name", "session_authorization"} {
@@ -293,8 +296,16 @@ func TestConnectThroughSocketAndTCP(t *testing.T) {
 		t.Errorf("what the client received (%d bytes) holds the token, or no session", len(got))
 	}
 
+	// Without a database the profile's is used (PostgreSQL's own default, the user name,
+	// would fail: there is no database tester).
+	conn := mustConnect(t, strings.Replace(f.unixConn("tester"), "dbname=postgres ", "", 1))
+	if got := query1(t, conn, "select current_database()"); got != "postgres" {
+		t.Errorf("current_database() = %q; want the profile's postgres", got)
+	}
+	conn.Close(context.Background())
+
 	// A client's own startup parameters win over the profile's.
-	conn := mustConnect(t, f.unixConn("tester")+" application_name=mine options='-c search_path=abc'")
+	conn = mustConnect(t, f.unixConn("tester")+" application_name=mine options='-c search_path=abc'")
 	if got := query1(t, conn, "select current_setting('application_name') || ' ' || current_setting('search_path')"); got != "mine abc" {
 		t.Errorf("client parameters: got %q", got)
 	}

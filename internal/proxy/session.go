@@ -186,8 +186,15 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		if !errors.As(err, &pe) {
 			pe = &pgError{Code: "08006", Message: err.Error()}
 		}
-		pe.Message = strings.ReplaceAll(pe.Message, token, "[token]")
-		pe.Detail = strings.ReplaceAll(pe.Detail, token, "[token]")
+		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
+		scrub(&pe.Message)
+		scrub(&pe.Detail)
+		scrub(&pe.Hint)
+		if u := pe.upstream; u != nil {
+			for _, f := range []*string{&u.Message, &u.Detail, &u.Hint, &u.Where, &u.InternalQuery} {
+				scrub(f)
+			}
+		}
 		return fail(pe)
 	}
 	defer s.untrack(up.raw)
@@ -347,7 +354,12 @@ func quoteConn(s string) string {
 func (s *Server) upstreamError(err error) *pgError {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return &pgError{Severity: pe.Severity, Code: pe.Code, Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint}
+		return &pgError{Severity: pe.Severity, Code: pe.Code, Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint,
+			upstream: &pgproto3.ErrorResponse{Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code,
+				Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Position: pe.Position, InternalPosition: pe.InternalPosition,
+				InternalQuery: pe.InternalQuery, Where: pe.Where, SchemaName: pe.SchemaName, TableName: pe.TableName,
+				ColumnName: pe.ColumnName, DataTypeName: pe.DataTypeName, ConstraintName: pe.ConstraintName,
+				File: pe.File, Line: pe.Line, Routine: pe.Routine}}
 	}
 	up := s.cfg.Upstream
 	var (

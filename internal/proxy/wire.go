@@ -33,11 +33,16 @@ type pgError struct {
 	Message  string
 	Detail   string
 	Hint     string
+
+	upstream *pgproto3.ErrorResponse // the server's own error, passed on whole
 }
 
 func (e *pgError) Error() string { return e.Message + " (SQLSTATE " + e.Code + ")" }
 
 func (e *pgError) response() *pgproto3.ErrorResponse {
+	if e.upstream != nil {
+		return e.upstream
+	}
 	sev := e.Severity
 	if sev == "" {
 		sev = "FATAL"
