@@ -1,0 +1,13 @@
+//go:build !linux && !darwin
+
+package proxy
+
+import (
+	"errors"
+	"net"
+)
+
+// peerUID is not implemented here: with a PeerUID to check, Unix socket clients are refused.
+func peerUID(net.Conn) (int, error) {
+	return -1, errors.New("checking the peer UID of a Unix socket is not supported on this system")
+}

@@ -1,0 +1,295 @@
+// Package proxy is the core of `dsqlenv proxy`: a local PostgreSQL endpoint, on a Unix socket
+// or a loopback TCP port, that opens every upstream connection with a freshly minted IAM
+// token. Clients (GUIs, pools, psql reconnecting) authenticate locally — by peer UID on the
+// socket, by SCRAM-SHA-256 with a local password over TCP — and never see a token; after the
+// upstream handshake the proxy hands the session over and copies bytes both ways.
+//
+// The package takes plain values and a mint function; the CLI wires in profiles and AWS.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Minter returns a fresh IAM token for user (DbConnectAdmin for "admin", DbConnect otherwise;
+// the minter decides). Its error text is shown to the client, so it should name the fix.
+type Minter func(ctx context.Context, user string) (string, error)
+
+// Upstream is the server the proxy connects to.
+type Upstream struct {
+	Addr       string         // host:port to dial
+	ServerName string         // TLS server name: SNI, and verify-full against RootCAs
+	RootCAs    *x509.CertPool // nil: the system roots
+	RootsFile  string         // named in TLS error messages
+	Direct     bool           // direct TLS with ALPN "postgresql"; else SSLRequest first
+
+	// Defaults for a client's startup parameters, used when the client gives none.
+	Database        string
+	Options         string
+	ApplicationName string
+}
+
+// Config configures a Server.
+type Config struct {
+	Profile  string // named in errors and log lines
+	Upstream Upstream
+	Mint     Minter
+
+	// Password is the local SCRAM-SHA-256 password TCP clients must give; "" means none is
+	// asked for. Unix socket clients are checked by PeerUID instead.
+	Password string
+	// PeerUID is the only peer UID allowed on a Unix socket; -1 does not check.
+	PeerUID int
+
+	MaxSessions int     // 0: no limit; beyond it a client gets 53300
+	Rate        float64 // new upstream connections per second (default 100); callers wait
+	Burst       int     // default 1000
+
+	// Log receives one line per session when it ends, from the session's goroutine (so
+	// concurrently); nil is quiet. Lines never hold a token or a password.
+	Log func(line string)
+
+	DialTimeout time.Duration // upstream dial, TLS and authentication; default 30 s
+	MintTimeout time.Duration // default 60 s
+}
+
+const (
+	defaultRate           = 100
+	defaultBurst          = 1000
+	defaultDialTimeout    = 30 * time.Second
+	defaultMintTimeout    = 60 * time.Second
+	defaultStartupTimeout = 30 * time.Second
+	cancelTimeout         = 10 * time.Second
+)
+
+// Server is a running proxy. Create it with New and start it with Serve.
+type Server struct {
+	cfg     Config
+	scram   *scramCreds // nil when no local password is set
+	tls     *tls.Config
+	base    *pgconn.Config // upstream connection settings but user, password, database and parameters
+	limiter *tokenBucket
+	keys    *keyMap
+
+	// startupTimeout bounds everything before the upstream connection: reading the startup
+	// packet and local authentication.
+	startupTimeout time.Duration
+
+	ctx    context.Context // canceled by Close and at the end of Shutdown
+	cancel context.CancelFunc
+
+	sessions atomic.Int64
+	wg       sync.WaitGroup // one per live connection handler
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{} // client and upstream connections
+}
+
+// New checks cfg and returns a Server that is not yet serving.
+func New(cfg Config) (*Server, error) {
+	if cfg.Mint == nil {
+		return nil, errors.New("dsqlenv proxy: no token minter")
+	}
+	if cfg.Upstream.Addr == "" {
+		return nil, errors.New("dsqlenv proxy: no upstream address")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Upstream.Addr); err != nil {
+		return nil, fmt.Errorf("dsqlenv proxy: upstream address %q: %v", cfg.Upstream.Addr, err)
+	}
+	if cfg.Upstream.ServerName == "" {
+		host, _, _ := net.SplitHostPort(cfg.Upstream.Addr)
+		cfg.Upstream.ServerName = host
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = defaultRate
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = defaultBurst
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = defaultDialTimeout
+	}
+	if cfg.MintTimeout <= 0 {
+		cfg.MintTimeout = defaultMintTimeout
+	}
+	if cfg.MaxSessions < 0 {
+		cfg.MaxSessions = 0
+	}
+	s := &Server{
+		cfg:            cfg,
+		limiter:        newTokenBucket(cfg.Rate, cfg.Burst),
+		keys:           newKeyMap(),
+		startupTimeout: defaultStartupTimeout,
+		listeners:      map[net.Listener]struct{}{},
+		conns:          map[net.Conn]struct{}{},
+	}
+	if cfg.Password != "" {
+		c, err := newScramCreds(cfg.Password)
+		if err != nil {
+			return nil, err
+		}
+		s.scram = c
+	}
+	s.tls = &tls.Config{
+		ServerName: cfg.Upstream.ServerName,
+		RootCAs:    cfg.Upstream.RootCAs,
+		MinVersion: tls.VersionTLS12,
+	}
+	if cfg.Upstream.Direct {
+		s.tls.NextProtos = []string{"postgresql"}
+	}
+	base, err := upstreamConfig(cfg, s.tls)
+	if err != nil {
+		return nil, err
+	}
+	s.base = base
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// ErrServerClosed is returned by Serve when called after Shutdown or Close.
+var ErrServerClosed = errors.New("dsqlenv proxy: server closed")
+
+// Serve accepts connections on ln until Shutdown or Close, and then returns nil; any other
+// accept error is returned. A TCP listener must be on a loopback address. Unix socket
+// clients are checked against Config.PeerUID; TCP clients must know Config.Password. Serve
+// closes ln when it returns (a Unix listener then removes its socket file).
+func (s *Server) Serve(ln net.Listener) error {
+	unix := false
+	switch a := ln.Addr().(type) {
+	case *net.UnixAddr:
+		unix = true
+	case *net.TCPAddr:
+		if !a.IP.IsLoopback() {
+			ln.Close()
+			return fmt.Errorf("dsqlenv proxy: refusing to listen on %s: not a loopback address", a)
+		}
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return nil
+			}
+			if !errors.Is(err, net.ErrClosed) {
+				// Out of descriptors, say: wait a little instead of spinning or giving up.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+				case <-s.ctx.Done():
+					return nil
+				}
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !s.track(c, true) {
+			c.Close()
+			return nil
+		}
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			defer c.Close()
+			s.handle(c, unix)
+		}()
+	}
+}
+
+// track registers a connection so that Close can end it (and, for a client, counts its
+// handler in s.wg); it reports false when the server
+// is closed, or for a new client when the server is shutting down. (While Shutdown drains, a
+// session still being set up may open its upstream connection.)
+func (s *Server) track(c net.Conn, client bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil || client && s.closing {
+		return false
+	}
+	if client {
+		// Under the lock with the closing check, so no Add comes after Shutdown's Wait began.
+		s.wg.Add(1)
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+}
+
+// Sessions returns the number of client sessions being served or set up: connections past
+// their StartupMessage (cancel requests and refused packets are not sessions).
+func (s *Server) Sessions() int { return int(s.sessions.Load()) }
+
+// Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the
+// rest. It returns ctx's error when it had to close sessions.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopListening()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection now, and waits for the handlers to end.
+func (s *Server) Close() error {
+	s.stopListening()
+	s.cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) stopListening() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+}

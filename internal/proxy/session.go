@@ -1,0 +1,444 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// session is what one client connection logs when it ends.
+type session struct {
+	client   string
+	user     string
+	database string
+	start    time.Time
+	in, out  int64 // bytes client→server, server→client after the hand-over
+	end      string
+}
+
+// handle serves one client connection; the caller closes c.
+func (s *Server) handle(c net.Conn, unix bool) {
+	sess := &session{client: clientName(c, unix), start: time.Now()}
+	if !s.serve(c, unix, sess) {
+		return // a cancel request, or nothing the client asked for: no session to log
+	}
+	if s.cfg.Log != nil {
+		s.cfg.Log(fmt.Sprintf("dsqlenv proxy: profile=%s user=%q database=%q client=%s duration=%s bytes_in=%d bytes_out=%d end=%q",
+			s.cfg.Profile, sess.user, sess.database, sess.client, time.Since(sess.start).Round(time.Millisecond), sess.in, sess.out, sess.end))
+	}
+}
+
+func clientName(c net.Conn, unix bool) string {
+	if unix {
+		return "unix"
+	}
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "?"
+}
+
+// serve runs the startup, authentication, upstream connection and the hand-over; it reports
+// whether a session (a StartupMessage) began.
+func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
+	c.SetDeadline(time.Now().Add(s.startupTimeout))
+
+	// The peer's UID is checked at once, and the refusal sent after the startup packet,
+	// where a client expects an answer.
+	var peerErr *pgError
+	if unix && s.cfg.PeerUID >= 0 {
+		uid, err := peerUID(c)
+		switch {
+		case err != nil:
+			peerErr = &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: cannot check the peer of the socket: %v", err)}
+		case uid != s.cfg.PeerUID:
+			peerErr = &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: peer UID %d may not use this socket (only UID %d, the proxy's owner, may)", uid, s.cfg.PeerUID)}
+		}
+	}
+
+	var st startup
+	for i := 0; ; i++ {
+		var err error
+		st, err = readStartup(c)
+		if err != nil {
+			var pe *pgError
+			if errors.As(err, &pe) {
+				send(c, pe.response())
+				drain(c, min(time.Second, s.startupTimeout))
+			}
+			return false
+		}
+		switch m := st.msg.(type) {
+		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
+			// The local leg is a socket or loopback: no encryption, and the client goes on in
+			// plain text (sslmode=prefer) or gives up (require).
+			if i >= 2 {
+				send(c, protocolViolation("too many encryption requests").response())
+				return false
+			}
+			if _, err := c.Write([]byte{'N'}); err != nil {
+				return false
+			}
+			continue
+		case *pgproto3.CancelRequest:
+			if peerErr == nil {
+				s.forwardCancel(m)
+			}
+			return false
+		}
+		break
+	}
+	m := st.msg.(*pgproto3.StartupMessage)
+	sess.end = "refused"
+
+	params := maps.Clone(m.Parameters)
+	user := params["user"]
+	delete(params, "user")
+	sess.user = user
+	var unknown []string
+	for k := range params {
+		if strings.HasPrefix(k, "_pq_.") {
+			unknown = append(unknown, k)
+			delete(params, k)
+		}
+	}
+	slices.Sort(unknown)
+	db := params["database"]
+	delete(params, "database")
+	if db == "" {
+		db = s.cfg.Upstream.Database
+	}
+	sess.database = db
+	if params["options"] == "" && s.cfg.Upstream.Options != "" {
+		params["options"] = s.cfg.Upstream.Options
+	}
+	if params["application_name"] == "" && s.cfg.Upstream.ApplicationName != "" {
+		params["application_name"] = s.cfg.Upstream.ApplicationName
+	}
+
+	fail := func(e *pgError) bool {
+		send(c, e.response())
+		sess.end = e.Message
+		return true
+	}
+
+	if peerErr != nil {
+		return fail(peerErr)
+	}
+	n := s.sessions.Add(1)
+	defer s.sessions.Add(-1)
+	if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) {
+		return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
+			Hint: "Close idle sessions, or start the proxy with a higher session limit."})
+	}
+	if user == "" {
+		return fail(&pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"})
+	}
+	if st.minor != 0 || len(unknown) > 0 {
+		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown}); err != nil {
+			sess.end = "client gone"
+			return true
+		}
+	}
+	if !unix && s.scram != nil {
+		if err := s.scram.authenticate(c, user); err != nil {
+			var pe *pgError
+			if errors.As(err, &pe) {
+				return fail(pe)
+			}
+			sess.end = "client gone during authentication"
+			return true
+		}
+	}
+	c.SetDeadline(time.Time{})
+
+	// From here the client waits for AuthenticationOk while the proxy mints and connects.
+	if err := s.limiter.wait(s.ctx); err != nil {
+		return fail(shuttingDown())
+	}
+	mctx, cancel := context.WithTimeout(s.ctx, s.cfg.MintTimeout)
+	token, err := s.cfg.Mint(mctx, user)
+	cancel()
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return fail(shuttingDown())
+		}
+		return fail(&pgError{Code: "28000", Message: err.Error()})
+	}
+	if token == "" {
+		return fail(&pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv: the token minted for profile %s is empty", s.cfg.Profile)})
+	}
+
+	up, err := s.connect(user, db, params, token)
+	if err != nil {
+		var pe *pgError
+		if !errors.As(err, &pe) {
+			pe = &pgError{Code: "08006", Message: err.Error()}
+		}
+		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
+		scrub(&pe.Message)
+		scrub(&pe.Detail)
+		scrub(&pe.Hint)
+		if u := pe.upstream; u != nil {
+			for _, f := range []*string{&u.Message, &u.Detail, &u.Hint, &u.Where, &u.InternalQuery} {
+				scrub(f)
+			}
+		}
+		return fail(pe)
+	}
+	defer s.untrack(up.raw)
+	defer up.hc.Conn.Close()
+
+	pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.hc.PID, secret: up.hc.SecretKey})
+	defer s.keys.remove(pid)
+	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
+	for _, k := range slices.Sorted(maps.Keys(up.hc.ParameterStatuses)) {
+		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.hc.ParameterStatuses[k]})
+	}
+	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.hc.TxStatus})
+	if err := send(c, msgs...); err != nil {
+		sess.end = "client gone before the hand-over"
+		return true
+	}
+	sess.in, sess.out, sess.end = s.splice(c, up.hc.Conn)
+	return true
+}
+
+// drain reads briefly what a client sent beyond a packet the proxy refused, so that closing
+// the socket does not reset the connection before the client has read the error.
+func drain(c net.Conn, d time.Duration) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(d))
+	io.CopyN(io.Discard, c, 1<<16)
+}
+
+func shuttingDown() *pgError {
+	return &pgError{Code: "57P01", Message: "dsqlenv proxy: shutting down"}
+}
+
+// splice copies bytes both ways until one side ends, then closes both.
+func (s *Server) splice(client, server net.Conn) (in, out int64, why string) {
+	type result struct {
+		toServer bool
+		n        int64
+		err      error
+	}
+	done := make(chan result, 2)
+	go func() { n, err := io.Copy(server, client); done <- result{true, n, err} }()
+	go func() { n, err := io.Copy(client, server); done <- result{false, n, err} }()
+	first := <-done
+	client.Close()
+	server.Close()
+	second := <-done
+	for _, r := range []result{first, second} {
+		if r.toServer {
+			in = r.n
+		} else {
+			out = r.n
+		}
+	}
+	switch {
+	case s.ctx.Err() != nil:
+		why = "proxy closed"
+	case first.toServer && first.err == nil:
+		why = "client closed"
+	case first.toServer:
+		why = "client: " + first.err.Error()
+	case first.err == nil:
+		why = "server closed"
+	default:
+		why = "server: " + first.err.Error()
+	}
+	return in, out, why
+}
+
+type upstreamConn struct {
+	hc  *pgconn.HijackedConn
+	raw net.Conn // the TCP connection under TLS, tracked for Close
+}
+
+// connect opens an authenticated upstream session and takes it over from pgconn.
+func (s *Server) connect(user, database string, params map[string]string, token string) (*upstreamConn, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+	defer cancel()
+	cfg := s.base.Copy()
+	cfg.User, cfg.Password, cfg.Database = user, token, database
+	cfg.RuntimeParams = params
+	var raw net.Conn
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if raw != nil { // an earlier address failed; pgconn closed it
+			s.untrack(raw)
+		}
+		raw = nil
+		if !s.track(c, false) {
+			c.Close()
+			return nil, errors.New("dsqlenv proxy: closed")
+		}
+		raw = c
+		return c, nil
+	}
+	fail := func(err error) (*upstreamConn, error) {
+		if raw != nil {
+			raw.Close()
+			s.untrack(raw)
+		}
+		return nil, s.upstreamError(err)
+	}
+	pc, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if err := pc.SyncConn(ctx); err != nil {
+		pc.Close(context.Background())
+		return fail(err)
+	}
+	hc, err := pc.Hijack()
+	if err != nil {
+		pc.Close(context.Background())
+		return fail(err)
+	}
+	hc.Conn.SetDeadline(time.Time{})
+	return &upstreamConn{hc: hc, raw: raw}, nil
+}
+
+// upstreamConfig makes the pgconn settings for the upstream: verify-full TLS against the
+// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. ParseConfig
+// reads PG* environment variables; every field they could set is set here or per connection.
+func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
+	host, port, _ := net.SplitHostPort(c.Upstream.Addr)
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' sslmode=require", quoteConn(host), quoteConn(port)))
+	if err != nil {
+		return nil, fmt.Errorf("dsqlenv proxy: upstream %s: %v", c.Upstream.Addr, err)
+	}
+	cfg.Fallbacks = nil
+	cfg.TLSConfig = tlsConfig.Clone()
+	cfg.SSLNegotiation = "postgres"
+	if c.Upstream.Direct {
+		cfg.SSLNegotiation = "direct"
+	}
+	cfg.SSLCertMode = "disable"
+	cfg.ConnectTimeout = c.DialTimeout
+	cfg.MinProtocolVersion, cfg.MaxProtocolVersion = "3.0", "3.0"
+	cfg.RequireAuth, cfg.ChannelBinding = "", "prefer"
+	cfg.ValidateConnect, cfg.AfterConnect, cfg.AfterNetConnect = nil, nil, nil
+	cfg.OAuthTokenProvider, cfg.OnNotice, cfg.OnNotification = nil, nil, nil
+	cfg.KerberosSrvName, cfg.KerberosSpn = "", ""
+	cfg.Password = ""
+	return cfg, nil
+}
+
+func quoteConn(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
+}
+
+// upstreamError turns a failed upstream connection into what the client is told: the
+// server's own error unchanged, or what failed, where, and the fix.
+func (s *Server) upstreamError(err error) *pgError {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return &pgError{Severity: pe.Severity, Code: pe.Code, Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint,
+			upstream: &pgproto3.ErrorResponse{Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code,
+				Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Position: pe.Position, InternalPosition: pe.InternalPosition,
+				InternalQuery: pe.InternalQuery, Where: pe.Where, SchemaName: pe.SchemaName, TableName: pe.TableName,
+				ColumnName: pe.ColumnName, DataTypeName: pe.DataTypeName, ConstraintName: pe.ConstraintName,
+				File: pe.File, Line: pe.Line, Routine: pe.Routine}}
+	}
+	up := s.cfg.Upstream
+	var (
+		unknownCA *x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+	)
+	var cause error
+	switch {
+	case errors.As(err, &verify):
+		cause = verify
+	case errors.As(err, &unknownCA):
+		cause = unknownCA
+	case errors.As(err, &hostname):
+		cause = hostname
+	case errors.As(err, &invalid):
+		cause = invalid
+	}
+	if cause != nil {
+		roots := up.RootsFile
+		if roots == "" {
+			roots = "the system's root certificates"
+		}
+		return &pgError{Code: "08006",
+			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, cause),
+			Hint:    "Check the profile's host and root certificates (sslrootcert)."}
+	}
+	if s.ctx.Err() != nil {
+		return shuttingDown()
+	}
+	return &pgError{Code: "08006",
+		Message: fmt.Sprintf("dsqlenv proxy: cannot connect to %s for profile %s: %v", up.Addr, s.cfg.Profile, rootCause(err)),
+		Hint:    "Check that the cluster endpoint is right and reachable."}
+}
+
+// rootCause drops pgconn's "failed to connect to `user=… database=…`:" prefix.
+func rootCause(err error) error {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) && ce.Unwrap() != nil {
+		return ce.Unwrap()
+	}
+	return err
+}
+
+// forwardCancel sends a client's cancel request, when its key is one the proxy gave out, to
+// the upstream session it maps to, over a new TLS connection.
+func (s *Server) forwardCancel(m *pgproto3.CancelRequest) {
+	key, ok := s.keys.lookup(m.ProcessID, m.SecretKey)
+	if !ok {
+		return // unknown keys are ignored, as PostgreSQL does
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, cancelTimeout)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", key.addr)
+	if err != nil {
+		return
+	}
+	if !s.track(c, false) {
+		c.Close()
+		return
+	}
+	defer s.untrack(c)
+	defer c.Close()
+	deadline, _ := ctx.Deadline()
+	c.SetDeadline(deadline)
+	if !s.cfg.Upstream.Direct {
+		if _, err := c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
+			return
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != 'S' {
+			return
+		}
+	}
+	tc := tls.Client(c, s.tls.Clone())
+	buf, _ := (&pgproto3.CancelRequest{ProcessID: key.pid, SecretKey: key.secret}).Encode(nil)
+	if _, err := tc.Write(buf); err != nil {
+		return
+	}
+	io.Copy(io.Discard, tc) // the server closes the connection when done
+}
