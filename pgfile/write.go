@@ -30,6 +30,12 @@ func Update(path string, newMode fs.FileMode, edit func([]byte) ([]byte, error))
 	return update(path, newMode, false, edit)
 }
 
+// UpdatePrivate is Update for a file that holds a secret: it ends with mode 0600, whatever its
+// old mode.
+func UpdatePrivate(path string, edit func([]byte) ([]byte, error)) (string, error) {
+	return update(path, 0o600, true, edit)
+}
+
 // update is Update; with private the file ends with mode 0600 whatever its old mode.
 func update(path string, newMode fs.FileMode, private bool, edit func([]byte) ([]byte, error)) (string, error) {
 	target, linked, err := resolve(path)

@@ -34,12 +34,29 @@ const IMDSBudget = 1500 * time.Millisecond
 // ctx ends; MintWithSDK returns only once it is gone. Errors are *CredentialsError, or
 // *TimeoutError when a source (the process, instance metadata, SSO, STS…) ran out of time.
 func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
-	var given time.Duration
-	if dl, ok := ctx.Deadline(); ok {
-		given = time.Until(dl)
+	s, err := NewSigner(ctx, c)
+	if err != nil {
+		return "", err
 	}
+	defer s.Close()
+	return s.mint(ctx, c.User, true)
+}
+
+// Signer signs tokens for one profile's cluster with the AWS configuration loaded once: the
+// SDK's credentials cache keeps the credentials between tokens, so a token signed while they
+// are fresh makes no network call and starts no process. MintWithSDK uses one for a single
+// token; the proxy keeps one per profile for as long as it runs.
+type Signer struct {
+	c   Connection
+	cfg aws.Config
+	w   *sourceWatch
+}
+
+// NewSigner loads the AWS configuration for c (it sets c.Region from it when the profile has
+// none). A credential_process the signer starts is killed, with its group, when ctx ends or
+// Close is called.
+func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	w := newSourceWatch(ctx)
-	defer w.finish()
 	// The SDK's own warnings (such as "falling back to IMDSv1") would land on the user's
 	// terminal at every prompt; failures come back as errors and are reported once.
 	opts := append(w.loadOptions(), config.WithLogger(logging.Nop{}))
@@ -50,7 +67,8 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return "", credentialsError(c, err)
+		w.finish()
+		return nil, credentialsError(c, err)
 	}
 	w.adopt(&cfg)
 	region := c.Region
@@ -58,25 +76,47 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 		region = cfg.Region
 	}
 	if region == "" {
-		return "", fmt.Errorf("profile %s: no region: the endpoint %s does not name one and the AWS configuration has none: add region: to the profile", c.Profile, c.Host)
+		w.finish()
+		return nil, fmt.Errorf("profile %s: no region: the endpoint %s does not name one and the AWS configuration has none: add region: to the profile", c.Profile, c.Host)
 	}
 	c.Region = region
+	return &Signer{c: *c, cfg: cfg, w: w}, nil
+}
 
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		w.finish() // the process is gone before the error is judged, and before it is printed
-		return "", retrieveError(ctx, c, cfg.Credentials, w, given, err)
+// Mint signs a token for user: DbConnectAdmin for admin, DbConnect for any other role.
+func (s *Signer) Mint(ctx context.Context, user string) (string, error) {
+	return s.mint(ctx, user, false)
+}
+
+// mint is Mint; once says the signer ends with this call, so a failed credential_process is
+// reaped before its error is judged and printed.
+func (s *Signer) mint(ctx context.Context, user string, once bool) (string, error) {
+	var given time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		given = time.Until(dl)
+	}
+	c := s.c
+	c.User = user
+	if _, err := s.cfg.Credentials.Retrieve(ctx); err != nil {
+		if once {
+			s.w.finish() // the process is gone before the error is judged, and before it is printed
+		}
+		return "", retrieveError(ctx, &c, s.cfg.Credentials, s.w, given, err)
 	}
 	sign := auth.GenerateDbConnectAuthToken
-	if c.User == "admin" {
+	if user == "admin" {
 		sign = auth.GenerateDBConnectAdminAuthToken
 	}
 	// The credentials cache hands the same credentials to the signer without a second fetch.
-	tok, err := sign(ctx, c.Host, region, cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
+	tok, err := sign(ctx, c.Host, c.Region, s.cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
 	if err != nil {
-		return "", credentialsError(c, err)
+		return "", credentialsError(&c, err)
 	}
 	return tok, nil
 }
+
+// Close stops every credential_process the signer started and waits until each is reaped.
+func (s *Signer) Close() { s.w.finish() }
 
 // retrieveError names the source that failed or ran out of time. given is the caller's
 // deadline as it was on entry, 0 without one.

@@ -27,10 +27,11 @@ type run struct {
 	// rendered is set when out holds code for a shell, which a terminal should not get.
 	rendered bool
 
-	endMu  sync.Mutex // the run ends once (end)
-	ended  bool
-	sigMu  sync.Mutex
-	signal os.Signal // the signal that stopped the run, if any
+	endMu    sync.Mutex // the run ends once (end)
+	ended    bool
+	sigMu    sync.Mutex
+	signal   os.Signal       // the signal that stopped the run, if any
+	onSignal func(os.Signal) // set by takeSignals
 }
 
 type stagedWrite struct {

@@ -22,14 +22,23 @@ const signalGrace = 3 * time.Second
 // line. It returns when done is closed.
 func (r *run) watchSignals(sigs <-chan os.Signal, cancel context.CancelFunc, done <-chan struct{}) {
 	var s os.Signal
-	select {
-	case s = <-sigs:
-	case <-done:
-		return
+	for {
+		select {
+		case s = <-sigs:
+		case <-done:
+			return
+		}
+		r.sigMu.Lock()
+		h := r.onSignal
+		if h == nil {
+			r.signal = s
+		}
+		r.sigMu.Unlock()
+		if h == nil {
+			break
+		}
+		h(s) // a long-running command's own handling (proxy)
 	}
-	r.sigMu.Lock()
-	r.signal = s
-	r.sigMu.Unlock()
 	cancel()
 	pgfile.AbortWrites()
 	select {
@@ -42,6 +51,14 @@ func (r *run) watchSignals(sigs <-chan os.Signal, cancel context.CancelFunc, don
 	}
 }
 
+// takeSignals hands every later signal to h instead: a command that runs until it is told
+// to stop (proxy) ends on its own terms.
+func (r *run) takeSignals(h func(os.Signal)) {
+	r.sigMu.Lock()
+	r.onSignal = h
+	r.sigMu.Unlock()
+}
+
 // signalled is the error for a run ended by a signal, or nil.
 func (r *run) signalled() error {
 	r.sigMu.Lock()
@@ -50,17 +67,22 @@ func (r *run) signalled() error {
 	if s == nil {
 		return nil
 	}
-	n, name := 1, s.String()
+	n := 1
 	if sig, ok := s.(syscall.Signal); ok {
 		n = int(sig)
-		switch sig {
-		case syscall.SIGINT:
-			name = "SIGINT"
-		case syscall.SIGTERM:
-			name = "SIGTERM"
-		case syscall.SIGHUP:
-			name = "SIGHUP"
-		}
 	}
-	return &codedError{msg: fmt.Sprintf("stopped by %s: nothing was written", name), code: 128 + n}
+	return &codedError{msg: fmt.Sprintf("stopped by %s: nothing was written", signalName(s)), code: 128 + n}
+}
+
+// signalName is SIGINT, SIGTERM or SIGHUP, or Go's name for another signal.
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return s.String()
 }

@@ -1,0 +1,418 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/internal/proxy"
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
+	"github.com/dsqlenv/dsqlenv/pgfile"
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// proxyOptions are what `dsqlenv proxy` is told on its command line.
+type proxyOptions struct {
+	global
+	names       []string
+	listen      map[string]string // profile → loopback host:port
+	noPassword  bool
+	maxSessions int
+	drain       time.Duration
+	quiet       bool
+}
+
+func newProxyCommand(r *run) *cli.Command {
+	var o proxyOptions
+	var listen cli.StringSlice
+	return &cli.Command{
+		Name:      "proxy",
+		Category:  "Commands",
+		Usage:     "serve PROFILE on a local socket, signing every connection with a fresh token",
+		ArgsUsage: "PROFILE...",
+		Description: `Runs in the foreground until SIGINT or SIGTERM, with one local PostgreSQL endpoint
+per PROFILE. Each client session gets its own DSQL session, opened with a token
+minted for the user the client names (admin signs DbConnectAdmin, any other role
+DbConnect), verify-full TLS against the profile's roots (direct negotiation with
+ALPN postgresql unless the profile says sslnegotiation: postgres). So GUIs, pools
+and psql's automatic reconnect never meet an expired token, and the token never
+reaches a client.
+
+Unix socket (Linux, macOS): $XDG_RUNTIME_DIR/dsqlenv/PROFILE/.s.PGSQL.5432 (without
+XDG_RUNTIME_DIR, a private directory under the state directory; a short private
+directory in /tmp when the path would pass the 104-byte limit), mode 0700, and only
+your own user may connect (the peer's user ID is checked on every connection).
+
+--listen [PROFILE=]127.0.0.1:PORT (or [::1]:PORT) adds a loopback TCP port for JDBC
+tools, GUIs and Windows. Clients there log in with SCRAM-SHA-256 and a random local
+password, made once per profile and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/;
+a line for it goes into your libpq password file (PGPASSFILE or ~/.pgpass) so libpq
+programs need nothing typed. --no-password turns that check off: every local user
+can then act as your IAM identity.
+
+At start, one line per endpoint on stderr says how to connect. Then one line per
+session when it ends (--quiet: none): profile, user, database, client, duration,
+bytes each way, why it closed. Never a token or a password.
+
+SIGTERM or SIGINT stops accepting and waits --drain for open sessions, then closes
+them; a second SIGINT closes them at once.
+
+Examples:
+   dsqlenv proxy prod
+   psql "host=$XDG_RUNTIME_DIR/dsqlenv/prod dbname=postgres user=admin"
+   dsqlenv proxy --listen 127.0.0.1:6432 prod     # then DBeaver: 127.0.0.1:6432, SSL off
+   dsqlenv proxy --listen prod=127.0.0.1:6432 --listen dev=127.0.0.1:6433 prod dev`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "listen", Destination: &listen, Usage: "also listen on loopback TCP `[PROFILE=]ADDR` (127.0.0.1:PORT or [::1]:PORT); PROFILE= is needed with several profiles"},
+			&cli.BoolFlag{Name: "no-password", Destination: &o.noPassword, Usage: "do not ask TCP clients for the local password (every local user can then use your IAM identity)"},
+			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
+			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
+			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
+		},
+		Action: func(c *cli.Context) error {
+			var err error
+			if o.global, err = globalsOf(c, r); err != nil {
+				return err
+			}
+			o.names = c.Args().Slice()
+			if len(o.names) == 0 {
+				return usagef("proxy: missing PROFILE (usage: dsqlenv proxy [--listen ADDR] PROFILE...)")
+			}
+			if o.listen, err = listenOptions(listen.Value(), o.names); err != nil {
+				return err
+			}
+			if o.maxSessions < 1 {
+				return usagef("proxy: --max-sessions %d: give 1 or more", o.maxSessions)
+			}
+			if o.drain < 0 {
+				return usagef("proxy: --drain %s: give a duration of zero or more, such as 30s", o.drain)
+			}
+			return runProxy(c.Context, r, o)
+		},
+	}
+}
+
+// listenOptions reads the --listen values: a bare ADDR for the one profile, or PROFILE=ADDR.
+// Only loopback addresses are taken.
+func listenOptions(values, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		name, addr, named := strings.Cut(v, "=")
+		if !named {
+			if len(names) != 1 {
+				return nil, usagef("proxy: --listen %s: with several profiles, say which: --listen PROFILE=%s", v, v)
+			}
+			name, addr = names[0], v
+		}
+		known := false
+		for _, n := range names {
+			known = known || n == name
+		}
+		switch _, port, err := net.SplitHostPort(addr); {
+		case !known:
+			return nil, usagef("proxy: --listen %s: %s is not one of the profiles to serve (%s)", v, name, strings.Join(names, ", "))
+		case err != nil || port == "":
+			return nil, usagef("proxy: --listen %s: give HOST:PORT, such as 127.0.0.1:6432 or [::1]:6432", v)
+		case !proxy.IsLoopback(addr):
+			return nil, usagef("proxy: --listen %s: only a loopback address is served (127.0.0.1 or [::1]): the local leg has no TLS", v)
+		case out[name] != "":
+			return nil, usagef("proxy: --listen: two addresses for %s", name)
+		}
+		out[name] = addr
+	}
+	return out, nil
+}
+
+// endpoint is one profile served: its proxy, its listeners, and what to tell the user.
+type endpoint struct {
+	profile string
+	server  *proxy.Server
+	signer  *profiles.Signer
+	lns     []net.Listener
+	lines   []string
+}
+
+func runProxy(ctx context.Context, r *run, o proxyOptions) error {
+	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
+		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
+	}
+	// Signals are the proxy's own from here: the first stops it gracefully, a second SIGINT
+	// at once.
+	sigs := make(chan os.Signal, 4)
+	r.takeSignals(func(s os.Signal) {
+		select {
+		case sigs <- s:
+		default:
+		}
+	})
+
+	sessions, err := r.sessions(o.global, o.names, noRootCert)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var eps []*endpoint
+	defer func() {
+		for _, ep := range eps {
+			if ep.server != nil {
+				ep.server.Close()
+			}
+			for _, ln := range ep.lns {
+				ln.Close()
+			}
+			ep.signer.Close()
+		}
+	}()
+	for _, s := range sessions {
+		ep, err := r.startEndpoint(ctx, o, s)
+		if ep != nil {
+			eps = append(eps, ep)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	serveErr := make(chan error, 8)
+	for _, ep := range eps {
+		for _, ln := range ep.lns {
+			go func(s *proxy.Server, ln net.Listener) { serveErr <- s.Serve(ln) }(ep.server, ln)
+		}
+		for _, l := range ep.lines {
+			fmt.Fprintf(r.Stderr, "dsqlenv: proxy %s: %s\n", termSafe(ep.profile), termSafe(l))
+		}
+	}
+
+	var first os.Signal
+	select {
+	case first = <-sigs:
+	case err := <-serveErr:
+		if err != nil {
+			return fmt.Errorf("proxy: %v", err)
+		}
+	}
+	fmt.Fprintf(r.Stderr, "dsqlenv: proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)\n", signalName(first), o.drain)
+	drainCtx, stop := context.WithTimeout(ctx, o.drain)
+	defer stop()
+	go func() {
+		for s := range sigs {
+			if s == os.Interrupt || s == syscall.SIGTERM {
+				stop()
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for _, ep := range eps {
+		wg.Add(1)
+		go func(ep *endpoint) {
+			defer wg.Done()
+			ep.server.Shutdown(drainCtx)
+		}(ep)
+	}
+	wg.Wait()
+	fmt.Fprintln(r.Stderr, "dsqlenv: proxy: stopped")
+	return nil
+}
+
+// startEndpoint makes the proxy for one profile and its listeners.
+func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*endpoint, error) {
+	conn := s.conn
+	roots, rootsName, err := r.upstreamRoots(conn)
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: %v", conn.Profile, err)
+	}
+	signer, err := profiles.NewSigner(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	ep := &endpoint{profile: conn.Profile, signer: signer}
+	cfg := proxy.Config{
+		Profile: conn.Profile,
+		Upstream: proxy.Upstream{
+			Addr:            net.JoinHostPort(conn.Host, strconv.Itoa(conn.Port)),
+			ServerName:      conn.Host,
+			RootCAs:         roots,
+			RootsFile:       rootsName,
+			Direct:          conn.SSLNegotiation != "postgres",
+			Database:        conn.Database,
+			Options:         conn.Options,
+			ApplicationName: conn.ApplicationName,
+		},
+		Mint: func(ctx context.Context, user string) (string, error) {
+			tok, err := signer.Mint(ctx, user)
+			if err != nil {
+				return "", fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
+			}
+			return tok, nil
+		},
+		PeerUID:     os.Getuid(),
+		MaxSessions: o.maxSessions,
+	}
+	if !o.quiet {
+		cfg.Log = func(line string) { fmt.Fprintf(r.Stderr, "dsqlenv: proxy %s\n", termSafe(line)) }
+	}
+	addr, tcp := o.listen[conn.Profile]
+	if tcp {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, err)
+		}
+		ep.lns = append(ep.lns, ln)
+		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		ep.lines = append(ep.lines,
+			fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s sslmode=disable\"", host, port, conn.User, conn.Database),
+			fmt.Sprintf("jdbc:postgresql://%s/%s?user=%s&sslmode=disable", net.JoinHostPort(host, port), conn.Database, conn.User))
+		if o.noPassword {
+			ep.lines = append(ep.lines, "warning: --no-password: every local user can connect to "+ln.Addr().String()+" and act as your IAM identity")
+		} else {
+			pw, file, err := r.localPassword(conn.Profile)
+			if err != nil {
+				return ep, err
+			}
+			cfg.Password = pw
+			passfile := r.libpqPassFile()
+			if _, err := pgfile.WritePass(passfile, []pgfile.PassEntry{{Host: host, Port: port, Database: conn.Database, User: conn.User, Password: pw}}); err != nil {
+				return ep, fmt.Errorf("proxy %s: adding the local password to %s: %v", conn.Profile, passfile, err)
+			}
+			ep.lines = append(ep.lines, fmt.Sprintf("local password in %s (and in %s for %s@%s)", file, passfile, conn.User, conn.Database))
+		}
+	}
+	if ep.server, err = proxy.New(cfg); err != nil {
+		return ep, err
+	}
+	if r.GOOS != "windows" {
+		dir, err := r.socketDir(conn.Profile)
+		if err != nil {
+			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
+		}
+		ln, err := proxy.ListenUnix(filepath.Join(dir, ".s.PGSQL.5432"))
+		if err != nil {
+			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
+		}
+		ep.lns = append(ep.lns, ln)
+		ep.lines = append([]string{fmt.Sprintf("psql \"host=%s user=%s dbname=%s\"", dir, conn.User, conn.Database)}, ep.lines...)
+	}
+	if conn.SSLMode != "verify-full" {
+		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
+	}
+	return ep, nil
+}
+
+// upstreamRoots is the pool the proxy verifies the cluster with, and its name for messages:
+// the bundled Amazon roots, the system store, or the profile's PEM file.
+func (r *run) upstreamRoots(conn *profiles.Connection) (*x509.CertPool, string, error) {
+	switch conn.SSLRootCert {
+	case profiles.RootAmazon:
+		certs, err := amazonRoots()
+		if err != nil {
+			return nil, "", err
+		}
+		pool := x509.NewCertPool()
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+		return pool, "the bundled Amazon roots", nil
+	case profiles.RootSystem:
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			return nil, "", fmt.Errorf("sslrootcert system: %v", err)
+		}
+		return pool, "the system trust store", nil
+	}
+	data, _, err := safefile.Read(conn.SSLRootCert, maxRootCertFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("sslrootcert: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, "", fmt.Errorf("sslrootcert %s holds no PEM certificate", conn.SSLRootCert)
+	}
+	return pool, conn.SSLRootCert, nil
+}
+
+// maxSocketPath is the longest Unix socket path every platform takes (sun_path is 104 bytes
+// on macOS and the BSDs, 108 on Linux, with the terminating NUL).
+const maxSocketPath = 103
+
+// socketDir is the profile's private socket directory, made 0700 when missing and checked to
+// be the user's own and closed to others when present.
+func (r *run) socketDir(profile string) (string, error) {
+	base := r.Getenv("XDG_RUNTIME_DIR")
+	if !filepath.IsAbs(base) {
+		base = filepath.Join(r.Paths.StateHome, "dsqlenv", "run")
+	} else {
+		base = filepath.Join(base, "dsqlenv")
+	}
+	dir := filepath.Join(base, profile)
+	if len(filepath.Join(dir, ".s.PGSQL.5432")) > maxSocketPath {
+		dir = filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()), profile)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		st, err := os.Lstat(d)
+		if err != nil {
+			return "", err
+		}
+		owner, ok := fileOwner(st)
+		switch {
+		case !st.IsDir():
+			return "", fmt.Errorf("socket directory %s is %s, not a directory", d, safefile.Kind(st.Mode()))
+		case ok && owner != os.Getuid():
+			return "", fmt.Errorf("socket directory %s belongs to uid %d, not to you: remove it", d, owner)
+		case st.Mode().Perm()&0o077 != 0:
+			if err := os.Chmod(d, 0o700); err != nil {
+				return "", err
+			}
+		}
+	}
+	return dir, nil
+}
+
+// localPassword is the profile's local password for TCP clients: read from its file, or made
+// (32 random bytes) and written 0600 the first time.
+func (r *run) localPassword(profile string) (password, file string, err error) {
+	file = filepath.Join(r.Paths.StateHome, "dsqlenv", "proxy", profile+".password")
+	data, _, err := safefile.Read(file, 4096)
+	if pw := strings.TrimSpace(string(data)); err == nil && pw != "" {
+		return pw, file, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("proxy %s: reading the local password: %v", profile, err)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	pw := base64.RawURLEncoding.EncodeToString(b[:])
+	if _, err := pgfile.UpdatePrivate(file, func([]byte) ([]byte, error) { return []byte(pw + "\n"), nil }); err != nil {
+		return "", "", fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
+	}
+	return pw, file, nil
+}
+
+// libpqPassFile is the password file libpq reads by default: PGPASSFILE, else ~/.pgpass
+// (%APPDATA%\postgresql\pgpass.conf on Windows).
+func (r *run) libpqPassFile() string {
+	if p := r.Getenv("PGPASSFILE"); p != "" {
+		return r.userPath(p)
+	}
+	if r.GOOS == "windows" {
+		return filepath.Join(r.Getenv("APPDATA"), "postgresql", "pgpass.conf")
+	}
+	return filepath.Join(r.Paths.Home, ".pgpass")
+}

@@ -1,0 +1,208 @@
+//go:build unix
+
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+// proxyRun is a `dsqlenv proxy` started by a test, with what it printed on stderr.
+type proxyRun struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr strings.Builder
+	lines  chan string
+	done   chan struct{}
+}
+
+// startProxy runs the binary's proxy command with env and waits for its start-up lines.
+func startProxy(t *testing.T, env []string, want int, args ...string) *proxyRun {
+	t.Helper()
+	p := &proxyRun{cmd: exec.Command(binPath, append([]string{"proxy"}, args...)...), lines: make(chan string, 100), done: make(chan struct{})}
+	p.cmd.Env = env
+	errPipe, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		io.Copy(io.Discard, errPipe)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		p.cmd.Wait()
+	})
+	for i := 0; i < want; i++ {
+		select {
+		case <-p.lines:
+		case <-p.done:
+			t.Fatalf("the proxy ended at start:\n%s", p.log())
+		case <-time.After(60 * time.Second):
+			t.Fatalf("the proxy printed %d of %d start-up lines in 60 s:\n%s", i, want, p.log())
+		}
+	}
+	return p
+}
+
+func (p *proxyRun) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// stop sends sig and waits for the proxy to exit, returning its status.
+func (p *proxyRun) stop(t *testing.T, sig syscall.Signal) int {
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the proxy did not stop within 60 s of %v:\n%s", sig, p.log())
+	}
+	p.cmd.Wait()
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// dsqlBehindProxy is a DSQL double standing for localhost, in front of PostgreSQL 18, and a
+// profiles file whose profile p points at it.
+func dsqlBehindProxy(t *testing.T) (*testkit.DSQL, string) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN; CREATE ROLE app LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %d\n    sslrootcert: %s\n    expires_in: 12s\n", d.Region, d.Port, d.CAFile))
+	return d, cfg
+}
+
+var tcpLine = regexp.MustCompile(`psql "host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=disable"`)
+
+// TestProxyServesFreshTokensOverSocketAndTCP: psql on libpq 18 and 15 through the socket, and
+// with the local password over TCP; once a token has expired, new sessions still connect
+// through the proxy while a block minted before is refused; the token appears
+// nowhere a client or the log shows; SIGTERM ends it with the socket file gone.
+func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
+	d, cfg := dsqlBehindProxy(t)
+	runtime := t.TempDir()
+	passfile := filepath.Join(t.TempDir(), "pgpass")
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "PGPASSFILE="+passfile, "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	sock := filepath.Join(runtime, "dsqlenv", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil || !strings.Contains(p.log(), `psql "host=`+sock+` user=admin dbname=postgres"`) {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	port := m[1]
+
+	query := "select current_user, current_setting('application_name')"
+	for _, libpq := range []int{18, 15} {
+		psql, penv := testkit.PsqlWithLibpq(t, libpq)
+		for _, conninfo := range []string{"host=" + sock + " user=admin dbname=postgres", "host=" + sock + " user=app dbname=postgres application_name=mine"} {
+			cmd := exec.Command(psql, "-XAtc", query, conninfo)
+			cmd.Env = append(penv, "PGPASSFILE="+passfile)
+			out, err := cmd.CombinedOutput()
+			want := "admin|psql\n" // psql's own fallback_application_name
+			if strings.Contains(conninfo, "app") {
+				want = "app|mine\n"
+			}
+			if err != nil || string(out) != want {
+				t.Errorf("libpq %d %q: %v %q, want %q", libpq, conninfo, err, out, want)
+			}
+		}
+	}
+	// TCP: the password from the line the proxy put in PGPASSFILE; a wrong one is refused.
+	psql, penv := testkit.PsqlWithLibpq(t, 18)
+	tcp := "host=127.0.0.1 port=" + port + " user=admin dbname=postgres sslmode=disable"
+	cmd := exec.Command(psql, "-XAtc", "select current_user", tcp)
+	cmd.Env = append(penv, "PGPASSFILE="+passfile)
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+		t.Errorf("TCP with the password file: %v %q", err, out)
+	}
+	cmd = exec.Command(psql, "-XAtc", "select 1", tcp)
+	cmd.Env = append(penv, "PGPASSWORD=wrong", "PGPASSFILE=/nonexistent")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `password authentication failed for user "admin"`) {
+		t.Errorf("TCP with a wrong password: %v %q", err, out)
+	}
+
+	// The tokens live 12 s (expires_in). 13 s later a block minted now is dead, and the proxy
+	// still gets in because it mints one per session. (The SDK signs with the real clock, so
+	// the double's clock cannot stand in for the wait: it would age the proxy's tokens too.
+	// A fresh token has its whole 12 s to reach the double: the slack a loaded machine needs.)
+	block := runBin(t, env, "bash", "p")
+	time.Sleep(13 * time.Second)
+	before := d.Stats().Accepted
+	cmd = exec.Command(psql, "-XAtc", "select current_user", "host="+sock+" user=admin dbname=postgres")
+	cmd.Env = penv
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" || d.Stats().Accepted != before+1 {
+		t.Errorf("through the proxy 20 minutes on: %v %q", err, out)
+	}
+	direct := exec.Command("bash", "-c", block.stdout+"\n\"$PSQL\" -XAtc 'select 1'")
+	direct.Env = append(penv, "PSQL="+psql)
+	if out, err := direct.CombinedOutput(); err == nil || !strings.Contains(string(out), "Signature expired") {
+		t.Errorf("the block minted 20 minutes earlier still connects directly: %v %q", err, out)
+	}
+
+	log := p.log()
+	for _, tk := range d.Stats().Tokens {
+		_, sig, _ := strings.Cut(tk, "X-Amz-Signature=")
+		if sig == "" || strings.Contains(log, sig) {
+			t.Fatalf("a token's signature (%q) is in the proxy's log", sig)
+		}
+	}
+	if !strings.Contains(log, "admin") || !strings.Contains(log, "postgres") {
+		t.Errorf("no session lines in the log:\n%s", log)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d after SIGTERM:\n%s", code, p.log())
+	}
+	if _, err := os.Lstat(filepath.Join(sock, ".s.PGSQL.5432")); err == nil {
+		t.Error("the socket file outlived the proxy")
+	}
+}
+
+// TestProxyRefusesWhatItShouldNot: --listen on a non-loopback address, no profile, and an
+// unknown profile are usage errors before anything listens.
+func TestProxyRefusesWhatItShouldNot(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+t.TempDir())
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--listen", "0.0.0.0:6432", "p"}, 2, "only a loopback address is served"},
+		{[]string{"--listen", "192.168.1.1:6432", "p"}, 2, "only a loopback address is served"},
+		{[]string{"--listen", "6432", "p"}, 2, "give HOST:PORT"},
+		{[]string{}, 2, "missing PROFILE"},
+		{[]string{"nope"}, 1, `no profile "nope"`},
+	} {
+		r := runBin(t, env, append([]string{"proxy"}, tc.args...)...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("proxy %v: %+v", tc.args, r)
+		}
+	}
+}
