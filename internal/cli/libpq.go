@@ -131,6 +131,20 @@ func (s *session) serviceSection(passfile string) pgfile.Section {
 	return sec
 }
 
+// proxySection is the section for a profile served by dsqlenv proxy on the socket directory
+// dir: the proxy holds the token and the TLS, so only who and where remain, and what the
+// client sends in its startup packet.
+func (s *session) proxySection(dir string) pgfile.Section {
+	sec := pgfile.Section{Name: s.conn.Profile, Keys: []pgfile.KV{{Key: "host", Value: dir}}}
+	for _, kv := range s.keywords() {
+		switch kv.Key {
+		case "dbname", "user", "application_name", "options", "connect_timeout":
+			sec.Keys = append(sec.Keys, kv)
+		}
+	}
+	return sec
+}
+
 // fieldOf names the profile field behind a variable, for messages.
 func fieldOf(env string) string {
 	for _, p := range params {

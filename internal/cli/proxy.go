@@ -349,9 +349,10 @@ func (r *run) upstreamRoots(conn *profiles.Connection) (*x509.CertPool, string, 
 // on macOS and the BSDs, 108 on Linux, with the terminating NUL).
 const maxSocketPath = 103
 
-// socketDir is the profile's private socket directory, made 0700 when missing and checked to
-// be the user's own and closed to others when present.
-func (r *run) socketDir(profile string) (string, error) {
+// socketPath is the profile's socket directory: $XDG_RUNTIME_DIR/dsqlenv/PROFILE, else
+// $XDG_STATE_HOME/dsqlenv/run/PROFILE, else, when the socket's path would pass the limit,
+// /tmp/dsqlenv-UID/PROFILE. The proxy and service --proxy both read it here.
+func (r *run) socketPath(profile string) string {
 	base := r.Getenv("XDG_RUNTIME_DIR")
 	if !filepath.IsAbs(base) {
 		base = filepath.Join(r.Paths.StateHome, "dsqlenv", "run")
@@ -362,6 +363,13 @@ func (r *run) socketDir(profile string) (string, error) {
 	if len(filepath.Join(dir, ".s.PGSQL.5432")) > maxSocketPath {
 		dir = filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()), profile)
 	}
+	return dir
+}
+
+// socketDir is socketPath, made 0700 when missing and checked to be the user's own and
+// closed to others when present.
+func (r *run) socketDir(profile string) (string, error) {
+	dir := r.socketPath(profile)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}

@@ -18,6 +18,7 @@ type serviceOptions struct {
 	passfile string
 	remove   bool
 	force    bool
+	proxy    bool
 }
 
 func serviceCommand(r *run) *cli.Command {
@@ -46,20 +47,34 @@ Examples:
    PGPASSWORD="$(dsqlenv token prod)" psql service=prod
    dsqlenv pgpass prod && dsqlenv service --passfile "$(dsqlenv pgpass --path)" prod
    psql service=prod
-   dsqlenv service --remove prod`,
+   dsqlenv service --remove prod
+   dsqlenv service --proxy prod && psql service=prod     # with dsqlenv proxy prod running
+
+With --proxy, a section points at the socket of dsqlenv proxy PROFILE (host=its
+directory, user, dbname, and application_name and options when the profile sets
+them): no token and no expiry, so psql service=prod works all day while the proxy
+runs.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "file", Usage: "the service file to edit (default: PGSERVICEFILE or ~/.pg_service.conf)"},
 			&cli.BoolFlag{Name: "remove", Usage: "delete the sections instead of writing them"},
 			&cli.StringFlag{Name: "passfile", Usage: "add passfile=`PATH` to each section (see dsqlenv pgpass)"},
 			&cli.BoolFlag{Name: "force", Usage: "also replace or remove sections dsqlenv did not write"},
+			&cli.BoolFlag{Name: "proxy", Usage: "point each section at the socket of `dsqlenv proxy PROFILE` instead: no token, no expiry"},
 		},
 		Action: func(c *cli.Context) error {
 			g, err := globalsOf(c, r)
 			if err != nil {
 				return err
 			}
-			return serviceRun(r, serviceOptions{global: g, names: c.Args().Slice(), file: c.String("file"),
-				passfile: c.String("passfile"), remove: c.Bool("remove"), force: c.Bool("force")})
+			o := serviceOptions{global: g, names: c.Args().Slice(), file: c.String("file"),
+				passfile: c.String("passfile"), remove: c.Bool("remove"), force: c.Bool("force"), proxy: c.Bool("proxy")}
+			if o.proxy && (o.passfile != "" || o.remove) {
+				return usagef("service --proxy: goes with neither --passfile (the proxy needs no password) nor --remove")
+			}
+			if o.proxy && r.GOOS == "windows" {
+				return usagef("service --proxy: the proxy has no Unix socket on Windows: use host=127.0.0.1 port=PORT of its --listen")
+			}
+			return serviceRun(r, o)
 		},
 	}
 }
@@ -110,7 +125,7 @@ func serviceRun(r *run, o serviceOptions) error {
 		return r.stageService(o, sections)
 	}
 	clients := clientsOf(r.GOOS == "windows")
-	if o.remove {
+	if o.remove || o.proxy {
 		clients = noRootCert
 	}
 	sessions, err := r.sessions(o.global, o.names, clients)
@@ -123,6 +138,9 @@ func serviceRun(r *run, o serviceOptions) error {
 	}
 	for _, s := range sessions {
 		sec := s.serviceSection(passfile)
+		if o.proxy {
+			sec = s.proxySection(r.socketPath(s.conn.Profile))
+		}
 		if err := pgfile.CheckSection(sec); err != nil {
 			return fmt.Errorf("profile %s: %v", s.conn.Profile, err)
 		}
