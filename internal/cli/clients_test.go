@@ -1,0 +1,318 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq" // test-only: the lib/pq client test below
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+// Real drivers against the DSQL double (testkit.StartDSQL), fed what a user would feed them:
+// the environment a bash block leaves, the URL, a service file. The double checks every
+// token as DSQL does (SigV4 with the example keys, host, region, action, expiry) and relays a
+// good login to a real PostgreSQL 18, so a session proves the token was valid, and the
+// double's own TLS (verify-full against its CA, SNI localhost) proves the CA was pinned: the
+// same profile with another CA must be refused.
+
+// sslRequestBytes is an SSLRequest: length 8, code 80877103. A TLS ClientHello starts 16 03.
+var sslRequestBytes = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
+
+// clientRig is a DSQL double standing for localhost in front of PostgreSQL 18, and a profiles
+// file for it: p (dsqlenv's defaults: no sslnegotiation), p-direct (sslnegotiation: direct)
+// and p-wrongca (a CA that did not sign the double's certificate).
+type clientRig struct {
+	pg    *testkit.Postgres
+	d     *testkit.DSQL
+	cfg   string
+	other string // the wrong CA's file
+}
+
+func startClientRig(t *testing.T) *clientRig {
+	t.Helper()
+	testkit.RequireTool(t, "bash")
+	r := &clientRig{}
+	// TrustTLS: the server's own TCP port lets any TLS client in as admin, so a client can be
+	// tried against PostgreSQL 18 itself, without the double. The double reaches it through
+	// its Unix socket, where the token it has checked is not needed.
+	r.pg = testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true})
+	r.pg.SQL(t, "CREATE ROLE admin LOGIN")
+	r.d = testkit.StartDSQL(t, r.pg, testkit.DSQLOptions{Host: "localhost"})
+	r.other = writeFile(t, t.TempDir(), "other-ca.pem", string(testkit.NewCA(t, "some other CA").CertPEM))
+	r.cfg = writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
+  region: us-east-1
+  port: %d
+  sslrootcert: %s
+  database_url: DATABASE_URL
+profiles:
+  p:
+    endpoint: localhost
+  p-direct:
+    endpoint: localhost
+    sslnegotiation: direct
+  p-wrongca:
+    endpoint: localhost
+    sslrootcert: %s
+`, r.d.Port, r.d.CAFile, r.other))
+	return r
+}
+
+// env is an environment with AWS's example keys (tokens the double accepts) and the rig's
+// profiles file, and nothing of this machine's PostgreSQL or AWS set-up.
+func (r *clientRig) env(t *testing.T, extra ...string) []string {
+	return awsEnv(t, true, append([]string{"DSQLENV_CONFIG=" + r.cfg}, extra...)...)
+}
+
+// run runs dsqlenv with args and returns its standard output.
+func (r *clientRig) run(t *testing.T, args ...string) string {
+	t.Helper()
+	res := runBin(t, r.env(t), args...)
+	if res.code != 0 {
+		t.Fatalf("dsqlenv %s: exit %d: %s", strings.Join(args, " "), res.code, res.stderr)
+	}
+	return res.stdout
+}
+
+// block evaluates `dsqlenv bash PROFILE` in a real bash, as a user does, and returns the
+// environment that bash then passes to the programs it runs.
+func (r *clientRig) block(t *testing.T, profile string) []string {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", `eval "$("$BIN" bash "$PROFILE")" || exit 1; exec env -0`)
+	cmd.Env = r.env(t, "BIN="+binPath, "PROFILE="+profile)
+	res := runCmd(t, cmd)
+	if res.code != 0 {
+		t.Fatalf("eval \"$(dsqlenv bash %s)\": exit %d: %s", profile, res.code, res.stderr)
+	}
+	var env []string
+	for _, kv := range strings.Split(strings.TrimSuffix(res.stdout, "\x00"), "\x00") {
+		if !strings.HasPrefix(kv, "BIN=") && !strings.HasPrefix(kv, "PROFILE=") {
+			env = append(env, kv)
+		}
+	}
+	if getenv(env, "PGSSLMODE") != "verify-full" || getenv(env, "PGPASSWORD") == "" {
+		t.Fatalf("the %s block left no PGSSLMODE=verify-full or no PGPASSWORD: %q", profile, env)
+	}
+	return env
+}
+
+// getenv is the value of name in env, "" when absent.
+func getenv(env []string, name string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// login checks, after a client said it connected, that the double accepted exactly one more
+// session, that the token it checked was want, and that the client began with an SSLRequest
+// (libpq's default negotiation, which dsqlenv's default output leaves in place).
+func (r *clientRig) login(t *testing.T, what string, before testkit.DSQLStats, want string) {
+	t.Helper()
+	s := r.d.Stats()
+	if s.Accepted != before.Accepted+1 {
+		t.Errorf("%s: the double accepted %d sessions, want 1 (last refusal %q)", what, s.Accepted-before.Accepted, s.LastRefusal)
+		return
+	}
+	if len(s.Tokens) == 0 || s.Tokens[len(s.Tokens)-1] != want {
+		t.Errorf("%s: the double was not sent the token dsqlenv minted", what)
+	}
+	if first := s.FirstBytes[len(s.FirstBytes)-1]; !bytes.HasPrefix(first, sslRequestBytes) {
+		t.Errorf("%s: the client began with % x, not an SSLRequest", what, first[:min(len(first), 8)])
+	}
+	if ep := s.Endpoints[len(s.Endpoints)-1]; ep != "localhost" {
+		t.Errorf("%s: SNI %q, want localhost", what, ep)
+	}
+}
+
+// refused checks that the double accepted no session since before.
+func (r *clientRig) refused(t *testing.T, what string, before testkit.DSQLStats) testkit.DSQLStats {
+	t.Helper()
+	s := r.d.Stats()
+	if s.Accepted != before.Accepted {
+		t.Errorf("%s: the double accepted a session", what)
+	}
+	return s
+}
+
+// The lib/pq client runs in a child: this test binary again, which lib/pqChild below turns
+// into a program that opens sql.Open("postgres", DSN) with exactly the environment the test
+// gives it (lib/pq reads PG* from the process environment, as libpq does).
+const (
+	libpqChildEnv = "DSQLENV_TEST_LIBPQ_CHILD"
+	libpqDSNEnv   = "DSQLENV_TEST_LIBPQ_DSN"
+	clientQuery   = "SELECT current_user || '|' || current_database()"
+)
+
+func init() {
+	if os.Getenv(libpqChildEnv) != "1" {
+		return
+	}
+	dsn := os.Getenv(libpqDSNEnv)
+	os.Unsetenv(libpqChildEnv)
+	os.Unsetenv(libpqDSNEnv)
+	os.Exit(libpqChild(dsn))
+}
+
+// libpqChild connects with lib/pq, prints "user|database" or "error: …", and returns the
+// exit status.
+func libpqChild(dsn string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db, err := sql.Open("postgres", dsn)
+	if err == nil {
+		defer db.Close()
+		var s string
+		if err = db.QueryRowContext(ctx, clientQuery).Scan(&s); err == nil {
+			fmt.Println(s)
+			return 0
+		}
+	}
+	fmt.Println("error: " + strings.ReplaceAll(err.Error(), "\n", " "))
+	return 1
+}
+
+// libpq runs the lib/pq child with env and dsn and returns its one line of output.
+func libpq(t *testing.T, env []string, dsn string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(append([]string(nil), env...), libpqChildEnv+"=1", libpqDSNEnv+"="+dsn)
+	out, err := cmd.CombinedOutput()
+	line := strings.TrimSpace(string(out))
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("the lib/pq child: %v", err)
+	}
+	if (err == nil) == strings.HasPrefix(line, "error: ") || strings.Contains(line, "\n") {
+		t.Fatalf("the lib/pq child: %v, %q", err, line)
+	}
+	return line
+}
+
+// TestClientLibPQ: lib/pq (Go, v1.12.3) from dsqlenv's default output, verify-full with the
+// profile's CA: the environment of a bash block with sql.Open("postgres", ""), the URL with
+// nothing else in the environment, DATABASE_URL from the block, and service=NAME with the
+// token in PGPASSWORD. Then the caveat the README documents: with sslnegotiation: direct
+// lib/pq sends no ALPN, and PostgreSQL 18 and the double both refuse it (lib/pq#1331).
+func TestClientLibPQ(t *testing.T) {
+	r := startClientRig(t)
+	clean := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	const want = "admin|postgres"
+
+	t.Run("environment", func(t *testing.T) {
+		env := r.block(t, "p")
+		before := r.d.Stats()
+		if got := libpq(t, env, ""); got != want {
+			t.Fatalf("sql.Open(\"postgres\", \"\") after the block: %s", got)
+		}
+		r.login(t, "lib/pq from the environment", before, getenv(env, "PGPASSWORD"))
+
+		before = r.d.Stats()
+		if got := libpq(t, env, getenv(env, "DATABASE_URL")); got != want {
+			t.Errorf("sql.Open(\"postgres\", os.Getenv(\"DATABASE_URL\")) after the block: %s", got)
+		} else {
+			r.login(t, "lib/pq with DATABASE_URL", before, getenv(env, "PGPASSWORD"))
+		}
+	})
+
+	t.Run("URL", func(t *testing.T) {
+		u := strings.TrimSpace(r.run(t, "url", "p"))
+		before := r.d.Stats()
+		if got := libpq(t, clean, u); got != want {
+			t.Fatalf("sql.Open(\"postgres\", URL): %s", got)
+		}
+		r.login(t, "lib/pq with the URL", before, passwordOf(t, u))
+	})
+
+	t.Run("service file", func(t *testing.T) {
+		svc := filepath.Join(t.TempDir(), "pg_service.conf")
+		r.run(t, "service", "--file", svc, "p")
+		token := strings.TrimSpace(r.run(t, "token", "p"))
+		before := r.d.Stats()
+		if got := libpq(t, append(clean, "PGSERVICEFILE="+svc, "PGPASSWORD="+token), "service=p"); got != want {
+			t.Fatalf("sql.Open(\"postgres\", \"service=p\"): %s", got)
+		}
+		r.login(t, "lib/pq with service=p", before, token)
+	})
+
+	t.Run("wrong CA", func(t *testing.T) {
+		env := r.block(t, "p-wrongca")
+		before := r.d.Stats()
+		for _, dsn := range []string{"", getenv(env, "DATABASE_URL")} {
+			if got := libpq(t, env, dsn); !strings.Contains(got, "certificate signed by unknown authority") {
+				t.Errorf("lib/pq with a CA that did not sign the server's certificate (dsn %.30q): %s", dsn, got)
+			}
+		}
+		if s := r.refused(t, "wrong CA", before); len(s.Tokens) != len(before.Tokens) {
+			t.Errorf("lib/pq sent the token to a server it could not verify")
+		}
+	})
+
+	// The caveat: lib/pq obeys PGSSLNEGOTIATION=direct (from a block, and even in a program
+	// given only a URL) and sslnegotiation=direct in a URL, but offers no ALPN.
+	t.Run("sslnegotiation direct fails", func(t *testing.T) {
+		env := r.block(t, "p-direct")
+		if getenv(env, "PGSSLNEGOTIATION") != "direct" {
+			t.Fatalf("the p-direct block does not set PGSSLNEGOTIATION=direct")
+		}
+		plainURL := strings.TrimSpace(r.run(t, "url", "p"))
+		for _, c := range []struct {
+			name string
+			env  []string
+			dsn  string
+		}{
+			{"the p-direct block", env, ""},
+			{"the p-direct URL", clean, getenv(env, "DATABASE_URL")},
+			{"a default URL with PGSSLNEGOTIATION=direct in the environment", append(clean, "PGSSLNEGOTIATION=direct"), plainURL},
+		} {
+			before := r.d.Stats()
+			got := libpq(t, c.env, c.dsn)
+			s := r.refused(t, c.name, before)
+			if !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "EOF") {
+				t.Errorf("lib/pq with %s: %s; want the EOF of lib/pq#1331", c.name, got)
+			}
+			if s.Refused != before.Refused+1 || s.LastRefusal != "direct TLS without ALPN postgresql" {
+				t.Errorf("lib/pq with %s: the double's last refusal %q", c.name, s.LastRefusal)
+			}
+			if first := s.FirstBytes[len(s.FirstBytes)-1]; !bytes.HasPrefix(first, []byte{0x16, 0x03}) {
+				t.Errorf("lib/pq with %s began with % x, not a TLS ClientHello", c.name, first[:min(len(first), 8)])
+			}
+		}
+
+		// PostgreSQL 18 itself refuses it the same way: the double's rule is the server's.
+		log := filepath.Join(r.pg.Socket, "server.log")
+		direct := fmt.Sprintf("host=localhost port=%d user=admin dbname=postgres sslmode=verify-full sslrootcert=%s", r.pg.Port, r.pg.CAFile)
+		if got := libpq(t, clean, direct); got != want {
+			t.Errorf("lib/pq straight to PostgreSQL 18, negotiating with an SSLRequest: %s", got)
+		}
+		if got := libpq(t, clean, direct+" sslnegotiation=direct"); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "EOF") {
+			t.Errorf("lib/pq straight to PostgreSQL 18 with sslnegotiation=direct: %s", got)
+		}
+		eventuallyTrue(t, "PostgreSQL 18 logs the direct TLS connection without ALPN", func() bool {
+			b, _ := os.ReadFile(log)
+			return bytes.Contains(b, []byte("received direct SSL connection request without ALPN protocol negotiation extension"))
+		})
+	})
+}
+
+// eventuallyTrue polls cond for up to a minute.
+func eventuallyTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
