@@ -115,7 +115,7 @@ func getenv(env []string, name string) string {
 }
 
 // login checks, after a client said it connected, that the double accepted exactly one more
-// session, that the token it checked was want, and that the client began with an SSLRequest
+// session, that the token it checked was want (when not ""), and that the client began with an SSLRequest
 // (libpq's default negotiation, which dsqlenv's default output leaves in place).
 func (r *clientRig) login(t *testing.T, what string, before testkit.DSQLStats, want string) {
 	t.Helper()
@@ -124,7 +124,7 @@ func (r *clientRig) login(t *testing.T, what string, before testkit.DSQLStats, w
 		t.Errorf("%s: the double accepted %d sessions, want 1 (last refusal %q)", what, s.Accepted-before.Accepted, s.LastRefusal)
 		return
 	}
-	if len(s.Tokens) == 0 || s.Tokens[len(s.Tokens)-1] != want {
+	if want != "" && (len(s.Tokens) == 0 || s.Tokens[len(s.Tokens)-1] != want) {
 		t.Errorf("%s: the double was not sent the token dsqlenv minted", what)
 	}
 	if first := s.FirstBytes[len(s.FirstBytes)-1]; !bytes.HasPrefix(first, sslRequestBytes) {
@@ -314,5 +314,135 @@ func eventuallyTrue(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("after a minute: %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// postgresJS runs testdata/clients/postgresjs.js with env and returns its one line of output
+// per argument.
+func postgresJS(t *testing.T, env []string, args ...string) []string {
+	t.Helper()
+	node := testkit.RequireTool(t, "node")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	script, err := filepath.Abs(filepath.Join("testdata", "clients", "postgresjs.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
+	// dsqlenv on PATH, for the modes that run it as a user's program would.
+	cmd.Env = append(withPath(env, filepath.Dir(binPath)), "NODE_PATH="+testkit.NodeModules(t))
+	out, err := cmd.CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || len(lines) != len(args) {
+		t.Fatalf("node postgresjs.js %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("postgres.js %s: %s", strings.Join(args, " "), out)
+	return lines
+}
+
+// withPath is env with dir put first in PATH.
+func withPath(env []string, dir string) []string {
+	out := append([]string(nil), env...)
+	for i, kv := range out {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			out[i] = "PATH=" + dir + string(os.PathListSeparator) + v
+			return out
+		}
+	}
+	return append(out, "PATH="+dir)
+}
+
+// TestClientPostgresJS: postgres.js (npm postgres 3.4.9) reads PGHOST, PGPORT, PGUSER,
+// PGPASSWORD and PGDATABASE but not PGSSLMODE or PGSSLROOTCERT, so what the README tells a user
+// to write pins the CA by hand: postgres({ssl: {ca: fs.readFileSync(process.env.PGSSLROOTCERT)}})
+// after a block, under dsqlenv exec, or with `dsqlenv json` copied into process.env. A wrong CA
+// is refused. Also pinned: postgres() alone starts no TLS, PGSSL=verify-full verifies against
+// Node's own store (not PGSSLROOTCERT), dsqlenv's URL is refused (postgres.js sends its
+// sslrootcert to the server as a setting), and sslnegotiation: direct works (it offers ALPN).
+func TestClientPostgresJS(t *testing.T) {
+	r := startClientRig(t)
+	const want = "admin|postgres"
+	env := r.block(t, "p")
+
+	before := r.d.Stats()
+	if got := postgresJS(t, env, "env")[0]; got != want {
+		t.Fatalf("the README's two lines after the block: %s", got)
+	}
+	r.login(t, "postgres.js after the block", before, getenv(env, "PGPASSWORD"))
+
+	// dsqlenv exec p -- node app.js: the same environment, without a shell.
+	before = r.d.Stats()
+	script, _ := filepath.Abs(filepath.Join("testdata", "clients", "postgresjs.js"))
+	cmd := exec.Command(binPath, "exec", "p", "--", testkit.RequireTool(t, "node"), script, "env")
+	cmd.Env = r.env(t, "NODE_PATH="+testkit.NodeModules(t))
+	if res := runCmd(t, cmd); res.code != 0 || res.stdout != want+"\n" {
+		t.Errorf("dsqlenv exec p -- node: exit %d, %q, %s", res.code, res.stdout, res.stderr)
+	} else {
+		r.login(t, "postgres.js under dsqlenv exec", before, "")
+	}
+
+	before = r.d.Stats()
+	if got := postgresJS(t, r.env(t), "json:p")[0]; got != want {
+		t.Errorf("the README's lines after dsqlenv json: %s", got)
+	} else {
+		r.login(t, "postgres.js with dsqlenv json", before, "")
+	}
+
+	before = r.d.Stats()
+	if got := postgresJS(t, env, "token:p")[0]; got != want {
+		t.Errorf("a fresh dsqlenv token per connection: %s", got)
+	} else {
+		r.login(t, "postgres.js with pass: () => dsqlenv token", before, "")
+	}
+
+	// The same code with a CA that did not sign the double's certificate: refused before a
+	// token is sent.
+	before = r.d.Stats()
+	if got := postgresJS(t, r.block(t, "p-wrongca"), "env")[0]; !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "certificate") {
+		t.Errorf("postgres.js with a wrong CA: %s", got)
+	}
+	if s := r.refused(t, "postgres.js with a wrong CA", before); len(s.Tokens) != len(before.Tokens) {
+		t.Errorf("postgres.js sent the token to a server it could not verify")
+	}
+
+	// postgres() alone: PGSSLMODE=verify-full is not read, so no TLS at all; DSQL refuses it.
+	before = r.d.Stats()
+	if got := postgresJS(t, env, "bare")[0]; !strings.Contains(got, "TLS required") {
+		t.Errorf("postgres() without ssl: %s", got)
+	}
+	if s := r.refused(t, "postgres() without ssl", before); s.LastRefusal != "startup without TLS" {
+		t.Errorf("postgres() without ssl: the double's last refusal %q", s.LastRefusal)
+	}
+
+	// PGSSL=verify-full (read by postgres.js alone) turns on verified TLS against Node's
+	// own CA store, which holds Amazon Root CA 1 but not the double's test CA; PGSSLROOTCERT
+	// still plays no part. NODE_EXTRA_CA_CERTS adds a file to Node's store.
+	before = r.d.Stats()
+	if got := postgresJS(t, append(env, "PGSSL=verify-full"), "bare")[0]; !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "certificate") {
+		t.Errorf("PGSSL=verify-full against a CA outside Node's store: %s", got)
+	}
+	r.refused(t, "PGSSL=verify-full", before)
+	before = r.d.Stats()
+	if got := postgresJS(t, append(env, "PGSSL=verify-full", "NODE_EXTRA_CA_CERTS="+r.d.CAFile), "bare")[0]; got != want {
+		t.Errorf("PGSSL=verify-full with NODE_EXTRA_CA_CERTS: %s", got)
+	} else {
+		r.login(t, "postgres.js with PGSSL=verify-full", before, getenv(env, "PGPASSWORD"))
+	}
+
+	// dsqlenv's URL: postgres.js takes sslmode but passes sslrootcert on to the server as a
+	// run-time setting, which PostgreSQL (and DSQL) reject.
+	before = r.d.Stats()
+	if got := postgresJS(t, env, "url")[0]; !strings.Contains(got, `unrecognized configuration parameter "sslrootcert"`) {
+		t.Errorf("postgres.js with dsqlenv's URL: %s", got)
+	}
+	r.refused(t, "postgres.js with the URL", before)
+
+	// sslnegotiation: direct: postgres.js reads PGSSLNEGOTIATION and offers ALPN postgresql.
+	direct := r.block(t, "p-direct")
+	before = r.d.Stats()
+	if got := postgresJS(t, direct, "env")[0]; got != want {
+		t.Errorf("the README's two lines after the p-direct block: %s", got)
+	} else if s := r.d.Stats(); s.Accepted != before.Accepted+1 || !bytes.HasPrefix(s.FirstBytes[len(s.FirstBytes)-1], []byte{0x16, 0x03}) {
+		t.Errorf("postgres.js with PGSSLNEGOTIATION=direct: accepted %d, first bytes % x", s.Accepted-before.Accepted, s.FirstBytes[len(s.FirstBytes)-1])
 	}
 }
