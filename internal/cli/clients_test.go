@@ -446,3 +446,112 @@ func TestClientPostgresJS(t *testing.T) {
 		t.Errorf("postgres.js with PGSSLNEGOTIATION=direct: accepted %d, first bytes % x", s.Accepted-before.Accepted, s.FirstBytes[len(s.FirstBytes)-1])
 	}
 }
+
+// python is Debian's interpreter, the only one that loads Debian's python3-* modules.
+const python = "/usr/bin/python3"
+
+// requirePython checks for /usr/bin/python3 with psycopg 3, psycopg2 and SQLAlchemy, and
+// returns SQLAlchemy's major version. Missing, the test is skipped, or fails under CI.
+func requirePython(t *testing.T) int {
+	t.Helper()
+	testkit.RequireTool(t, python)
+	out, err := exec.Command(python, "-c", "import psycopg, psycopg2, sqlalchemy; print(sqlalchemy.__version__.split('.')[0])").CombinedOutput()
+	if err != nil {
+		what := fmt.Sprintf("%s cannot import psycopg, psycopg2 and sqlalchemy (%v: %s)", python, err, bytes.TrimSpace(out))
+		if testkit.InCI() {
+			t.Fatalf("%s: .ci/test-tools installs python3-psycopg, python3-psycopg2 and python3-sqlalchemy (CI=true, so this is a failure)", what)
+		}
+		t.Skipf("%s; skipping (run .ci/test-tools to install them)", what)
+	}
+	var major int
+	if _, err := fmt.Sscan(string(out), &major); err != nil {
+		t.Fatalf("SQLAlchemy's version: %q", out)
+	}
+	return major
+}
+
+// pyClient runs testdata/clients/pyclients.py and returns its one line of output.
+func pyClient(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, append([]string{filepath.Join("testdata", "clients", "pyclients.py")}, args...)...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	line := strings.TrimSpace(string(out))
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("pyclients.py %s: %v", strings.Join(args, " "), err)
+	}
+	if (err == nil) == strings.HasPrefix(line, "error: ") || strings.Contains(line, "\n") {
+		t.Fatalf("pyclients.py %s: %v, %q", strings.Join(args, " "), err, line)
+	}
+	if err != nil {
+		t.Logf("pyclients.py %s: %s", strings.Join(args, " "), line)
+	}
+	return line
+}
+
+// TestClientPython: psycopg 3 and psycopg2 (Debian's, on Debian's libpq 15), and SQLAlchemy
+// over psycopg2 (postgresql:// and postgresql+psycopg2://), from what dsqlenv prints: the
+// environment of a bash block (libpq reads PG*), service=NAME from `dsqlenv service` with the
+// token in PGPASSWORD, and the URL from `dsqlenv url` alone. verify-full with the profile's
+// CA: the same with a CA that did not sign the double's certificate is refused. SQLAlchemy's
+// psycopg 3 dialect (postgresql+psycopg://) is tried when SQLAlchemy is 2.x; 1.4 has none.
+func TestClientPython(t *testing.T) {
+	sqlalchemy := requirePython(t)
+	r := startClientRig(t)
+	const want = "admin|postgres"
+	clean := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+
+	block := r.block(t, "p")
+	u := strings.TrimSpace(r.run(t, "url", "p"))
+	svc := filepath.Join(t.TempDir(), "pg_service.conf")
+	r.run(t, "service", "--file", svc, "p")
+	token := strings.TrimSpace(r.run(t, "token", "p"))
+	sources := []struct {
+		name  string
+		env   []string
+		token string
+	}{
+		{"env", block, getenv(block, "PGPASSWORD")},
+		{"service", append(clean, "PGSERVICEFILE="+svc, "PGPASSWORD="+token), token},
+		{"url", append(clean, "DATABASE_URL="+u), passwordOf(t, u)},
+	}
+	drivers := []string{"psycopg", "psycopg2", "sqlalchemy", "sqlalchemy+psycopg2"}
+	if sqlalchemy >= 2 {
+		drivers = append(drivers, "sqlalchemy+psycopg")
+	}
+	for _, driver := range drivers {
+		for _, src := range sources {
+			before := r.d.Stats()
+			if got := pyClient(t, src.env, driver, src.name, "p"); got != want {
+				t.Errorf("%s from %s: %s", driver, src.name, got)
+				continue
+			}
+			r.login(t, driver+" from "+src.name, before, src.token)
+		}
+	}
+
+	wrong := r.block(t, "p-wrongca")
+	for _, driver := range drivers {
+		for _, src := range []struct {
+			name string
+			env  []string
+		}{{"env", wrong}, {"url", append(clean, "DATABASE_URL="+getenv(wrong, "DATABASE_URL"))}} {
+			before := r.d.Stats()
+			if got := pyClient(t, src.env, driver, src.name); !strings.Contains(got, "certificate verify failed") {
+				t.Errorf("%s from %s with a wrong CA: %s", driver, src.name, got)
+			}
+			if s := r.refused(t, driver+" with a wrong CA", before); len(s.Tokens) != len(before.Tokens) {
+				t.Errorf("%s from %s sent the token to a server it could not verify", driver, src.name)
+			}
+		}
+	}
+
+	if sqlalchemy < 2 {
+		// Debian 12's SQLAlchemy 1.4 has no psycopg 3 dialect: postgresql+psycopg:// is 2.x.
+		if got := pyClient(t, sources[2].env, "sqlalchemy+psycopg", "url"); !strings.Contains(got, "postgresql.psycopg") {
+			t.Errorf("postgresql+psycopg:// with SQLAlchemy %d: %s", sqlalchemy, got)
+		}
+	}
+}
