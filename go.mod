@@ -14,6 +14,7 @@ require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/joho/godotenv v1.5.1
+	github.com/lib/pq v1.12.3
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sys v0.26.0
 	golang.org/x/term v0.25.0

