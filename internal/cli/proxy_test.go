@@ -206,3 +206,131 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 		}
 	}
 }
+
+// TestProxySessionCapCancelAndWhoMayConnect: the double ends a session at its cap and the
+// same interactive psql reconnects through the proxy on its automatic reset; Ctrl-C on a long
+// query cancels that query only; another local user cannot reach the socket.
+func TestProxySessionCapCancelAndWhoMayConnect(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	// A cap in real time: the SDK signs with the real clock, so moving the double's clock
+	// would age the proxy's fresh tokens too. 12 s leaves the reconnected session the slack a
+	// loaded machine needs to answer one query.
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost", SessionCap: 12 * time.Second})
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %d\n    sslrootcert: %s\n", d.Region, d.Port, d.CAFile))
+	runtime := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 1, "p")
+	sock := filepath.Join(runtime, "dsqlenv", "p")
+	psqlEnv := []string{"PATH=" + os.Getenv("PATH"), "TERM=dumb", "HOME=" + t.TempDir()}
+
+	t.Run("cancel", func(t *testing.T) {
+		other := startPsql(t, false, psqlEnv, "-h", sock, "-U", "admin", "-d", "postgres")
+		s := startPsql(t, true, psqlEnv, "-h", sock, "-U", "admin", "-d", "postgres")
+		s.send("select 'ready';\n", "ready")
+		// The other session sleeps 3 s and must finish with its own result, not a cancel.
+		io.WriteString(other.stdin, "select pg_sleep(3), 'other-done';\n")
+		s.send("select pg_sleep(30);\n", "select pg_sleep(30);")
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if strings.Contains(pg.SQL(t, "select count(*) from pg_stat_activity where query = 'select pg_sleep(30);' and state = 'active'"), "1") {
+				break
+			}
+		}
+		s.send("\x03", "canceling statement due to user request")
+		other.send("", "|other-done")
+	})
+
+	t.Run("session cap and psql's reset", func(t *testing.T) {
+		s := startPsql(t, true, psqlEnv, "-h", sock, "-U", "admin", "-d", "postgres")
+		first := s.backendPID("A")
+		capped := d.Stats().Capped
+		for deadline := time.Now().Add(60 * time.Second); d.Stats().Capped == capped && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		}
+		if d.Stats().Capped == capped {
+			t.Fatal("the double never ended the session")
+		}
+		s.send("select 1;\n", "Attempting reset: Succeeded.")
+		if second := s.backendPID("B"); second == first || second <= 0 {
+			t.Errorf("after the reset the backend is %d, before %d", second, first)
+		}
+	})
+
+	t.Run("another user", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to run psql as another user")
+		}
+		psql := testkit.RequireTool(t, "psql")
+		cmd := exec.Command(psql, "-XAtc", "select 1", "host="+sock+" user=admin dbname=postgres")
+		cmd.Env = psqlEnv
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		if out, err := cmd.CombinedOutput(); err == nil || strings.Contains(string(out), "\n1\n") {
+			t.Errorf("nobody connected through the socket: %v %q", err, out)
+		}
+	})
+	if code := p.stop(t, syscall.SIGINT); code != 0 {
+		t.Errorf("exit %d after SIGINT:\n%s", code, p.log())
+	}
+}
+
+// TestProxyFailuresReachTheClient: a wrong CA (naming the file it trusted), a cluster that is
+// down, and a failing credential_process each give the client a PostgreSQL error with the
+// fix, and the proxy then serves the next client.
+func TestProxyFailuresReachTheClient(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+	dir := t.TempDir()
+	otherCA := writeFile(t, dir, "other-ca.pem", string(testkit.NewCA(t, "some other CA").CertPEM))
+	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'exit 3'\n")
+	closed := testkit.FreePort(t)
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf(`defaults:
+  region: us-east-1
+  sslrootcert: %[2]s
+profiles:
+  p:
+    endpoint: localhost
+    port: %[1]d
+  wrongca:
+    endpoint: localhost
+    port: %[1]d
+    sslrootcert: %[3]s
+  down:
+    endpoint: localhost
+    port: %[4]d
+  nocreds:
+    endpoint: localhost
+    port: %[1]d
+    aws_profile: broken
+`, d.Port, d.CAFile, otherCA, closed))
+	runtime := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg)
+	p := startProxy(t, env, 4, "p", "wrongca", "down", "nocreds")
+	psql := testkit.RequireTool(t, "psql")
+	connect := func(profile string) (string, error) {
+		cmd := exec.Command(psql, "-XAtc", "select current_user", "host="+filepath.Join(runtime, "dsqlenv", profile)+" user=admin dbname=postgres")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for profile, want := range map[string][]string{
+		"wrongca": {"certificate", otherCA},
+		"down":    {fmt.Sprint(closed), "refused"},
+		"nocreds": {"credential_process", "aws profile broken"},
+	} {
+		out, err := connect(profile)
+		if err == nil {
+			t.Errorf("%s connected: %q", profile, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: the client's error lacks %q: %q", profile, w, out)
+			}
+		}
+		if out, err := connect("p"); err != nil || out != "admin\n" {
+			t.Errorf("after %s the proxy no longer serves: %v %q", profile, err, out)
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
