@@ -39,15 +39,15 @@ test: test-tools lint tidy cross
 test-tools:
 	@.ci/test-tools
 
-# Every escaper and the profiles parser, fuzzed from the corpus committed in testdata/fuzz/
-# (which plain `go test` replays). A failing input is written there: commit it. Each target
+# Every escaper, the profiles parser and the proxy's start-up handling, fuzzed from the corpus
+# committed in testdata/fuzz/ (which plain `go test` replays). A failing input is written there: commit it. Each target
 # runs a fixed number of inputs, about 10 s each here: a wall-clock -fuzztime can fail with a
 # bare "context deadline exceeded" at its end in Go 1.26 (golang/go#75804, fixed in 1.27).
 # FUZZTIME=30s (or 1000000x) overrides every budget.
 FUZZTIME ?=
 FUZZ := emit:FuzzQuotePOSIX:300000x emit:FuzzQuoteFish:300000x emit:FuzzQuotePowerShell:60000x \
 	emit:FuzzQuoteCmd:300000x emit:FuzzQuoteBat:300000x emit:FuzzQuoteDotenv:100000x \
-	pgfile:FuzzMergeService:200000x profiles:FuzzParse:30000x
+	pgfile:FuzzMergeService:200000x profiles:FuzzParse:30000x internal/proxy:FuzzStartup:10000x
 fuzz:
 	@for t in $(FUZZ); do \
 	  pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; budget=$${FUZZTIME:-$${rest#*:}}; \
