@@ -34,12 +34,22 @@ const IMDSBudget = 1500 * time.Millisecond
 // ctx ends; MintWithSDK returns only once it is gone. Errors are *CredentialsError, or
 // *TimeoutError when a source (the process, instance metadata, SSO, STS…) ran out of time.
 func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
+	given := timeLeft(ctx)
 	s, err := NewSigner(ctx, c)
 	if err != nil {
 		return "", err
 	}
 	defer s.Close()
-	return s.mint(ctx, c.User, true)
+	return s.mint(ctx, c.User, true, given)
+}
+
+// timeLeft is the time to ctx's deadline, 0 without one: what a timeout message says the
+// caller gave.
+func timeLeft(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return time.Until(dl)
+	}
+	return 0
 }
 
 // Signer signs tokens for one profile's cluster with the AWS configuration loaded once: the
@@ -85,16 +95,13 @@ func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 
 // Mint signs a token for user: DbConnectAdmin for admin, DbConnect for any other role.
 func (s *Signer) Mint(ctx context.Context, user string) (string, error) {
-	return s.mint(ctx, user, false)
+	return s.mint(ctx, user, false, timeLeft(ctx))
 }
 
 // mint is Mint; once says the signer ends with this call, so a failed credential_process is
-// reaped before its error is judged and printed.
-func (s *Signer) mint(ctx context.Context, user string, once bool) (string, error) {
-	var given time.Duration
-	if dl, ok := ctx.Deadline(); ok {
-		given = time.Until(dl)
-	}
+// reaped before its error is judged and printed; given is the caller's deadline as it was on
+// entry, for messages.
+func (s *Signer) mint(ctx context.Context, user string, once bool, given time.Duration) (string, error) {
 	c := s.c
 	c.User = user
 	if _, err := s.cfg.Credentials.Retrieve(ctx); err != nil {

@@ -24,7 +24,7 @@ func TestCompleteCandidates(t *testing.T) {
 		cur   string
 		want  string
 	}{
-		{nil, "p", "pgpass powershell pwsh"},
+		{nil, "p", "pgpass powershell proxy pwsh"},
 		{nil, "ex", "exec"},
 		{nil, "--c", "--config"},
 		{[]string{"bash"}, "", "prod prod-eu staging"},
@@ -41,7 +41,7 @@ func TestCompleteCandidates(t *testing.T) {
 		{[]string{"bash", "prod", "--debug"}, "", ""}, // flags after the PROFILE
 		{[]string{"completion"}, "z", "zsh"},
 		{[]string{"bash"}, "--u", "--unset"},
-		{[]string{"service"}, "--p", "--passfile"},
+		{[]string{"service"}, "--p", "--passfile --proxy"},
 		{[]string{"service", "--file"}, "", ""}, // a file name: the shell completes it
 		{[]string{"tcsh"}, "", ""},
 		{nil, "__", ""}, // the hidden command is not offered
