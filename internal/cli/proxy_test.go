@@ -4,8 +4,11 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -333,4 +338,125 @@ profiles:
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
 	}
+}
+
+// TestProxyServesEveryClient: pgx over the socket and TCP (select current_user and a 10 MB
+// COPY TO STDOUT that comes back byte for byte), node-postgres over both, and pgjdbc over TCP
+// (no Unix sockets in the JDK), each with nothing but where the proxy is and the local
+// password; every session is a token the double accepted.
+func TestProxyServesEveryClient(t *testing.T) {
+	d, cfg := dsqlBehindProxy(t)
+	runtime := t.TempDir()
+	state := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	port := m[1]
+	pwBytes, err := os.ReadFile(filepath.Join(state, "dsqlenv", "proxy", "p.password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := strings.TrimSpace(string(pwBytes))
+	if st, _ := os.Stat(filepath.Join(state, "dsqlenv", "proxy", "p.password")); st.Mode().Perm() != 0o600 {
+		t.Errorf("password file mode %v", st.Mode().Perm())
+	}
+	sock := filepath.Join(runtime, "dsqlenv", "p")
+
+	// 10,000 rows of 1,000 bytes: the COPY every client path must carry unchanged.
+	copySQL := "copy (select i || repeat('x', 1000) from generate_series(1, 10000) i) to stdout"
+	var want strings.Builder
+	for i := 1; i <= 10000; i++ {
+		fmt.Fprintf(&want, "%d%s\n", i, strings.Repeat("x", 1000))
+	}
+	for name, conninfo := range map[string]string{
+		"socket": "host=" + sock + " user=admin dbname=postgres",
+		"tcp":    "host=127.0.0.1 port=" + port + " user=admin dbname=postgres sslmode=disable password=" + pw,
+	} {
+		t.Run("pgx "+name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			conn, err := pgconn.Connect(ctx, conninfo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			res, err := conn.Exec(ctx, "select current_user").ReadAll()
+			if err != nil || len(res) != 1 || len(res[0].Rows) != 1 || string(res[0].Rows[0][0]) != "admin" {
+				t.Fatalf("select current_user: %v %v", err, res)
+			}
+			var got bytes.Buffer
+			if _, err := conn.CopyTo(ctx, &got, copySQL); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("COPY came back with %d bytes, want %d (or different bytes)", got.Len(), want.Len())
+			}
+		})
+	}
+	if err := pgconnWithPassword(port, "wrong"); err == nil || !strings.Contains(err.Error(), "28P01") {
+		t.Errorf("pgx with a wrong local password: %v", err)
+	}
+
+	t.Run("node-postgres", func(t *testing.T) {
+		node := testkit.RequireTool(t, "node")
+		urls := []string{
+			"postgresql:///postgres?host=" + url.QueryEscape(sock) + "&user=admin",
+			"postgresql://admin:" + url.QueryEscape(pw) + "@127.0.0.1:" + port + "/postgres?sslmode=disable",
+		}
+		cmd := exec.Command(node, append([]string{filepath.Join("testdata", "clients", "pgconnect.js")}, urls...)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NODE_PATH=" + testkit.NodeModules(t)}
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) != 2 {
+			t.Fatalf("node: %v\n%s", err, out)
+		}
+		for i, l := range lines {
+			if !strings.HasPrefix(l, "admin|") {
+				t.Errorf("node-postgres %s: %s", urls[i], l)
+			}
+		}
+	})
+
+	t.Run("pgjdbc", func(t *testing.T) {
+		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
+		jar := "/usr/share/java/postgresql.jar"
+		if _, err := os.Stat(jar); err != nil {
+			t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java", jar)
+		}
+		classes := t.TempDir()
+		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
+		jdbc := "jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=admin&sslmode=disable&password=" + url.QueryEscape(pw)
+		cmd := exec.Command(java, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", jdbc, strings.Replace(jdbc, "password=", "password=x", 1))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LANG=C.UTF-8"}
+		out, err := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err != nil || len(lines) != 2 {
+			t.Fatalf("java: %v\n%s", err, out)
+		}
+		if !strings.HasPrefix(lines[0], "admin|") {
+			t.Errorf("pgjdbc: %s", lines[0])
+		}
+		if !strings.Contains(lines[1], "password authentication failed") {
+			t.Errorf("pgjdbc with a wrong password: %s", lines[1])
+		}
+	})
+	// pgx twice, node-postgres twice, pgjdbc once; the wrong local passwords never reach it.
+	if s := d.Stats(); s.Accepted != 5 || s.Refused != 0 {
+		t.Errorf("the double accepted %d sessions and refused %d, want 5 and 0", s.Accepted, s.Refused)
+	}
+}
+
+func pgconnWithPassword(port, pw string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, "host=127.0.0.1 port="+port+" user=admin dbname=postgres sslmode=disable password="+pw)
+	if err == nil {
+		conn.Close(ctx)
+	}
+	return err
 }
