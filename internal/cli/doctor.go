@@ -145,7 +145,7 @@ func (d *doctor) profile(f *profiles.File, name string) {
 	}
 
 	if d.lib == nil {
-		lib := probeLibpq(d.r.Environ)
+		lib := probeLibpq(d.r.Env)
 		d.lib = &lib
 	}
 	roots := d.rootCheck(name, s, *d.lib)
@@ -414,13 +414,13 @@ func withoutPG(environ []string) []string {
 	return env
 }
 
-func probeLibpq(environ []string) libpqOnPath {
-	path, err := exec.LookPath("psql")
+func probeLibpq(e *Env) libpqOnPath {
+	path, err := e.lookPath("psql")
 	if err != nil {
 		return libpqOnPath{}
 	}
-	env := withoutPG(environ)
-	run := func(args ...string) string {
+	env := withoutPG(e.Environ)
+	psql := func(args ...string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, path, args...)
@@ -430,7 +430,7 @@ func probeLibpq(environ []string) libpqOnPath {
 		return string(out)
 	}
 	// "psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". Compiled here: only doctor asks, once.
-	m := regexp.MustCompile(`\(PostgreSQL\) (\S+)`).FindStringSubmatch(run("--version"))
+	m := regexp.MustCompile(`\(PostgreSQL\) (\S+)`).FindStringSubmatch(psql("--version"))
 	if m == nil {
 		return libpqOnPath{}
 	}
@@ -438,15 +438,15 @@ func probeLibpq(environ []string) libpqOnPath {
 	// once, without the network.
 	const nowhere = "host=/nonexistent/dsqlenv-doctor dbname=probe user=probe "
 	lib := libpqOnPath{found: true, psql: "psql " + m[1]}
-	lib.direct = !strings.Contains(run("-X", "-w", nowhere+"sslnegotiation=postgres", "-c", ""), `invalid connection option "sslnegotiation"`)
-	lib.system = lib.direct || strings.Contains(run("-X", "-w", nowhere+"sslrootcert=system sslmode=require", "-c", ""), "weak sslmode")
+	lib.direct = !strings.Contains(psql("-X", "-w", nowhere+"sslnegotiation=postgres", "-c", ""), `invalid connection option "sslnegotiation"`)
+	lib.system = lib.direct || strings.Contains(psql("-X", "-w", nowhere+"sslrootcert=system sslmode=require", "-c", ""), "weak sslmode")
 	return lib
 }
 
 // psql runs `psql -Atc 'select 1'` with the profile's environment and reports what the
 // server said.
 func (d *doctor) psql(name string, s *session) {
-	path, err := exec.LookPath("psql")
+	path, err := d.r.lookPath("psql")
 	if err != nil {
 		d.say("warn", name, "psql is not on PATH: skipped the login check", "")
 		return

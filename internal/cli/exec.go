@@ -52,7 +52,7 @@ Examples:
 
 func execRun(c *cli.Context, r *run, g global, name string, argv []string) error {
 	// Find the program first: a typo should not cost a round of credential lookups.
-	path, err := exec.LookPath(argv[0])
+	path, err := r.lookPath(argv[0])
 	if err != nil {
 		code := exitNotFound
 		if !errors.Is(err, exec.ErrNotFound) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -95,7 +94,7 @@ func (r *run) selfPath() string {
 	if r.Executable == "" {
 		return "dsqlenv"
 	}
-	if onPath, err := exec.LookPath("dsqlenv"); err == nil {
+	if onPath, err := r.lookPath("dsqlenv"); err == nil {
 		if abs, err := filepath.Abs(onPath); err == nil && sameFile(abs, r.Executable) {
 			return abs
 		}
