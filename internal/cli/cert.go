@@ -1,18 +1,14 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
-	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 func certCommand(r *run) *cli.Command {
@@ -41,52 +37,16 @@ Examples:
 }
 
 func certRun(r *run, pemOnly bool) error {
-	if err := checkAmazonRoot(); err != nil {
+	if err := roots.Check(); err != nil {
 		return err
 	}
 	if pemOnly {
-		_, err := r.out.Write(templates.AmazonRoots)
+		_, err := r.out.Write(roots.PEM)
 		return err
 	}
 	r.stageAmazonRoot()
 	_, err := fmt.Fprintln(&r.out, r.amazonRootPath())
 	return err
-}
-
-// amazonRoots parses the bundled certificates, Amazon Root CA 1 first.
-func amazonRoots() ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for rest := templates.AmazonRoots; ; {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("the bundled Amazon roots: %v: the binary is damaged", err)
-		}
-		certs = append(certs, c)
-	}
-	return certs, nil
-}
-
-// checkAmazonRoot refuses to hand out a bundle that is not exactly Amazon's roots, by their
-// fingerprints.
-func checkAmazonRoot() error {
-	certs, err := amazonRoots()
-	if err != nil {
-		return err
-	}
-	if len(certs) != len(templates.AmazonRootsSHA256) {
-		return fmt.Errorf("the bundled Amazon roots hold %d certificates, not %d: the binary is damaged", len(certs), len(templates.AmazonRootsSHA256))
-	}
-	for i, c := range certs {
-		sum := sha256.Sum256(c.Raw)
-		if hex.EncodeToString(sum[:]) != templates.AmazonRootsSHA256[i] {
-			return fmt.Errorf("the bundled Amazon Root CA %d has fingerprint %x, not %s: the binary is damaged", i+1, sum, templates.AmazonRootsSHA256[i])
-		}
-	}
-	return nil
 }
 
 // amazonRootPath is where the bundled roots are written: one name for as long as the bundle
@@ -104,10 +64,10 @@ func (r *run) stageAmazonRoot() {
 	r.stagePrecondition("amazon-root", func() (func(), error) {
 		// Checked before the file is written, not at every run: parsing four certificates
 		// costs a tenth of a block's instructions (make bench).
-		if err := checkAmazonRoot(); err != nil {
+		if err := roots.Check(); err != nil {
 			return nil, err
 		}
-		undo, err := pgfile.Replace(path, templates.AmazonRoots, 0o644)
+		undo, err := pgfile.Replace(path, roots.PEM, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("writing the Amazon root CAs: %v", err)
 		}

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
-	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 func TestBundledAmazonRootsAreAmazonRootCA1To4(t *testing.T) {
-	certs, err := amazonRoots()
-	if err != nil || checkAmazonRoot() != nil || len(certs) != 4 {
-		t.Fatalf("%v %v: %d certificates", err, checkAmazonRoot(), len(certs))
+	certs, err := roots.Certificates()
+	if err != nil || roots.Check() != nil || len(certs) != 4 {
+		t.Fatalf("%v %v: %d certificates", err, roots.Check(), len(certs))
 	}
 	want := []string{"8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E", "1BA5B2AA8C65401A82960118F80BEC4F62304D83CEC4713A19C39C011EA46DB4",
 		"18CE6CFE7BF14E60B2E347B8DFE868CB31D02EBB3ADA271569F50343B46DB3A4", "E35D28419ED02025CFA69038CD623962458DA5C695FBDEA3C22B0BFB25897092"}
@@ -35,9 +35,9 @@ func TestBundledAmazonRootsAreAmazonRootCA1To4(t *testing.T) {
 // checkAmazonRoot guards every path that hands the bundle out: a changed certificate, a
 // missing one or an extra one is refused.
 func TestCheckAmazonRootRefusesAnotherBundle(t *testing.T) {
-	orig := templates.AmazonRoots
-	defer func() { templates.AmazonRoots = orig }()
-	certs, _ := amazonRoots()
+	orig := roots.PEM
+	defer func() { roots.PEM = orig }()
+	certs, _ := roots.Certificates()
 	pemOf := func(cs ...*x509.Certificate) []byte {
 		var b []byte
 		for _, c := range cs {
@@ -53,8 +53,8 @@ func TestCheckAmazonRootRefusesAnotherBundle(t *testing.T) {
 		"swapped":  pemOf(certs[1], certs[0], certs[2], certs[3]),
 		"last":     pemOf(certs[0], certs[1], certs[2], other.Cert),
 	} {
-		templates.AmazonRoots = bundle
-		if err := checkAmazonRoot(); err == nil || !strings.Contains(err.Error(), "the binary is damaged") {
+		roots.PEM = bundle
+		if err := roots.Check(); err == nil || !strings.Contains(err.Error(), "the binary is damaged") {
 			t.Errorf("%s: %v", name, err)
 		}
 		if r := runApp(t, fixedMint, "cert"); r.code == 0 || r.stdout != "" {
@@ -71,18 +71,18 @@ func TestCertWritesTheFileAndPrintsThePath(t *testing.T) {
 	}
 	b, err := os.ReadFile(path)
 	st, _ := os.Stat(path)
-	if err != nil || string(b) != string(templates.AmazonRoots) || st.Mode().Perm() != 0o644 {
+	if err != nil || string(b) != string(roots.PEM) || st.Mode().Perm() != 0o644 {
 		t.Errorf("file %v mode %v", err, st.Mode())
 	}
 	os.WriteFile(path, []byte("tampered"), 0o644)
 	if r := runApp(t, fixedMint, "cert"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	if b, _ := os.ReadFile(path); string(b) != string(templates.AmazonRoots) {
+	if b, _ := os.ReadFile(path); string(b) != string(roots.PEM) {
 		t.Error("a different file was not replaced")
 	}
 	r = runApp(t, fixedMint, "cert", "--pem")
-	if r.stdout != string(templates.AmazonRoots) || strings.Count(r.stdout, "BEGIN CERTIFICATE") != 4 {
+	if r.stdout != string(roots.PEM) || strings.Count(r.stdout, "BEGIN CERTIFICATE") != 4 {
 		t.Error("--pem did not print the PEM")
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -164,12 +165,12 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 	switch conn.SSLRootCert {
 	case profiles.RootSystem:
 		pool, err := x509.SystemCertPool()
-		roots, aerr := amazonRoots()
+		amazon, aerr := roots.Certificates()
 		switch {
 		case err != nil || aerr != nil:
 			d.say("warn", name, fmt.Sprintf("cannot read the OS trust store: %v", errors.Join(err, aerr)), "leave sslrootcert out: the default, amazon, is the bundled Amazon roots")
 		default:
-			if _, err := roots[0].Verify(x509.VerifyOptions{Roots: pool}); err != nil {
+			if _, err := amazon[0].Verify(x509.VerifyOptions{Roots: pool}); err != nil {
 				d.say("FAIL", name, "sslrootcert system: the OS trust store does not hold Amazon Root CA 1, the root of DSQL's certificates", "leave sslrootcert out (the bundled Amazon roots), or install the ca-certificates package")
 			} else {
 				d.say("ok", name, "sslrootcert system: the OS trust store holds Amazon Root CA 1", "")
@@ -191,14 +192,10 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
 			return nil
 		}
-		roots, err := amazonRoots()
+		pool, err := roots.Pool()
 		if err != nil {
 			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
 			return nil
-		}
-		pool := x509.NewCertPool()
-		for _, c := range roots {
-			pool.AddCert(c)
 		}
 		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at "+s.rootCert, "")
 		return pool

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 	"github.com/dsqlenv/dsqlenv/templates"
 )
@@ -112,9 +113,9 @@ func TestRootsPathHoldingAFIFOOrDevice(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := awsEnv(t, true)
-			roots := rootsOf(env)
-			os.MkdirAll(filepath.Dir(roots), 0o700)
-			if err := plant(roots); err != nil {
+			path := rootsOf(env)
+			os.MkdirAll(filepath.Dir(path), 0o700)
+			if err := plant(path); err != nil {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -125,10 +126,10 @@ func TestRootsPathHoldingAFIFOOrDevice(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatal("dsqlenv hung on the roots path")
 			}
-			if r.code != 0 || !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+roots+"';") {
+			if r.code != 0 || !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+path+"';") {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
-			if b, err := os.ReadFile(roots); err != nil || !bytes.Equal(b, templates.AmazonRoots) {
+			if b, err := os.ReadFile(path); err != nil || !bytes.Equal(b, roots.PEM) {
 				t.Errorf("the roots path does not hold the roots now: %v", err)
 			}
 		})

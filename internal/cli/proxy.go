@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dsqlenv/dsqlenv/internal/proxy"
+	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
@@ -232,7 +233,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 // startEndpoint makes the proxy for one profile and its listeners.
 func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*endpoint, error) {
 	conn := s.conn
-	roots, rootsName, err := r.upstreamRoots(conn)
+	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %v", conn.Profile, err)
 	}
@@ -246,7 +247,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 		Upstream: proxy.Upstream{
 			Addr:            net.JoinHostPort(conn.Host, strconv.Itoa(conn.Port)),
 			ServerName:      conn.Host,
-			RootCAs:         roots,
+			RootCAs:         pool,
 			RootsFile:       rootsName,
 			Direct:          conn.SSLNegotiation != "postgres",
 			Database:        conn.Database,
@@ -318,15 +319,8 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 func (r *run) upstreamRoots(conn *profiles.Connection) (*x509.CertPool, string, error) {
 	switch conn.SSLRootCert {
 	case profiles.RootAmazon:
-		certs, err := amazonRoots()
-		if err != nil {
-			return nil, "", err
-		}
-		pool := x509.NewCertPool()
-		for _, c := range certs {
-			pool.AddCert(c)
-		}
-		return pool, "the bundled Amazon roots", nil
+		pool, err := roots.Pool()
+		return pool, "the bundled Amazon roots", err
 	case profiles.RootSystem:
 		pool, err := x509.SystemCertPool()
 		if err != nil {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
-	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 // Issue 12: the default trust (the bundled Amazon roots, as a file path) works with every
@@ -401,7 +401,7 @@ func TestCertAndTheDefaultShareOneBundle(t *testing.T) {
 	if r := runApp(t, fixedMint, "-c", cfg, "json", "p"); !strings.Contains(r.stdout, `"PGSSLROOTCERT": "`+path+`"`) {
 		t.Errorf("json block does not name %s:\n%s", path, r.stdout)
 	}
-	if r := runApp(t, fixedMint, "cert", "--pem"); r.stdout != string(templates.AmazonRoots) {
+	if r := runApp(t, fixedMint, "cert", "--pem"); r.stdout != string(roots.PEM) {
 		t.Errorf("cert --pem: %q", r.stdout)
 	}
 }

@@ -1,4 +1,4 @@
-package templates
+package roots
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 )
 
 // The fingerprints of Amazon Root CA 1 to 4 as issue 12 lists them (checked against Debian's
-// ca-certificates and amazontrust.com): written out here, not read from AmazonRootsSHA256, so
+// ca-certificates and amazontrust.com): written out here, not read from SHA256, so
 // a bundle and a list changed together still fail.
 var amazonRootFingerprints = []string{
 	"8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E",
@@ -22,8 +22,8 @@ var amazonRootFingerprints = []string{
 	"E35D28419ED02025CFA69038CD623962458DA5C695FBDEA3C22B0BFB25897092",
 }
 
-func TestAmazonRootsAreAmazonRootCA1To4AndNothingElse(t *testing.T) {
-	rest := AmazonRoots
+func TestPEMAreAmazonRootCA1To4AndNothingElse(t *testing.T) {
+	rest := PEM
 	var certs []*x509.Certificate
 	for {
 		var block *pem.Block
@@ -48,20 +48,20 @@ func TestAmazonRootsAreAmazonRootCA1To4AndNothingElse(t *testing.T) {
 		if got := strings.ToUpper(hex.EncodeToString(sum[:])); got != amazonRootFingerprints[i] {
 			t.Errorf("certificate %d: fingerprint %s, want %s", i+1, got, amazonRootFingerprints[i])
 		}
-		if !strings.EqualFold(AmazonRootsSHA256[i], amazonRootFingerprints[i]) {
-			t.Errorf("AmazonRootsSHA256[%d] = %s, want %s", i, AmazonRootsSHA256[i], amazonRootFingerprints[i])
+		if !strings.EqualFold(SHA256[i], amazonRootFingerprints[i]) {
+			t.Errorf("SHA256[%d] = %s, want %s", i, SHA256[i], amazonRootFingerprints[i])
 		}
 		if want := fmt.Sprintf("CN=Amazon Root CA %d,O=Amazon,C=US", i+1); c.Subject.String() != want || !c.IsCA || c.Subject.String() != c.Issuer.String() {
 			t.Errorf("certificate %d: subject %s, issuer %s, CA %v", i+1, c.Subject, c.Issuer, c.IsCA)
 		}
 	}
-	if len(AmazonRootsSHA256) != 4 {
-		t.Errorf("%d fingerprints listed", len(AmazonRootsSHA256))
+	if len(SHA256) != 4 {
+		t.Errorf("%d fingerprints listed", len(SHA256))
 	}
 }
 
 // The bundle is Debian's files, byte for byte, so anyone can check it with cmp.
-func TestAmazonRootsMatchDebiansCACertificates(t *testing.T) {
+func TestPEMMatchDebiansCACertificates(t *testing.T) {
 	var debian []byte
 	for i := 1; i <= 4; i++ {
 		b, err := os.ReadFile(fmt.Sprintf("/usr/share/ca-certificates/mozilla/Amazon_Root_CA_%d.crt", i))
@@ -73,7 +73,7 @@ func TestAmazonRootsMatchDebiansCACertificates(t *testing.T) {
 		}
 		debian = append(debian, b...)
 	}
-	if !bytes.Equal(debian, AmazonRoots) {
+	if !bytes.Equal(debian, PEM) {
 		t.Error("AmazonRootCAs.pem differs from cat /usr/share/ca-certificates/mozilla/Amazon_Root_CA_{1,2,3,4}.crt")
 	}
 }
