@@ -1,0 +1,135 @@
+package cli
+
+// doctor_libpq.go: what the libpq of the psql on PATH understands (the probe), which
+// negotiation it will use, and psql's own login check.
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
+)
+
+// negotiation says how the libpq on PATH will start TLS with this profile: libpq 17+ follows
+// sslnegotiation, older libpq ignores PGSSLNEGOTIATION and always sends an SSLRequest first,
+// but rejects a service file that names the keyword.
+func (d *doctor) negotiation(name string, conn *profiles.Connection, lib libpqOnPath) {
+	if !lib.found {
+		return
+	}
+	switch {
+	case lib.direct && conn.SSLNegotiation == "direct":
+		d.say("ok", name, fmt.Sprintf("sslnegotiation direct: the libpq of %s on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)", lib.psql), "")
+	case lib.direct:
+		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH sends an SSLRequest first", orDefault(conn.SSLNegotiation, "postgres, libpq's default"), lib.psql), "")
+		if conn.SSLNegotiation == "" {
+			d.say("note", name, "this libpq is 17 or newer: sslnegotiation: direct in the profile would save one round trip per connection (about 50 ms through 25 ms of latency), but lib/pq 1.12.3 and older then fail (no ALPN, lib/pq#1331), and so does libpq before 17 reading the service file or URL", "")
+		}
+	default:
+		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH is older than 17 and sends an SSLRequest first", orDefault(conn.SSLNegotiation, "unset"), lib.psql), "")
+		if conn.SSLNegotiation != "" {
+			d.say("warn", name, "sslnegotiation is set in the profiles file, so dsqlenv service and url write it, and libpq before 17 rejects them (syntax error in service file, invalid URI query parameter)",
+				"remove sslnegotiation: from the profile, or install PostgreSQL 17+ client tools")
+		}
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// libpqOnPath is what the libpq that the psql on PATH loads understands. psql --version
+// names psql's own version, and libpq can be another: a newer libpq5 package from
+// apt.postgresql.org, or LD_LIBRARY_PATH. So libpq itself is asked, offline: it rejects a
+// keyword it does not know before connecting ("invalid connection option"), and libpq 16+
+// refuses sslrootcert=system with sslmode=require before connecting too.
+type libpqOnPath struct {
+	found  bool
+	psql   string // "psql 15.18", for messages
+	direct bool   // libpq 17+: knows sslnegotiation
+	system bool   // libpq 16+: reads sslrootcert=system as the OS trust store
+}
+
+// withoutPG is environ without any libpq variable (PG…, in any case, as Windows names are), so
+// that doctor's psql runs see only what the profile sets.
+func withoutPG(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(strings.ToUpper(k), "PG") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func probeLibpq(e *Env) libpqOnPath {
+	path, err := e.lookPath("psql")
+	if err != nil {
+		return libpqOnPath{}
+	}
+	env := withoutPG(e.Environ)
+	psql := func(args ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, path, args...)
+		cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
+		cmd.Env = env
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	// "psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". Compiled here: only doctor asks, once.
+	m := regexp.MustCompile(`\(PostgreSQL\) (\S+)`).FindStringSubmatch(psql("--version"))
+	if m == nil {
+		return libpqOnPath{}
+	}
+	// A socket in a directory that does not exist: a libpq that takes the options fails at
+	// once, without the network.
+	const nowhere = "host=/nonexistent/dsqlenv-doctor dbname=probe user=probe "
+	lib := libpqOnPath{found: true, psql: "psql " + m[1]}
+	lib.direct = !strings.Contains(psql("-X", "-w", nowhere+"sslnegotiation=postgres", "-c", ""), `invalid connection option "sslnegotiation"`)
+	lib.system = lib.direct || strings.Contains(psql("-X", "-w", nowhere+"sslrootcert=system sslmode=require", "-c", ""), "weak sslmode")
+	return lib
+}
+
+// psql runs `psql -Atc 'select 1'` with the profile's environment and reports what the
+// server said.
+func (d *doctor) psql(name string, s *session) {
+	path, err := d.r.lookPath("psql")
+	if err != nil {
+		d.say("warn", name, "psql is not on PATH: skipped the login check", "")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-c", "select 1")
+	cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
+	cmd.Env = childEnv(withoutPG(d.r.Environ), s.block(), d.r.GOOS == "windows")
+	out, err := cmd.CombinedOutput()
+	text := strings.TrimSpace(string(out))
+	if err == nil && text == "1" {
+		d.say("ok", name, "psql logged in and ran select 1", "")
+		return
+	}
+	if ctx.Err() != nil {
+		d.say("FAIL", name, fmt.Sprintf("psql: timed out after %s", doctorPsqlTimeout), "")
+		return
+	}
+	fix := ""
+	switch {
+	case strings.Contains(text, "Signature expired"):
+		fix = "the token was stale when it arrived: check the computer's clock (DSQL compares it with the token's X-Amz-Date)"
+	case strings.Contains(text, "Wrong user to action mapping"):
+		fix = "user admin needs a DbConnectAdmin token and other roles DbConnect: check user: in the profile and the role's AWS IAM GRANT"
+	case strings.Contains(text, `root certificate file "system" does not exist`):
+		fix = "this psql's libpq predates sslrootcert=system (libpq 16): leave sslrootcert out for the bundled Amazon roots (amazon)"
+	}
+	line, _, _ := strings.Cut(text, "\n")
+	d.say("FAIL", name, "psql: "+line, fix)
+}
