@@ -160,9 +160,15 @@ type global struct {
 	timeout time.Duration
 }
 
-// globalsOf reads the global flags, given before or after the command (the innermost wins),
-// over their environment variables. An empty --config means the default file, so that the
-// hooks can pass DSQLENV_PROFILES_FILE whether a block set it or not.
+// globals are the global settings of this run, read once, before the command runs (the app's
+// Before); a command that needs them gets the error of a bad --timeout or DSQLENV_TIMEOUT,
+// while --help and commands that need no profiles never see it.
+func (r *run) globals() (global, error) { return r.global, r.globalErr }
+
+// globalsOf reads the global flags (splitLine has put them all in front of the command, on
+// the app's own context) over their environment variables. An empty --config means the
+// default file, so that the hooks can pass DSQLENV_PROFILES_FILE whether a block set it or
+// not.
 func globalsOf(c *cli.Context, r *run) (global, error) {
 	g := global{timeout: defaultTimeout}
 	flag := ""
@@ -267,6 +273,10 @@ Examples:
 		Flags:           globalFlags,
 		// Errors are printed once, by Run; urfave/cli must not exit or print them itself.
 		ExitErrHandler: func(*cli.Context, error) {},
+		Before: func(c *cli.Context) error {
+			r.global, r.globalErr = globalsOf(c, r)
+			return nil
+		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usagef("%s (see dsqlenv --help)", err)
 		},

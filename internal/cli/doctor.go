@@ -42,7 +42,7 @@ Examples:
    dsqlenv doctor
    dsqlenv doctor prod`,
 		Action: func(c *cli.Context) error {
-			g, err := globalsOf(c, r)
+			g, err := r.globals()
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,7 @@ Examples:
 			if len(argv) == 0 {
 				return usagef("exec: missing COMMAND after %s, which was read as the PROFILE (usage: dsqlenv exec PROFILE -- COMMAND [ARGS...])", name)
 			}
-			g, err := globalsOf(c, r)
+			g, err := r.globals()
 			if err != nil {
 				return err
 			}

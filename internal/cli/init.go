@@ -28,7 +28,7 @@ Examples:
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			g, err := globalsOf(c, r)
+			g, err := r.globals()
 			if err != nil {
 				return err
 			}

@@ -61,7 +61,7 @@ func (r *run) mintProfile(c *cli.Context, clients string) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := globalsOf(c, r)
+	g, err := r.globals()
 	if err != nil {
 		return nil, err
 	}

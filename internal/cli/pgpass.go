@@ -66,7 +66,7 @@ Examples:
 				return err
 			}
 			var err error
-			if o.global, err = globalsOf(c, r); err != nil {
+			if o.global, err = r.globals(); err != nil {
 				return err
 			}
 			return pgpassRun(c, r, o)

@@ -86,7 +86,7 @@ Examples:
 		},
 		Action: func(c *cli.Context) error {
 			var err error
-			if o.global, err = globalsOf(c, r); err != nil {
+			if o.global, err = r.globals(); err != nil {
 				return err
 			}
 			o.names = c.Args().Slice()

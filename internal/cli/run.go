@@ -15,6 +15,8 @@ import (
 // command succeeded, so a failed command leaves no file behind and nothing a shell would run.
 type run struct {
 	*Env
+	global    global // the global settings, read once by the app's Before (globals)
+	globalErr error
 	args    []string // the command line, without the program name
 	out     bytes.Buffer
 	dialect *emit.Dialect // the shell dialect this command line asks for, if any

@@ -62,7 +62,7 @@ runs.`,
 			&cli.BoolFlag{Name: "proxy", Usage: "point each section at the socket of `dsqlenv proxy PROFILE` instead: no token, no expiry"},
 		},
 		Action: func(c *cli.Context) error {
-			g, err := globalsOf(c, r)
+			g, err := r.globals()
 			if err != nil {
 				return err
 			}

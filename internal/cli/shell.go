@@ -43,7 +43,7 @@ func shellCommand(r *run, d *emit.Dialect) *cli.Command {
 			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 				return err
 			}
-			if o.global, err = globalsOf(c, r); err != nil {
+			if o.global, err = r.globals(); err != nil {
 				return err
 			}
 			return shellRun(c, r, o)

@@ -25,7 +25,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			g, err := globalsOf(c, r)
+			g, err := r.globals()
 			if err != nil {
 				return err
 			}
