@@ -44,8 +44,24 @@ type Connection struct {
 	ConnectTimeout  int // 0: not set
 	Options         string
 	DatabaseURL     string // the variable that gets the postgresql:// URL, "" for none
+	// AWSProfileEnv and EnvAWSProfile: the environment variable that chooses the default
+	// chain's AWS profile (AWS_PROFILE, else AWS_DEFAULT_PROFILE) and its value, set by
+	// NoteEnvironment. Only messages use them: the SDK reads the variable itself.
+	AWSProfileEnv, EnvAWSProfile string
 	// Settings lists every resolved setting with its source, in the documented order.
 	Settings []Setting
+}
+
+// NoteEnvironment records which AWS profile the environment chooses for the default chain, so
+// a credentials error can name it and the variable that chose it. getenv is the caller's view
+// of the environment; nothing in this package reads it directly.
+func (c *Connection) NoteEnvironment(getenv func(string) string) {
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} { // the SDK's order
+		if v := getenv(k); v != "" {
+			c.AWSProfileEnv, c.EnvAWSProfile = k, v
+			return
+		}
+	}
 }
 
 // Setting is one resolved value and where it came from.

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The newcomer's first hour (issue 20), through the binary: what the CLI passes down reaches
+// the messages.
+
+func TestNewcomerSSONeverLoggedInThroughAWSProfile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "profiles.yaml", "profiles:\n  prod:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
+	env := awsEnv(t, false, "AWS_PROFILE=work")
+	// awsEnv's HOME is where the SDK looks for ~/.aws/sso/cache: nothing there, never logged in.
+	awsConfig := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "AWS_CONFIG_FILE="); ok {
+			awsConfig = v
+		}
+	}
+	writeFile(t, filepath.Dir(awsConfig), filepath.Base(awsConfig),
+		"[profile work]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n")
+	r := runBin(t, env, "--config", cfg, "bash", "prod")
+	want := "dsqlenv: profile prod: not logged in to SSO for AWS profile work (from AWS_PROFILE): run `aws sso login --profile work`\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("exit %d, stderr %q\nwant %q", r.code, r.stderr, want)
+	}
+}
