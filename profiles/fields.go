@@ -61,6 +61,16 @@ var fieldDecoders = map[string]func(f *Fields, n *yaml.Node) error{
 	"database_url":     func(f *Fields, n *yaml.Node) error { return decodeString(&f.DatabaseURL, n, CheckURLVar) },
 }
 
+// fieldAliases are the names other tools (libpq, psql, the AWS CLI, connection URLs) give a
+// field, which spelling distance would map to the wrong one (host is two edits from port).
+var fieldAliases = map[string]string{
+	"host":     "endpoint",
+	"hostname": "endpoint",
+	"username": "user",
+	"dbname":   "database",
+	"profile":  "aws_profile",
+}
+
 // FieldNames lists the keys a profile may hold, in the documented order.
 var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
 	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url"}
@@ -88,7 +98,11 @@ func (f *Fields) UnmarshalYAML(n *yaml.Node) error {
 		k, v := n.Content[i], n.Content[i+1]
 		dec, ok := fieldDecoders[k.Value]
 		if !ok {
-			return errAt(k, "unknown field %q%s (fields: %s)", k.Value, suggest(k.Value, FieldNames), strings.Join(FieldNames, ", "))
+			hint := suggest(k.Value, FieldNames)
+			if alias, ok := fieldAliases[strings.ToLower(k.Value)]; ok {
+				hint = fmt.Sprintf("; did you mean %q?", alias)
+			}
+			return errAt(k, "unknown field %q%s (fields: %s)", k.Value, hint, strings.Join(FieldNames, ", "))
 		}
 		if prev, dup := seen[k.Value]; dup {
 			return errAt(k, "field %q is given twice (first on line %d)", k.Value, prev)
@@ -139,7 +153,9 @@ func decodeString(f *Field[string], n *yaml.Node, check func(string) string) err
 }
 
 func decodeInt(f *Field[int], n *yaml.Node, lo, hi int) error {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+	// A quoted number ("5432") is taken as the number: it can only mean one thing.
+	quoted := n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value != "" && strings.Trim(n.Value, "0123456789") == ""
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" && !quoted {
 		return errAt(n, "expected a whole number, found %s", describe(n))
 	}
 	v, err := strconv.Atoi(n.Value)
@@ -181,6 +197,10 @@ func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
 
 func checkEndpoint(s string) string {
 	switch {
+	case strings.HasPrefix(s, "arn:"):
+		if _, _, ok := ParseClusterARN(s); !ok {
+			return fmt.Sprintf("%q is not a DSQL cluster ARN (arn:aws:dsql:<region>:<account>:cluster/<cluster id>): give the ARN as the console shows it, or the endpoint", s)
+		}
 	case strings.Contains(s, "://"):
 		return fmt.Sprintf("%q has a scheme: give the bare host name, such as abc….dsql.us-east-1.on.aws", s)
 	case strings.ContainsAny(s, ":/"):
