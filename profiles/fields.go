@@ -93,6 +93,14 @@ func (f *Fields) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return errAt(n, "expected a mapping of settings (endpoint: …, region: …), found %s", describe(n))
 	}
+	// Every field is decoded even after a bad one, so that `dsqlenv list` can still show what
+	// the profile holds; the first error is returned.
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -102,23 +110,26 @@ func (f *Fields) UnmarshalYAML(n *yaml.Node) error {
 			if alias, ok := fieldAliases[strings.ToLower(k.Value)]; ok {
 				hint = fmt.Sprintf("; did you mean %q?", alias)
 			}
-			return errAt(k, "unknown field %q%s (fields: %s)", k.Value, hint, strings.Join(FieldNames, ", "))
+			fail(errAt(k, "unknown field %q%s (fields: %s)", k.Value, hint, strings.Join(FieldNames, ", ")))
+			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			return errAt(k, "field %q is given twice (first on line %d)", k.Value, prev)
+			fail(errAt(k, "field %q is given twice (first on line %d)", k.Value, prev))
+			continue
 		}
 		seen[k.Value] = k.Line
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-			return errAt(v, "field %q has no value: give one or remove the line", k.Value)
+			fail(errAt(v, "field %q has no value: give one or remove the line", k.Value))
+			continue
 		}
 		if err := dec(f, v); err != nil {
 			if le, ok := err.(*lineError); ok {
 				le.Msg = k.Value + ": " + le.Msg
 			}
-			return err
+			fail(err)
 		}
 	}
-	return nil
+	return first
 }
 
 func describe(n *yaml.Node) string {
