@@ -206,8 +206,14 @@ func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
 	return nil
 }
 
+// ExampleEndpoint is the placeholder `dsqlenv init` writes: a valid host name, so the file
+// loads, that no command accepts until it is edited.
+const ExampleEndpoint = "your-cluster-id.dsql.us-east-1.on.aws"
+
 func checkEndpoint(s string) string {
 	switch {
+	case strings.EqualFold(strings.SplitN(s, ".", 2)[0], "your-cluster-id"):
+		return "edit the example endpoint from dsqlenv init: put in your cluster's endpoint (<cluster id>.dsql.<region>.on.aws, shown in the DSQL console), its ARN, or its cluster ID with region:"
 	case strings.HasPrefix(s, "arn:"):
 		if _, _, ok := ParseClusterARN(s); !ok {
 			return fmt.Sprintf("%q is not a DSQL cluster ARN (arn:aws:dsql:<region>:<account>:cluster/<cluster id>): give the ARN as the console shows it, or the endpoint", s)

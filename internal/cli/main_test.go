@@ -276,8 +276,9 @@ func TestInitWritesStarterAndRefusesOverwrite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the starter file does not load: %v", err)
 	}
-	if _, err := f.Resolve("prod", dir); err != nil {
-		t.Errorf("the starter profile does not resolve: %v", err)
+	// Its endpoint is a placeholder every command refuses until it is edited.
+	if _, err := f.Resolve("prod", dir); err == nil || !strings.Contains(err.Error(), path+":22: profile prod: endpoint: edit the example endpoint") {
+		t.Errorf("the starter profile's example endpoint: %v", err)
 	}
 	os.WriteFile(path, []byte("mine"), 0o600)
 	r = runApp(t, fixedMint, "init", "--config", path)

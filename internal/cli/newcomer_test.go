@@ -46,3 +46,21 @@ func TestNewcomerOneBadProfileBreaksOnlyItself(t *testing.T) {
 		t.Errorf("list: exit %d\nstdout %s\nstderr %q\nwant %q", r.code, r.stdout, r.stderr, wantErr)
 	}
 }
+
+func TestNewcomerInitsExampleEndpointIsRefusedEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "profiles.yaml")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+path)
+	if r := runBin(t, env, "init"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	want := path + ":22: profile prod: endpoint: edit the example endpoint from dsqlenv init: put in your cluster's endpoint (<cluster id>.dsql.<region>.on.aws, shown in the DSQL console), its ARN, or its cluster ID with region:"
+	for _, args := range [][]string{{"show", "prod"}, {"bash", "prod"}, {"token", "prod"}, {"url", "prod"}} {
+		if r := runBin(t, env, args...); r.code == 0 || r.stderr != "dsqlenv: "+want+"\n" {
+			t.Errorf("%v: exit %d, stderr %q\nwant %q", args, r.code, r.stderr, want)
+		}
+	}
+	if r := runBin(t, env, "list"); r.code != 0 || !strings.Contains(r.stdout, "prod (invalid)") || !strings.Contains(r.stderr, want) {
+		t.Errorf("list: %+v", r)
+	}
+}
