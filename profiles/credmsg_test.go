@@ -43,6 +43,10 @@ credential_process = sh -c 'exit 3'
 role_arn = arn:aws:iam::123456789012:role/dsqlenv-test
 source_profile = keys
 
+[profile viasso]
+role_arn = arn:aws:iam::123456789012:role/dsqlenv-test
+source_profile = work
+
 [profile keys]
 aws_access_key_id = AKIAIOSFODNN7EXAMPLE
 aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
@@ -93,6 +97,8 @@ func TestCredentialErrorsSayWhatHappenedAndWhatToRun(t *testing.T) {
 			want: "profile prod: not logged in to SSO for AWS profile sess (from AWS_PROFILE): run `aws sso login --profile sess`"},
 		{name: "sso-session expired", awsProfile: "sess", cache: "expired",
 			want: "profile prod: the SSO login for AWS profile sess (from aws_profile:) has expired: run `aws sso login --profile sess`"},
+		{name: "SSO never logged in, through a source_profile", envProfile: "viasso",
+			want: "profile prod: not logged in to SSO for AWS profile viasso (from AWS_PROFILE) through its source_profile work: run `aws sso login --profile work`"},
 		{name: "SSO portal unreachable", envProfile: "work", cache: "valid",
 			want: "profile prod: cannot reach AWS IAM Identity Center (SSO) at ADDR (connection refused), for AWS profile work (from AWS_PROFILE): check your network or VPN"},
 		{name: "STS unreachable", awsProfile: "role",

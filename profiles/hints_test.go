@@ -153,3 +153,20 @@ func TestYAMLSyntaxErrorsSayTheLineInWords(t *testing.T) {
 		}
 	}
 }
+
+func TestNoteEnvironmentFollowsTheSDKsOrder(t *testing.T) {
+	for _, tc := range []struct {
+		env           map[string]string
+		varName, name string
+	}{
+		{map[string]string{"AWS_PROFILE": "work", "AWS_DEFAULT_PROFILE": "old"}, "AWS_PROFILE", "work"},
+		{map[string]string{"AWS_DEFAULT_PROFILE": "old"}, "AWS_DEFAULT_PROFILE", "old"},
+		{map[string]string{}, "", ""},
+	} {
+		c := &Connection{}
+		c.NoteEnvironment(func(k string) string { return tc.env[k] })
+		if c.AWSProfileEnv != tc.varName || c.EnvAWSProfile != tc.name {
+			t.Errorf("%v: got %s=%s", tc.env, c.AWSProfileEnv, c.EnvAWSProfile)
+		}
+	}
+}
