@@ -267,7 +267,7 @@ func stopLine(data []byte, line int, text string) int {
 		return line
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	for k := max(line, 1); k <= len(lines) && k < line+1000; k++ {
+	for k := max(line, 1); k <= len(lines) && k < line+300; k++ {
 		var n yaml.Node
 		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
 		if err != nil && !strings.Contains(err.Error(), "end of stream") {
