@@ -61,6 +61,16 @@ var fieldDecoders = map[string]func(f *Fields, n *yaml.Node) error{
 	"database_url":     func(f *Fields, n *yaml.Node) error { return decodeString(&f.DatabaseURL, n, CheckURLVar) },
 }
 
+// fieldAliases are the names other tools (libpq, psql, the AWS CLI, connection URLs) give a
+// field, which spelling distance would map to the wrong one (host is two edits from port).
+var fieldAliases = map[string]string{
+	"host":     "endpoint",
+	"hostname": "endpoint",
+	"username": "user",
+	"dbname":   "database",
+	"profile":  "aws_profile",
+}
+
 // FieldNames lists the keys a profile may hold, in the documented order.
 var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
 	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url"}
@@ -83,28 +93,43 @@ func (f *Fields) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return errAt(n, "expected a mapping of settings (endpoint: …, region: …), found %s", describe(n))
 	}
+	// Every field is decoded even after a bad one, so that `dsqlenv list` can still show what
+	// the profile holds; the first error is returned.
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		dec, ok := fieldDecoders[k.Value]
 		if !ok {
-			return errAt(k, "unknown field %q%s (fields: %s)", k.Value, suggest(k.Value, FieldNames), strings.Join(FieldNames, ", "))
+			hint := suggest(k.Value, FieldNames)
+			if alias, ok := fieldAliases[strings.ToLower(k.Value)]; ok {
+				hint = fmt.Sprintf("; did you mean %q?", alias)
+			}
+			fail(errAt(k, "unknown field %q%s (fields: %s)", k.Value, hint, strings.Join(FieldNames, ", ")))
+			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			return errAt(k, "field %q is given twice (first on line %d)", k.Value, prev)
+			fail(errAt(k, "field %q is given twice (first on line %d)", k.Value, prev))
+			continue
 		}
 		seen[k.Value] = k.Line
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-			return errAt(v, "field %q has no value: give one or remove the line", k.Value)
+			fail(errAt(v, "field %q has no value: give one or remove the line", k.Value))
+			continue
 		}
 		if err := dec(f, v); err != nil {
 			if le, ok := err.(*lineError); ok {
 				le.Msg = k.Value + ": " + le.Msg
 			}
-			return err
+			fail(err)
 		}
 	}
-	return nil
+	return first
 }
 
 func describe(n *yaml.Node) string {
@@ -139,7 +164,9 @@ func decodeString(f *Field[string], n *yaml.Node, check func(string) string) err
 }
 
 func decodeInt(f *Field[int], n *yaml.Node, lo, hi int) error {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+	// A quoted number ("5432") is taken as the number: it can only mean one thing.
+	quoted := n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value != "" && strings.Trim(n.Value, "0123456789") == ""
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" && !quoted {
 		return errAt(n, "expected a whole number, found %s", describe(n))
 	}
 	v, err := strconv.Atoi(n.Value)
@@ -179,8 +206,18 @@ func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
 	return nil
 }
 
+// ExampleEndpoint is the placeholder `dsqlenv init` writes: a valid host name, so the file
+// loads, that no command accepts until it is edited.
+const ExampleEndpoint = "your-cluster-id.dsql.us-east-1.on.aws"
+
 func checkEndpoint(s string) string {
 	switch {
+	case strings.EqualFold(strings.SplitN(s, ".", 2)[0], "your-cluster-id"):
+		return "edit the example endpoint from dsqlenv init: put in your cluster's endpoint (<cluster id>.dsql.<region>.on.aws, shown in the DSQL console), its ARN, or its cluster ID with region:"
+	case strings.HasPrefix(s, "arn:"):
+		if _, _, ok := ParseClusterARN(s); !ok {
+			return fmt.Sprintf("%q is not a DSQL cluster ARN (arn:aws:dsql:<region>:<account>:cluster/<cluster id>): give the ARN as the console shows it, or the endpoint", s)
+		}
 	case strings.Contains(s, "://"):
 		return fmt.Sprintf("%q has a scheme: give the bare host name, such as abc….dsql.us-east-1.on.aws", s)
 	case strings.ContainsAny(s, ":/"):

@@ -29,7 +29,11 @@ type File struct {
 type Profile struct {
 	Name   string
 	Line   int
-	Fields Fields
+	Fields Fields // what could be read; with Err, possibly not all of it
+	// Err is why the profile cannot be used (a misspelled field, a bad value), a *FileError
+	// with the line. It fails only the commands that use this profile: Lookup and Resolve
+	// return it, while the file loads and `dsqlenv list` shows the profile as invalid.
+	Err error
 }
 
 // document is the top level; KnownFields rejects anything but these two keys.
@@ -69,14 +73,22 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 			return errAt(k, "profile %q is defined twice (first on line %d): rename or remove one", k.Value, prev)
 		}
 		seen[k.Value] = k.Line
-		var f Fields
-		if err := f.UnmarshalYAML(v); err != nil {
-			if le, ok := err.(*lineError); ok {
-				le.Msg = "profile " + k.Value + ": " + le.Msg
-			}
-			return err
+		if v.Kind == yaml.ScalarNode && fieldDecoders[k.Value] != nil {
+			// "  region: us-east-1" under profiles: is a field indented like a profile name;
+			// the profile above would silently go without it, so the file fails.
+			return errAt(k, "%s: is indented like a profile name, but it is a field: indent it like the fields of the profile above", k.Value)
 		}
-		p.list = append(p.list, Profile{Name: k.Value, Line: k.Line, Fields: f})
+		var f Fields
+		var perr error
+		if err := f.UnmarshalYAML(v); err != nil {
+			le, ok := err.(*lineError)
+			if !ok {
+				return err
+			}
+			le.Msg = "profile " + k.Value + ": " + le.Msg
+			perr = le // Parse adds the file name
+		}
+		p.list = append(p.list, Profile{Name: k.Value, Line: k.Line, Fields: f, Err: perr})
 	}
 	return nil
 }
@@ -201,6 +213,11 @@ func Parse(path string, data []byte) (*File, error) {
 		return nil, &FileError{Path: path, Line: doc.Profiles.line, Msg: "defines no profiles: add one under profiles: (see `dsqlenv init`)"}
 	}
 	f := &File{Path: path, Profiles: doc.Profiles.list}
+	for i := range f.Profiles {
+		if le, ok := f.Profiles[i].Err.(*lineError); ok {
+			f.Profiles[i].Err = &FileError{Path: path, Line: le.Line, Msg: le.Msg}
+		}
+	}
 	if doc.Defaults != nil {
 		if doc.Defaults.Endpoint.Set {
 			return nil, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
@@ -236,7 +253,55 @@ func yamlError(path string, data []byte, err error) error {
 	if tabIndented(data, line) {
 		return &FileError{Path: path, Line: line, Msg: "indented with a tab: YAML indentation must use spaces"}
 	}
-	return &FileError{Path: path, Line: line, Msg: "invalid YAML: " + text}
+	line = stopLine(data, line, text)
+	return &FileError{Path: path, Line: line, Msg: yamlWords(text)}
+}
+
+// stopLine finds the line where the YAML parser stopped. yaml.v3 reports some errors at the
+// line where the enclosing mapping starts (a key indented wrongly on line 4 of a profile is
+// "line 1: did not find expected key"): the first prefix of the file, from that line on, that
+// fails to parse ends at the line to blame. An error at the end of the file (an unclosed
+// quote) is better reported where yaml.v3 says, where the quote opened.
+func stopLine(data []byte, line int, text string) int {
+	if strings.Contains(text, "end of stream") || len(data) > 256<<10 {
+		return line
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for k := max(line, 1); k <= len(lines) && k < line+300; k++ {
+		var n yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		if err != nil && !strings.Contains(err.Error(), "end of stream") {
+			return k
+		}
+	}
+	return line
+}
+
+// yamlWords says what yaml.v3's parser messages mean for a profiles file, keeping the
+// parser's own words at the end for anyone who searches for them.
+func yamlWords(text string) string {
+	var say string
+	switch {
+	case strings.Contains(text, "mapping values are not allowed"):
+		say = "unexpected \"key: value\" on this line: is it indented more than the line above (the fields of a profile line up), or does a value hold \": \" (then put it in quotes)?"
+	case strings.Contains(text, "did not find expected key"):
+		say = "this line does not line up with the lines above it: indent every field of a profile by the same number of spaces, and each profile name by the same, fewer spaces"
+	case strings.Contains(text, "block sequence entries are not allowed"), strings.Contains(text, "did not find expected '-' indicator"):
+		say = "a list item (- …) where a field is expected: profiles and their fields are written name: value"
+	case strings.Contains(text, "did not find expected ',' or ']'"):
+		say = "a [ list that is not closed with ]: close it, or put a value starting with [ in quotes"
+	case strings.Contains(text, "did not find expected ',' or '}'"):
+		say = "a { mapping that is not closed with }: close it, or put a value starting with { in quotes"
+	case strings.Contains(text, "end of stream"):
+		say = "the file ends inside a quoted value or a bracket opened here: close it"
+	case strings.Contains(text, "cannot start any plain token"):
+		say = "a value starts with a character YAML reserves (such as @, ` or %): put the value in quotes"
+	case strings.Contains(text, "could not find expected ':'"):
+		say = "a name without a colon after it: write name: value"
+	default:
+		return "invalid YAML: " + text
+	}
+	return say + " (YAML: " + text + ")"
 }
 
 // tabIndented reports whether the 1-based line, or the one before it (yaml.v3 often reports
@@ -264,6 +329,9 @@ func (f *File) Names() []string {
 func (f *File) Lookup(name string) (*Profile, error) {
 	for i := range f.Profiles {
 		if f.Profiles[i].Name == name {
+			if err := f.Profiles[i].Err; err != nil {
+				return nil, err
+			}
 			return &f.Profiles[i], nil
 		}
 	}

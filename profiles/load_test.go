@@ -108,7 +108,11 @@ func TestLoadErrors(t *testing.T) {
 		{"two documents", "profiles:\n  prod:\n" + ep + "---\nprofiles: {}\n", "more than one YAML document"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("p.yaml", []byte(tc.yaml))
+			f, err := Parse("p.yaml", []byte(tc.yaml))
+			if err == nil {
+				// A bad profile fails the commands that use it, not the file.
+				_, err = f.Resolve("prod", t.TempDir())
+			}
 			if err == nil {
 				t.Fatalf("no error; want %q", tc.want)
 			}
@@ -191,7 +195,7 @@ func TestResolveExpandsHomeInRootCert(t *testing.T) {
 
 func TestErrorsStayOnOneLine(t *testing.T) {
 	for _, y := range []string{"00\n000", "profiles:\n  p:\n    endpoint: \"a\\nb\\u001b[31m\"\n", "profile: \"x\\ny\"\n"} {
-		_, err := Parse("p.yaml", []byte(y))
+		err := loadErr(y, "p")
 		if err == nil {
 			t.Fatalf("%q parsed", y)
 		}

@@ -114,3 +114,23 @@ func RegionFromEndpoint(host string) string {
 	}
 	return region
 }
+
+// ParseClusterARN reads a DSQL cluster ARN, as the console shows it, into the cluster ID and
+// its region: `^arn:aws:dsql:([a-z0-9-]+):[0-9]{12}:cluster/([a-z0-9]{26})$`, the region in
+// the shape isRegion accepts.
+func ParseClusterARN(s string) (id, region string, ok bool) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] != "aws" || parts[2] != "dsql" || !isRegion(parts[3]) || len(parts[4]) != 12 {
+		return "", "", false
+	}
+	for i := 0; i < len(parts[4]); i++ {
+		if !isDigit(parts[4][i]) {
+			return "", "", false
+		}
+	}
+	id, found := strings.CutPrefix(parts[5], "cluster/")
+	if !found || !IsClusterID(id) {
+		return "", "", false
+	}
+	return id, parts[3], true
+}

@@ -36,7 +36,7 @@ profiles:
 }
 
 func TestSSLNegotiationRefusesOtherValues(t *testing.T) {
-	_, err := Parse("p.yaml", []byte("profiles:\n  p:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslnegotiation: Direct\n"))
+	err := loadErr("profiles:\n  p:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslnegotiation: Direct\n", "p")
 	if err == nil || !strings.Contains(err.Error(), `p.yaml:4: profile p: sslnegotiation: "Direct" is not allowed: use direct (one round trip less; libpq 17+) or postgres`) {
 		t.Errorf("got %v", err)
 	}

@@ -17,6 +17,8 @@ const (
 	FromSDK      = "AWS SDK (AWS_REGION or the aws profile's region), read when minting"
 	// FromClusterID is the source of an endpoint given as a bare cluster ID.
 	FromClusterID = "expanded from the cluster ID and region"
+	// FromARN is the source of an endpoint given as the cluster's ARN.
+	FromARN = "read from the cluster ARN (cluster ID and region)"
 )
 
 // Root certificate keywords a profile may use instead of a file path.
@@ -44,8 +46,24 @@ type Connection struct {
 	ConnectTimeout  int // 0: not set
 	Options         string
 	DatabaseURL     string // the variable that gets the postgresql:// URL, "" for none
+	// AWSProfileEnv and EnvAWSProfile: the environment variable that chooses the default
+	// chain's AWS profile (AWS_PROFILE, else AWS_DEFAULT_PROFILE) and its value, set by
+	// NoteEnvironment. Only messages use them: the SDK reads the variable itself.
+	AWSProfileEnv, EnvAWSProfile string
 	// Settings lists every resolved setting with its source, in the documented order.
 	Settings []Setting
+}
+
+// NoteEnvironment records which AWS profile the environment chooses for the default chain, so
+// a credentials error can name it and the variable that chose it. getenv is the caller's view
+// of the environment; nothing in this package reads it directly.
+func (c *Connection) NoteEnvironment(getenv func(string) string) {
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} { // the SDK's order
+		if v := getenv(k); v != "" {
+			c.AWSProfileEnv, c.EnvAWSProfile = k, v
+			return
+		}
+	}
 }
 
 // Setting is one resolved value and where it came from.
@@ -105,6 +123,10 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	str("endpoint", pf.Endpoint, Field[string]{}, "", &c.Host)
 
 	inferred := RegionFromEndpoint(c.Host)
+	arnID, arnRegion, isARN := ParseClusterARN(c.Host)
+	if isARN {
+		inferred = arnRegion
+	}
 	switch {
 	case pf.Region.Set || d.Region.Set:
 		str("region", pf.Region, d.Region, "", &c.Region)
@@ -120,6 +142,14 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 		c.Settings = append(c.Settings, Setting{"region", inferred, FromEndpoint, pf.Endpoint.Line})
 	default:
 		c.Settings = append(c.Settings, Setting{"region", "", FromSDK, 0})
+	}
+	if isARN {
+		c.Host = ClusterEndpoint(arnID, arnRegion)
+		for i := range c.Settings {
+			if c.Settings[i].Field == "endpoint" {
+				c.Settings[i] = Setting{"endpoint", c.Host, FromARN, pf.Endpoint.Line}
+			}
+		}
 	}
 	if IsClusterID(c.Host) {
 		// The SDK's region is known only when minting, too late for the host name.
@@ -236,6 +266,9 @@ func (f *File) Summary(p *Profile) Summary {
 		s.Region = f.Defaults.Region.Value
 	default:
 		s.Region = RegionFromEndpoint(s.Host)
+	}
+	if id, region, ok := ParseClusterARN(s.Host); ok {
+		s.Host, s.Region = ClusterEndpoint(id, region), region
 	}
 	if IsClusterID(s.Host) && s.Region != "" {
 		s.Host = ClusterEndpoint(s.Host, s.Region)

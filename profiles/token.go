@@ -1,20 +1,30 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/feature/dsql/auth"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
 )
 
 // Minter signs a token for a connection. MintWithSDK is the real one; tests pass their own.
@@ -78,7 +88,7 @@ func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		w.finish()
-		return nil, credentialsError(c, err)
+		return nil, credentialsError(c, "", err)
 	}
 	w.adopt(&cfg)
 	region := c.Region
@@ -117,7 +127,7 @@ func (s *Signer) mint(ctx context.Context, user string, once bool, given time.Du
 	// The credentials cache hands the same credentials to the signer without a second fetch.
 	tok, err := sign(ctx, c.Host, c.Region, s.cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
 	if err != nil {
-		return "", credentialsError(&c, err)
+		return "", credentialsError(&c, s.w.commandProfile, err)
 	}
 	return tok, nil
 }
@@ -149,7 +159,7 @@ func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProv
 		if budgetSpent {
 			after = IMDSBudget
 		}
-		return credentialsError(c, fmt.Errorf("no credentials found and %s did not answer within %s", SourceIMDS, formatBudget(after)))
+		return credentialsError(c, w.commandProfile, fmt.Errorf("no credentials found and %s did not answer within %s", SourceIMDS, formatBudget(after)))
 	case source == SourceIMDS && budgetSpent:
 		return timeout(SourceIMDS, IMDSBudget, false)
 	case source != "":
@@ -157,54 +167,270 @@ func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProv
 	case ctx.Err() != nil:
 		return timeout(waitingOn(chain), given, true)
 	}
-	return credentialsError(c, err)
+	return credentialsError(c, w.commandProfile, err)
 }
 
-// CredentialsError is a failure to get AWS credentials, with the fix.
+// CredentialsError is a failure to get AWS credentials, with the fix. Error says what happened
+// for the source that failed (an SSO login missing or expired, an AWS profile that does not
+// exist, a network that cannot reach SSO or STS, a failing credential_process) and what to run,
+// naming the AWS profile in use and where it was chosen.
 type CredentialsError struct {
 	Profile    string
-	AWSProfile string
-	Err        error
+	AWSProfile string // the profile's aws_profile:, "" for the default chain
+	// EnvVar and EnvProfile: when AWSProfile is "", the variable (AWS_PROFILE or
+	// AWS_DEFAULT_PROFILE) that chose the default chain's AWS profile, and its value, as the
+	// caller saw the environment (Connection.NoteEnvironment); "" when unknown or unset.
+	EnvVar, EnvProfile string
+	// SourceProfile is the AWS profile whose own settings supply the credentials, the end of
+	// a source_profile chain; "" when the configuration was never loaded.
+	SourceProfile string
+	Err           error
 }
 
 func (e *CredentialsError) Error() string {
+	name, from := e.inUse()
 	who := "the default AWS credential chain"
-	fix := "run `aws configure` or `aws sso login`, set aws_profile: in the profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-	if e.AWSProfile != "" {
-		who = "aws profile " + e.AWSProfile
-		fix = "run `aws sso login --profile " + e.AWSProfile + "` if it uses SSO, check it in ~/.aws/config, or change aws_profile:"
+	if name != "" {
+		who = "AWS profile " + name + from
 	}
-	msg := oneLine(e.Err.Error())
+	// The SDK's credentials cache prefixes every failure with its own words; they add nothing.
+	msg := strings.TrimPrefix(oneLine(e.Err.Error()), "failed to refresh cached credentials, ")
+
+	var notExist config.SharedConfigProfileNotExistError
 	var pe *processcreds.ProviderError
-	if e.AWSProfile != "" && (errors.As(e.Err, &pe) || strings.Contains(msg, "credential_process")) {
-		fix = "run the credential_process of aws profile " + e.AWSProfile + " in ~/.aws/config by hand to see why it fails"
-	}
-	if strings.Contains(msg, "parse failed of process output") {
+	var invalid *ssocreds.InvalidTokenError
+	// ssocreds.InvalidTokenError where the SDK gives one (legacy sso_start_url profiles); the
+	// sso-session token provider returns plain text.
+	isSSO := errors.As(e.Err, &invalid) || strings.Contains(msg, "cached SSO token") || strings.Contains(msg, "SSO session has expired")
+	switch {
+	case strings.Contains(msg, "parse failed of process output"):
 		// The SDK quotes the whole output, which holds the secret key when the JSON is
 		// merely malformed (a trailing comma): never print it.
 		msg = "its credential_process printed output that is not the JSON the AWS CLI expects (not shown: it may hold secrets)"
-	}
-	if strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, SourceIMDS+" did not answer") {
+		return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, msg, e.processFix(name))
+	case errors.As(e.Err, &notExist):
+		return e.unknownProfile(notExist.Profile, from)
+	case errors.As(e.Err, &pe) || strings.Contains(msg, "credential_process"):
+		msg = strings.TrimPrefix(msg, "process provider error: ")
+		return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, msg, e.processFix(name))
+	case strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, SourceIMDS+" did not answer"):
 		// The chain tried everything and ended at the instance metadata service; its
 		// HTTP details say nothing useful to someone at a laptop.
 		msg = "none found in the environment, the shared config and credentials files, or instance metadata"
+	}
+	if what, ok := unreachable(e.Err); ok {
+		return fmt.Sprintf("profile %s: cannot reach %s, for %s: check your network or VPN", e.Profile, what, who)
+	}
+	if isSSO {
+		login, through := name, ""
+		if e.SourceProfile != "" && e.SourceProfile != name {
+			login = e.SourceProfile
+			if name != "" {
+				through = " through its source_profile " + e.SourceProfile
+			}
+		}
+		if login == "" {
+			login = "default"
+		}
+		fix := "run `aws sso login --profile " + login + "`"
+		target := "AWS profile " + login + from
+		if through != "" {
+			target = who + through
+		}
+		switch {
+		case errors.Is(e.Err, fs.ErrNotExist):
+			// No cached token at all: this machine never logged in (or the cache was cleared).
+			return fmt.Sprintf("profile %s: not logged in to SSO for %s: %s", e.Profile, target, fix)
+		case invalid != nil && invalid.Err == nil || strings.Contains(msg, "cached SSO token is expired") ||
+			invalid == nil && strings.Contains(msg, "SSO session has expired"):
+			return fmt.Sprintf("profile %s: the SSO login for %s has expired: %s", e.Profile, target, fix)
+		}
+		return fmt.Sprintf("profile %s: the cached SSO login for %s cannot be used (%s): %s", e.Profile, target, msg, fix)
+	}
+	fix := "run `aws configure` or `aws sso login`, set aws_profile: in the profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	if name != "" {
+		fix = "check AWS profile " + name + " in ~/.aws/config (`aws configure list --profile " + name + "`)"
+		switch {
+		case e.AWSProfile != "":
+			fix += ", or change aws_profile:"
+		case e.EnvVar != "":
+			fix += ", or change " + e.EnvVar
+		}
 	}
 	return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, msg, fix)
 }
 
 func (e *CredentialsError) Unwrap() error { return e.Err }
 
-func credentialsError(c *Connection, err error) error {
-	return &CredentialsError{Profile: c.Profile, AWSProfile: c.AWSProfile, Err: err}
+// inUse names the AWS profile the chain read and, as " (from …)", what chose it: "" for the
+// name when the default chain ran without one known.
+func (e *CredentialsError) inUse() (name, from string) {
+	var notExist config.SharedConfigProfileNotExistError
+	switch {
+	case e.AWSProfile != "":
+		return e.AWSProfile, " (from aws_profile:)"
+	case e.EnvProfile != "":
+		return e.EnvProfile, " (from " + e.EnvVar + ")"
+	case errors.As(e.Err, &notExist):
+		return notExist.Profile, ""
+	}
+	return e.SourceProfile, ""
 }
 
-// oneLine flattens an SDK error chain to one line and drops request ids and other noise.
+// processFix is what to do about a failing credential_process, however its profile was chosen.
+func (e *CredentialsError) processFix(name string) string {
+	p := e.SourceProfile
+	if p == "" {
+		p = name
+	}
+	if p == "" {
+		p = "default"
+	}
+	return "run the credential_process of aws profile " + p + " in ~/.aws/config by hand to see why it fails"
+}
+
+// unknownProfile says that the AWS profile name does not exist, with the closest names in the
+// files the SDK read (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, as the SDK reads them).
+func (e *CredentialsError) unknownProfile(name, from string) string {
+	env, _ := config.NewEnvConfig()
+	files := []string{env.SharedConfigFile, env.SharedCredentialsFile}
+	if files[0] == "" {
+		files[0] = config.DefaultSharedConfigFilename()
+	}
+	if files[1] == "" {
+		files[1] = config.DefaultSharedCredentialsFilename()
+	}
+	var names, read []string
+	for _, f := range files {
+		if ns, err := sharedProfileNames(f); err == nil {
+			read = append(read, f)
+			names = append(names, ns...)
+		}
+	}
+	change := "change aws_profile:"
+	if e.AWSProfile == "" {
+		change = "change " + cmp.Or(e.EnvVar, "AWS_PROFILE")
+	}
+	where := "in " + strings.Join(read, " or ")
+	if len(read) == 0 {
+		where = "(" + files[0] + " does not exist)"
+	}
+	msg := fmt.Sprintf("profile %s: no AWS profile %s%s %s", e.Profile, name, from, where)
+	switch close := Closest(name, names); {
+	case len(close) > 0:
+		return msg + fmt.Sprintf(": did you mean %s? (%s)", strings.Join(close, " or "), change)
+	case len(names) > 0:
+		return msg + fmt.Sprintf(": the profiles there are %s: %s, or create it with `aws configure sso --profile %s`", strings.Join(names, ", "), change, name)
+	}
+	return msg + fmt.Sprintf(": create it with `aws configure sso --profile %s` (or `aws configure --profile %s` for access keys), or %s", name, name, change)
+}
+
+// sharedProfileNames lists the profiles of an AWS config or credentials file: [profile NAME]
+// and [default] in the one, [NAME] in the other.
+func sharedProfileNames(path string) ([]string, error) {
+	data, _, err := safefile.Read(path, MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "[") {
+			continue
+		}
+		end := strings.IndexByte(line, ']')
+		if end < 0 {
+			continue
+		}
+		sec := strings.Join(strings.Fields(line[1:end]), " ")
+		if rest, ok := strings.CutPrefix(sec, "profile "); ok {
+			sec = rest
+		} else if strings.Contains(sec, " ") {
+			continue // [sso-session s], [services s]
+		}
+		if sec != "" && !seen[sec] {
+			seen[sec] = true
+			names = append(names, sec)
+		}
+	}
+	return names, nil
+}
+
+// unreachable describes a network failure on the way to an AWS service (SSO, STS…): what could
+// not be reached and why, in a few words.
+func unreachable(err error) (string, bool) {
+	var dns *net.DNSError
+	var op *net.OpError
+	var se *smithyhttp.RequestSendError
+	if !errors.As(err, &dns) && !errors.As(err, &op) && !errors.As(err, &se) {
+		return "", false
+	}
+	service := "AWS"
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) {
+		switch oe.ServiceID {
+		case "SSO", "SSO OIDC":
+			service = "AWS IAM Identity Center (SSO)"
+		case "STS":
+			service = "AWS STS"
+		case "ec2imds":
+			return "", false // the end of the default chain; said elsewhere
+		default:
+			service = "AWS " + oe.ServiceID
+		}
+	}
+	host := ""
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+	}
+	why := ""
+	var sc *os.SyscallError
+	switch {
+	case dns != nil:
+		host = cmp.Or(host, dns.Name)
+		why = "the name " + dns.Name + " does not resolve"
+		if dns.IsTimeout {
+			why = "looking up " + dns.Name + " timed out"
+		}
+	case errors.As(err, &sc):
+		why = sc.Err.Error()
+	case op != nil:
+		why = op.Err.Error()
+	}
+	what := service
+	if host != "" {
+		what += " at " + host
+	}
+	if why != "" {
+		what += " (" + why + ")"
+	}
+	return what, true
+}
+
+func credentialsError(c *Connection, sourceProfile string, err error) error {
+	return &CredentialsError{Profile: c.Profile, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
+		SourceProfile: sourceProfile, Err: err}
+}
+
+// oneLine flattens an SDK error chain to one line, at most about 300 bytes, cut between words.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	if len(s) <= 300 {
+		return s
 	}
-	return s
+	cut := strings.LastIndexByte(s[:301], ' ')
+	if cut < 200 {
+		// One very long word (a path, a URL): cut it at a character boundary instead.
+		cut = 300
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+	}
+	return strings.TrimRight(s[:cut], " ,:;") + " …"
 }
 
 // Token facts read back from a signed token.

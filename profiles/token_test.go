@@ -213,7 +213,7 @@ func TestMintNamesMissingAWSProfile(t *testing.T) {
 	isolateAWS(t, true)
 	c := &Connection{Profile: "prod", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute, AWSProfile: "work"}
 	_, err := MintWithSDK(context.Background(), c)
-	if err == nil || !strings.Contains(err.Error(), "aws profile work") || !strings.Contains(err.Error(), "aws sso login --profile work") {
+	if err == nil || !strings.Contains(err.Error(), "no AWS profile work (from aws_profile:)") || !strings.Contains(err.Error(), "`aws configure sso --profile work`") {
 		t.Errorf("got %v", err)
 	}
 }

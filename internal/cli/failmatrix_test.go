@@ -235,7 +235,7 @@ func matrixRows(t *testing.T) []matrixRow {
 		{name: "aws profile missing", yaml: good, env: []string{noIMDS}, args: []string{"bash", "nosuch"}, code: 1,
 			stderr: "nosuch"},
 		{name: "credential_process fails", yaml: good, env: []string{noIMDS}, args: []string{"bash", "cpfail"}, code: 1,
-			stderr: "profile cpfail: no AWS credentials from aws profile cpfail: failed to refresh cached credentials, process provider error: error in credential_process: exit status 3: run the credential_process of aws profile cpfail in ~/.aws/config by hand to see why it fails"},
+			stderr: "profile cpfail: no AWS credentials from AWS profile cpfail (from aws_profile:): error in credential_process: exit status 3: run the credential_process of aws profile cpfail in ~/.aws/config by hand to see why it fails"},
 		{name: "credential_process hangs", yaml: good, env: []string{noIMDS}, args: []string{"--timeout", "2s", "bash", "cphang"}, code: 1,
 			stderr: "profile cphang: no AWS credentials from aws profile cphang: its credential_process did not finish within 2s and was stopped",
 			check: func(t *testing.T, s *sandbox) {
@@ -250,7 +250,7 @@ func matrixRows(t *testing.T) []matrixRow {
 				}
 			}},
 		{name: "expired SSO session", yaml: good, env: []string{noIMDS}, args: []string{"bash", "sso"}, code: 1,
-			stderr: "run `aws sso login --profile sso`"},
+			stderr: "profile sso: the SSO login for AWS profile sso (from aws_profile:) has expired: run `aws sso login --profile sso`"},
 		{name: "metadata endpoint never answers", yaml: good, env: []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + hangingIMDS(t)}, args: []string{"bash", "ok"}, code: 1,
 			stderr: "profile ok: no AWS credentials from the default AWS credential chain: none found in the environment, the shared config and credentials files, or instance metadata"},
 		{name: "read-only service file", yaml: good, env: keys,

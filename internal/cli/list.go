@@ -40,7 +40,12 @@ func listRun(r *run, g global) error {
 	for i := range f.Profiles {
 		p := &f.Profiles[i]
 		s := f.Summary(p)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, dash(s.Host), termSafe(s.User), dash(s.Region))
+		name := p.Name
+		if p.Err != nil { // the commands that use it fail; list says why, on stderr
+			name += " (invalid)"
+			r.note("invalid "+p.Name, p.Err.Error())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, dash(s.Host), termSafe(s.User), dash(s.Region))
 	}
 	return tw.Flush()
 }

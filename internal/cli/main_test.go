@@ -188,8 +188,8 @@ func TestFailureContract(t *testing.T) {
 		{"bad global flag pwsh", fixedMint, []string{"--nope", "pwsh", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", ""},
 		{"broken file", fixedMint, []string{"-c", bad, "bash", "prod"}, 1, bad + `:4: profile prod: unknown field "prot"; did you mean "port"?`, "false\n"},
 		{"missing file", fixedMint, []string{"-c", filepath.Join(dir, "none.yaml"), "cmd", "prod"}, 1, "does not exist: run `dsqlenv init`", ""},
-		{"credentials", failMint, []string{"-c", good, "bash", "prod"}, 1, "dsqlenv: profile prod: no AWS credentials from aws profile work: the SSO session has expired: run `aws sso login --profile work`", "false\n"},
-		{"credentials token", failMint, []string{"-c", good, "token", "prod"}, 1, "dsqlenv: profile prod: no AWS credentials", ""},
+		{"credentials", failMint, []string{"-c", good, "bash", "prod"}, 1, "dsqlenv: profile prod: the SSO login for AWS profile work (from aws_profile:) has expired: run `aws sso login --profile work`", "false\n"},
+		{"credentials token", failMint, []string{"-c", good, "token", "prod"}, 1, "dsqlenv: profile prod: the SSO login for AWS profile work", ""},
 		{"quote in cmd", fixedMint, []string{"-c", quote, "cmd", "prod"}, 1, "dsqlenv: profile prod: user (PGUSER) holds a double quote", ""},
 		{"quote in bat", fixedMint, []string{"-c", quote, "bat", "prod"}, 1, "dsqlenv: profile prod: user (PGUSER) holds a double quote", ""},
 		{"quote in env", fixedMint, []string{"-c", quote, "env", "prod"}, 1, "dsqlenv: profile prod: user (PGUSER) holds a quote or a backslash", ""},
@@ -276,8 +276,9 @@ func TestInitWritesStarterAndRefusesOverwrite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the starter file does not load: %v", err)
 	}
-	if _, err := f.Resolve("prod", dir); err != nil {
-		t.Errorf("the starter profile does not resolve: %v", err)
+	// Its endpoint is a placeholder every command refuses until it is edited.
+	if _, err := f.Resolve("prod", dir); err == nil || !strings.Contains(err.Error(), path+":22: profile prod: endpoint: edit the example endpoint") {
+		t.Errorf("the starter profile's example endpoint: %v", err)
 	}
 	os.WriteFile(path, []byte("mine"), 0o600)
 	r = runApp(t, fixedMint, "init", "--config", path)

@@ -34,6 +34,7 @@ func (r *run) sessionOf(f *profiles.File, name, clients string) (*session, error
 	if err != nil {
 		return nil, err
 	}
+	conn.NoteEnvironment(r.Getenv) // for credential errors: which AWS_PROFILE the SDK reads
 	s := &session{conn: conn, file: f.Path}
 	if clients != noRootCert {
 		if s.rootCert, err = r.rootCertFor(conn, clients == forWindows); err != nil {
