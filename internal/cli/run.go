@@ -17,9 +17,9 @@ type run struct {
 	*Env
 	global    global // the global settings, read once by the app's Before (globals)
 	globalErr error
-	args    []string // the command line, without the program name
-	out     bytes.Buffer
-	dialect *emit.Dialect // the shell dialect this command line asks for, if any
+	args      []string // the command line, without the program name
+	out       bytes.Buffer
+	dialect   *emit.Dialect // the shell dialect this command line asks for, if any
 	// noCommand is set when the line names no command dsqlenv knows: a failure then prints
 	// false, since any shell may have been meant.
 	noCommand bool
