@@ -252,6 +252,8 @@ Shells: ` + strings.Join(emit.Names(), ", ") + `
 Flags may come before or after the command and its PROFILE; a PROFILE is never
 read as a help topic or a flag (after --, even "-x" is a PROFILE).
 
+dsqlenv help [COMMAND] is the same as --help.
+
 Exit status: 0 on success, 1 when the command could not do its job (profiles
 file, credentials, files), 2 for a wrong command line, 70 for a bug in dsqlenv.
 On failure nothing runnable is printed: bash, zsh, sh and fish get a lone
@@ -278,13 +280,21 @@ Examples:
 			return nil
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("%s (see dsqlenv --help)", err)
+			return usagef("%s (see dsqlenv --help)", flagError(err, globalFlags))
 		},
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				c.App.Writer = r.Stderr
 				_ = cli.ShowAppHelp(c)
 				return &silentError{exitUsage}
+			}
+			if c.Args().First() == "help" {
+				return help(c)
+			}
+			if c.Args().First() == "edit" {
+				// A did-you-mean would say init, which never overwrites.
+				g, _ := r.globals()
+				return usagef("there is no edit command: open %s in your editor (dsqlenv init writes a starter file there; dsqlenv show PROFILE checks a profile)", g.config)
 			}
 			return unknownCommand(c.App, c.Args().First())
 		},
@@ -303,13 +313,67 @@ Examples:
 			cmd.Description += globalHelp
 		}
 		if cmd.OnUsageError == nil {
-			name := cmd.Name
+			name, flags := cmd.Name, append(append([]cli.Flag{}, globalFlags...), cmd.Flags...)
 			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-				return usagef("%s: %s (see dsqlenv %s --help)", name, err, name)
+				return usagef("%s: %s (see dsqlenv %s --help)", name, flagError(err, flags), name)
 			}
 		}
 	}
 	return app
+}
+
+// flagError says a flag error of Go's flag package (which urfave/cli uses) in dsqlenv's words:
+// flags as they are typed (--timeout, not -timeout), and what a valid value of that flag in
+// flags looks like.
+func flagError(err error, flags []cli.Flag) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + strings.TrimPrefix(name, "-")
+	}
+	// invalid value "xx" for flag -timeout: parse error
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		if value, flag, ok := strings.Cut(rest, " for flag -"); ok {
+			flag, _, _ = strings.Cut(flag, ":")
+			flag = strings.TrimPrefix(flag, "-")
+			what := "a valid value"
+			for _, f := range flags {
+				for _, n := range f.Names() {
+					if n != flag {
+						continue
+					}
+					switch f.(type) {
+					case *cli.DurationFlag:
+						what = "a duration such as 10s, 2m or 1h30m"
+					case *cli.IntFlag:
+						what = "a whole number"
+					}
+				}
+			}
+			dash := "--"
+			if len(flag) == 1 {
+				dash = "-"
+			}
+			return fmt.Sprintf("%s%s %s: give %s", dash, flag, strings.Trim(value, `"`), what)
+		}
+	}
+	return msg
+}
+
+// help is `dsqlenv help [COMMAND]`, the same as --help. It is not a command of urfave/cli's
+// (one named help would take the place of its --help flag): the app's Action answers the
+// word. Only the first word asks: `dsqlenv bash help` is the profile named help.
+func help(c *cli.Context) error {
+	args := c.Args().Slice()[1:]
+	switch {
+	case len(args) == 0 || len(args) == 1 && args[0] == "help":
+		return cli.ShowAppHelp(c)
+	case len(args) == 1:
+		if c.App.Command(args[0]) == nil {
+			return unknownCommand(c.App, args[0])
+		}
+		return cli.ShowCommandHelp(c, args[0])
+	}
+	return usagef("help: expected at most one COMMAND, got %s", strings.Join(args, " "))
 }
 
 func unknownCommand(app *cli.App, name string) error {

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -75,6 +76,14 @@ func (d *doctor) say(status, profile, msg, fix string) {
 	}
 }
 
+// plural is "1 profile", "3 profiles".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 	d := &doctor{r: r, c: c, g: g}
 	path := g.config
@@ -83,8 +92,11 @@ func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 		d.say("FAIL", "", "profiles file: "+err.Error(), "fix the file, or run dsqlenv init")
 		return &silentError{exitError}
 	}
-	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%d profiles)", path, len(f.Profiles)), "")
-	if r.Getenv("PGPASSWORD") != "" {
+	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%s)", path, plural(len(f.Profiles), "profile")), "")
+	// A PGPASSWORD that a dsqlenv block set (DSQLENV_PROFILE says one ran) is the main flow
+	// working: it shadows something only when a password file is in use.
+	_, passErr := os.Stat(r.passFilePath())
+	if r.Getenv("PGPASSWORD") != "" && (r.Getenv("DSQLENV_PROFILE") == "" || passErr == nil) {
 		// libpq reads a password file only when no password was given (fe-connect.c,
 		// pqConnectOptions2), and pgx does the same.
 		d.say("warn", "", "PGPASSWORD is set in this environment: libpq and pgx use it before any password file (passfile=, PGPASSFILE), so tokens written by dsqlenv pgpass are ignored",

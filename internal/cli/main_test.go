@@ -180,12 +180,12 @@ func TestFailureContract(t *testing.T) {
 		{"unknown dialect", fixedMint, []string{"-c", good, "tcsh", "prod"}, 2, `shells: bash, bat, cmd, dotenv, env, fish, json, powershell, pwsh, sh, zsh; commands: list, show, token, exec, init, service, pgpass, cert, doctor, hook, completion, status, url, jdbc`, "false\n"},
 		{"missing profile arg", fixedMint, []string{"-c", good, "zsh"}, 2, "dsqlenv: zsh: missing PROFILE", "false\n"},
 		{"two profile args", fixedMint, []string{"-c", good, "sh", "prod", "prod-eu"}, 2, "dsqlenv: sh: expected one PROFILE", "false\n"},
-		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: flag provided but not defined: -nope", "false\n"},
-		{"bad global flag", fixedMint, []string{"--nope", "bash", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", "false\n"},
-		{"bad timeout", fixedMint, []string{"--timeout", "xx", "zsh", "prod"}, 2, "dsqlenv: invalid value \"xx\" for flag -timeout", "false\n"},
+		{"bad flag", fixedMint, []string{"bash", "--nope", "prod"}, 2, "dsqlenv: bash: unknown flag --nope", "false\n"},
+		{"bad global flag", fixedMint, []string{"--nope", "bash", "prod"}, 2, "dsqlenv: unknown flag --nope", "false\n"},
+		{"bad timeout", fixedMint, []string{"--timeout", "xx", "zsh", "prod"}, 2, "dsqlenv: --timeout xx: give a duration such as 10s, 2m or 1h30m", "false\n"},
 		{"config without a file", fixedMint, []string{"-c", "bash", "prod"}, 2, `dsqlenv: unknown command or shell "prod"`, "false\n"},
-		{"bad global flag fish", fixedMint, []string{"--nope", "fish", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", "false\n"},
-		{"bad global flag pwsh", fixedMint, []string{"--nope", "pwsh", "prod"}, 2, "dsqlenv: flag provided but not defined: -nope", ""},
+		{"bad global flag fish", fixedMint, []string{"--nope", "fish", "prod"}, 2, "dsqlenv: unknown flag --nope", "false\n"},
+		{"bad global flag pwsh", fixedMint, []string{"--nope", "pwsh", "prod"}, 2, "dsqlenv: unknown flag --nope", ""},
 		{"broken file", fixedMint, []string{"-c", bad, "bash", "prod"}, 1, bad + `:4: profile prod: unknown field "prot"; did you mean "port"?`, "false\n"},
 		{"missing file", fixedMint, []string{"-c", filepath.Join(dir, "none.yaml"), "cmd", "prod"}, 1, "does not exist: run `dsqlenv init`", ""},
 		{"credentials", failMint, []string{"-c", good, "bash", "prod"}, 1, "dsqlenv: profile prod: the SSO login for AWS profile work (from aws_profile:) has expired: run `aws sso login --profile work`", "false\n"},
@@ -419,8 +419,8 @@ func TestBinaryFailureContract(t *testing.T) {
 		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
 		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in `},
 		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "false\n", `unknown command or shell "csh"`},
-		{"bad global flag", awsEnv(t, true), []string{"--bogus", "bash", "demo"}, 2, "false\n", "flag provided but not defined: -bogus"},
-		{"bad timeout", awsEnv(t, true), []string{"--timeout", "xx", "zsh", "demo"}, 2, "false\n", `invalid value "xx" for flag -timeout`},
+		{"bad global flag", awsEnv(t, true), []string{"--bogus", "bash", "demo"}, 2, "false\n", "unknown flag --bogus"},
+		{"bad timeout", awsEnv(t, true), []string{"--timeout", "xx", "zsh", "demo"}, 2, "false\n", "--timeout xx: give a duration such as 10s, 2m or 1h30m"},
 		{"flag without its value", awsEnv(t, true), []string{"fish", "demo", "--config"}, 2, "false\n", "--config needs a value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -443,6 +443,36 @@ func TestEvalFailureStopsTheChain(t *testing.T) {
 		out, err := cmd.Output()
 		if err == nil || strings.Contains(string(out), "RAN") {
 			t.Errorf("%s: eval of a failed block succeeded: %q %v", shell, out, err)
+		}
+	}
+}
+
+// TestHelpCommand: dsqlenv help [COMMAND] is --help; a profile named help stays a profile;
+// flag errors name flags as typed and what a valid value is; edit says where the file is.
+func TestHelpCommand(t *testing.T) {
+	r := runApp(t, fixedMint, "help")
+	if r.code != 0 || !strings.Contains(r.stdout, "USAGE:") || r.stderr != "" {
+		t.Errorf("help: %+v", r)
+	}
+	r = runApp(t, fixedMint, "help", "service")
+	if want := runApp(t, fixedMint, "service", "--help"); r.code != 0 || r.stdout != want.stdout {
+		t.Errorf("help service differs from service --help:\n%s", r.stdout)
+	}
+	if r := runApp(t, fixedMint, "help", "nope"); r.code != 2 || r.stdout != "false\n" || !strings.Contains(r.stderr, `unknown command or shell "nope"`) {
+		t.Errorf("help nope: %+v", r)
+	}
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  help:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
+	if r := runApp(t, fixedMint, "-c", cfg, "bash", "help"); r.code != 0 || !strings.Contains(r.stdout, "export DSQLENV_PROFILE='help';") {
+		t.Errorf("bash help (a profile): %+v", r)
+	}
+	for args, want := range map[string]string{
+		"pgpass --min-valid 5x":    "pgpass: --min-valid 5x: give a duration such as 10s, 2m or 1h30m",
+		"proxy --max-sessions x p": "proxy: --max-sessions x: give a whole number",
+		"list --bogus":             "list: unknown flag --bogus",
+		"edit":                     "there is no edit command: open " + cfg + " in your editor",
+	} {
+		if r := runApp(t, fixedMint, append([]string{"-c", cfg}, strings.Fields(args)...)...); r.code != 2 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s: %+v, want %q", args, r, want)
 		}
 	}
 }

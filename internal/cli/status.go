@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -45,9 +47,9 @@ func statusRun(r *run) error {
 	profile := r.Getenv("DSQLENV_PROFILE")
 	switch {
 	case profile == "":
-		return fmt.Errorf("no profile is active in this shell (DSQLENV_PROFILE is not set): run eval \"$(dsqlenv bash PROFILE)\" or your shell's equivalent")
+		return fmt.Errorf("no profile is active in this shell (DSQLENV_PROFILE is not set): run %s", r.evalLine("PROFILE"))
 	case !profiles.IsProfileName(profile):
-		return fmt.Errorf("DSQLENV_PROFILE=%q is not a profile name: it was not set by dsqlenv; unset it or run dsqlenv SHELL PROFILE again", profile)
+		return fmt.Errorf("DSQLENV_PROFILE=%q is not a profile name: it was not set by dsqlenv; unset it or run %s again", profile, r.evalLine("PROFILE"))
 	}
 	who := profile
 	if user, host := r.Getenv("PGUSER"), r.Getenv("PGHOST"); host != "" {
@@ -59,17 +61,38 @@ func statusRun(r *run) error {
 	expires := r.Getenv("DSQLENV_EXPIRES_AT")
 	secs, err := strconv.ParseUint(expires, 10, 63)
 	if err != nil || len(expires) > 12 || strings.TrimLeft(expires, "0123456789") != "" {
-		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%q is not a Unix time, so the token's life is unknown: run dsqlenv SHELL %s again", who, expires, profile)
+		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%q is not a Unix time, so the token's life is unknown: run %s again", who, expires, r.evalLine(profile))
 	}
 	left := int64(secs) - r.Now().Unix()
 	if left > maxBelievableLeft {
-		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%s is more than 168h ahead, longer than any token lives, so it was not set by dsqlenv: run dsqlenv SHELL %s again", who, expires, profile)
+		return fmt.Errorf("%s: DSQLENV_EXPIRES_AT=%s is more than 168h ahead, longer than any token lives, so it was not set by dsqlenv: run %s again", who, expires, r.evalLine(profile))
 	}
 	if left <= 0 {
-		return fmt.Errorf("%s: the token expired %s ago: run dsqlenv SHELL %s again, or install the prompt hook (dsqlenv hook --help) to re-mint it before it does", who, timeLeft(-left), profile)
+		return fmt.Errorf("%s: the token expired %s ago: run %s again, or install the prompt hook (dsqlenv hook --help) to re-mint it before it does", who, timeLeft(-left), r.evalLine(profile))
 	}
 	_, err = fmt.Fprintf(&r.out, "%s, token valid %s\n", termSafe(who), timeLeft(left))
 	return err
+}
+
+// evalLine is how this user's shell runs a block for profile, for status's hints: the shell
+// is $SHELL's name when dsqlenv knows it, else PowerShell on Windows and bash elsewhere.
+func (r *run) evalLine(profile string) string {
+	shell := filepath.Base(r.Getenv("SHELL"))
+	if _, ok := emit.Lookup(shell); !ok || shell == "." {
+		shell = "bash"
+		if r.GOOS == "windows" {
+			shell = "powershell"
+		}
+	}
+	d, _ := emit.Lookup(shell)
+	line := "dsqlenv " + shell + " " + profile
+	switch d.Shell {
+	case emit.Fish:
+		return line + " | source"
+	case emit.PowerShell:
+		return line + " | iex"
+	}
+	return `eval "$(` + line + `)"`
 }
 
 // maxBelievableLeft is the longest time left that status and the hooks' dsqlenv_prompt

@@ -62,8 +62,11 @@ func TestStatusFailsWithOneLine(t *testing.T) {
 		want string
 	}{
 		{"no profile", []string{"PGHOST=x", expiresIn(time.Hour)}, "no profile is active in this shell (DSQLENV_PROFILE is not set)"},
-		{"expired", []string{"DSQLENV_PROFILE=prod", "PGUSER=admin", "PGHOST=" + statusHost, expiresIn(-3*time.Minute - 10*time.Second)},
-			"prod admin@" + statusHost + ": the token expired 3m ago: run dsqlenv SHELL prod again"},
+		{"expired", []string{"DSQLENV_PROFILE=prod", "PGUSER=admin", "PGHOST=" + statusHost, "SHELL=/bin/zsh", expiresIn(-3*time.Minute - 10*time.Second)},
+			"prod admin@" + statusHost + `: the token expired 3m ago: run eval "$(dsqlenv zsh prod)" again`},
+		{"expired in fish", []string{"DSQLENV_PROFILE=prod", "SHELL=/usr/local/bin/fish", expiresIn(-time.Hour)},
+			"prod: the token expired 1h ago: run dsqlenv fish prod | source again"},
+		{"an unknown shell", []string{"SHELL=/bin/tcsh", expiresIn(time.Hour)}, `DSQLENV_PROFILE is not set): run eval "$(dsqlenv bash PROFILE)"`},
 		{"expires now", []string{"DSQLENV_PROFILE=prod", expiresIn(0)}, "prod: the token expired 0s ago"},
 		{"no expiry", []string{"DSQLENV_PROFILE=prod", "PGHOST=h"}, `prod h: DSQLENV_EXPIRES_AT="" is not a Unix time`},
 		{"code in the expiry", []string{"DSQLENV_PROFILE=prod", "DSQLENV_EXPIRES_AT=a[$(touch x)]"}, `DSQLENV_EXPIRES_AT="a[$(touch x)]" is not a Unix time`},
