@@ -565,6 +565,26 @@ func TestUpstreamFailures(t *testing.T) {
 		if got := query1(t, conn, "select current_setting('server_version_num')::int / 10000"); got != "15" {
 			t.Errorf("server version %s", got)
 		}
+		// A cancel request goes upstream the same way, after an SSLRequest.
+		errc := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			defer cancel()
+			_, err := conn.Exec(ctx, "select pg_sleep(30) -- sleep15").ReadAll()
+			errc <- err
+		}()
+		waitActive(t, pg15, "sleep15", 1)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := conn.CancelRequest(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errc:
+			wantPgError(t, err, "57014")
+		case <-time.After(25 * time.Second):
+			t.Fatal("the query on PostgreSQL 15 was not cancelled")
+		}
 	})
 }
 
