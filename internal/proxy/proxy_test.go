@@ -878,3 +878,78 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 	c.rec.mu.Unlock()
 	return n, err
 }
+
+// TestEveryConnectionMintsAFreshToken checks the point of the proxy: each new upstream
+// connection, psql's \connect included, gets a token minted for it, for the user asked for,
+// with a deadline.
+func TestEveryConnectionMintsAFreshToken(t *testing.T) {
+	pg := upstreamPG(t)
+	var mu sync.Mutex
+	var mints []string
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("Mint without a deadline")
+			}
+			mu.Lock()
+			mints = append(mints, user)
+			mu.Unlock()
+			return testMint(ctx, user)
+		}
+	})
+	for _, user := range []string{"tester", "other", "tester"} {
+		mustConnect(t, f.unixConn(user)).Close(context.Background())
+	}
+	path, env := testkit.PsqlWithLibpq(t, 18)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", fmt.Sprintf("host=%s port=5432 user=tester dbname=postgres", f.sockDir),
+		"-c", "select 1", "-c", `\connect - other`, "-c", "select current_user")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	out, err := cmd.CombinedOutput()
+	if got := strings.Fields(string(out)); err != nil || len(got) < 2 || got[len(got)-1] != "other" {
+		t.Errorf("psql with \\connect: %q, %v", out, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "tester other tester tester other"; strings.Join(mints, " ") != want {
+		t.Errorf("minted for %q; want %q", mints, want)
+	}
+}
+
+// TestNodePostgres connects node-postgres (its own SCRAM client) over TCP with the local
+// password, and over the socket.
+func TestNodePostgres(t *testing.T) {
+	node := testkit.RequireTool(t, "node")
+	modules := testkit.NodeModules(t)
+	pg := upstreamPG(t)
+	f := startProxy(t, upstreamOf(t, pg), nil)
+	host, port, _ := net.SplitHostPort(f.tcp)
+	script := `const { Client } = require('pg');
+const [host, port, password, sockDir] = process.argv.slice(1); // node -e: no script name
+(async () => {
+  const out = [];
+  for (const cfg of [
+    { host, port: +port, password },
+    { host: sockDir, port: 5432 },
+  ]) {
+    const c = new Client({ ...cfg, user: 'tester', database: 'postgres' });
+    await c.connect();
+    const r = await c.query('select current_user as u');
+    out.push(r.rows[0].u);
+    await c.end();
+  }
+  const bad = new Client({ host, port: +port, password: 'wrong', user: 'tester', database: 'postgres' });
+  try { await bad.connect(); out.push('wrong password connected'); } catch (e) { out.push(e.code); }
+  console.log(out.join(' '));
+})().catch(e => { console.error(e); process.exit(1); });
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "-e", script, "--", host, port, localPW, f.sockDir)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NODE_PATH=" + modules, "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "tester tester 28P01" {
+		t.Errorf("node-postgres: %q, %v; want tester tester 28P01\nproxy log: %q", got, err, f.logLines())
+	}
+}
