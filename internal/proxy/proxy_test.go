@@ -953,3 +953,29 @@ const [host, port, password, sockDir] = process.argv.slice(1); // node -e: no sc
 		t.Errorf("node-postgres: %q, %v; want tester tester 28P01\nproxy log: %q", got, err, f.logLines())
 	}
 }
+
+// TestEnvironmentDoesNotReachUpstream starts the proxy with PG* variables that would break or
+// bend a pgconn connection; the upstream connection is the profile's alone.
+func TestEnvironmentDoesNotReachUpstream(t *testing.T) {
+	pg := upstreamPG(t)
+	env := map[string]string{
+		"PGSSLROOTCERT": "/nonexistent/root.crt", "PGSSLCERT": "/nonexistent/client.crt", "PGSSLKEY": "/nonexistent/client.key",
+		"PGSSLMODE": "verify-ca", "PGREQUIREAUTH": "bogus", "PGMAXPROTOCOLVERSION": "9.9", "PGMINPROTOCOLVERSION": "bogus",
+		"PGTARGETSESSIONATTRS": "bogus", "PGCHANNELBINDING": "bogus", "PGOPTIONS": "-c search_path=from_env",
+		"PGAPPNAME": "from_env", "PGCONNECT_TIMEOUT": "bogus", "PGSSLNEGOTIATION": "bogus", "PGPASSWORD": "from_env",
+		"PGHOST": "/nonexistent", "PGPORT": "1", "PGDATABASE": "from_env", "PGUSER": "from_env", "PGTZ": "Asia/Tokyo",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var f *fixture
+	f = startProxy(t, upstreamOf(t, pg), nil)
+	for k := range env {
+		os.Unsetenv(k) // for the test's own clients; t.Setenv restores the originals at the end
+	}
+	conn := mustConnect(t, f.unixConn("tester"))
+	got := query1(t, conn, "select current_setting('application_name') || ' ' || current_setting('search_path') || ' ' || current_setting('TimeZone')")
+	if strings.Contains(got, "from_env") || strings.Contains(got, "Tokyo") {
+		t.Errorf("the environment reached the upstream session: %q", got)
+	}
+}

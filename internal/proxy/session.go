@@ -319,12 +319,21 @@ func (s *Server) connect(user, database string, params map[string]string, token 
 	return &upstreamConn{hc: hc, raw: raw}, nil
 }
 
+// upstreamSettings names every setting pgconn.ParseConfig would otherwise take from a PG*
+// environment variable (but PGSERVICE), with a harmless value: the proxy's upstream is the
+// profile's alone, and a stray PGSSLROOTCERT or PGREQUIREAUTH in the proxy's environment must
+// neither break nor change it. The TLS and the rest are set on the parsed Config.
+const upstreamSettings = "user=proxy password=unused passfile='' dbname='' application_name='' options='' " +
+	"connect_timeout=0 sslmode=disable sslkey='' sslcert='' sslcertmode=disable sslsni=1 sslrootcert='' " +
+	"sslpassword='' sslnegotiation=postgres target_session_attrs=any min_protocol_version=3.0 " +
+	"max_protocol_version=3.0 channel_binding=prefer require_auth=''"
+
 // upstreamConfig makes the pgconn settings for the upstream: verify-full TLS against the
-// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. ParseConfig
-// reads PG* environment variables; every field they could set is set here or per connection.
+// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. User, password,
+// database and run-time parameters are set per connection.
 func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
 	host, port, _ := net.SplitHostPort(c.Upstream.Addr)
-	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' sslmode=require", quoteConn(host), quoteConn(port)))
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' %s", quoteConn(host), quoteConn(port), upstreamSettings))
 	if err != nil {
 		return nil, fmt.Errorf("dsqlenv proxy: upstream %s: %v", c.Upstream.Addr, err)
 	}
@@ -342,6 +351,7 @@ func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
 	cfg.OAuthTokenProvider, cfg.OnNotice, cfg.OnNotification = nil, nil, nil
 	cfg.KerberosSrvName, cfg.KerberosSpn = "", ""
 	cfg.Password = ""
+	cfg.RuntimeParams = nil
 	return cfg, nil
 }
 
