@@ -979,3 +979,45 @@ func TestEnvironmentDoesNotReachUpstream(t *testing.T) {
 		t.Errorf("the environment reached the upstream session: %q", got)
 	}
 }
+
+// TestShutdownDuringMint: a session still minting when Shutdown's time runs out is told the
+// proxy is shutting down, and the minter's context ends.
+func TestShutdownDuringMint(t *testing.T) {
+	pg := upstreamPG(t)
+	minting := make(chan struct{})
+	mintCtxDone := make(chan struct{})
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			close(minting)
+			<-ctx.Done()
+			close(mintCtxDone)
+			return "", ctx.Err()
+		}
+	})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := connect(t, f.unixConn("tester"))
+		errc <- err
+	}()
+	select {
+	case <-minting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Mint was not called")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := f.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v", err)
+	}
+	select {
+	case <-mintCtxDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the minter's context did not end")
+	}
+	select {
+	case err := <-errc:
+		wantPgError(t, err, "57P01", "shutting down")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the client got no answer")
+	}
+}

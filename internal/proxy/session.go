@@ -207,6 +207,9 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.hc.ParameterStatuses[k]})
 	}
 	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.hc.TxStatus})
+	if !s.handOver(c) {
+		return fail(shuttingDown())
+	}
 	if err := send(c, msgs...); err != nil {
 		sess.end = "client gone before the hand-over"
 		return true
