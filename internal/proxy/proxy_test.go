@@ -968,8 +968,7 @@ func TestEnvironmentDoesNotReachUpstream(t *testing.T) {
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	var f *fixture
-	f = startProxy(t, upstreamOf(t, pg), nil)
+	f := startProxy(t, upstreamOf(t, pg), nil)
 	for k := range env {
 		os.Unsetenv(k) // for the test's own clients; t.Setenv restores the originals at the end
 	}

@@ -17,8 +17,8 @@ import (
 
 // scramRun runs the server side of SCRAM against a scripted client: first is the
 // client-first-message, final makes the client-final-message from the server-first-message
-// ("" : the client hangs up). It returns the server's result and the server-final-message.
-func scramRun(t *testing.T, first string, final func(serverFirst string) string) (error, string) {
+// ("" : the client hangs up). It returns the server-final-message and the server's result.
+func scramRun(t *testing.T, first string, final func(serverFirst string) string) (string, error) {
 	t.Helper()
 	creds, err := newScramCreds("secret-pw")
 	if err != nil {
@@ -61,7 +61,7 @@ func scramRun(t *testing.T, first string, final func(serverFirst string) string)
 		}
 	}()
 	client.Close()
-	return <-errc, serverFinal
+	return serverFinal, <-errc
 }
 
 // clientFinal computes a correct client-final-message (RFC 5802) for password.
@@ -111,23 +111,23 @@ func TestSCRAMServer(t *testing.T) {
 	}
 
 	f, sig := good("secret-pw")
-	err, final := scramRun(t, "n,,"+bare, f)
+	final, err := scramRun(t, "n,,"+bare, f)
 	if err != nil || final != *sig {
 		t.Errorf("right password: %v, server-final %q; want %q", err, final, *sig)
 	}
 	f, _ = good("wrong")
-	err, _ = scramRun(t, "n,,"+bare, f)
+	_, err = scramRun(t, "n,,"+bare, f)
 	wantCode(t, "wrong password", err, "28P01")
 	if err != nil && err.Error() != `password authentication failed for user "tester" (SQLSTATE 28P01)` {
 		t.Errorf("message: %v", err)
 	}
 
 	never := func(string) string { t.Error("the server went on"); return "" }
-	wantCode(t, "channel binding", func() error { e, _ := scramRun(t, "p=tls-server-end-point,,"+bare, never); return e }(), "08P01")
-	wantCode(t, "authzid", func() error { e, _ := scramRun(t, "n,a=bob,"+bare, never); return e }(), "0A000")
-	wantCode(t, "bad flag", func() error { e, _ := scramRun(t, "x,,"+bare, never); return e }(), "08P01")
-	wantCode(t, "no nonce", func() error { e, _ := scramRun(t, "n,,n=,r=", never); return e }(), "08P01")
-	wantCode(t, "no header", func() error { e, _ := scramRun(t, "n,", never); return e }(), "08P01")
+	wantCode(t, "channel binding", func() error { _, e := scramRun(t, "p=tls-server-end-point,,"+bare, never); return e }(), "08P01")
+	wantCode(t, "authzid", func() error { _, e := scramRun(t, "n,a=bob,"+bare, never); return e }(), "0A000")
+	wantCode(t, "bad flag", func() error { _, e := scramRun(t, "x,,"+bare, never); return e }(), "08P01")
+	wantCode(t, "no nonce", func() error { _, e := scramRun(t, "n,,n=,r=", never); return e }(), "08P01")
+	wantCode(t, "no header", func() error { _, e := scramRun(t, "n,", never); return e }(), "08P01")
 
 	for name, mangle := range map[string]func(string) string{
 		"wrong nonce":   func(m string) string { return strings.Replace(m, ",r=clientnonce123", ",r=othernonce", 1) },
@@ -136,12 +136,12 @@ func TestSCRAMServer(t *testing.T) {
 		"short proof":   func(m string) string { return m[:strings.LastIndex(m, ",p=")] + ",p=AAAA" },
 	} {
 		f, _ := good("secret-pw")
-		err, _ := scramRun(t, "n,,"+bare, func(sf string) string { return mangle(f(sf)) })
+		_, err := scramRun(t, "n,,"+bare, func(sf string) string { return mangle(f(sf)) })
 		wantCode(t, name, err, "08P01")
 	}
 
 	// A client that hangs up is no refusal to report.
-	err, _ = scramRun(t, "n,,"+bare, func(string) string { return "" })
+	_, err = scramRun(t, "n,,"+bare, func(string) string { return "" })
 	var pe *pgError
 	if err == nil || errors.As(err, &pe) {
 		t.Errorf("client gone: %v", err)
