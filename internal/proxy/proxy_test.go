@@ -376,6 +376,8 @@ func TestPsqlThroughSocket(t *testing.T) {
 		}{
 			{"socket", fmt.Sprintf("host=%s port=5432 user=tester dbname=postgres", f.sockDir), nil},
 			{"tcp", strings.Replace(f.tcpConn("tester", ""), "password='' ", "", 1), []string{"PGPASSWORD=" + localPW}},
+			// libpq 18 asks for protocol 3.2 and takes 3.0 (libpq 15 ignores the variable).
+			{"socket, protocol 3.2", fmt.Sprintf("host=%s port=5432 user=tester dbname=postgres", f.sockDir), []string{"PGMAXPROTOCOLVERSION=latest"}},
 		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			cmd := exec.CommandContext(ctx, path, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", c.conninfo, "-c", "select current_user, 1+1")

@@ -146,7 +146,9 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		return fail(&pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"})
 	}
 	if st.minor != 0 || len(unknown) > 0 {
-		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown}); err != nil {
+		// The field holds the whole version, 3.0, as PostgreSQL sends it and libpq reads it
+		// (pgconn takes its low 16 bits).
+		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: pgproto3.ProtocolVersion30, UnrecognizedOptions: unknown}); err != nil {
 			sess.end = "client gone"
 			return true
 		}
