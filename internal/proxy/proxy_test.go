@@ -57,6 +57,38 @@ func testMint(ctx context.Context, user string) (string, error) {
 	return "", fmt.Errorf("dsqlenv: no token for user %s in the tests", user)
 }
 
+// TestProxy runs the tests that need an upstream against one PostgreSQL 18, each with its own
+// proxy: starting a server costs seconds on a loaded machine.
+func TestProxy(t *testing.T) {
+	pg := upstreamPG(t)
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, *testkit.Postgres)
+	}{
+		{"ConnectThroughSocketAndTCP", testConnectThroughSocketAndTCP},
+		{"Protocol32ClientIsNegotiatedDown", testProtocol32ClientIsNegotiatedDown},
+		{"LocalPassword", testLocalPassword},
+		{"PeerUIDMismatch", testPeerUIDMismatch},
+		{"PsqlThroughSocket", testPsqlThroughSocket},
+		{"CancelReachesOnlyItsSession", testCancelReachesOnlyItsSession},
+		{"UpstreamFailures", testUpstreamFailures},
+		{"MaxSessions", testMaxSessions},
+		{"HostileStartup", testHostileStartup},
+		{"StartupDeadline", testStartupDeadline},
+		{"ManySessionsLeaveNothingBehind", testManySessionsLeaveNothingBehind},
+		{"Shutdown", testShutdown},
+		{"ShutdownWaitsForSessions", testShutdownWaitsForSessions},
+		{"RatePacing", testRatePacing},
+		{"CloseEndsAPacedWait", testCloseEndsAPacedWait},
+		{"EveryConnectionMintsAFreshToken", testEveryConnectionMintsAFreshToken},
+		{"NodePostgres", testNodePostgres},
+		{"EnvironmentDoesNotReachUpstream", testEnvironmentDoesNotReachUpstream},
+		{"ShutdownDuringMint", testShutdownDuringMint},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.test(t, pg) })
+	}
+}
+
 type fixture struct {
 	srv     *Server
 	sockDir string // holds .s.PGSQL.5432
@@ -228,8 +260,7 @@ func noSecrets(t *testing.T, what string, texts ...string) {
 	}
 }
 
-func TestConnectThroughSocketAndTCP(t *testing.T) {
-	pg := upstreamPG(t)
+func testConnectThroughSocketAndTCP(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
 		c.Upstream.ApplicationName = "from-profile"
 		c.Upstream.Options = "-c search_path=profile_path"
@@ -332,8 +363,7 @@ func TestConnectThroughSocketAndTCP(t *testing.T) {
 	}
 }
 
-func TestProtocol32ClientIsNegotiatedDown(t *testing.T) {
-	pg := upstreamPG(t)
+func testProtocol32ClientIsNegotiatedDown(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	conn := mustConnect(t, f.unixConn("tester")+" max_protocol_version=3.2")
 	if got := query1(t, conn, "select current_user"); got != "tester" {
@@ -341,8 +371,7 @@ func TestProtocol32ClientIsNegotiatedDown(t *testing.T) {
 	}
 }
 
-func TestLocalPassword(t *testing.T) {
-	pg := upstreamPG(t)
+func testLocalPassword(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 
 	_, err := connect(t, f.tcpConn("tester", "wrong"))
@@ -358,15 +387,13 @@ func TestLocalPassword(t *testing.T) {
 	mustConnect(t, f.unixConn("tester"))
 }
 
-func TestPeerUIDMismatch(t *testing.T) {
-	pg := upstreamPG(t)
+func testPeerUIDMismatch(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.PeerUID = os.Getuid() + 1 })
 	_, err := connect(t, f.unixConn("tester"))
 	wantPgError(t, err, "28000", fmt.Sprintf("peer UID %d", os.Getuid()))
 }
 
-func TestPsqlThroughSocket(t *testing.T) {
-	pg := upstreamPG(t)
+func testPsqlThroughSocket(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	for _, libpq := range []int{18, 15} {
 		path, env := testkit.PsqlWithLibpq(t, libpq)
@@ -417,8 +444,7 @@ func waitActive(t *testing.T, pg *testkit.Postgres, marker string, want int) {
 	}
 }
 
-func TestCancelReachesOnlyItsSession(t *testing.T) {
-	pg := upstreamPG(t)
+func testCancelReachesOnlyItsSession(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	a := mustConnect(t, f.unixConn("tester"))
 	b := mustConnect(t, f.tcpConn("tester", localPW))
@@ -505,8 +531,7 @@ func sendCancel(t *testing.T, addr string, pid, secret uint32) {
 	io.Copy(io.Discard, c)
 }
 
-func TestUpstreamFailures(t *testing.T) {
-	pg := upstreamPG(t)
+func testUpstreamFailures(t *testing.T, pg *testkit.Postgres) {
 	good := upstreamOf(t, pg)
 
 	t.Run("mint error, then the next client connects", func(t *testing.T) {
@@ -590,8 +615,7 @@ func TestUpstreamFailures(t *testing.T) {
 	})
 }
 
-func TestMaxSessions(t *testing.T) {
-	pg := upstreamPG(t)
+func testMaxSessions(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.MaxSessions = 1 })
 	first := mustConnect(t, f.unixConn("tester"))
 	_, err := connect(t, f.unixConn("tester"))
@@ -651,8 +675,7 @@ func startupPacket(version uint32, params ...string) []byte {
 	return b
 }
 
-func TestHostileStartup(t *testing.T) {
-	pg := upstreamPG(t)
+func testHostileStartup(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	for _, c := range []struct {
 		name string
@@ -684,8 +707,7 @@ func TestHostileStartup(t *testing.T) {
 	mustConnect(t, f.tcpConn("tester", localPW))
 }
 
-func TestStartupDeadline(t *testing.T) {
-	pg := upstreamPG(t)
+func testStartupDeadline(t *testing.T, pg *testkit.Postgres) {
 	f := startProxyWith(t, upstreamOf(t, pg), nil, func(s *Server) { s.startupTimeout = 500 * time.Millisecond })
 	c, err := net.Dial("unix", filepath.Join(f.sockDir, ".s.PGSQL.5432"))
 	if err != nil {
@@ -699,8 +721,7 @@ func TestStartupDeadline(t *testing.T) {
 	}
 }
 
-func TestManySessionsLeaveNothingBehind(t *testing.T) {
-	pg := upstreamPG(t)
+func testManySessionsLeaveNothingBehind(t *testing.T, pg *testkit.Postgres) {
 	baseline := runtime.NumGoroutine()
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	for i := range 200 {
@@ -751,8 +772,7 @@ func TestManySessionsLeaveNothingBehind(t *testing.T) {
 	}
 }
 
-func TestShutdown(t *testing.T) {
-	pg := upstreamPG(t)
+func testShutdown(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	c := mustConnect(t, f.unixConn("tester"))
 
@@ -783,8 +803,7 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-func TestShutdownWaitsForSessions(t *testing.T) {
-	pg := upstreamPG(t)
+func testShutdownWaitsForSessions(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	c := mustConnect(t, f.unixConn("tester"))
 	done := make(chan error, 1)
@@ -810,8 +829,7 @@ func TestShutdownWaitsForSessions(t *testing.T) {
 	}
 }
 
-func TestRatePacing(t *testing.T) {
-	pg := upstreamPG(t)
+func testRatePacing(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 4, 1 })
 	start := time.Now()
 	for range 5 {
@@ -823,8 +841,7 @@ func TestRatePacing(t *testing.T) {
 	}
 }
 
-func TestCloseEndsAPacedWait(t *testing.T) {
-	pg := upstreamPG(t)
+func testCloseEndsAPacedWait(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 0.001, 1 })
 	mustConnect(t, f.unixConn("tester"))
 	errc := make(chan error, 1)
@@ -881,11 +898,10 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestEveryConnectionMintsAFreshToken checks the point of the proxy: each new upstream
+// testEveryConnectionMintsAFreshToken checks the point of the proxy: each new upstream
 // connection, psql's \connect included, gets a token minted for it, for the user asked for,
 // with a deadline.
-func TestEveryConnectionMintsAFreshToken(t *testing.T) {
-	pg := upstreamPG(t)
+func testEveryConnectionMintsAFreshToken(t *testing.T, pg *testkit.Postgres) {
 	var mu sync.Mutex
 	var mints []string
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
@@ -919,12 +935,11 @@ func TestEveryConnectionMintsAFreshToken(t *testing.T) {
 	}
 }
 
-// TestNodePostgres connects node-postgres (its own SCRAM client) over TCP with the local
+// testNodePostgres connects node-postgres (its own SCRAM client) over TCP with the local
 // password, and over the socket.
-func TestNodePostgres(t *testing.T) {
+func testNodePostgres(t *testing.T, pg *testkit.Postgres) {
 	node := testkit.RequireTool(t, "node")
 	modules := testkit.NodeModules(t)
-	pg := upstreamPG(t)
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	host, port, _ := net.SplitHostPort(f.tcp)
 	script := `const { Client } = require('pg');
@@ -956,10 +971,9 @@ const [host, port, password, sockDir] = process.argv.slice(1); // node -e: no sc
 	}
 }
 
-// TestEnvironmentDoesNotReachUpstream starts the proxy with PG* variables that would break or
+// testEnvironmentDoesNotReachUpstream starts the proxy with PG* variables that would break or
 // bend a pgconn connection; the upstream connection is the profile's alone.
-func TestEnvironmentDoesNotReachUpstream(t *testing.T) {
-	pg := upstreamPG(t)
+func testEnvironmentDoesNotReachUpstream(t *testing.T, pg *testkit.Postgres) {
 	env := map[string]string{
 		"PGSSLROOTCERT": "/nonexistent/root.crt", "PGSSLCERT": "/nonexistent/client.crt", "PGSSLKEY": "/nonexistent/client.key",
 		"PGSSLMODE": "verify-ca", "PGREQUIREAUTH": "bogus", "PGMAXPROTOCOLVERSION": "9.9", "PGMINPROTOCOLVERSION": "bogus",
@@ -981,10 +995,9 @@ func TestEnvironmentDoesNotReachUpstream(t *testing.T) {
 	}
 }
 
-// TestShutdownDuringMint: a session still minting when Shutdown's time runs out is told the
+// testShutdownDuringMint: a session still minting when Shutdown's time runs out is told the
 // proxy is shutting down, and the minter's context ends.
-func TestShutdownDuringMint(t *testing.T) {
-	pg := upstreamPG(t)
+func testShutdownDuringMint(t *testing.T, pg *testkit.Postgres) {
 	minting := make(chan struct{})
 	mintCtxDone := make(chan struct{})
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
