@@ -70,7 +70,7 @@ type Config struct {
 	// value lets only root in: set it, usually to os.Getuid().)
 	PeerUID int
 
-	MaxSessions int     // 0: no limit; beyond it a client gets 53300
+	MaxSessions int     // authenticated sessions; 0: no limit; beyond it a client gets 53300
 	Rate        float64 // new upstream connections per second (default 100); callers wait
 	Burst       int     // default 1000
 
@@ -285,8 +285,9 @@ func (s *Server) untrack(c net.Conn) {
 	delete(s.conns, c)
 }
 
-// Sessions returns the number of client sessions being served or set up: connections past
-// their StartupMessage (cancel requests and refused packets are not sessions).
+// Sessions returns the number of client sessions being served or set up: clients that
+// passed the local check (peer UID or password) and have not ended. Config.MaxSessions
+// limits this number.
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 
 // Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the

@@ -617,8 +617,19 @@ func testUpstreamFailures(t *testing.T, pg *testkit.Postgres) {
 
 func testMaxSessions(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.MaxSessions = 1 })
+	// A TCP client that never finishes SCRAM does not take the one session.
+	stuck, err := net.Dial("tcp", f.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	stuck.Write(startupPacket(3<<16, "user", "tester"))
+	stuck.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if b := make([]byte, 1); func() error { _, err := io.ReadFull(stuck, b); return err }() != nil || b[0] != 'R' {
+		t.Fatal("no authentication request for the stuck client")
+	}
 	first := mustConnect(t, f.unixConn("tester"))
-	_, err := connect(t, f.unixConn("tester"))
+	_, err = connect(t, f.unixConn("tester"))
 	wantPgError(t, err, "53300", "too many sessions for profile test (max 1)")
 	if n := f.srv.Sessions(); n != 1 {
 		t.Errorf("Sessions() = %d; want 1", n)
