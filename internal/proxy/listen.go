@@ -10,7 +10,7 @@ import (
 )
 
 // ListenUnix listens on a Unix socket at path, with mode 0600, inside an existing directory
-// that only its owner can enter (mode 0700). A stale socket file at path is replaced; any
+// that is the caller's and only the caller can enter (mode 0700). A stale socket file at path is replaced; any
 // other file there is an error. Closing the listener removes the socket file.
 func ListenUnix(path string) (*net.UnixListener, error) {
 	if runtime.GOOS == "windows" {
@@ -23,6 +23,9 @@ func ListenUnix(path string) (*net.UnixListener, error) {
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("dsqlenv proxy: socket directory %s is not a directory", dir)
+	}
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() {
+		return nil, fmt.Errorf("dsqlenv proxy: socket directory %s belongs to UID %d, not to you (UID %d)", dir, uid, os.Geteuid())
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("dsqlenv proxy: socket directory %s has mode %04o; it must be 0700 so that only you can reach the socket", dir, fi.Mode().Perm())

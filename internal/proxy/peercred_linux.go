@@ -5,6 +5,8 @@ package proxy
 import (
 	"fmt"
 	"net"
+	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,4 +33,13 @@ func peerUID(c net.Conn) (int, error) {
 		return -1, err
 	}
 	return uid, cerr
+}
+
+// fileOwner returns the UID owning a file.
+func fileOwner(fi os.FileInfo) (int, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, false
+	}
+	return int(st.Uid), true
 }

@@ -4,7 +4,25 @@
 // socket, by SCRAM-SHA-256 with a local password over TCP — and never see a token; after the
 // upstream handshake the proxy hands the session over and copies bytes both ways.
 //
-// The package takes plain values and a mint function; the CLI wires in profiles and AWS.
+// The package takes plain values and a mint function; the CLI wires in profiles and AWS:
+//
+//	srv, err := proxy.New(proxy.Config{Profile: "prod", Upstream: up, Mint: mint,
+//		Password: localPassword, PeerUID: os.Getuid(), Log: logLine})
+//	uln, err := proxy.ListenUnix(filepath.Join(dir0700, ".s.PGSQL.5432"))
+//	go srv.Serve(uln)              // psql "host=dir0700 port=5432"
+//	tln, err := net.Listen("tcp", "127.0.0.1:5432") // check proxy.IsLoopback first
+//	go srv.Serve(tln)              // TCP clients give Password by SCRAM-SHA-256
+//	…
+//	srv.Shutdown(ctx)              // on SIGINT/SIGTERM; Serve then returns nil
+//
+// Each client connection: the startup packet (SSLRequest and GSSENCRequest are answered 'N';
+// protocol 3.x is negotiated down to 3.0 with NegotiateProtocolVersion; anything else gets an
+// ErrorResponse), the local check, a token from Mint for the user asked for, an upstream
+// connection by pgconn (verify-full TLS, direct or after an SSLRequest, the token as
+// password), then AuthenticationOk, the upstream's ParameterStatus messages, a BackendKeyData
+// of the proxy's own (cancel requests are mapped back to the upstream session) and
+// ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
+// as an ErrorResponse with an SQLSTATE; an upstream error is passed on whole.
 package proxy
 
 import (
@@ -48,10 +66,11 @@ type Config struct {
 	// Password is the local SCRAM-SHA-256 password TCP clients must give; "" means none is
 	// asked for. Unix socket clients are checked by PeerUID instead.
 	Password string
-	// PeerUID is the only peer UID allowed on a Unix socket; -1 does not check.
+	// PeerUID is the only peer UID allowed on a Unix socket; -1 does not check. (The zero
+	// value lets only root in: set it, usually to os.Getuid().)
 	PeerUID int
 
-	MaxSessions int     // 0: no limit; beyond it a client gets 53300
+	MaxSessions int     // authenticated sessions; 0: no limit; beyond it a client gets 53300
 	Rate        float64 // new upstream connections per second (default 100); callers wait
 	Burst       int     // default 1000
 
@@ -70,6 +89,7 @@ const (
 	defaultMintTimeout    = 60 * time.Second
 	defaultStartupTimeout = 30 * time.Second
 	cancelTimeout         = 10 * time.Second
+	closeGrace            = 2 * time.Second
 )
 
 // Server is a running proxy. Create it with New and start it with Serve.
@@ -94,7 +114,9 @@ type Server struct {
 	mu        sync.Mutex
 	closing   bool
 	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{} // client and upstream connections
+	// conns holds client and upstream connections; true: Close closes it at once, false: a
+	// client still being set up, which Close lets say why it ends.
+	conns map[net.Conn]bool
 }
 
 // New checks cfg and returns a Server that is not yet serving.
@@ -133,7 +155,7 @@ func New(cfg Config) (*Server, error) {
 		keys:           newKeyMap(),
 		startupTimeout: defaultStartupTimeout,
 		listeners:      map[net.Listener]struct{}{},
-		conns:          map[net.Conn]struct{}{},
+		conns:          map[net.Conn]bool{},
 	}
 	if cfg.Password != "" {
 		c, err := newScramCreds(cfg.Password)
@@ -242,7 +264,18 @@ func (s *Server) track(c net.Conn, client bool) bool {
 		// Under the lock with the closing check, so no Add comes after Shutdown's Wait began.
 		s.wg.Add(1)
 	}
-	s.conns[c] = struct{}{}
+	s.conns[c] = !client
+	return true
+}
+
+// handOver marks a client as past its setup, unless the server is closing.
+func (s *Server) handOver(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return false
+	}
+	s.conns[c] = true
 	return true
 }
 
@@ -252,8 +285,9 @@ func (s *Server) untrack(c net.Conn) {
 	delete(s.conns, c)
 }
 
-// Sessions returns the number of client sessions being served or set up: connections past
-// their StartupMessage (cancel requests and refused packets are not sessions).
+// Sessions returns the number of client sessions being served or set up: clients that
+// passed the local check (peer UID or password) and have not ended. Config.MaxSessions
+// limits this number.
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 
 // Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the
@@ -273,15 +307,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Close closes the listeners and every connection now, and waits for the handlers to end.
+// A client still being set up (waiting for its token or upstream connection) is first told
+// that the proxy is shutting down (57P01), for up to closeGrace.
 func (s *Server) Close() error {
 	s.stopListening()
 	s.cancel()
+	s.mu.Lock()
+	for c, now := range s.conns {
+		if now {
+			c.Close()
+		} else {
+			c.SetReadDeadline(time.Now()) // ends a wait for the client; minting and dialing end with s.ctx
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(closeGrace):
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.Close()
 	}
 	s.mu.Unlock()
-	s.wg.Wait()
+	<-done
 	return nil
 }
 

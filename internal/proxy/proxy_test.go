@@ -57,6 +57,38 @@ func testMint(ctx context.Context, user string) (string, error) {
 	return "", fmt.Errorf("dsqlenv: no token for user %s in the tests", user)
 }
 
+// TestProxy runs the tests that need an upstream against one PostgreSQL 18, each with its own
+// proxy: starting a server costs seconds on a loaded machine.
+func TestProxy(t *testing.T) {
+	pg := upstreamPG(t)
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, *testkit.Postgres)
+	}{
+		{"ConnectThroughSocketAndTCP", testConnectThroughSocketAndTCP},
+		{"Protocol32ClientIsNegotiatedDown", testProtocol32ClientIsNegotiatedDown},
+		{"LocalPassword", testLocalPassword},
+		{"PeerUIDMismatch", testPeerUIDMismatch},
+		{"PsqlThroughSocket", testPsqlThroughSocket},
+		{"CancelReachesOnlyItsSession", testCancelReachesOnlyItsSession},
+		{"UpstreamFailures", testUpstreamFailures},
+		{"MaxSessions", testMaxSessions},
+		{"HostileStartup", testHostileStartup},
+		{"StartupDeadline", testStartupDeadline},
+		{"ManySessionsLeaveNothingBehind", testManySessionsLeaveNothingBehind},
+		{"Shutdown", testShutdown},
+		{"ShutdownWaitsForSessions", testShutdownWaitsForSessions},
+		{"RatePacing", testRatePacing},
+		{"CloseEndsAPacedWait", testCloseEndsAPacedWait},
+		{"EveryConnectionMintsAFreshToken", testEveryConnectionMintsAFreshToken},
+		{"NodePostgres", testNodePostgres},
+		{"EnvironmentDoesNotReachUpstream", testEnvironmentDoesNotReachUpstream},
+		{"ShutdownDuringMint", testShutdownDuringMint},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.test(t, pg) })
+	}
+}
+
 type fixture struct {
 	srv     *Server
 	sockDir string // holds .s.PGSQL.5432
@@ -228,8 +260,7 @@ func noSecrets(t *testing.T, what string, texts ...string) {
 	}
 }
 
-func TestConnectThroughSocketAndTCP(t *testing.T) {
-	pg := upstreamPG(t)
+func testConnectThroughSocketAndTCP(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
 		c.Upstream.ApplicationName = "from-profile"
 		c.Upstream.Options = "-c search_path=profile_path"
@@ -332,8 +363,7 @@ func TestConnectThroughSocketAndTCP(t *testing.T) {
 	}
 }
 
-func TestProtocol32ClientIsNegotiatedDown(t *testing.T) {
-	pg := upstreamPG(t)
+func testProtocol32ClientIsNegotiatedDown(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	conn := mustConnect(t, f.unixConn("tester")+" max_protocol_version=3.2")
 	if got := query1(t, conn, "select current_user"); got != "tester" {
@@ -341,8 +371,7 @@ func TestProtocol32ClientIsNegotiatedDown(t *testing.T) {
 	}
 }
 
-func TestLocalPassword(t *testing.T) {
-	pg := upstreamPG(t)
+func testLocalPassword(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 
 	_, err := connect(t, f.tcpConn("tester", "wrong"))
@@ -358,15 +387,13 @@ func TestLocalPassword(t *testing.T) {
 	mustConnect(t, f.unixConn("tester"))
 }
 
-func TestPeerUIDMismatch(t *testing.T) {
-	pg := upstreamPG(t)
+func testPeerUIDMismatch(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.PeerUID = os.Getuid() + 1 })
 	_, err := connect(t, f.unixConn("tester"))
 	wantPgError(t, err, "28000", fmt.Sprintf("peer UID %d", os.Getuid()))
 }
 
-func TestPsqlThroughSocket(t *testing.T) {
-	pg := upstreamPG(t)
+func testPsqlThroughSocket(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	for _, libpq := range []int{18, 15} {
 		path, env := testkit.PsqlWithLibpq(t, libpq)
@@ -376,6 +403,8 @@ func TestPsqlThroughSocket(t *testing.T) {
 		}{
 			{"socket", fmt.Sprintf("host=%s port=5432 user=tester dbname=postgres", f.sockDir), nil},
 			{"tcp", strings.Replace(f.tcpConn("tester", ""), "password='' ", "", 1), []string{"PGPASSWORD=" + localPW}},
+			// libpq 18 asks for protocol 3.2 and takes 3.0 (libpq 15 ignores the variable).
+			{"socket, protocol 3.2", fmt.Sprintf("host=%s port=5432 user=tester dbname=postgres", f.sockDir), []string{"PGMAXPROTOCOLVERSION=latest"}},
 		} {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			cmd := exec.CommandContext(ctx, path, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", c.conninfo, "-c", "select current_user, 1+1")
@@ -415,8 +444,7 @@ func waitActive(t *testing.T, pg *testkit.Postgres, marker string, want int) {
 	}
 }
 
-func TestCancelReachesOnlyItsSession(t *testing.T) {
-	pg := upstreamPG(t)
+func testCancelReachesOnlyItsSession(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	a := mustConnect(t, f.unixConn("tester"))
 	b := mustConnect(t, f.tcpConn("tester", localPW))
@@ -503,8 +531,7 @@ func sendCancel(t *testing.T, addr string, pid, secret uint32) {
 	io.Copy(io.Discard, c)
 }
 
-func TestUpstreamFailures(t *testing.T) {
-	pg := upstreamPG(t)
+func testUpstreamFailures(t *testing.T, pg *testkit.Postgres) {
 	good := upstreamOf(t, pg)
 
 	t.Run("mint error, then the next client connects", func(t *testing.T) {
@@ -565,14 +592,44 @@ func TestUpstreamFailures(t *testing.T) {
 		if got := query1(t, conn, "select current_setting('server_version_num')::int / 10000"); got != "15" {
 			t.Errorf("server version %s", got)
 		}
+		// A cancel request goes upstream the same way, after an SSLRequest.
+		errc := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			defer cancel()
+			_, err := conn.Exec(ctx, "select pg_sleep(30) -- sleep15").ReadAll()
+			errc <- err
+		}()
+		waitActive(t, pg15, "sleep15", 1)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := conn.CancelRequest(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errc:
+			wantPgError(t, err, "57014")
+		case <-time.After(25 * time.Second):
+			t.Fatal("the query on PostgreSQL 15 was not cancelled")
+		}
 	})
 }
 
-func TestMaxSessions(t *testing.T) {
-	pg := upstreamPG(t)
+func testMaxSessions(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.MaxSessions = 1 })
+	// A TCP client that never finishes SCRAM does not take the one session.
+	stuck, err := net.Dial("tcp", f.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	stuck.Write(startupPacket(3<<16, "user", "tester"))
+	stuck.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if b := make([]byte, 1); func() error { _, err := io.ReadFull(stuck, b); return err }() != nil || b[0] != 'R' {
+		t.Fatal("no authentication request for the stuck client")
+	}
 	first := mustConnect(t, f.unixConn("tester"))
-	_, err := connect(t, f.unixConn("tester"))
+	_, err = connect(t, f.unixConn("tester"))
 	wantPgError(t, err, "53300", "too many sessions for profile test (max 1)")
 	if n := f.srv.Sessions(); n != 1 {
 		t.Errorf("Sessions() = %d; want 1", n)
@@ -629,8 +686,7 @@ func startupPacket(version uint32, params ...string) []byte {
 	return b
 }
 
-func TestHostileStartup(t *testing.T) {
-	pg := upstreamPG(t)
+func testHostileStartup(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	for _, c := range []struct {
 		name string
@@ -662,8 +718,7 @@ func TestHostileStartup(t *testing.T) {
 	mustConnect(t, f.tcpConn("tester", localPW))
 }
 
-func TestStartupDeadline(t *testing.T) {
-	pg := upstreamPG(t)
+func testStartupDeadline(t *testing.T, pg *testkit.Postgres) {
 	f := startProxyWith(t, upstreamOf(t, pg), nil, func(s *Server) { s.startupTimeout = 500 * time.Millisecond })
 	c, err := net.Dial("unix", filepath.Join(f.sockDir, ".s.PGSQL.5432"))
 	if err != nil {
@@ -677,8 +732,7 @@ func TestStartupDeadline(t *testing.T) {
 	}
 }
 
-func TestManySessionsLeaveNothingBehind(t *testing.T) {
-	pg := upstreamPG(t)
+func testManySessionsLeaveNothingBehind(t *testing.T, pg *testkit.Postgres) {
 	baseline := runtime.NumGoroutine()
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	for i := range 200 {
@@ -729,8 +783,7 @@ func TestManySessionsLeaveNothingBehind(t *testing.T) {
 	}
 }
 
-func TestShutdown(t *testing.T) {
-	pg := upstreamPG(t)
+func testShutdown(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	c := mustConnect(t, f.unixConn("tester"))
 
@@ -761,8 +814,7 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-func TestShutdownWaitsForSessions(t *testing.T) {
-	pg := upstreamPG(t)
+func testShutdownWaitsForSessions(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), nil)
 	c := mustConnect(t, f.unixConn("tester"))
 	done := make(chan error, 1)
@@ -788,8 +840,7 @@ func TestShutdownWaitsForSessions(t *testing.T) {
 	}
 }
 
-func TestRatePacing(t *testing.T) {
-	pg := upstreamPG(t)
+func testRatePacing(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 4, 1 })
 	start := time.Now()
 	for range 5 {
@@ -801,8 +852,7 @@ func TestRatePacing(t *testing.T) {
 	}
 }
 
-func TestCloseEndsAPacedWait(t *testing.T) {
-	pg := upstreamPG(t)
+func testCloseEndsAPacedWait(t *testing.T, pg *testkit.Postgres) {
 	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 0.001, 1 })
 	mustConnect(t, f.unixConn("tester"))
 	errc := make(chan error, 1)
@@ -857,4 +907,142 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 	c.rec.buf = append(c.rec.buf, p[:n]...)
 	c.rec.mu.Unlock()
 	return n, err
+}
+
+// testEveryConnectionMintsAFreshToken checks the point of the proxy: each new upstream
+// connection, psql's \connect included, gets a token minted for it, for the user asked for,
+// with a deadline.
+func testEveryConnectionMintsAFreshToken(t *testing.T, pg *testkit.Postgres) {
+	var mu sync.Mutex
+	var mints []string
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("Mint without a deadline")
+			}
+			mu.Lock()
+			mints = append(mints, user)
+			mu.Unlock()
+			return testMint(ctx, user)
+		}
+	})
+	for _, user := range []string{"tester", "other", "tester"} {
+		mustConnect(t, f.unixConn(user)).Close(context.Background())
+	}
+	path, env := testkit.PsqlWithLibpq(t, 18)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", fmt.Sprintf("host=%s port=5432 user=tester dbname=postgres", f.sockDir),
+		"-c", "select 1", "-c", `\connect - other`, "-c", "select current_user")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	out, err := cmd.CombinedOutput()
+	if got := strings.Fields(string(out)); err != nil || len(got) < 2 || got[len(got)-1] != "other" {
+		t.Errorf("psql with \\connect: %q, %v", out, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "tester other tester tester other"; strings.Join(mints, " ") != want {
+		t.Errorf("minted for %q; want %q", mints, want)
+	}
+}
+
+// testNodePostgres connects node-postgres (its own SCRAM client) over TCP with the local
+// password, and over the socket.
+func testNodePostgres(t *testing.T, pg *testkit.Postgres) {
+	node := testkit.RequireTool(t, "node")
+	modules := testkit.NodeModules(t)
+	f := startProxy(t, upstreamOf(t, pg), nil)
+	host, port, _ := net.SplitHostPort(f.tcp)
+	script := `const { Client } = require('pg');
+const [host, port, password, sockDir] = process.argv.slice(1); // node -e: no script name
+(async () => {
+  const out = [];
+  for (const cfg of [
+    { host, port: +port, password },
+    { host: sockDir, port: 5432 },
+  ]) {
+    const c = new Client({ ...cfg, user: 'tester', database: 'postgres' });
+    await c.connect();
+    const r = await c.query('select current_user as u');
+    out.push(r.rows[0].u);
+    await c.end();
+  }
+  const bad = new Client({ host, port: +port, password: 'wrong', user: 'tester', database: 'postgres' });
+  try { await bad.connect(); out.push('wrong password connected'); } catch (e) { out.push(e.code); }
+  console.log(out.join(' '));
+})().catch(e => { console.error(e); process.exit(1); });
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "-e", script, "--", host, port, localPW, f.sockDir)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NODE_PATH=" + modules, "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if got := strings.TrimSpace(string(out)); err != nil || got != "tester tester 28P01" {
+		t.Errorf("node-postgres: %q, %v; want tester tester 28P01\nproxy log: %q", got, err, f.logLines())
+	}
+}
+
+// testEnvironmentDoesNotReachUpstream starts the proxy with PG* variables that would break or
+// bend a pgconn connection; the upstream connection is the profile's alone.
+func testEnvironmentDoesNotReachUpstream(t *testing.T, pg *testkit.Postgres) {
+	env := map[string]string{
+		"PGSSLROOTCERT": "/nonexistent/root.crt", "PGSSLCERT": "/nonexistent/client.crt", "PGSSLKEY": "/nonexistent/client.key",
+		"PGSSLMODE": "verify-ca", "PGREQUIREAUTH": "bogus", "PGMAXPROTOCOLVERSION": "9.9", "PGMINPROTOCOLVERSION": "bogus",
+		"PGTARGETSESSIONATTRS": "bogus", "PGCHANNELBINDING": "bogus", "PGOPTIONS": "-c search_path=from_env",
+		"PGAPPNAME": "from_env", "PGCONNECT_TIMEOUT": "bogus", "PGSSLNEGOTIATION": "bogus", "PGPASSWORD": "from_env",
+		"PGHOST": "/nonexistent", "PGPORT": "1", "PGDATABASE": "from_env", "PGUSER": "from_env", "PGTZ": "Asia/Tokyo",
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	f := startProxy(t, upstreamOf(t, pg), nil)
+	for k := range env {
+		os.Unsetenv(k) // for the test's own clients; t.Setenv restores the originals at the end
+	}
+	conn := mustConnect(t, f.unixConn("tester"))
+	got := query1(t, conn, "select current_setting('application_name') || ' ' || current_setting('search_path') || ' ' || current_setting('TimeZone')")
+	if strings.Contains(got, "from_env") || strings.Contains(got, "Tokyo") {
+		t.Errorf("the environment reached the upstream session: %q", got)
+	}
+}
+
+// testShutdownDuringMint: a session still minting when Shutdown's time runs out is told the
+// proxy is shutting down, and the minter's context ends.
+func testShutdownDuringMint(t *testing.T, pg *testkit.Postgres) {
+	minting := make(chan struct{})
+	mintCtxDone := make(chan struct{})
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) {
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			close(minting)
+			<-ctx.Done()
+			close(mintCtxDone)
+			return "", ctx.Err()
+		}
+	})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := connect(t, f.unixConn("tester"))
+		errc <- err
+	}()
+	select {
+	case <-minting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Mint was not called")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := f.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v", err)
+	}
+	select {
+	case <-mintCtxDone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the minter's context did not end")
+	}
+	select {
+	case err := <-errc:
+		wantPgError(t, err, "57P01", "shutting down")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the client got no answer")
+	}
 }

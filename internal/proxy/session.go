@@ -136,17 +136,13 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	if peerErr != nil {
 		return fail(peerErr)
 	}
-	n := s.sessions.Add(1)
-	defer s.sessions.Add(-1)
-	if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) {
-		return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
-			Hint: "Close idle sessions, or start the proxy with a higher session limit."})
-	}
 	if user == "" {
 		return fail(&pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"})
 	}
 	if st.minor != 0 || len(unknown) > 0 {
-		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown}); err != nil {
+		// The field holds the whole version, 3.0, as PostgreSQL sends it and libpq reads it
+		// (pgconn takes its low 16 bits).
+		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: pgproto3.ProtocolVersion30, UnrecognizedOptions: unknown}); err != nil {
 			sess.end = "client gone"
 			return true
 		}
@@ -162,6 +158,15 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		}
 	}
 	c.SetDeadline(time.Time{})
+
+	// Only clients that passed the local check count against the limit, so that clients
+	// that never finish authenticating cannot lock the owner out.
+	n := s.sessions.Add(1)
+	defer s.sessions.Add(-1)
+	if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) {
+		return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
+			Hint: "Close idle sessions, or start the proxy with a higher session limit."})
+	}
 
 	// From here the client waits for AuthenticationOk while the proxy mints and connects.
 	if err := s.limiter.wait(s.ctx); err != nil {
@@ -207,6 +212,9 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.hc.ParameterStatuses[k]})
 	}
 	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.hc.TxStatus})
+	if !s.handOver(c) {
+		return fail(shuttingDown())
+	}
 	if err := send(c, msgs...); err != nil {
 		sess.end = "client gone before the hand-over"
 		return true
@@ -319,12 +327,21 @@ func (s *Server) connect(user, database string, params map[string]string, token 
 	return &upstreamConn{hc: hc, raw: raw}, nil
 }
 
+// upstreamSettings names every setting pgconn.ParseConfig would otherwise take from a PG*
+// environment variable (but PGSERVICE), with a harmless value: the proxy's upstream is the
+// profile's alone, and a stray PGSSLROOTCERT or PGREQUIREAUTH in the proxy's environment must
+// neither break nor change it. The TLS and the rest are set on the parsed Config.
+const upstreamSettings = "user=proxy password=unused passfile='' dbname='' application_name='' options='' " +
+	"connect_timeout=0 sslmode=disable sslkey='' sslcert='' sslcertmode=disable sslsni=1 sslrootcert='' " +
+	"sslpassword='' sslnegotiation=postgres target_session_attrs=any min_protocol_version=3.0 " +
+	"max_protocol_version=3.0 channel_binding=prefer require_auth=''"
+
 // upstreamConfig makes the pgconn settings for the upstream: verify-full TLS against the
-// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. ParseConfig
-// reads PG* environment variables; every field they could set is set here or per connection.
+// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. User, password,
+// database and run-time parameters are set per connection.
 func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
 	host, port, _ := net.SplitHostPort(c.Upstream.Addr)
-	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' sslmode=require", quoteConn(host), quoteConn(port)))
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' %s", quoteConn(host), quoteConn(port), upstreamSettings))
 	if err != nil {
 		return nil, fmt.Errorf("dsqlenv proxy: upstream %s: %v", c.Upstream.Addr, err)
 	}
@@ -342,6 +359,7 @@ func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
 	cfg.OAuthTokenProvider, cfg.OnNotice, cfg.OnNotification = nil, nil, nil
 	cfg.KerberosSrvName, cfg.KerberosSpn = "", ""
 	cfg.Password = ""
+	cfg.RuntimeParams = nil
 	return cfg, nil
 }
 

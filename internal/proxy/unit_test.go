@@ -36,6 +36,13 @@ func TestListenUnix(t *testing.T) {
 		t.Errorf("a socket in a 0755 directory: %v", err)
 	}
 	os.Chmod(dir, 0o700)
+	if os.Geteuid() == 0 { // a directory of another user's
+		os.Chown(dir, 65534, 65534)
+		if _, err := ListenUnix(path); err == nil || !strings.Contains(err.Error(), "belongs to UID 65534") {
+			t.Errorf("a socket in another user's directory: %v", err)
+		}
+		os.Chown(dir, 0, 0)
+	}
 	if _, err := ListenUnix(filepath.Join(dir, "missing", "s")); err == nil {
 		t.Error("a socket in a missing directory")
 	}
