@@ -460,3 +460,99 @@ func pgconnWithPassword(port, pw string) error {
 	}
 	return err
 }
+
+// TestProxyUnderLoadLeavesNothingBehind: 200 sessions open at once through the proxy, then
+// 1,000 connect and disconnect cycles; afterwards the proxy holds as many descriptors as
+// before, and SIGTERM leaves no socket file.
+func TestProxyUnderLoadLeavesNothingBehind(t *testing.T) {
+	d, cfg := dsqlBehindProxy(t)
+	runtime := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 1, "--quiet", "p")
+	sock := filepath.Join(runtime, "dsqlenv", "p")
+	fds := func() int {
+		entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	connect := func() (*pgconn.PgConn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		return pgconn.Connect(ctx, "host="+sock+" user=admin dbname=postgres")
+	}
+	before := fds()
+
+	conns := make([]*pgconn.PgConn, 200)
+	errs := make(chan error, len(conns))
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := connect()
+			if err == nil {
+				_, err = c.Exec(context.Background(), "select 1").ReadAll()
+			}
+			conns[i] = c
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("one of 200 concurrent sessions: %v", err)
+		}
+	}
+	if n := fds(); n < before+200 {
+		t.Errorf("%d descriptors with 200 sessions open, %d before: are they all through the proxy?", n, before)
+	}
+	for _, c := range conns {
+		c.Close(context.Background())
+	}
+
+	jobs := make(chan int)
+	cycleErr := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var first error
+			for range jobs {
+				c, err := connect()
+				if err == nil {
+					err = c.Close(context.Background())
+				}
+				if err != nil && first == nil {
+					first = err
+				}
+			}
+			cycleErr <- first
+		}()
+	}
+	for i := range 1000 {
+		jobs <- i
+	}
+	close(jobs)
+	for range 4 {
+		if err := <-cycleErr; err != nil {
+			t.Fatalf("a connect and disconnect cycle: %v", err)
+		}
+	}
+	if got := d.Stats().Accepted; got != 1200 {
+		t.Errorf("the double accepted %d sessions, want 1,200", got)
+	}
+	n := fds()
+	for deadline := time.Now().Add(30 * time.Second); n > before && time.Now().Before(deadline); n = fds() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n > before {
+		t.Errorf("%d descriptors after 1,200 sessions ended, %d before", n, before)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+	if _, err := os.Lstat(filepath.Join(sock, ".s.PGSQL.5432")); err == nil {
+		t.Error("the socket file outlived the proxy")
+	}
+}

@@ -197,6 +197,7 @@ ssl_cert_file = '%s'
 ssl_key_file = '%s'
 password_encryption = 'scram-sha-256'
 fsync = off
+max_connections = 250
 `, pg.Port, pg.Socket, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
 	appendFile(t, filepath.Join(pg.data, "postgresql.conf"), conf)
 	auth := "scram-sha-256"
