@@ -111,6 +111,7 @@ var tcpLine = regexp.MustCompile(`psql "host=127\.0\.0\.1 port=(\d+) user=admin 
 // through the proxy while a block minted before is refused; the token appears
 // nowhere a client or the log shows; SIGTERM ends it with the socket file gone.
 func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	d, cfg := dsqlBehindProxy(t)
 	runtime := t.TempDir()
 	passfile := filepath.Join(t.TempDir(), "pgpass")
@@ -216,6 +217,7 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 // same interactive psql reconnects through the proxy on its automatic reset; Ctrl-C on a long
 // query cancels that query only; another local user cannot reach the socket.
 func TestProxySessionCapCancelAndWhoMayConnect(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
 	pg.SQL(t, "CREATE ROLE admin LOGIN")
 	// A cap in real time: the SDK signs with the real clock, so moving the double's clock
@@ -281,6 +283,7 @@ func TestProxySessionCapCancelAndWhoMayConnect(t *testing.T) {
 // down, and a failing credential_process each give the client a PostgreSQL error with the
 // fix, and the proxy then serves the next client.
 func TestProxyFailuresReachTheClient(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
 	pg.SQL(t, "CREATE ROLE admin LOGIN")
 	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
@@ -345,6 +348,7 @@ profiles:
 // (no Unix sockets in the JDK), each with nothing but where the proxy is and the local
 // password; every session is a token the double accepted.
 func TestProxyServesEveryClient(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	d, cfg := dsqlBehindProxy(t)
 	runtime := t.TempDir()
 	state := t.TempDir()
@@ -465,6 +469,7 @@ func pgconnWithPassword(port, pw string) error {
 // 1,000 connect and disconnect cycles; afterwards the proxy holds as many descriptors as
 // before, and SIGTERM leaves no socket file.
 func TestProxyUnderLoadLeavesNothingBehind(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	d, cfg := dsqlBehindProxy(t)
 	runtime := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg)
