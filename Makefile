@@ -29,9 +29,10 @@ demo: build
 	  echo '# dsqlenv powershell demo' >&2 && \
 	  $(DEMO_ENV) ./$(BIN) --config testdata/demo.yaml powershell demo
 
-# Each step runs in this order; a failing step stops the rest.
+# Each step runs in this order; a failing step stops the rest. -timeout 20m is go test's panic
+# guard for a machine loaded far past the usual few minutes, not a budget.
 test: test-tools lint tidy cross
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory fuzz
 
 # Installs the shells, PostgreSQL 15 and 18, libpq 18, the npm and Java clients and the linters
