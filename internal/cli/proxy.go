@@ -360,28 +360,23 @@ func (r *run) socketPath(profile string) string {
 	return dir
 }
 
-// socketDir is socketPath, made 0700 when missing and checked to be the user's own and
-// closed to others when present.
+// socketDir is socketPath, made 0700 when missing (and closed to others when present but
+// open). It must be a directory, not a link to one; proxy.ListenUnix checks that it is the
+// user's own.
 func (r *run) socketDir(profile string) (string, error) {
 	dir := r.socketPath(profile)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		st, err := os.Lstat(d)
-		if err != nil {
+	st, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return "", err
+	case !st.IsDir():
+		return "", fmt.Errorf("socket directory %s is %s, not a directory", dir, safefile.Kind(st.Mode()))
+	case st.Mode().Perm()&0o077 != 0:
+		if err := os.Chmod(dir, 0o700); err != nil {
 			return "", err
-		}
-		owner, ok := fileOwner(st)
-		switch {
-		case !st.IsDir():
-			return "", fmt.Errorf("socket directory %s is %s, not a directory", d, safefile.Kind(st.Mode()))
-		case ok && owner != os.Getuid():
-			return "", fmt.Errorf("socket directory %s belongs to uid %d, not to you: remove it", d, owner)
-		case st.Mode().Perm()&0o077 != 0:
-			if err := os.Chmod(d, 0o700); err != nil {
-				return "", err
-			}
 		}
 	}
 	return dir, nil
