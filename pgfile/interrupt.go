@@ -52,5 +52,5 @@ type UnsafeDirError struct {
 }
 
 func (e *UnsafeDirError) Error() string {
-	return fmt.Sprintf("dsqlenv writes only into a directory of your own that no one else can write, and %s: %s (running as root with another user's HOME or XDG_DATA_HOME, as sudo -E or su without - leave them? use sudo -i or su -, or point XDG_DATA_HOME at a directory of your own)", e.Dir, e.Why)
+	return fmt.Sprintf("the directory %s %s: dsqlenv writes only into a directory of your own that no one else can write (as root with another user's HOME or XDG_DATA_HOME, which sudo -E and su without - keep? use sudo -i or su -, or point XDG_DATA_HOME at a directory of your own)", e.Dir, e.Why)
 }

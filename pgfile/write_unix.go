@@ -114,9 +114,9 @@ func checkDir(dfd int, dir string) error {
 	euid := uint32(unix.Geteuid())
 	switch {
 	case st.Uid != euid && st.Uid != 0:
-		return &UnsafeDirError{Dir: dir, Why: fmt.Sprintf("it belongs to uid %d, not to you (uid %d) or root", st.Uid, euid)}
+		return &UnsafeDirError{Dir: dir, Why: fmt.Sprintf("belongs to uid %d, not to you (uid %d) or root", st.Uid, euid)}
 	case st.Mode&0o022 != 0:
-		return &UnsafeDirError{Dir: dir, Why: fmt.Sprintf("others can write it (mode %04o)", st.Mode&0o7777)}
+		return &UnsafeDirError{Dir: dir, Why: fmt.Sprintf("can be written by others (mode %04o)", st.Mode&0o7777)}
 	}
 	return nil
 }

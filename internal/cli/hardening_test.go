@@ -81,7 +81,7 @@ func TestRootsRefusedInADirectoryOthersCanWrite(t *testing.T) {
 	os.MkdirAll(dir, 0o700)
 	os.Chmod(dir, 0o777)
 	r := runBin(t, env, "cert")
-	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "others can write it (mode 0777)") {
+	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "can be written by others (mode 0777)") {
 		t.Errorf("world-writable: %+v", r)
 	}
 	if _, err := os.Lstat(rootsOf(env)); err == nil {
@@ -91,7 +91,7 @@ func TestRootsRefusedInADirectoryOthersCanWrite(t *testing.T) {
 		os.Chmod(dir, 0o755)
 		os.Chown(dir, 65534, 65534)
 		r = runBin(t, env, "cert")
-		if r.code != 1 || !strings.Contains(r.stderr, "it belongs to uid 65534, not to you (uid 0) or root") {
+		if r.code != 1 || !strings.Contains(r.stderr, "belongs to uid 65534, not to you (uid 0) or root") {
 			t.Errorf("another user's directory, as root: %+v", r)
 		}
 		os.Chown(dir, 0, 0)
