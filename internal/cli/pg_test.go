@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -56,31 +57,79 @@ func evalThenPsql(t *testing.T, shell string, pg *testkit.Postgres, cfg, profile
 	return strings.TrimSpace(string(out)), err
 }
 
+// TestPsqlConnectsWithEvaluatedBlock is the user's flow against the DSQL double, which checks
+// the token as DSQL does: evaluate the block in a real shell, then run psql with nothing but
+// the environment it set. The double accepting the session is what proves the token valid
+// (signature, host, region, action for the role, expiry), not only that it arrived.
 func TestPsqlConnectsWithEvaluatedBlock(t *testing.T) {
-	pg := testkit.StartPostgres(t)
-	cfg := pgProfiles(t, pg)
-	for _, shell := range []string{"bash", "zsh", "fish"} {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN; CREATE ROLE app_rw LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+	other := writeFile(t, t.TempDir(), "other-ca.pem", string(testkit.NewCA(t, "some other CA").CertPEM))
+	cfg := writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
+  region: %s
+  port: %d
+  sslrootcert: %s
+profiles:
+  local:
+    endpoint: localhost
+  local-app:
+    endpoint: localhost
+    user: app_rw
+    application_name: dsqlenv-test
+  local-wrongca:
+    endpoint: localhost
+    sslrootcert: %s
+`, d.Region, d.Port, d.CAFile, other))
+	query := `psql -X -At -F '|' -c "select current_user, current_setting('application_name')"`
+	run := func(shell, profile string, extraEnv ...string) (string, error) {
+		t.Helper()
+		dialect := map[string]string{"dash": "sh"}[shell]
+		if dialect == "" {
+			dialect = shell
+		}
+		args := []string{"-c", `eval "$("$BIN" ` + dialect + ` ` + profile + `)" || exit 1; ` + query}
+		if shell == "fish" {
+			args = []string{"--no-config", "-c", `"$BIN" fish ` + profile + ` | source; or exit 1; ` + query}
+		}
+		cmd := exec.Command(testkit.RequireTool(t, shell), args...)
+		cmd.Env = append(awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath), extraEnv...)
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	accepted := func() int { return d.Stats().Accepted }
+	for _, shell := range []string{"bash", "zsh", "dash", "fish"} {
 		t.Run(shell, func(t *testing.T) {
-			out, err := evalThenPsql(t, shell, pg, cfg, "local")
-			if err != nil || out != "admin|t|psql" {
+			before := accepted()
+			if out, err := run(shell, "local"); err != nil || out != "admin|psql" {
 				t.Fatalf("psql as admin: %v\n%s", err, out)
 			}
-			out, err = evalThenPsql(t, shell, pg, cfg, "local-app")
-			if err != nil || out != "app_rw|t|dsqlenv-test" {
+			if out, err := run(shell, "local-app"); err != nil || out != "app_rw|dsqlenv-test" {
 				t.Fatalf("psql as app_rw: %v\n%s", err, out)
+			}
+			if got := accepted() - before; got != 2 {
+				t.Errorf("the double accepted %d sessions, want 2", got)
 			}
 		})
 	}
 	t.Run("a different CA fails verify-full", func(t *testing.T) {
-		out, err := evalThenPsql(t, "bash", pg, cfg, "local-wrongca")
-		if err == nil || !strings.Contains(out, "certificate verify failed") {
-			t.Fatalf("want a certificate failure, got %v\n%s", err, out)
+		before := d.Stats()
+		out, err := run("bash", "local-wrongca")
+		if err == nil || !strings.Contains(out, "certificate verify failed") || d.Stats().Accepted != before.Accepted || len(d.Stats().Tokens) != len(before.Tokens) {
+			t.Fatalf("want a certificate failure before any token is sent, got %v\n%s", err, out)
 		}
 	})
 	t.Run("a stale PGSERVICE and PGHOSTADDR do not redirect", func(t *testing.T) {
-		out, err := evalThenPsql(t, "bash", pg, cfg, "local", "PGSERVICE=nonexistent", "PGHOSTADDR=127.0.0.2")
-		if err != nil || out != "admin|t|psql" {
+		if out, err := run("bash", "local", "PGSERVICE=nonexistent", "PGHOSTADDR=127.0.0.2"); err != nil || out != "admin|psql" {
 			t.Fatalf("%v\n%s", err, out)
+		}
+	})
+	// Last, since the double's clock stays moved: 16 minutes on, by the double's reckoning, a
+	// freshly minted 15-minute token is as old as one minted before a coffee break.
+	t.Run("a token 16 minutes old is refused", func(t *testing.T) {
+		d.Advance(16 * time.Minute)
+		if out, err := run("bash", "local"); err == nil || !strings.Contains(out, "Signature expired") {
+			t.Fatalf("want the double's Signature expired, got %v\n%s", err, out)
 		}
 	})
 }
