@@ -33,7 +33,9 @@ type fakeCluster struct {
 	witness          string
 }
 
-func fakeARN(region, id string) string { return "arn:aws:dsql:" + region + ":123456789012:cluster/" + id }
+func fakeARN(region, id string) string {
+	return "arn:aws:dsql:" + region + ":123456789012:cluster/" + id
+}
 
 var scopeRE = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`)
 
