@@ -205,10 +205,10 @@ func loadForAdd(g global) (*profiles.File, error) {
 
 // addClusters stages one profile per cluster for `clusters --add`: names the file already has
 // are skipped with a note, and so are clusters on their way out.
-func (r *run) addClusters(o clustersOptions, all []cluster) error {
+func (r *run) addClusters(o clustersOptions, all []cluster) (added int, err error) {
 	f, err := loadForAdd(o.global)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	have := map[string]bool{}
 	if f != nil {
@@ -245,7 +245,7 @@ func (r *run) addClusters(o clustersOptions, all []cluster) error {
 		if len(notes) > 0 {
 			r.note("clusters --add", strings.Join(notes, "\n")+"\nno profile added")
 		}
-		return nil
+		return 0, nil
 	}
 	path := o.config
 	r.stage("add "+path, func() (string, error) {
@@ -266,7 +266,7 @@ func (r *run) addClusters(o clustersOptions, all []cluster) error {
 		}
 		return strings.Join(append(notes, fmt.Sprintf("added %s to %s", plural(len(names), "profile")+" "+strings.Join(names, ", "), written)), "\n"), nil
 	})
-	return nil
+	return len(adds), nil
 }
 
 func plural(n int, word string) string {

@@ -139,3 +139,30 @@ func TestAddFailures(t *testing.T) {
 		t.Errorf("--no-check: exit %d %s: %s", r.code, r.stderr, got)
 	}
 }
+
+func TestAddInitFromAWS(t *testing.T) {
+	srv := startFakeDSQL(t, twoRegions())
+	env := dsqlEnv(t, srv)
+	file := filepath.Join(envValue(env, "XDG_CONFIG_HOME"), "dsqlenv", "profiles.yaml")
+	r := runBin(t, env, "init", "--from-aws", "--aws-profile", "work", "--region", "us-east-2")
+	want := "# dsqlenv profiles (`dsqlenv add` wrote this file; every field: dsqlenv init --path, then the README)\nprofiles:\n" +
+		"  orders-db:\n    endpoint: " + idOrdersEast2 + ".dsql.us-east-2.on.aws\n    aws_profile: work\n" +
+		"  reports:\n    endpoint: " + idReports + ".dsql.us-east-2.on.aws\n    aws_profile: work\n"
+	if got, _ := os.ReadFile(file); r.code != 0 || string(got) != want || r.stderr != "dsqlenv: added profiles orders-db, reports to "+file+"\n" ||
+		!strings.HasPrefix(r.stdout, "Orders DB\t"+idOrdersEast2) {
+		t.Fatalf("exit %d, stdout %q, stderr %q, file:\n%s", r.code, r.stdout, r.stderr, got)
+	}
+	r = runBin(t, env, "init", "--from-aws", "--aws-profile", "work")
+	if r.code != 1 || r.stderr != "dsqlenv: init: "+file+" already exists: dsqlenv clusters --add adds the clusters to it\n" {
+		t.Errorf("second init: exit %d, stderr %q", r.code, r.stderr)
+	}
+	os.Remove(file)
+	r = runBin(t, env, "init", "--from-aws", "--aws-profile", "work", "--region", "eu-west-1")
+	if _, err := os.Stat(file); r.code != 1 || err == nil || r.stdout != "" ||
+		r.stderr != "dsqlenv: init --from-aws: no DSQL cluster to add in eu-west-1 for AWS profile work (from --aws-profile): name other regions with --region or another --aws-profile, or run dsqlenv init for the commented example\n" {
+		t.Errorf("no clusters: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runBin(t, env, "init", "--region", "us-east-1"); r.code != 2 {
+		t.Errorf("--region without --from-aws: exit %d, %s", r.code, r.stderr)
+	}
+}

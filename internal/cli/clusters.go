@@ -26,6 +26,7 @@ type clustersOptions struct {
 	awsProfile string
 	json       bool
 	add        bool
+	init       bool // dsqlenv init --from-aws: a new file, with at least one profile
 }
 
 func newClustersCommand(r *run) *cli.Command {
@@ -68,20 +69,29 @@ Examples:
 			if o.global, err = r.globals(); err != nil {
 				return err
 			}
-			seen := map[string]bool{}
-			for _, reg := range regions.Value() {
-				reg = strings.TrimSpace(reg)
-				if !profiles.IsRegion(reg) {
-					return usagef("clusters: --region %q is not a region name such as us-east-1", reg)
-				}
-				if !seen[reg] {
-					seen[reg] = true
-					o.regions = append(o.regions, reg)
-				}
+			if o.regions, err = regionList(regions.Value(), "clusters"); err != nil {
+				return err
 			}
 			return runClusters(c.Context, r, o)
 		},
 	}
+}
+
+// regionList checks the --region values and drops repeats.
+func regionList(values []string, cmd string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, reg := range values {
+		reg = strings.TrimSpace(reg)
+		if !profiles.IsRegion(reg) {
+			return nil, usagef("%s: --region %q is not a region name such as us-east-1", cmd, reg)
+		}
+		if !seen[reg] {
+			seen[reg] = true
+			out = append(out, reg)
+		}
+	}
+	return out, nil
 }
 
 // cluster is one DSQL cluster as the control plane describes it.
@@ -138,7 +148,11 @@ func runClusters(ctx context.Context, r *run, o clustersOptions) error {
 	if len(o.regions) > 0 {
 		region = o.regions[0]
 	}
-	api, err := r.dsqlAPI(ctx, o.global, "clusters", o.awsProfile, region)
+	cmd := "clusters"
+	if o.init {
+		cmd = "init"
+	}
+	api, err := r.dsqlAPI(ctx, o.global, cmd, o.awsProfile, region)
 	if err != nil {
 		return err
 	}
@@ -163,8 +177,12 @@ func runClusters(ctx context.Context, r *run, o clustersOptions) error {
 		all[i].Profile = uniqueName(profileNameFor(all[i].Name, all[i].ID), all[i].Region, taken)
 	}
 	if o.add {
-		if err := r.addClusters(o, all); err != nil {
+		added, err := r.addClusters(o, all)
+		switch {
+		case err != nil:
 			return err
+		case added == 0 && o.init:
+			return fmt.Errorf("init --from-aws: no DSQL cluster to add in %s for %s: name other regions with --region or another --aws-profile, or run dsqlenv init for the commented example", strings.Join(regions, ", "), api.who())
 		}
 	}
 	switch {
