@@ -356,10 +356,16 @@ func (e *CredentialsError) unknownProfile(name, from string) string {
 		files[1] = config.DefaultSharedCredentialsFilename()
 	}
 	var names, read []string
+	seen := map[string]bool{}
 	for _, f := range files {
 		if ns, err := sharedProfileNames(f); err == nil {
 			read = append(read, f)
-			names = append(names, ns...)
+			for _, n := range ns { // a profile is often in both files
+				if !seen[n] {
+					seen[n] = true
+					names = append(names, n)
+				}
+			}
 		}
 	}
 	change := "change " + e.profileSetting()

@@ -211,9 +211,13 @@ func (r *run) addClusters(o clustersOptions, all []cluster) (added int, err erro
 		return 0, err
 	}
 	have := map[string]bool{}
+	hosts := map[string]string{} // endpoint → the profile that has it
 	if f != nil {
-		for _, p := range f.Profiles {
+		for i, p := range f.Profiles {
 			have[p.Name] = true
+			if h := strings.ToLower(f.Summary(&f.Profiles[i]).Host); hosts[h] == "" {
+				hosts[h] = p.Name
+			}
 		}
 	}
 	type add struct {
@@ -226,6 +230,10 @@ func (r *run) addClusters(o clustersOptions, all []cluster) (added int, err erro
 		switch types.ClusterStatus(c.Status) {
 		case types.ClusterStatusDeleting, types.ClusterStatusDeleted, types.ClusterStatusPendingDelete, types.ClusterStatusFailed:
 			notes = append(notes, fmt.Sprintf("skipped cluster %s in %s: it is %s", c.ID, c.Region, c.Status))
+			continue
+		}
+		if p := hosts[strings.ToLower(c.Endpoint)]; p != "" {
+			notes = append(notes, fmt.Sprintf("skipped cluster %s in %s: profile %s has it already", c.ID, c.Region, p))
 			continue
 		}
 		if have[c.Profile] {
