@@ -44,7 +44,10 @@ type Connection struct {
 	AWSProfile     string // empty: the SDK's default chain
 	// Command, set instead of Profile by a command that talks to AWS with no profile (dsqlenv
 	// clusters): credential messages name it, and AWSProfile as its --aws-profile.
-	Command         string
+	Command string
+	// AWSProfileFrom, for messages: where AWSProfile was chosen, when not aws_profile: in the
+	// profile (nor --aws-profile, with Command).
+	AWSProfileFrom  string
 	ApplicationName string
 	ConnectTimeout  int // 0: not set
 	Options         string

@@ -204,6 +204,9 @@ type CredentialsError struct {
 	// Command, when set, is the command that asked with no dsqlenv profile (dsqlenv
 	// clusters): messages name it, and AWSProfile came from its --aws-profile.
 	Command string
+	// AWSProfileFrom says where AWSProfile was chosen when that is neither the profile's
+	// aws_profile: nor --aws-profile (say, "aws_profile: under defaults:").
+	AWSProfileFrom string
 	// EnvVar and EnvProfile: when AWSProfile is "", the variable (AWS_PROFILE or
 	// AWS_DEFAULT_PROFILE) that chose the default chain's AWS profile, and its value, as the
 	// caller saw the environment (Connection.NoteEnvironment); "" when unknown or unset.
@@ -294,6 +297,9 @@ func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // profileSetting is where AWSProfile was chosen: aws_profile: in a profile, or --aws-profile.
 func (e *CredentialsError) profileSetting() string {
+	if e.AWSProfileFrom != "" {
+		return e.AWSProfileFrom
+	}
 	if e.Command != "" {
 		return "--aws-profile"
 	}
@@ -473,7 +479,7 @@ func unreachable(err error) (string, bool) {
 }
 
 func credentialsError(c *Connection, sourceProfile string, err error) error {
-	return &CredentialsError{Profile: c.Profile, Command: c.Command, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
+	return &CredentialsError{Profile: c.Profile, Command: c.Command, AWSProfileFrom: c.AWSProfileFrom, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
 		SourceProfile: sourceProfile, Err: err}
 }
 

@@ -113,8 +113,22 @@ func runAdd(ctx context.Context, r *run, o addOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := checkNewName(o.global, o.name, o.force); err != nil {
+	f, err := loadForAdd(o.global)
+	if err != nil {
 		return err
+	}
+	// The check signs as the profile will: --aws-profile, else the file's defaults, else the
+	// environment's chain.
+	checkProfile, from := o.awsProfile, ""
+	if f != nil {
+		for _, p := range f.Profiles {
+			if p.Name == o.name && !o.force {
+				return fmt.Errorf("add: profile %s already exists in %s (line %d): choose another NAME, or give --force to replace it", o.name, f.Path, p.Line)
+			}
+		}
+		if d := f.Defaults.AWSProfile; checkProfile == "" && d.Set {
+			checkProfile, from = d.Value, "aws_profile: under defaults:"
+		}
 	}
 	status := ""
 	switch {
@@ -128,7 +142,7 @@ func runAdd(ctx context.Context, r *run, o addOptions) error {
 	default:
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
-		api, err := r.dsqlAPI(ctx, o.global, "add", o.awsProfile, region)
+		api, err := r.dsqlAPIFrom(ctx, o.global, "add", checkProfile, from, region)
 		if err != nil {
 			return err
 		}
@@ -170,20 +184,6 @@ func runAdd(ctx context.Context, r *run, o addOptions) error {
 		}
 		return note + "\nnext: dsqlenv show " + o.name, nil
 	})
-	return nil
-}
-
-// checkNewName refuses a name the profiles file already has, unless force.
-func checkNewName(g global, name string, force bool) error {
-	f, err := loadForAdd(g)
-	if err != nil || f == nil {
-		return err
-	}
-	for _, p := range f.Profiles {
-		if p.Name == name && !force {
-			return fmt.Errorf("add: profile %s already exists in %s (line %d): choose another NAME, or give --force to replace it", name, f.Path, p.Line)
-		}
-	}
 	return nil
 }
 

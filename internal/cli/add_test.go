@@ -166,3 +166,20 @@ func TestAddInitFromAWS(t *testing.T) {
 		t.Errorf("--region without --from-aws: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// Without --aws-profile, the check signs as the profile will: with the file's defaults.
+func TestAddChecksWithTheDefaultsAWSProfile(t *testing.T) {
+	srv := startFakeDSQL(t, twoRegions())
+	env := dsqlEnv(t, srv)
+	file, original := copyTestdata(t, env, "handwritten.yaml") // defaults: aws_profile: team
+	r := runBin(t, env, "add", "fresh", "--config", file, "--cluster", fakeARN("us-east-1", idNew))
+	want := "dsqlenv: add: no AWS profile team (from aws_profile: under defaults:) in "
+	if got, _ := os.ReadFile(file); r.code != 1 || !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, "change aws_profile: under defaults:") || string(got) != string(original) {
+		t.Errorf("exit %d, stderr %q; want %q… and the file unchanged", r.code, r.stderr, want)
+	}
+	os.WriteFile(envValue(env, "AWS_SHARED_CREDENTIALS_FILE"), []byte("[team]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"), 0o600)
+	r = runBin(t, env, "add", "fresh", "--config", file, "--cluster", fakeARN("us-east-1", idNew))
+	if got, _ := os.ReadFile(file); r.code != 0 || !strings.Contains(string(got), "    fresh:\n        endpoint: "+idNew+".dsql.us-east-1.on.aws\n\n# end") {
+		t.Errorf("exit %d, stderr %q, file:\n%s", r.code, r.stderr, got)
+	}
+}

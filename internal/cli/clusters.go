@@ -268,7 +268,13 @@ type dsqlClient struct {
 // and gets its credentials. region, when not "", is the region to use when the configuration
 // names none.
 func (r *run) dsqlAPI(ctx context.Context, g global, cmd, awsProfile, region string) (*dsqlClient, error) {
-	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, Region: region}
+	return r.dsqlAPIFrom(ctx, g, cmd, awsProfile, "", region)
+}
+
+// dsqlAPIFrom is dsqlAPI with an AWS profile chosen elsewhere than --aws-profile: from says
+// where, for messages.
+func (r *run) dsqlAPIFrom(ctx context.Context, g global, cmd, awsProfile, from, region string) (*dsqlClient, error) {
+	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region}
 	conn.NoteEnvironment(r.Getenv)
 	g.debugf(r, "%s: loading the AWS configuration for %s", cmd, whoOf(&conn))
 	s, err := profiles.NewSigner(ctx, &conn)
@@ -286,6 +292,8 @@ func (a *dsqlClient) close() { a.signer.Close() }
 
 func whoOf(c *profiles.Connection) string {
 	switch {
+	case c.AWSProfile != "" && c.AWSProfileFrom != "":
+		return "AWS profile " + c.AWSProfile + " (from " + c.AWSProfileFrom + ")"
 	case c.AWSProfile != "":
 		return "AWS profile " + c.AWSProfile + " (from --aws-profile)"
 	case c.EnvAWSProfile != "":
