@@ -30,6 +30,7 @@ const (
 // whatever the chain was waiting on when the caller's deadline passed.
 type TimeoutError struct {
 	Profile    string // the dsqlenv profile
+	Command    string // or the command that asked with none (see CredentialsError.Command)
 	AWSProfile string // "" for the default credential chain
 	Source     string // SourceProcess, SourceIMDS, or what the chain was waiting on ("STS AssumeRole (role_arn)", …)
 	// ProcessProfile is the aws profile whose credential_process was stopped: AWSProfile, the
@@ -59,7 +60,7 @@ func (e *TimeoutError) Error() string {
 	if e.Deadline {
 		fix += ", or raise --timeout"
 	}
-	return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, what, fix)
+	return fmt.Sprintf("%s: no AWS credentials from %s: %s: %s", subject(e.Command, e.Profile), who, what, fix)
 }
 
 // formatBudget writes whole seconds the way FormatDuration does and keeps fractions (1.5s).

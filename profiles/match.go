@@ -134,3 +134,6 @@ func ParseClusterARN(s string) (id, region string, ok bool) {
 	}
 	return id, parts[3], true
 }
+
+// IsRegion reports whether s has the shape of an AWS region name, as us-east-1.
+func IsRegion(s string) bool { return isRegion(s) }

@@ -31,17 +31,23 @@ const (
 
 // Connection is a profile resolved into what libpq and the token signer need.
 type Connection struct {
-	Profile         string
-	Host            string
-	Port            int
-	Database        string
-	User            string
-	SSLMode         string
-	SSLRootCert     string // a file path, RootSystem or RootAmazon
-	SSLNegotiation  string // "direct", "postgres", or "" for libpq's default (postgres)
-	Region          string // empty: ask the AWS SDK when minting
-	ExpiresIn       time.Duration
-	AWSProfile      string // empty: the SDK's default chain
+	Profile        string
+	Host           string
+	Port           int
+	Database       string
+	User           string
+	SSLMode        string
+	SSLRootCert    string // a file path, RootSystem or RootAmazon
+	SSLNegotiation string // "direct", "postgres", or "" for libpq's default (postgres)
+	Region         string // empty: ask the AWS SDK when minting
+	ExpiresIn      time.Duration
+	AWSProfile     string // empty: the SDK's default chain
+	// Command, set instead of Profile by a command that talks to AWS with no profile (dsqlenv
+	// clusters): credential messages name it, and AWSProfile as its --aws-profile.
+	Command string
+	// AWSProfileFrom, for messages: where AWSProfile was chosen, when not aws_profile: in the
+	// profile (nor --aws-profile, with Command).
+	AWSProfileFrom  string
 	ApplicationName string
 	ConnectTimeout  int // 0: not set
 	Options         string

@@ -97,6 +97,9 @@ func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	}
 	if region == "" {
 		w.finish()
+		if c.Command != "" {
+			return nil, fmt.Errorf("%s: no region: the AWS configuration%s has none: give --region", c.Command, inProfile(c.AWSProfile))
+		}
 		return nil, fmt.Errorf("profile %s: no region: the endpoint %s does not name one and the AWS configuration has none: add region: to the profile", c.Profile, c.Host)
 	}
 	c.Region = region
@@ -132,6 +135,27 @@ func (s *Signer) mint(ctx context.Context, user string, once bool, given time.Du
 	return tok, nil
 }
 
+// AWSConfig is the configuration the signer loaded, for a client of another AWS API (the
+// DSQL control plane): its credentials run a credential_process the way Mint does, and its
+// region is the one the signer settled on.
+func (s *Signer) AWSConfig() aws.Config {
+	cfg := s.cfg.Copy()
+	cfg.Region = s.c.Region
+	return cfg
+}
+
+// Retrieve gets the credentials as Mint does, with Mint's errors (*CredentialsError,
+// *TimeoutError): a caller of another API calls it first, so that a missing login is told
+// as dsqlenv tells it rather than as the SDK's operation error.
+func (s *Signer) Retrieve(ctx context.Context) error {
+	given := timeLeft(ctx)
+	if _, err := s.cfg.Credentials.Retrieve(ctx); err != nil {
+		c := s.c
+		return retrieveError(ctx, &c, s.cfg.Credentials, s.w, given, err)
+	}
+	return nil
+}
+
 // Close stops every credential_process the signer started and waits until each is reaped.
 func (s *Signer) Close() { s.w.finish() }
 
@@ -139,10 +163,10 @@ func (s *Signer) Close() { s.w.finish() }
 // deadline as it was on entry, 0 without one.
 func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProvider, w *sourceWatch, given time.Duration, err error) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return fmt.Errorf("profile %s: getting AWS credentials: %w", c.Profile, ctx.Err())
+		return fmt.Errorf("%s: getting AWS credentials: %w", subject(c.Command, c.Profile), ctx.Err())
 	}
 	timeout := func(source string, after time.Duration, deadline bool) error {
-		te := &TimeoutError{Profile: c.Profile, AWSProfile: c.AWSProfile, Source: source, After: after, Deadline: deadline}
+		te := &TimeoutError{Profile: c.Profile, Command: c.Command, AWSProfile: c.AWSProfile, Source: source, After: after, Deadline: deadline}
 		if source == SourceProcess {
 			te.ProcessProfile = w.commandProfile
 		}
@@ -177,6 +201,12 @@ func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProv
 type CredentialsError struct {
 	Profile    string
 	AWSProfile string // the profile's aws_profile:, "" for the default chain
+	// Command, when set, is the command that asked with no dsqlenv profile (dsqlenv
+	// clusters): messages name it, and AWSProfile came from its --aws-profile.
+	Command string
+	// AWSProfileFrom says where AWSProfile was chosen when that is neither the profile's
+	// aws_profile: nor --aws-profile (say, "aws_profile: under defaults:").
+	AWSProfileFrom string
 	// EnvVar and EnvProfile: when AWSProfile is "", the variable (AWS_PROFILE or
 	// AWS_DEFAULT_PROFILE) that chose the default chain's AWS profile, and its value, as the
 	// caller saw the environment (Connection.NoteEnvironment); "" when unknown or unset.
@@ -207,19 +237,19 @@ func (e *CredentialsError) Error() string {
 		// The SDK quotes the whole output, which holds the secret key when the JSON is
 		// merely malformed (a trailing comma): never print it.
 		msg = "its credential_process printed output that is not the JSON the AWS CLI expects (not shown: it may hold secrets)"
-		return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, msg, e.processFix(name))
+		return fmt.Sprintf("%s: no AWS credentials from %s: %s: %s", subject(e.Command, e.Profile), who, msg, e.processFix(name))
 	case errors.As(e.Err, &notExist):
 		return e.unknownProfile(notExist.Profile, from)
 	case errors.As(e.Err, &pe) || strings.Contains(msg, "credential_process"):
 		msg = strings.TrimPrefix(msg, "process provider error: ")
-		return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, msg, e.processFix(name))
+		return fmt.Sprintf("%s: no AWS credentials from %s: %s: %s", subject(e.Command, e.Profile), who, msg, e.processFix(name))
 	case strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, SourceIMDS+" did not answer"):
 		// The chain tried everything and ended at the instance metadata service; its
 		// HTTP details say nothing useful to someone at a laptop.
 		msg = "none found in the environment, the shared config and credentials files, or instance metadata"
 	}
 	if what, ok := unreachable(e.Err); ok {
-		return fmt.Sprintf("profile %s: cannot reach %s, for %s: check your network or VPN", e.Profile, what, who)
+		return fmt.Sprintf("%s: cannot reach %s, for %s: check your network or VPN", subject(e.Command, e.Profile), what, who)
 	}
 	if isSSO {
 		login, through := name, ""
@@ -240,27 +270,58 @@ func (e *CredentialsError) Error() string {
 		switch {
 		case errors.Is(e.Err, fs.ErrNotExist):
 			// No cached token at all: this machine never logged in (or the cache was cleared).
-			return fmt.Sprintf("profile %s: not logged in to SSO for %s: %s", e.Profile, target, fix)
+			return fmt.Sprintf("%s: not logged in to SSO for %s: %s", subject(e.Command, e.Profile), target, fix)
 		case invalid != nil && invalid.Err == nil || strings.Contains(msg, "cached SSO token is expired") ||
 			invalid == nil && strings.Contains(msg, "SSO session has expired"):
-			return fmt.Sprintf("profile %s: the SSO login for %s has expired: %s", e.Profile, target, fix)
+			return fmt.Sprintf("%s: the SSO login for %s has expired: %s", subject(e.Command, e.Profile), target, fix)
 		}
-		return fmt.Sprintf("profile %s: the cached SSO login for %s cannot be used (%s): %s", e.Profile, target, msg, fix)
+		return fmt.Sprintf("%s: the cached SSO login for %s cannot be used (%s): %s", subject(e.Command, e.Profile), target, msg, fix)
 	}
 	fix := "run `aws configure` or `aws sso login`, set aws_profile: in the profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	if e.Command != "" {
+		fix = "run `aws configure` or `aws sso login`, give --aws-profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	}
 	if name != "" {
 		fix = "check AWS profile " + name + " in ~/.aws/config (`aws configure list --profile " + name + "`)"
 		switch {
 		case e.AWSProfile != "":
-			fix += ", or change aws_profile:"
+			fix += ", or change " + e.profileSetting()
 		case e.EnvVar != "":
 			fix += ", or change " + e.EnvVar
 		}
 	}
-	return fmt.Sprintf("profile %s: no AWS credentials from %s: %s: %s", e.Profile, who, msg, fix)
+	return fmt.Sprintf("%s: no AWS credentials from %s: %s: %s", subject(e.Command, e.Profile), who, msg, fix)
 }
 
 func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// profileSetting is where AWSProfile was chosen: aws_profile: in a profile, or --aws-profile.
+func (e *CredentialsError) profileSetting() string {
+	if e.AWSProfileFrom != "" {
+		return e.AWSProfileFrom
+	}
+	if e.Command != "" {
+		return "--aws-profile"
+	}
+	return "aws_profile:"
+}
+
+// subject is what a credentials message is about: the dsqlenv profile, or a command that has
+// none.
+func subject(command, profile string) string {
+	if command != "" {
+		return command
+	}
+	return "profile " + profile
+}
+
+// inProfile is " of AWS profile NAME", or "" for the default chain.
+func inProfile(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " of AWS profile " + name
+}
 
 // inUse names the AWS profile the chain read and, as " (from …)", what chose it: "" for the
 // name when the default chain ran without one known.
@@ -268,7 +329,7 @@ func (e *CredentialsError) inUse() (name, from string) {
 	var notExist config.SharedConfigProfileNotExistError
 	switch {
 	case e.AWSProfile != "":
-		return e.AWSProfile, " (from aws_profile:)"
+		return e.AWSProfile, " (from " + e.profileSetting() + ")"
 	case e.EnvProfile != "":
 		return e.EnvProfile, " (from " + e.EnvVar + ")"
 	case errors.As(e.Err, &notExist):
@@ -301,13 +362,19 @@ func (e *CredentialsError) unknownProfile(name, from string) string {
 		files[1] = config.DefaultSharedCredentialsFilename()
 	}
 	var names, read []string
+	seen := map[string]bool{}
 	for _, f := range files {
 		if ns, err := sharedProfileNames(f); err == nil {
 			read = append(read, f)
-			names = append(names, ns...)
+			for _, n := range ns { // a profile is often in both files
+				if !seen[n] {
+					seen[n] = true
+					names = append(names, n)
+				}
+			}
 		}
 	}
-	change := "change aws_profile:"
+	change := "change " + e.profileSetting()
 	if e.AWSProfile == "" {
 		change = "change " + cmp.Or(e.EnvVar, "AWS_PROFILE")
 	}
@@ -315,7 +382,7 @@ func (e *CredentialsError) unknownProfile(name, from string) string {
 	if len(read) == 0 {
 		where = "(" + files[0] + " does not exist)"
 	}
-	msg := fmt.Sprintf("profile %s: no AWS profile %s%s %s", e.Profile, name, from, where)
+	msg := fmt.Sprintf("%s: no AWS profile %s%s %s", subject(e.Command, e.Profile), name, from, where)
 	switch close := Closest(name, names); {
 	case len(close) > 0:
 		return msg + fmt.Sprintf(": did you mean %s? (%s)", strings.Join(close, " or "), change)
@@ -412,7 +479,7 @@ func unreachable(err error) (string, bool) {
 }
 
 func credentialsError(c *Connection, sourceProfile string, err error) error {
-	return &CredentialsError{Profile: c.Profile, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
+	return &CredentialsError{Profile: c.Profile, Command: c.Command, AWSProfileFrom: c.AWSProfileFrom, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
 		SourceProfile: sourceProfile, Err: err}
 }
 

@@ -305,7 +305,7 @@ Examples:
 	app.Commands = append(app.Commands, listCommand(r), showCommand(r), tokenCommand(r), execCommand(r),
 		initCommand(r), serviceCommand(r), pgpassCommand(r), certCommand(r), doctorCommand(r),
 		hookCommand(r), completionCommand(r), completeCommand(r), statusCommand(r), urlCommand(r), jdbcCommand(r),
-		newProxyCommand(r))
+		newProxyCommand(r), newClustersCommand(r), newAddCommand(r))
 	for _, cmd := range app.Commands {
 		// A PROFILE named help or h is a profile: only --help and -h ask for help.
 		cmd.HideHelpCommand = true

@@ -26,6 +26,10 @@ func TestCompleteCandidates(t *testing.T) {
 	}{
 		{nil, "p", "pgpass powershell proxy pwsh"},
 		{nil, "ex", "exec"},
+		{nil, "a", "add"},
+		{nil, "cl", "clusters"},
+		{[]string{"add"}, "", ""}, // a new NAME: no profile names
+		{[]string{"clusters"}, "--a", "--add --aws-profile"},
 		{nil, "--c", "--config"},
 		{[]string{"bash"}, "", "prod prod-eu staging"},
 		{[]string{"bash"}, "prod-", "prod-eu"},

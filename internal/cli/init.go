@@ -21,9 +21,17 @@ func initCommand(r *run) *cli.Command {
 $XDG_CONFIG_HOME/dsqlenv/profiles.yaml: the file every other command reads.
 It never overwrites an existing file.
 
+--from-aws writes no example: one profile per DSQL cluster that the AWS profile
+(--aws-profile, else AWS_PROFILE, else the default chain) sees in each --region,
+as dsqlenv clusters --add does, and prints the clusters it found.
+
 Examples:
-   dsqlenv init && $EDITOR "$(dsqlenv init --path)"`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "path", Usage: "print where the file goes and write nothing"}},
+   dsqlenv init && $EDITOR "$(dsqlenv init --path)"
+   dsqlenv init --from-aws --aws-profile work --region us-east-1 --region eu-west-1`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "path", Usage: "print where the file goes and write nothing"},
+			&cli.BoolFlag{Name: "from-aws", Usage: "a profile per DSQL cluster the AWS profile can see, instead of the example (see dsqlenv clusters)"},
+			&cli.StringFlag{Name: "aws-profile", Usage: "with --from-aws: use the credentials of AWS profile `NAME`"},
+			&cli.StringSliceFlag{Name: "region", Usage: "with --from-aws: look in `REGION` (repeat it; default: the AWS profile's region)"}},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
@@ -36,7 +44,20 @@ Examples:
 				_, err := fmt.Fprintln(&r.out, g.config)
 				return err
 			}
-			return initRun(r, g.config)
+			if !c.Bool("from-aws") {
+				if c.IsSet("aws-profile") || c.IsSet("region") {
+					return usagef("init: --aws-profile and --region go with --from-aws")
+				}
+				return initRun(r, g.config)
+			}
+			if _, err := os.Lstat(g.config); err == nil {
+				return fmt.Errorf("init: %s already exists: dsqlenv clusters --add adds the clusters to it", g.config)
+			}
+			o := clustersOptions{global: g, awsProfile: c.String("aws-profile"), add: true, init: true}
+			if o.regions, err = regionList(c.StringSlice("region"), "init"); err != nil {
+				return err
+			}
+			return runClusters(c.Context, r, o)
 		},
 	}
 }
