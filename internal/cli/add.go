@@ -277,9 +277,3 @@ func (r *run) addClusters(o clustersOptions, all []cluster) (added int, err erro
 	return len(adds), nil
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}

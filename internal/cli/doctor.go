@@ -76,14 +76,6 @@ func (d *doctor) say(status, profile, msg, fix string) {
 	}
 }
 
-// plural is "1 profile", "3 profiles".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 	d := &doctor{r: r, c: c, g: g}
 	path := g.config
@@ -92,7 +84,7 @@ func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 		d.say("FAIL", "", "profiles file: "+err.Error(), "fix the file, or run dsqlenv init")
 		return &silentError{exitError}
 	}
-	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%s)", path, plural(len(f.Profiles), "profile")), "")
+	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%d %s)", path, len(f.Profiles), plural(len(f.Profiles), "profile")), "")
 	// A PGPASSWORD that a dsqlenv block set (DSQLENV_PROFILE says one ran) is the main flow
 	// working: it shadows something only when a password file is in use.
 	_, passErr := os.Stat(r.passFilePath())

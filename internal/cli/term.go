@@ -20,3 +20,11 @@ func termSafeLines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// plural is noun, or noun+"s" for any count but one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
+}
