@@ -276,4 +276,3 @@ func (r *run) addClusters(o clustersOptions, all []cluster) (added int, err erro
 	})
 	return len(adds), nil
 }
-
