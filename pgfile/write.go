@@ -108,9 +108,11 @@ func readRegular(path, target string) ([]byte, fs.FileInfo, error) {
 // through. The directory is created (0700) when missing, and must belong to the user (or
 // root) and be writable by no one else; otherwise Replace refuses and says why, since anyone
 // who can write there could swap the file, or plant a link that a write would follow.
-// undo, when not nil, takes back what Replace made: the file, when no regular file stood
-// there before, and the directories it created; a caller whose later writes fail calls it.
-func Replace(path string, data []byte, mode fs.FileMode) (undo func(), err error) {
+// verify, when not nil, runs only when the file is to be written (its error stops the write):
+// a check too costly for every run. undo, when not nil, takes back what Replace made: the
+// file, when no regular file stood there before, and the directories it created; a caller
+// whose later writes fail calls it.
+func Replace(path string, data []byte, mode fs.FileMode, verify func() error) (undo func(), err error) {
 	var made []string // directories to create, deepest last
 	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
@@ -121,7 +123,7 @@ func Replace(path string, data []byte, mode fs.FileMode) (undo func(), err error
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the directory of %s: %w", path, unwrapPath(err))
 	}
-	created, err := replace(path, data, mode)
+	created, err := replace(path, data, mode, verify)
 	undo = func() {
 		if created {
 			os.Remove(path)

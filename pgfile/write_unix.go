@@ -38,7 +38,7 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, strict bool) error 
 
 // replace is Replace on Unix: the old file is read through the checked directory's descriptor
 // with O_NOFOLLOW and O_NONBLOCK, so a link, FIFO or device at path is never opened.
-func replace(path string, data []byte, mode fs.FileMode) (created bool, err error) {
+func replace(path string, data []byte, mode fs.FileMode, verify func() error) (created bool, err error) {
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	dfd, err := openDir(dir, true)
 	if err != nil {
@@ -53,6 +53,11 @@ func replace(path string, data []byte, mode fs.FileMode) (created bool, err erro
 		created = st == nil || !st.Mode().IsRegular()
 		if rerr == nil && bytes.Equal(cur, data) && st.Mode().Perm() == mode {
 			return false, nil
+		}
+	}
+	if verify != nil {
+		if err := verify(); err != nil {
+			return false, err
 		}
 	}
 	return created, writeIn(dfd, dir, base, data, mode)

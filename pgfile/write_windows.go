@@ -42,7 +42,7 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, _ bool) error {
 }
 
 // replace is Replace on Windows: a link at path is removed, never written through.
-func replace(path string, data []byte, mode fs.FileMode) (created bool, err error) {
+func replace(path string, data []byte, mode fs.FileMode, verify func() error) (created bool, err error) {
 	st, err := os.Lstat(path)
 	created = err != nil || !st.Mode().IsRegular()
 	if err == nil && st.Mode()&fs.ModeSymlink != 0 {
@@ -52,6 +52,11 @@ func replace(path string, data []byte, mode fs.FileMode) (created bool, err erro
 	} else if err == nil && st.Mode().IsRegular() {
 		if cur, _, err := readRegular(path, path); err == nil && string(cur) == string(data) {
 			return false, nil
+		}
+	}
+	if verify != nil {
+		if err := verify(); err != nil {
+			return false, err
 		}
 	}
 	return created, writeAtomic(path, data, mode, true)

@@ -35,8 +35,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Minter returns a fresh IAM token for user (DbConnectAdmin for "admin", DbConnect otherwise;
@@ -97,7 +95,6 @@ type Server struct {
 	cfg     Config
 	scram   *scramCreds // nil when no local password is set
 	tls     *tls.Config
-	base    *pgconn.Config // upstream connection settings but user, password, database and parameters
 	limiter *tokenBucket
 	keys    *keyMap
 
@@ -172,11 +169,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Upstream.Direct {
 		s.tls.NextProtos = []string{"postgresql"}
 	}
-	base, err := upstreamConfig(cfg, s.tls)
-	if err != nil {
-		return nil, err
-	}
-	s.base = base
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }

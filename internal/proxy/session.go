@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -203,15 +201,15 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		return fail(pe)
 	}
 	defer s.untrack(up.raw)
-	defer up.hc.Conn.Close()
+	defer up.conn.Close()
 
-	pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.hc.PID, secret: up.hc.SecretKey})
+	pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.pid, secret: up.secret})
 	defer s.keys.remove(pid)
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
-	for _, k := range slices.Sorted(maps.Keys(up.hc.ParameterStatuses)) {
-		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.hc.ParameterStatuses[k]})
+	for _, k := range slices.Sorted(maps.Keys(up.params)) {
+		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
 	}
-	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.hc.TxStatus})
+	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
 	if !s.handOver(c) {
 		return fail(shuttingDown())
 	}
@@ -219,7 +217,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		sess.end = "client gone before the hand-over"
 		return true
 	}
-	sess.in, sess.out, sess.end = s.splice(c, up.hc.Conn)
+	sess.in, sess.out, sess.end = s.splice(c, up.conn)
 	return true
 }
 
@@ -271,156 +269,6 @@ func (s *Server) splice(client, server net.Conn) (in, out int64, why string) {
 		why = "server: " + first.err.Error()
 	}
 	return in, out, why
-}
-
-type upstreamConn struct {
-	hc  *pgconn.HijackedConn
-	raw net.Conn // the TCP connection under TLS, tracked for Close
-}
-
-// connect opens an authenticated upstream session and takes it over from pgconn.
-func (s *Server) connect(user, database string, params map[string]string, token string) (*upstreamConn, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
-	defer cancel()
-	cfg := s.base.Copy()
-	cfg.User, cfg.Password, cfg.Database = user, token, database
-	cfg.RuntimeParams = params
-	var raw net.Conn
-	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		if raw != nil { // an earlier address failed; pgconn closed it
-			s.untrack(raw)
-		}
-		raw = nil
-		if !s.track(c, false) {
-			c.Close()
-			return nil, errors.New("dsqlenv proxy: closed")
-		}
-		raw = c
-		return c, nil
-	}
-	fail := func(err error) (*upstreamConn, error) {
-		if raw != nil {
-			raw.Close()
-			s.untrack(raw)
-		}
-		return nil, s.upstreamError(err)
-	}
-	pc, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return fail(err)
-	}
-	if err := pc.SyncConn(ctx); err != nil {
-		pc.Close(context.Background())
-		return fail(err)
-	}
-	hc, err := pc.Hijack()
-	if err != nil {
-		pc.Close(context.Background())
-		return fail(err)
-	}
-	hc.Conn.SetDeadline(time.Time{})
-	return &upstreamConn{hc: hc, raw: raw}, nil
-}
-
-// upstreamSettings names every setting pgconn.ParseConfig would otherwise take from a PG*
-// environment variable (but PGSERVICE), with a harmless value: the proxy's upstream is the
-// profile's alone, and a stray PGSSLROOTCERT or PGREQUIREAUTH in the proxy's environment must
-// neither break nor change it. The TLS and the rest are set on the parsed Config.
-const upstreamSettings = "user=proxy password=unused passfile='' dbname='' application_name='' options='' " +
-	"connect_timeout=0 sslmode=disable sslkey='' sslcert='' sslcertmode=disable sslsni=1 sslrootcert='' " +
-	"sslpassword='' sslnegotiation=postgres target_session_attrs=any min_protocol_version=3.0 " +
-	"max_protocol_version=3.0 channel_binding=prefer require_auth=''"
-
-// upstreamConfig makes the pgconn settings for the upstream: verify-full TLS against the
-// profile's roots, direct or after an SSLRequest, one address, protocol 3.0. User, password,
-// database and run-time parameters are set per connection.
-func upstreamConfig(c Config, tlsConfig *tls.Config) (*pgconn.Config, error) {
-	host, port, _ := net.SplitHostPort(c.Upstream.Addr)
-	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host='%s' port='%s' %s", quoteConn(host), quoteConn(port), upstreamSettings))
-	if err != nil {
-		return nil, fmt.Errorf("dsqlenv proxy: upstream %s: %v", c.Upstream.Addr, err)
-	}
-	cfg.Fallbacks = nil
-	cfg.TLSConfig = tlsConfig.Clone()
-	cfg.SSLNegotiation = "postgres"
-	if c.Upstream.Direct {
-		cfg.SSLNegotiation = "direct"
-	}
-	cfg.SSLCertMode = "disable"
-	cfg.ConnectTimeout = c.DialTimeout
-	cfg.MinProtocolVersion, cfg.MaxProtocolVersion = "3.0", "3.0"
-	cfg.RequireAuth, cfg.ChannelBinding = "", "prefer"
-	cfg.ValidateConnect, cfg.AfterConnect, cfg.AfterNetConnect = nil, nil, nil
-	cfg.OAuthTokenProvider, cfg.OnNotice, cfg.OnNotification = nil, nil, nil
-	cfg.KerberosSrvName, cfg.KerberosSpn = "", ""
-	cfg.Password = ""
-	cfg.RuntimeParams = nil
-	return cfg, nil
-}
-
-func quoteConn(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
-}
-
-// upstreamError turns a failed upstream connection into what the client is told: the
-// server's own error unchanged, or what failed, where, and the fix.
-func (s *Server) upstreamError(err error) *pgError {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return &pgError{Severity: pe.Severity, Code: pe.Code, Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint,
-			upstream: &pgproto3.ErrorResponse{Severity: pe.Severity, SeverityUnlocalized: pe.SeverityUnlocalized, Code: pe.Code,
-				Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Position: pe.Position, InternalPosition: pe.InternalPosition,
-				InternalQuery: pe.InternalQuery, Where: pe.Where, SchemaName: pe.SchemaName, TableName: pe.TableName,
-				ColumnName: pe.ColumnName, DataTypeName: pe.DataTypeName, ConstraintName: pe.ConstraintName,
-				File: pe.File, Line: pe.Line, Routine: pe.Routine}}
-	}
-	up := s.cfg.Upstream
-	var (
-		unknownCA *x509.UnknownAuthorityError
-		hostname  x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		verify    *tls.CertificateVerificationError
-	)
-	var cause error
-	switch {
-	case errors.As(err, &verify):
-		cause = verify
-	case errors.As(err, &unknownCA):
-		cause = unknownCA
-	case errors.As(err, &hostname):
-		cause = hostname
-	case errors.As(err, &invalid):
-		cause = invalid
-	}
-	if cause != nil {
-		roots := up.RootsFile
-		if roots == "" {
-			roots = "the system's root certificates"
-		}
-		return &pgError{Code: "08006",
-			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, cause),
-			Hint:    "Check the profile's host and root certificates (sslrootcert)."}
-	}
-	if s.ctx.Err() != nil {
-		return shuttingDown()
-	}
-	return &pgError{Code: "08006",
-		Message: fmt.Sprintf("dsqlenv proxy: cannot connect to %s for profile %s: %v", up.Addr, s.cfg.Profile, rootCause(err)),
-		Hint:    "Check that the cluster endpoint is right and reachable."}
-}
-
-// rootCause drops pgconn's "failed to connect to `user=… database=…`:" prefix.
-func rootCause(err error) error {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) && ce.Unwrap() != nil {
-		return ce.Unwrap()
-	}
-	return err
 }
 
 // forwardCancel sends a client's cancel request, when its key is one the proxy gave out, to
