@@ -87,15 +87,32 @@ func BenchmarkProxy(b *testing.B) {
 		"PGHOST=localhost", "PGHOSTADDR=127.0.0.1", "PGPORT="+strconv.Itoa(d.Port), "PGUSER=admin", "PGDATABASE=postgres",
 		"PGSSLMODE=verify-full", "PGSSLROOTCERT="+d.CAFile, "PGSSLNEGOTIATION=direct", "PGPASSWORD="+token)
 	viaProxy := append(slices.Clone(libpq18), "PATH="+os.Getenv("PATH"), "HOME="+dir, "PGHOST="+sock, "PGUSER=admin", "PGDATABASE=postgres")
-	sides := []struct {
+	type side struct {
 		name string
 		env  []string
-	}{{"direct", direct}, {"proxy", viaProxy}}
+		pid  int // the hop's process, whose CPU is counted; 0 for none
+	}
+	sides := []side{{"direct", direct, 0}, {"proxy", viaProxy, p.cmd.Process.Pid}}
+	// The anchor, when pgbouncer is installed: one more hop of the same shape, in C.
+	if bouncer := startPgbouncer(b, d, token); bouncer != nil {
+		sides = append(sides, side{"pgbouncer", append(slices.Clone(libpq18), "PATH="+os.Getenv("PATH"), "HOME="+dir,
+			"PGHOST="+bouncer.sock, "PGPORT=6432", "PGUSER=admin", "PGDATABASE=postgres"), bouncer.cmd.Process.Pid})
+	}
+	names := make([]string, len(sides))
+	for i, s := range sides {
+		names[i] = s.name
+	}
 
 	// On stdout, not b.Logf: the testing package keeps only the first 10 lines of a
 	// benchmark's log.
 	logf := func(format string, args ...any) { fmt.Printf("proxybench: "+format+"\n", args...) }
-	logf("proxy benchmark: PostgreSQL 18 behind the DSQL double; pgbench and psql 15 on libpq 18; %d rounds of direct, proxy", rounds)
+	logf("proxy benchmark: PostgreSQL 18 behind the DSQL double; pgbench and psql 15 on libpq 18; %d rounds of %s", rounds, strings.Join(names, ", "))
+	// anchor reports the pgbouncer/direct ratios, when there is an anchor.
+	anchor := func(what string, ratios []float64) {
+		if len(ratios) > 0 {
+			logf("%s: pgbouncer/direct per round %s, median %.3f", what, fmtRatios(ratios), median(ratios))
+		}
+	}
 
 	// The proxy paces new upstream connections (100 a second, bursts of 1,000); a -C run
 	// through it starts with a full bucket when it waits for the refill of what the last took.
@@ -106,105 +123,132 @@ func BenchmarkProxy(b *testing.B) {
 			time.Sleep(wait)
 		}
 	}
+	hopCPU := func(s side) time.Duration {
+		if s.pid == 0 {
+			return 0
+		}
+		return procCPU(b, s.pid)
+	}
 
 	type sample struct {
 		pgbenchResult
-		proxyCPU time.Duration // the proxy's user+system CPU during the run
-		client   time.Duration // pgbench's own user+system CPU
-		double   time.Duration // this process's: the DSQL double's, mostly
+		hop    time.Duration // the hop's (proxy's, pgbouncer's) user+system CPU during the run
+		client time.Duration // pgbench's own user+system CPU
+		double time.Duration // this process's: the DSQL double's, mostly
 	}
-	bench := func(side int, args ...string) sample {
-		if side == 1 && slices.Contains(args, "-C") {
+	bench := func(i int, args ...string) sample {
+		s := sides[i]
+		if s.name == "proxy" && slices.Contains(args, "-C") {
 			refill()
 		}
-		cpu0, self0 := procCPU(b, p.cmd.Process.Pid), selfCPU()
+		cpu0, self0 := hopCPU(s), selfCPU()
 		cmd := exec.Command(pgbench, append([]string{"-n", "-S", "-j", "2"}, args...)...)
-		out := runOK(b, cmd, sides[side].env)
-		r := sample{pgbenchResult: parsePgbench(b, out), proxyCPU: procCPU(b, p.cmd.Process.Pid) - cpu0, double: selfCPU() - self0}
+		out := runOK(b, cmd, s.env)
+		r := sample{pgbenchResult: parsePgbench(b, out), hop: hopCPU(s) - cpu0, double: selfCPU() - self0}
 		r.client = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		if side == 1 && slices.Contains(args, "-C") {
+		if s.name == "proxy" && slices.Contains(args, "-C") {
 			spent, spentAt = r.transactions+1, time.Now()
 		}
 		return r
 	}
+	line := func(what string, r int, i int, res sample) {
+		logf("%s  round %d %-9s  tps %8.1f  %6d tx  latency %7.3f ms  connection %6.3f ms  CPU µs/tx: pgbench %4.0f, hop %4.0f, double %4.0f",
+			what, r, sides[i].name, res.tps, res.transactions, res.latency, res.connTime, perTx(res.client, res.transactions), perTx(res.hop, res.transactions), perTx(res.double, res.transactions))
+	}
 
 	// 1. pgbench -S, 8 clients, fixed duration.
-	var ratios []float64
+	var ratios, anchors []float64
 	for r := 1; r <= rounds; r++ {
-		var res [2]sample
-		for side := range sides {
-			res[side] = bench(side, "-c", "8", "-T", strconv.Itoa(seconds))
-			logf("pgbench -S -c 8 -T %d  round %d %-6s  tps %8.1f  latency %.3f ms  CPU µs/tx: pgbench %.0f, proxy %.0f, double %.0f",
-				seconds, r, sides[side].name, res[side].tps, res[side].latency, perTx(res[side].client, res[side].transactions), perTx(res[side].proxyCPU, res[side].transactions), perTx(res[side].double, res[side].transactions))
+		res := make([]sample, len(sides))
+		for i := range sides {
+			res[i] = bench(i, "-c", "8", "-T", strconv.Itoa(seconds))
+			line(fmt.Sprintf("pgbench -S -c 8 -T %d", seconds), r, i, res[i])
 		}
 		ratios = append(ratios, res[1].tps/res[0].tps)
+		if len(res) > 2 {
+			anchors = append(anchors, res[2].tps/res[0].tps)
+		}
 	}
 	sRatio := median(ratios)
 	logf("pgbench -S -c 8: proxy/direct TPS per round %s, median %.3f (target ≥ 0.85): %s", fmtRatios(ratios), sRatio, verdict(sRatio >= 0.85))
+	anchor("pgbench -S -c 8", anchors)
 	b.ReportMetric(sRatio, "S-tps-ratio")
 
 	// 2. pgbench -S -C, 8 clients: 50 transactions each, 400 connections a run.
-	ratios = ratios[:0]
+	ratios, anchors = nil, nil
 	for r := 1; r <= rounds; r++ {
-		var res [2]sample
-		for side := range sides {
-			res[side] = bench(side, "-C", "-c", "8", "-t", "50")
-			logf("pgbench -S -C -c 8 -t 50  round %d %-6s  tps %7.1f  latency %.3f ms  connection %.3f ms  CPU µs/conn: pgbench %.0f, proxy %.0f, double %.0f",
-				r, sides[side].name, res[side].tps, res[side].latency, res[side].connTime, perTx(res[side].client, res[side].transactions), perTx(res[side].proxyCPU, res[side].transactions), perTx(res[side].double, res[side].transactions))
+		res := make([]sample, len(sides))
+		for i := range sides {
+			res[i] = bench(i, "-C", "-c", "8", "-t", "50")
+			line("pgbench -S -C -c 8 -t 50", r, i, res[i])
 		}
 		ratios = append(ratios, res[1].tps/res[0].tps)
+		if len(res) > 2 {
+			anchors = append(anchors, res[2].tps/res[0].tps)
+		}
 	}
 	cRatio := median(ratios)
 	logf("pgbench -S -C -c 8: proxy/direct TPS per round %s, median %.3f (target ≥ 0.9): %s", fmtRatios(ratios), cRatio, verdict(cRatio >= 0.9))
+	anchor("pgbench -S -C -c 8", anchors)
 	b.ReportMetric(cRatio, "C-tps-ratio")
 
 	// 3. pgbench -S -C, one client: what the proxy adds to each connection.
 	var added, cpu []float64
+	anchors = nil
 	for r := 1; r <= rounds; r++ {
-		var res [2]sample
-		for side := range sides {
+		res := make([]sample, len(sides))
+		for i := range sides {
 			var perf *exec.Cmd
-			if file := os.Getenv("BENCH_PROXY_PERF"); file != "" && side == 1 {
+			if file := os.Getenv("BENCH_PROXY_PERF"); file != "" && i == 1 {
 				refill()
 				perf = startPerf(b, p.cmd.Process.Pid, fmt.Sprintf("%s.%d", file, r))
 			}
-			res[side] = bench(side, "-C", "-c", "1", "-j", "1", "-t", "100")
+			res[i] = bench(i, "-C", "-c", "1", "-j", "1", "-t", "100")
 			if perf != nil {
 				perf.Process.Signal(os.Interrupt)
 				perf.Wait()
 			}
-			logf("pgbench -S -C -c 1 -t 100  round %d %-6s  tps %7.1f  latency %.3f ms  connection %.3f ms  CPU µs/conn: pgbench %.0f, proxy %.0f, double %.0f",
-				r, sides[side].name, res[side].tps, res[side].latency, res[side].connTime, perTx(res[side].client, res[side].transactions), perTx(res[side].proxyCPU, res[side].transactions), perTx(res[side].double, res[side].transactions))
+			line("pgbench -S -C -c 1 -t 100", r, i, res[i])
 		}
 		added = append(added, res[1].latency-res[0].latency)
-		cpu = append(cpu, perTx(res[1].proxyCPU, res[1].transactions)/1000)
+		cpu = append(cpu, perTx(res[1].hop, res[1].transactions)/1000)
+		if len(res) > 2 {
+			anchors = append(anchors, res[2].latency-res[0].latency)
+		}
 	}
 	addedMs, cpuMs := median(added), median(cpu)
-	logf("pgbench -S -C -c 1: latency added per connection by the proxy, per round %s ms, median %.3f ms; the proxy's CPU per connection, per round %s ms, median %.3f ms (target ≤ 1 ms): %s",
-		fmtRatios(added), addedMs, fmtRatios(cpu), cpuMs, verdict(addedMs <= 1 && cpuMs <= 1))
+	logf("pgbench -S -C -c 1: latency added per connection by the proxy, per round %s ms, median %.3f ms (target ≤ 1 ms): %s; the proxy's CPU per connection, per round %s ms, median %.3f ms: %s",
+		fmtRatios(added), addedMs, verdict(addedMs <= 1), fmtRatios(cpu), cpuMs, verdict(cpuMs <= 1))
+	if len(anchors) > 0 {
+		logf("pgbench -S -C -c 1: latency added per connection by pgbouncer, per round %s ms, median %.3f ms", fmtRatios(anchors), median(anchors))
+	}
 	b.ReportMetric(addedMs, "C-added-ms/conn")
 	b.ReportMetric(cpuMs, "C-proxy-cpu-ms/conn")
 
 	// 4. COPY of the big table to /dev/null.
-	ratios = ratios[:0]
+	ratios, anchors = nil, nil
 	for r := 1; r <= rounds; r++ {
-		var mbs [2]float64
-		for side := range sides {
+		mbs := make([]float64, len(sides))
+		for i, s := range sides {
 			cmd := exec.Command(psql, "-X", "-q", "-c", "copy big to stdout")
-			cpu0, self0 := procCPU(b, p.cmd.Process.Pid), selfCPU()
+			cpu0, self0 := hopCPU(s), selfCPU()
 			start := time.Now()
-			runOK(b, cmd, sides[side].env)
+			runOK(b, cmd, s.env)
 			took := time.Since(start)
-			proxyCPU, double := procCPU(b, p.cmd.Process.Pid)-cpu0, selfCPU()-self0
-			mbs[side] = float64(copyBytes) / 1e6 / took.Seconds()
-			logf("copy big to stdout (%d rows, %.0f MB)  round %d %-6s  %6.2f s  %6.1f MB/s  CPU s: psql %.2f, proxy %.2f, double %.2f",
-				copyRows, float64(copyBytes)/1e6, r, sides[side].name, took.Seconds(), mbs[side],
-				(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), proxyCPU.Seconds(), double.Seconds())
+			hop, double := hopCPU(s)-cpu0, selfCPU()-self0
+			mbs[i] = float64(copyBytes) / 1e6 / took.Seconds()
+			logf("copy big to stdout (%d rows, %.0f MB)  round %d %-9s  %6.2f s  %6.1f MB/s  CPU s: psql %.2f, hop %.2f, double %.2f",
+				copyRows, float64(copyBytes)/1e6, r, s.name, took.Seconds(), mbs[i],
+				(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), hop.Seconds(), double.Seconds())
 		}
 		ratios = append(ratios, mbs[1]/mbs[0])
+		if len(mbs) > 2 {
+			anchors = append(anchors, mbs[2]/mbs[0])
+		}
 	}
 	copyRatio := median(ratios)
 	logf("copy to stdout: proxy/direct MB/s per round %s, median %.3f (target ≥ 0.9): %s", fmtRatios(ratios), copyRatio, verdict(copyRatio >= 0.9))
+	anchor("copy to stdout", anchors)
 	b.ReportMetric(copyRatio, "copy-MBps-ratio")
 	p.stop(b)
 
@@ -257,6 +301,84 @@ func startPerf(tb testing.TB, pid int, file string) *exec.Cmd {
 	}
 	time.Sleep(500 * time.Millisecond) // perf attaches
 	return cmd
+}
+
+// pgbouncer is a pgbouncer started by the benchmark as the anchor: session pooling, each
+// server connection used once (server_lifetime 0), so that like the proxy it opens one
+// verify-full TLS session to the double per client session, with the token as the password.
+type pgbouncer struct {
+	cmd  *exec.Cmd
+	sock string // its Unix socket directory
+}
+
+// startPgbouncer starts pgbouncer in front of d when it is installed (Debian's package), as
+// nobody when root (pgbouncer refuses root); nil without it.
+func startPgbouncer(tb testing.TB, d *testkit.DSQL, token string) *pgbouncer {
+	tb.Helper()
+	bin, err := exec.LookPath("pgbouncer")
+	if err != nil {
+		if bin, err = exec.LookPath("/usr/sbin/pgbouncer"); err != nil {
+			fmt.Println("proxybench: pgbouncer is not installed: no anchor (apt-get install pgbouncer)")
+			return nil
+		}
+	}
+	dir, err := os.MkdirTemp("", "dsqlenv-pgbouncer-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	ca, err := os.ReadFile(d.CAFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conf := fmt.Sprintf(`[databases]
+postgres = host=localhost port=%d dbname=postgres user=admin password='%s'
+[pgbouncer]
+listen_addr =
+listen_port = 6432
+unix_socket_dir = %[3]s
+auth_type = trust
+auth_file = %[3]s/userlist.txt
+pool_mode = session
+server_lifetime = 0
+max_client_conn = 300
+default_pool_size = 300
+server_tls_sslmode = verify-full
+server_tls_ca_file = %[3]s/ca.pem
+logfile = %[3]s/pgbouncer.log
+pidfile = %[3]s/pgbouncer.pid
+log_connections = 0
+log_disconnections = 0
+`, d.Port, token, dir)
+	for name, data := range map[string]string{"pgbouncer.ini": conf, "userlist.txt": `"admin" ""` + "\n", "ca.pem": string(ca)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "-q", filepath.Join(dir, "pgbouncer.ini"))
+	if os.Geteuid() == 0 {
+		for _, f := range []string{"", "pgbouncer.ini", "userlist.txt", "ca.pem"} {
+			os.Chown(filepath.Join(dir, f), 65534, 65534)
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cmd.Process.Signal(syscall.SIGINT); cmd.Wait() })
+	sock := filepath.Join(dir, ".s.PGSQL.6432")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
+			tb.Fatalf("pgbouncer made no socket in 30 s:\n%s%s", out.String(), log)
+		}
+	}
+	return &pgbouncer{cmd: cmd, sock: dir}
 }
 
 // benchProxy is a `dsqlenv proxy p` started by the benchmark.
