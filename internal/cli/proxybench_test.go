@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -50,6 +51,13 @@ import (
 // It runs once whatever b.N is (bench/run passes -benchtime 1x) and reports the ratios as
 // metrics and every measurement as log lines.
 func BenchmarkProxy(b *testing.B) {
+	// About 25 minutes on a loaded 2-core machine: under a shorter -timeout (go test's 10
+	// minutes, make gobench) it would be killed half-way.
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 0 && d < 45*time.Minute {
+			b.Skipf("takes about 25 minutes: run it with -timeout 60m or more (make bench does), not -timeout %s", d)
+		}
+	}
 	rounds := envInt(b, "BENCH_PROXY_ROUNDS", 3)
 	seconds := envInt(b, "BENCH_PROXY_SECONDS", 20)
 	copyRows := envInt(b, "BENCH_PROXY_COPY_ROWS", 1000000)
