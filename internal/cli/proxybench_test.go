@@ -34,9 +34,11 @@ import (
 //     TestMain) mints a token per session and opens the same kind of TLS session to the
 //     same double.
 //
-// So the ratio proxy/direct is the proxy's extra hop alone. Each measure runs in rounds of
-// direct then proxy, side by side, and is judged on the median of the per-round ratios: the
-// machine's noise moves both sides of a round alike. Measured:
+// So the ratio proxy/direct is the proxy's extra hop alone. When pgbouncer is installed it is
+// the anchor, a third side: the same hop in C (session pooling, each server connection used
+// once, verify-full TLS to the double with the token as the password). Each measure runs in
+// rounds of direct, proxy (and pgbouncer), side by side, and is judged on the median of the
+// per-round ratios: the machine's noise moves the sides of a round alike. Measured:
 //
 //   - pgbench -S, 8 clients (2 threads), for BENCH_PROXY_SECONDS (20) seconds: TPS;
 //   - pgbench -S -C (a new connection per transaction), 8 clients, a fixed number of
@@ -48,8 +50,10 @@ import (
 //     rows (1,000,000: about 1 GB of COPY data): MB/s;
 //   - a fresh proxy's VmRSS before and with 200 idle sessions.
 //
-// It runs once whatever b.N is (bench/run passes -benchtime 1x) and reports the ratios as
-// metrics and every measurement as log lines.
+// Each line also gives the CPU time per transaction of pgbench, of the hop (the proxy or
+// pgbouncer, from /proc) and of this process (the double). It runs once whatever b.N is
+// (bench/run passes -benchtime 1x) and reports the ratios as metrics and every measurement as
+// lines on stdout starting "proxybench: ". BENCH_PROXY_PERF=FILE records the proxy with perf.
 func BenchmarkProxy(b *testing.B) {
 	// About 25 minutes on a loaded 2-core machine: under a shorter -timeout (go test's 10
 	// minutes, make gobench) it would be killed half-way.
@@ -169,7 +173,12 @@ func BenchmarkProxy(b *testing.B) {
 	for r := 1; r <= rounds; r++ {
 		res := make([]sample, len(sides))
 		for i := range sides {
+			var perf *exec.Cmd
+			if file := os.Getenv("BENCH_PROXY_PERF"); file != "" && i == 1 {
+				perf = startPerf(b, p.cmd.Process.Pid, fmt.Sprintf("%s.S.%d", file, r))
+			}
 			res[i] = bench(i, "-c", "8", "-T", strconv.Itoa(seconds))
+			stopPerf(perf)
 			line(fmt.Sprintf("pgbench -S -c 8 -T %d", seconds), r, i, res[i])
 		}
 		ratios = append(ratios, res[1].tps/res[0].tps)
@@ -209,13 +218,10 @@ func BenchmarkProxy(b *testing.B) {
 			var perf *exec.Cmd
 			if file := os.Getenv("BENCH_PROXY_PERF"); file != "" && i == 1 {
 				refill()
-				perf = startPerf(b, p.cmd.Process.Pid, fmt.Sprintf("%s.%d", file, r))
+				perf = startPerf(b, p.cmd.Process.Pid, fmt.Sprintf("%s.C.%d", file, r))
 			}
 			res[i] = bench(i, "-C", "-c", "1", "-j", "1", "-t", "100")
-			if perf != nil {
-				perf.Process.Signal(os.Interrupt)
-				perf.Wait()
-			}
+			stopPerf(perf)
 			line("pgbench -S -C -c 1 -t 100", r, i, res[i])
 		}
 		added = append(added, res[1].latency-res[0].latency)
@@ -298,8 +304,9 @@ func BenchmarkProxy(b *testing.B) {
 	b.ReportMetric(perSession/1e3, "rss-KB/session")
 }
 
-// startPerf records the proxy's stacks with perf (BENCH_PROXY_PERF=FILE: to FILE.ROUND, during
-// the proxy's one-client -C runs); read them with perf report -i FILE.ROUND.
+// startPerf records the proxy's stacks with perf: BENCH_PROXY_PERF=FILE records its pgbench -S
+// runs to FILE.S.ROUND and its one-client -C runs to FILE.C.ROUND; read them with
+// perf report -i FILE.S.1. (perf's sampling slows the proxy: leave it off for the numbers.)
 func startPerf(tb testing.TB, pid int, file string) *exec.Cmd {
 	tb.Helper()
 	cmd := exec.Command(testkit.RequireTool(tb, "perf"), "record", "-q", "-g", "-F", "999", "-p", strconv.Itoa(pid), "-o", file)
@@ -387,6 +394,13 @@ log_disconnections = 0
 		}
 	}
 	return &pgbouncer{cmd: cmd, sock: dir}
+}
+
+func stopPerf(perf *exec.Cmd) {
+	if perf != nil {
+		perf.Process.Signal(os.Interrupt)
+		perf.Wait()
+	}
 }
 
 // benchProxy is a `dsqlenv proxy p` started by the benchmark.
