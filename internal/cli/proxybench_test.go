@@ -53,7 +53,8 @@ import (
 // Each line also gives the CPU time per transaction of pgbench, of the hop (the proxy or
 // pgbouncer, from /proc) and of this process (the double). It runs once whatever b.N is
 // (bench/run passes -benchtime 1x) and reports the ratios as metrics and every measurement as
-// lines on stdout starting "proxybench: ". BENCH_PROXY_PERF=FILE records the proxy with perf.
+// lines on stdout starting "proxybench: ". BENCH_PROXY_PERF=FILE records the proxy with perf;
+// BENCH_PROXY_GOMAXPROCS=N runs the proxy with GOMAXPROCS=N.
 func BenchmarkProxy(b *testing.B) {
 	// About 25 minutes on a loaded 2-core machine: under a shorter -timeout (go test's 10
 	// minutes, make gobench) it would be killed half-way.
@@ -85,14 +86,19 @@ func BenchmarkProxy(b *testing.B) {
 	d := testkit.StartDSQL(b, pg, testkit.DSQLOptions{Host: "localhost", RatePerSecond: 1e6, Burst: 1000000})
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "p.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %d\n    sslrootcert: %s\n    expires_in: 1h\n", d.Region, d.Port, d.CAFile)), 0o600)
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %d\n    sslrootcert: %s\n    expires_in: 1h\n", d.Region, d.Port, d.CAFile)), 0o600); err != nil {
+		b.Fatal(err)
+	}
 	env := benchEnv(b, "DSQLENV_CONFIG="+cfg)
+	if v := os.Getenv("BENCH_PROXY_GOMAXPROCS"); v != "" { // an experiment: the proxy's threads
+		env = append(env, "GOMAXPROCS="+v)
+	}
 	tok := exec.Command(binPath, "token", "p")
 	tok.Env = env
 	token := strings.TrimSpace(runOK(b, tok, nil))
 
 	runtime := filepath.Join(dir, "run")
-	p := startBenchProxy(b, append(env, "XDG_RUNTIME_DIR="+runtime))
+	p := startBenchProxy(b, append(slices.Clone(env), "XDG_RUNTIME_DIR="+runtime))
 	sock := filepath.Join(runtime, "dsqlenv", "p")
 
 	direct := append(slices.Clone(libpq18), "PATH="+os.Getenv("PATH"), "HOME="+dir,
@@ -268,7 +274,7 @@ func BenchmarkProxy(b *testing.B) {
 
 	// 5. A fresh proxy's memory with 200 idle sessions.
 	runtime2 := filepath.Join(dir, "run2")
-	p2 := startBenchProxy(b, append(env, "XDG_RUNTIME_DIR="+runtime2))
+	p2 := startBenchProxy(b, append(slices.Clone(env), "XDG_RUNTIME_DIR="+runtime2))
 	conninfo := "host=" + filepath.Join(runtime2, "dsqlenv", "p") + " user=admin dbname=postgres"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
