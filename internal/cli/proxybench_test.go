@@ -56,8 +56,8 @@ import (
 // lines on stdout starting "proxybench: ". BENCH_PROXY_PERF=FILE records the proxy with perf;
 // BENCH_PROXY_GOMAXPROCS=N runs the proxy with GOMAXPROCS=N.
 func BenchmarkProxy(b *testing.B) {
-	// About 12 minutes on a loaded 2-core machine, longer when busier: under a -timeout below 45 (go test's 10
-	// minutes, make gobench) it would be killed half-way.
+	// About 12 minutes on a loaded 2-core machine, longer when it is busier: under a -timeout
+	// below 45 minutes (go test's default 10, as in make gobench) it could be killed half-way.
 	if f := flag.Lookup("test.timeout"); f != nil {
 		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 0 && d < 45*time.Minute {
 			b.Skipf("takes 12 minutes or more: run it with -timeout 60m or more (make bench does), not -timeout %s", d)
