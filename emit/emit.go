@@ -87,7 +87,7 @@ var Dialects = []*Dialect{
 	{Name: "bat", Title: "batch file", Shell: Bat, Windows: true, Unsets: true, CRLF: true,
 		Use: "dsqlenv bat prod > env.bat\n   call env.bat"},
 	{Name: "env", Title: "env-file (docker run --env-file, systemd EnvironmentFile=)", Shell: Env,
-		Use: "dsqlenv env prod > prod.env\n   docker run --env-file prod.env postgres psql"},
+		Use: "dsqlenv env prod > prod.env\n   docker run --env-file prod.env -v \"$(dsqlenv cert):$(dsqlenv cert):ro\" postgres psql   # the roots at the same path inside"},
 	{Name: "dotenv", Title: "dotenv (python-dotenv, godotenv, docker compose .env and env_file:, node --env-file, npm dotenv)", Shell: Dotenv,
 		Use: "dsqlenv dotenv prod > .env\n   node --env-file=.env app.js"},
 	{Name: "json", Title: "JSON", Shell: JSON, Use: "dsqlenv json prod | jq -r .PGPASSWORD"},

@@ -476,3 +476,21 @@ func TestHelpCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestShowNamesTheAWSIdentity: show says which AWS profile signs and where that came from.
+func TestShowNamesTheAWSIdentity(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  own:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n    aws_profile: team\n  env:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
+	for profile, want := range map[string]string{
+		"own": "note: tokens are signed with AWS profile team (aws_profile: in the profiles file; AWS_PROFILE does not override it)",
+		"env": "note: tokens are signed with AWS profile work (from AWS_PROFILE)",
+	} {
+		r := runEnv(t, testEnv(fixedMint, "AWS_PROFILE=work"), "-c", cfg, "show", profile)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("show %s lacks %q:\n%s", profile, want, r.stdout)
+		}
+	}
+	r := runEnv(t, testEnv(fixedMint, "AWS_PROFILE=", "AWS_DEFAULT_PROFILE="), "-c", cfg, "show", "env")
+	if !strings.Contains(r.stdout, "note: tokens are signed with the AWS SDK's default credentials") {
+		t.Errorf("show without any AWS profile:\n%s", r.stdout)
+	}
+}

@@ -35,28 +35,6 @@ profiles:
 `, pg.Port, pg.CAFile, otherFile))
 }
 
-// evalThenPsql is the user's flow in a real shell: evaluate the block, then (in the test only)
-// make the block's token the role's password over the trusted socket, then run psql with
-// nothing but the environment the block set. It prints "user|ssl|application_name".
-func evalThenPsql(t *testing.T, shell string, pg *testkit.Postgres, cfg, profile string, extraEnv ...string) (string, error) {
-	t.Helper()
-	testkit.RequireTool(t, shell)
-	setpw := writeFile(t, t.TempDir(), "setpw.sql", testkit.SetPasswordSQL)
-	admin := `env PGSSLMODE=disable PGHOST="$SOCK" PGUSER=postgres PGDATABASE=postgres psql -X -q -v pw="$PGPASSWORD" -v role="$PGUSER" -f "$SETPW"`
-	query := `psql -X -At -F '|' -c "select current_user, ssl, current_setting('application_name') from pg_stat_ssl where pid = pg_backend_pid()"`
-	var args []string
-	switch shell {
-	case "fish":
-		args = []string{"--no-config", "-c", `"$BIN" fish ` + profile + ` | source; or exit 1; ` + strings.ReplaceAll(admin, `"$`, `"$`) + `; or exit 1; ` + query}
-	default:
-		args = []string{"-c", `eval "$("$BIN" ` + shell + ` ` + profile + `)" || exit 1; ` + admin + ` || exit 1; ` + query}
-	}
-	cmd := exec.Command(shell, args...)
-	cmd.Env = append(awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath, "SOCK="+pg.Socket, "SETPW="+setpw), extraEnv...)
-	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
-}
-
 // TestPsqlConnectsWithEvaluatedBlock is the user's flow against the DSQL double, which checks
 // the token as DSQL does: evaluate the block in a real shell, then run psql with nothing but
 // the environment it set. The double accepting the session is what proves the token valid

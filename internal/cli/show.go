@@ -55,6 +55,17 @@ func showRun(r *run, g global, name string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Which AWS identity signs, and why: the profile's aws_profile:, else the variable the SDK
+	// reads, else its default chain.
+	conn.NoteEnvironment(r.Getenv)
+	switch {
+	case conn.AWSProfile != "":
+		fmt.Fprintf(&r.out, "note: tokens are signed with AWS profile %s (aws_profile: in the profiles file; AWS_PROFILE does not override it)\n", termSafe(conn.AWSProfile))
+	case conn.AWSProfileEnv != "":
+		fmt.Fprintf(&r.out, "note: tokens are signed with AWS profile %s (from %s)\n", termSafe(conn.EnvAWSProfile), conn.AWSProfileEnv)
+	default:
+		fmt.Fprintln(&r.out, "note: tokens are signed with the AWS SDK's default credentials (no aws_profile:, no AWS_PROFILE): environment keys, then the default profile, then instance metadata")
+	}
 	if conn.SSLRootCert == profiles.RootAmazon {
 		fmt.Fprintf(&r.out, "note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to %s when a block needs it\n", termSafe(r.amazonRootPath()))
 	}
