@@ -16,6 +16,12 @@ import (
 // pgProfiles writes a profiles file for the test server: admin and a custom role, both
 // verify-full against the test CA, plus one that trusts a different CA.
 func pgProfiles(t *testing.T, pg *testkit.Postgres) string {
+	return localProfiles(t, pg.Port, pg.CAFile)
+}
+
+// localProfiles is pgProfiles for any server on localhost:port whose certificate caFile signed
+// (the DSQL double's too).
+func localProfiles(t *testing.T, port int, caFile string) string {
 	other := testkit.NewCA(t, "some other CA")
 	otherFile := writeFile(t, t.TempDir(), "other-ca.pem", string(other.CertPEM))
 	return writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
@@ -32,7 +38,7 @@ profiles:
   local-wrongca:
     endpoint: localhost
     sslrootcert: %s
-`, pg.Port, pg.CAFile, otherFile))
+`, port, caFile, otherFile))
 }
 
 // TestPsqlConnectsWithEvaluatedBlock is the user's flow against the DSQL double, which checks
@@ -43,22 +49,7 @@ func TestPsqlConnectsWithEvaluatedBlock(t *testing.T) {
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
 	pg.SQL(t, "CREATE ROLE admin LOGIN; CREATE ROLE app_rw LOGIN")
 	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
-	other := writeFile(t, t.TempDir(), "other-ca.pem", string(testkit.NewCA(t, "some other CA").CertPEM))
-	cfg := writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
-  region: %s
-  port: %d
-  sslrootcert: %s
-profiles:
-  local:
-    endpoint: localhost
-  local-app:
-    endpoint: localhost
-    user: app_rw
-    application_name: dsqlenv-test
-  local-wrongca:
-    endpoint: localhost
-    sslrootcert: %s
-`, d.Region, d.Port, d.CAFile, other))
+	cfg := localProfiles(t, d.Port, d.CAFile) // the double stands for localhost in us-east-1
 	query := `psql -X -At -F '|' -c "select current_user, current_setting('application_name')"`
 	run := func(shell, profile string, extraEnv ...string) (string, error) {
 		t.Helper()
