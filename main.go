@@ -49,6 +49,7 @@ func main() {
 			StateHome:  xdg.StateHome,
 		},
 		Mint:       profiles.MintWithSDK,
+		Identity:   profiles.CallerIdentity,
 		Executable: self,
 		Version:    versionString(),
 		Signals:    signals(),

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -30,7 +31,8 @@ func doctorCommand(r *run) *cli.Command {
 		Usage:     "check everything between a profile and a working connection",
 		ArgsUsage: "[PROFILE...]",
 		Description: `Checks, for each named profile (all when none is named): the profiles file, the
-endpoint and region, AWS credentials and a minted token, the root certificate
+endpoint and region, AWS credentials, a minted token and the identity that signs it
+(STS GetCallerIdentity: the ARN and account), the root certificate
 (and, for sslrootcert: system, the OS trust store and libpq 16+), which TLS
 negotiation the libpq of the psql on PATH uses (direct needs libpq 17+), DNS, a
 TCP connection, a TLS handshake verified like verify-full and started as the
@@ -106,6 +108,25 @@ func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 	return nil
 }
 
+// identityTimeout bounds doctor's question to STS.
+const identityTimeout = 10 * time.Second
+
+// identity says which AWS identity signs the profile's tokens (STS GetCallerIdentity): the
+// account and ARN that DSQL's IAM policy must allow.
+func (d *doctor) identity(name string, conn *profiles.Connection) {
+	if d.r.Identity == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.c.Context, identityTimeout)
+	defer cancel()
+	arn, account, err := d.r.Identity(ctx, conn)
+	if err != nil {
+		d.say("warn", name, "AWS identity: "+err.Error(), "check your network or VPN: tokens are signed without the network, but DSQL checks them against this identity's IAM policy")
+		return
+	}
+	d.say("ok", name, fmt.Sprintf("tokens are signed as %s (account %s): its IAM policy must allow dsql:DbConnect or dsql:DbConnectAdmin on the cluster", arn, account), "")
+}
+
 func (d *doctor) profile(f *profiles.File, name string) {
 	s, err := d.r.sessionOf(f, name, clientsOf(d.r.GOOS == "windows"))
 	if err != nil {
@@ -134,6 +155,7 @@ func (d *doctor) profile(f *profiles.File, name string) {
 			key = "…" + key[len(key)-4:]
 		}
 		d.say("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", who, key, m.info.Action, profiles.FormatDuration(m.info.Lifetime)), "")
+		d.identity(name, conn)
 		if m.info.Lifetime+time.Second < conn.ExpiresIn {
 			d.say("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", profiles.FormatDuration(m.info.Lifetime), profiles.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
 		}

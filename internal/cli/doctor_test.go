@@ -84,3 +84,22 @@ func TestDoctorReadsAnExpiredOrMisnamedCertificate(t *testing.T) {
 		t.Errorf("expired: %s", r.stdout)
 	}
 }
+
+// TestDoctorNamesTheAWSIdentity: doctor asks STS who signs (GetCallerIdentity, signed with the
+// profile's credentials; awsEnv points STS at the tests' fake, fakeSTS) and says the ARN and
+// account; when STS cannot be reached it warns and goes on.
+func TestDoctorNamesTheAWSIdentity(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n", testkit.FreePort(t)))
+	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "PATH=/nonexistent"), "doctor", "p")
+	want := "ok    p: tokens are signed as arn:aws:iam::123456789012:user/dev (account 123456789012): its IAM policy must allow dsql:DbConnect or dsql:DbConnectAdmin on the cluster"
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("doctor lacks %q:\n%s", want, r.stdout)
+	}
+	if a := stsAuth.Load(); a == nil || !strings.Contains(*a, "Credential=AKIAIOSFODNN7EXAMPLE/") || !strings.Contains(*a, "/us-east-1/sts/aws4_request") {
+		t.Errorf("the STS request was not signed with the profile's credentials for us-east-1: %v", a)
+	}
+	r = runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "PATH=/nonexistent", "AWS_ENDPOINT_URL_STS=http://127.0.0.1:1"), "doctor", "p")
+	if !strings.Contains(r.stdout, "warn  p: AWS identity: STS GetCallerIdentity") || !strings.Contains(r.stdout, "check your network or VPN") {
+		t.Errorf("doctor with STS out of reach:\n%s", r.stdout)
+	}
+}

@@ -22,6 +22,7 @@ type Env struct {
 	GOOS             string
 	Paths            Paths
 	Mint             profiles.Minter
+	Identity         profiles.Identifier // doctor's "who signs"; nil skips that check
 	Executable       string // this binary's absolute path, "" when unknown
 	Version          string
 	// Signals delivers SIGINT, SIGTERM and SIGHUP (those not ignored at start) for the whole

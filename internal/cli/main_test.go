@@ -6,12 +6,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -345,9 +349,35 @@ func TestMain(m *testing.M) {
 	for _, v := range []string{"DSQLENV_CONFIG", "DSQLENV_TIMEOUT", "PGSERVICEFILE", "PGPASSFILE", "PGPASSWORD", "PGSERVICE"} {
 		os.Unsetenv(v)
 	}
+	sts := fakeSTS()
+	stsURL = sts.URL
 	code := m.Run()
+	sts.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// stsURL is the fake STS every awsEnv points at; stsAuth the Authorization header it last got.
+var (
+	stsURL  string
+	stsAuth atomic.Pointer[string]
+)
+
+// fakeSTS answers GetCallerIdentity as AWS STS does (the Query API, XML), for doctor.
+func fakeSTS() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if !strings.Contains(string(body), "Action=GetCallerIdentity") {
+			http.Error(w, "unexpected "+string(body), http.StatusBadRequest)
+			return
+		}
+		a := req.Header.Get("Authorization")
+		stsAuth.Store(&a)
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>`+
+			`<Arn>arn:aws:iam::123456789012:user/dev</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account>`+
+			`</GetCallerIdentityResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+	}))
 }
 
 // awsEnv is an environment with AWS's example keys and nothing of this machine's AWS setup.
@@ -357,7 +387,9 @@ func awsEnv(t *testing.T, keys bool, extra ...string) []string {
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_STATE_HOME=" + filepath.Join(dir, "state"),
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true"}
+		"AWS_EC2_METADATA_DISABLED=true",
+		// No test reaches AWS: doctor's STS question goes to the tests' fake.
+		"AWS_ENDPOINT_URL_STS=" + stsURL}
 	if keys {
 		env = append(env, "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 	}
