@@ -23,7 +23,7 @@ type Env struct {
 	Paths            Paths
 	Mint             profiles.Minter
 	Identity         profiles.Identifier // doctor's "who signs"; nil skips that check
-	Executable       string // this binary's absolute path, "" when unknown
+	Executable       string              // this binary's absolute path, "" when unknown
 	Version          string
 	// Signals delivers SIGINT, SIGTERM and SIGHUP (those not ignored at start) for the whole
 	// run, and Exit ends the process when a signalled run does not unwind by itself; nil in
