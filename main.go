@@ -38,6 +38,7 @@ func main() {
 		Stdout:           os.Stdout,
 		Stderr:           os.Stderr,
 		StdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
+		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 		Environ:          os.Environ(),
 		Now:              time.Now,
 		GOOS:             runtime.GOOS,

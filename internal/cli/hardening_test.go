@@ -381,3 +381,30 @@ func TestABlockOnATerminalShowsNoControlCharacters(t *testing.T) {
 		t.Errorf("piped: exit %d\n%q", r.code, r.stdout)
 	}
 }
+
+// TestSlowCredentialsSayWhatTheyWaitFor: a credential_process that takes 15 s; at a terminal
+// dsqlenv says after 2 s what it waits for (13 s of slack), piped it says nothing.
+func TestSlowCredentialsSayWhatTheyWaitFor(t *testing.T) {
+	dir := t.TempDir()
+	creds := writeFile(t, dir, "creds.json", `{"Version": 1, "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}`)
+	awsCfg := writeFile(t, dir, "aws-config", "[profile slow]\ncredential_process = sh -c 'sleep 15; cat "+creds+"'\n")
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  s:\n    endpoint: "+hardHost+"\n    aws_profile: slow\n")
+	env := awsEnv(t, false, "AWS_CONFIG_FILE="+awsCfg)
+	const want = "dsqlenv: waiting for AWS credentials from AWS profile slow (a credential_process, SSO or STS; giving up after 30s, --timeout)"
+	t.Run("terminal", func(t *testing.T) {
+		t.Parallel()
+		cmd := exec.Command(testkit.RequireTool(t, "script"), "-qec", emit.QuotePOSIX(binPath)+" -c "+emit.QuotePOSIX(cfg)+" token s", "/dev/null")
+		cmd.Env = env
+		r := runCmd(t, cmd)
+		if r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, hardHost+"?Action=DbConnectAdmin") {
+			t.Errorf("at a terminal: exit %d\n%q", r.code, r.stdout)
+		}
+	})
+	t.Run("piped", func(t *testing.T) {
+		t.Parallel()
+		r := runBin(t, env, "-c", cfg, "token", "s")
+		if r.code != 0 || strings.Contains(r.stderr, "waiting") || !strings.HasPrefix(r.stdout, hardHost+"?Action=DbConnectAdmin") {
+			t.Errorf("piped: %+v", r)
+		}
+	})
+}

@@ -73,12 +73,35 @@ func (r *run) mintProfile(c *cli.Context, clients string) (*session, error) {
 	return s, r.mint(c.Context, g, s)
 }
 
+// slowCredentials is how long a mint may take before a terminal is told what dsqlenv waits for.
+const slowCredentials = 2 * time.Second
+
+// credentialSource names where a profile's credentials come from, for a person.
+func credentialSource(conn *profiles.Connection) string {
+	switch {
+	case conn.AWSProfile != "":
+		return "AWS profile " + conn.AWSProfile
+	case conn.AWSProfileEnv != "":
+		return "AWS profile " + conn.EnvAWSProfile + " (from " + conn.AWSProfileEnv + ")"
+	}
+	return "the default credential chain"
+}
+
 // mint signs the session's token, warning on stderr when the credentials cut its life short.
 func (r *run) mint(ctx context.Context, g global, s *session) error {
 	conn := s.conn
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
+	if r.StderrIsTerminal {
+		// A signature is local and instant; only getting credentials can take seconds (an SSO
+		// refresh, a credential_process asking for MFA). A person watching is told what for.
+		slow := time.AfterFunc(slowCredentials, func() {
+			fmt.Fprintf(r.Stderr, "dsqlenv: waiting for AWS credentials from %s (a credential_process, SSO or STS; giving up after %s, --timeout)\n",
+				termSafe(credentialSource(conn)), profiles.FormatDuration(g.timeout))
+		})
+		defer slow.Stop()
+	}
 	tok, err := r.Mint(ctx, conn)
 	if err != nil {
 		// The signer names the credential source that timed out; the generic message is for
