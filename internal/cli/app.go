@@ -82,7 +82,7 @@ func (r *run) report(err error, code int) int {
 			err = werr
 		} else {
 			if r.rendered && r.StdoutIsTerminal && r.dialect.Unsets {
-				fmt.Fprintf(r.Stderr, "dsqlenv: note: this is %s code for your shell to run, not to read: %s\n", r.dialect.Title, termSafe(r.runIt()))
+				r.say("note: this is %s code for your shell to run, not to read: %s", r.dialect.Title, r.runIt())
 			}
 			return exitOK
 		}
@@ -98,7 +98,7 @@ func (r *run) report(err error, code int) int {
 	}
 	var se *silentError
 	if !errors.As(err, &se) {
-		fmt.Fprintf(r.Stderr, "dsqlenv: %s\n", termSafe(strings.TrimPrefix(err.Error(), "dsqlenv: ")))
+		r.say("%s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
 	}
 	var ue *usageError
 	var ce *codedError
@@ -135,20 +135,29 @@ func firstFrame(stack []byte) string {
 // cannot hang a shell start-up for ever.
 const defaultTimeout = 30 * time.Second
 
-// The global flags. They may be given before the command or anywhere after it. Their
-// environment variables are read by globalsOf, not by urfave/cli, whose EnvVars would let
-// DSQLENV_CONFIG beat a --config given on the command line.
-var (
-	configFlag = &cli.StringFlag{Name: "config", Aliases: []string{"c"},
-		Usage: "read profiles from `FILE` (default: $DSQLENV_CONFIG, else $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)"}
-	debugFlag   = &cli.BoolFlag{Name: "debug", Usage: "explain each step on stderr (token signatures redacted)"}
-	timeoutFlag = &cli.DurationFlag{Name: "timeout", DefaultText: "$DSQLENV_TIMEOUT, else 30s",
-		Usage: "give up getting AWS credentials and signing after `DURATION`"}
-)
+// The global flags. They may be given before the command or anywhere after it: splitLine moves
+// them in front of the command, onto the app, where they are bound once into the run's
+// globalFlagValues. Their environment variables are read by bindGlobals, not by urfave/cli,
+// whose EnvVars would let DSQLENV_CONFIG beat a --config given on the command line.
+func (r *run) globalFlags() []cli.Flag {
+	v := &r.flags
+	return []cli.Flag{
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Destination: &v.config,
+			Usage: "read profiles from `FILE` (default: $DSQLENV_CONFIG, else $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)"},
+		&cli.BoolFlag{Name: "debug", Destination: &v.debug, Usage: "explain each step on stderr (token signatures redacted)"},
+		&cli.DurationFlag{Name: "timeout", Destination: &v.timeout, DefaultText: "$DSQLENV_TIMEOUT, else 30s",
+			Usage:  "give up getting AWS credentials and signing after `DURATION`",
+			Action: func(*cli.Context, time.Duration) error { v.timeoutSet = true; return nil }},
+	}
+}
 
-// globalFlags are declared once, on the app: splitLine moves them wherever they stand on
-// the line (dsqlenv list --debug) in front of the command.
-var globalFlags = []cli.Flag{configFlag, debugFlag, timeoutFlag}
+// globalFlagValues are the global flags as the command line gave them.
+type globalFlagValues struct {
+	config     string
+	debug      bool
+	timeout    time.Duration
+	timeoutSet bool // --timeout was given, even as 0 (which is refused)
+}
 
 // globalHelp ends every command's help, which lists only the command's own flags.
 const globalHelp = "\n\nGlobal options, anywhere on the line: --config FILE (-c), --debug, --timeout DURATION\n(see dsqlenv --help)."
@@ -160,41 +169,31 @@ type global struct {
 	timeout time.Duration
 }
 
-// globals are the global settings of this run, read once, before the command runs (the app's
+// globals are the global settings of this run, bound once before the command runs (the app's
 // Before); a command that needs them gets the error of a bad --timeout or DSQLENV_TIMEOUT,
 // while --help and commands that need no profiles never see it.
 func (r *run) globals() (global, error) { return r.global, r.globalErr }
 
-// globalsOf reads the global flags (splitLine has put them all in front of the command, on
-// the app's own context) over their environment variables. An empty --config means the
-// default file, so that the hooks can pass DSQLENV_PROFILES_FILE whether a block set it or
-// not.
-func globalsOf(c *cli.Context, r *run) (global, error) {
-	g := global{timeout: defaultTimeout}
-	flag := ""
-	timeoutSet := false
-	for _, cc := range c.Lineage() {
-		if v := cc.String("config"); v != "" && flag == "" {
-			flag = v
+// bindGlobals turns the global flags into the run's settings, over their environment
+// variables. An empty --config means the default file, so that the hooks can pass
+// DSQLENV_PROFILES_FILE whether a block set it or not.
+func (r *run) bindGlobals() (global, error) {
+	v := r.flags
+	g := global{timeout: defaultTimeout, debug: v.debug}
+	switch env := r.Getenv("DSQLENV_TIMEOUT"); {
+	case v.timeoutSet:
+		if v.timeout <= 0 {
+			return g, usagef("--timeout %s: give a duration above zero, such as 10s", v.timeout)
 		}
-		if cc.Bool("debug") {
-			g.debug = true
-		}
-		if cc.IsSet("timeout") && !timeoutSet {
-			g.timeout, timeoutSet = cc.Duration("timeout"), true
-			if g.timeout <= 0 {
-				return g, usagef("--timeout %s: give a duration above zero, such as 10s", g.timeout)
-			}
-		}
-	}
-	if v := r.Getenv("DSQLENV_TIMEOUT"); v != "" && !timeoutSet {
-		d, err := time.ParseDuration(v)
+		g.timeout = v.timeout
+	case env != "":
+		d, err := time.ParseDuration(env)
 		if err != nil || d <= 0 {
-			return g, fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", v)
+			return g, fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", env)
 		}
 		g.timeout = d
 	}
-	g.config = r.profilesPath(flag)
+	g.config = r.profilesPath(v.config)
 	return g, nil
 }
 
@@ -231,7 +230,7 @@ func (r *run) userPath(p string) string {
 
 func (g global) debugf(r *run, format string, args ...any) {
 	if g.debug {
-		fmt.Fprintf(r.Stderr, "dsqlenv: debug: %s\n", termSafe(fmt.Sprintf(format, args...)))
+		r.say("debug: %s", fmt.Sprintf(format, args...))
 	}
 }
 
@@ -272,15 +271,16 @@ Examples:
 		Writer:          &r.out,
 		ErrWriter:       r.Stderr,
 		HideHelpCommand: true,
-		Flags:           globalFlags,
+		Flags:           r.globalFlags(),
 		// Errors are printed once, by Run; urfave/cli must not exit or print them itself.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Before: func(c *cli.Context) error {
-			r.global, r.globalErr = globalsOf(c, r)
+			r.flags.timeoutSet = c.IsSet("timeout")
+			r.global, r.globalErr = r.bindGlobals()
 			return nil
 		},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("%s (see dsqlenv --help)", flagError(err, globalFlags))
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usagef("%s (see dsqlenv --help)", flagError(err, c.App.Flags))
 		},
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
@@ -300,11 +300,11 @@ Examples:
 		},
 	}
 	for _, d := range emit.Dialects {
-		app.Commands = append(app.Commands, shellCommand(r, d))
+		app.Commands = append(app.Commands, newShellCommand(r, d))
 	}
-	app.Commands = append(app.Commands, listCommand(r), showCommand(r), tokenCommand(r), execCommand(r),
-		initCommand(r), serviceCommand(r), pgpassCommand(r), certCommand(r), doctorCommand(r),
-		hookCommand(r), completionCommand(r), completeCommand(r), statusCommand(r), urlCommand(r), jdbcCommand(r),
+	app.Commands = append(app.Commands, newListCommand(r), newShowCommand(r), newTokenCommand(r), newExecCommand(r),
+		newInitCommand(r), newServiceCommand(r), newPgpassCommand(r), newCertCommand(r), newDoctorCommand(r),
+		newHookCommand(r), newCompletionCommand(r), newCompleteCommand(r), newStatusCommand(r), urlCommand(r), jdbcCommand(r),
 		newProxyCommand(r), newClustersCommand(r), newAddCommand(r))
 	for _, cmd := range app.Commands {
 		// A PROFILE named help or h is a profile: only --help and -h ask for help.
@@ -313,7 +313,7 @@ Examples:
 			cmd.Description += globalHelp
 		}
 		if cmd.OnUsageError == nil {
-			name, flags := cmd.Name, append(append([]cli.Flag{}, globalFlags...), cmd.Flags...)
+			name, flags := cmd.Name, append(append([]cli.Flag{}, app.Flags...), cmd.Flags...)
 			cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 				return usagef("%s: %s (see dsqlenv %s --help)", name, flagError(err, flags), name)
 			}
@@ -390,23 +390,30 @@ func unknownCommand(app *cli.App, name string) error {
 	return usagef("%s; shells: %s; commands: %s", msg, strings.Join(emit.Names(), ", "), strings.Join(cmds, ", "))
 }
 
-// noArgs is a usage error when a command that takes no arguments got some.
-func noArgs(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usagef("%s: takes no arguments, got %s", c.Command.Name, strings.Join(c.Args().Slice(), " "))
+// args is the one check of a command's positional arguments: at least min and at most max
+// of them (max < 0: any number), what naming them in the errors (PROFILE, NAME).
+func args(c *cli.Context, what string, min, max int) ([]string, error) {
+	got, name := c.Args().Slice(), c.Command.Name
+	switch {
+	case max == 0 && len(got) > 0:
+		return nil, usagef("%s: takes no arguments, got %s", name, strings.Join(got, " "))
+	case len(got) < min:
+		return nil, usagef("%s: missing %s (usage: dsqlenv %s %s)", name, what, name, c.Command.ArgsUsage)
+	case max == 1 && len(got) > 1:
+		return nil, usagef("%s: expected one %s, got %d: %s", name, what, len(got), strings.Join(got, " "))
+	case max > 0 && len(got) > max:
+		return nil, usagef("%s: expected at most %d %s, got %d: %s", name, max, what, len(got), strings.Join(got, " "))
 	}
-	return nil
+	return got, nil
 }
 
-// oneArg returns the single argument a command takes, or a usage error naming it.
+// oneArg is args for the one argument most commands take.
 func oneArg(c *cli.Context, what string) (string, error) {
-	switch c.NArg() {
-	case 0:
-		return "", usagef("%s: missing %s (usage: dsqlenv %s %s)", c.Command.Name, what, c.Command.Name, c.Command.ArgsUsage)
-	case 1:
-		return c.Args().First(), nil
+	got, err := args(c, what, 1, 1)
+	if err != nil {
+		return "", err
 	}
-	return "", usagef("%s: expected one %s, got %d: %s", c.Command.Name, what, c.NArg(), strings.Join(c.Args().Slice(), " "))
+	return got[0], nil
 }
 
 // runIt is how to run this very command line's output in its shell, for the terminal hint.

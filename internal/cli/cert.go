@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/dsqlenv/dsqlenv/internal/roots"
-	"github.com/dsqlenv/dsqlenv/pgfile"
-	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
-func certCommand(r *run) *cli.Command {
+// certOptions are what `dsqlenv cert` is told on its command line.
+type certOptions struct {
+	pem bool
+}
+
+func newCertCommand(r *run) *cli.Command {
+	var o certOptions
 	return &cli.Command{
 		Name:     "cert",
 		Category: "Commands",
@@ -26,65 +30,25 @@ Examples:
    dsqlenv cert
    dsqlenv cert --pem > AmazonRootCAs.pem
    psql "host=… sslmode=verify-full sslrootcert=$(dsqlenv cert)"`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "pem", Usage: "print the PEM itself instead of writing a file"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "pem", Destination: &o.pem, Usage: "print the PEM itself instead of writing a file"}},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
+			if _, err := args(c, "", 0, 0); err != nil {
 				return err
 			}
-			return certRun(r, c.Bool("pem"))
+			return runCert(c.Context, r, o)
 		},
 	}
 }
 
-func certRun(r *run, pemOnly bool) error {
+func runCert(_ context.Context, r *run, o certOptions) error {
 	if err := roots.Check(); err != nil {
 		return err
 	}
-	if pemOnly {
+	if o.pem {
 		_, err := r.out.Write(roots.PEM)
 		return err
 	}
 	r.stageAmazonRoot()
 	_, err := fmt.Fprintln(&r.out, r.amazonRootPath())
 	return err
-}
-
-// amazonRootPath is where the bundled roots are written: one name for as long as the bundle
-// holds Amazon's roots, since service files and shells keep the path.
-func (r *run) amazonRootPath() string {
-	return filepath.Join(r.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")
-}
-
-// stageAmazonRoot writes the bundled roots, once the command has succeeded and before its
-// own files (a precondition: a service file must never name a roots file that could not be
-// written), when the file is missing or different: atomically, world-readable, and never
-// through a link or into a directory someone else can write (pgfile.Replace).
-func (r *run) stageAmazonRoot() {
-	path := r.amazonRootPath()
-	r.stagePrecondition("amazon-root", func() (func(), error) {
-		// Checked before the file is written, not at every run: parsing four certificates
-		// costs a tenth of a block's instructions (make bench).
-		undo, err := pgfile.Replace(path, roots.PEM, 0o644, roots.Check)
-		if err != nil {
-			return nil, fmt.Errorf("writing the Amazon root CAs: %v", err)
-		}
-		return undo, nil
-	})
-}
-
-// rootCertFor is the sslrootcert value for a connection: `amazon` (the default) becomes the
-// bundled roots' file, an absolute path, which every libpq reads; and so does `system` for
-// Windows shells, because psql on Windows fails sslrootcert=system with "SSL error:
-// unregistered scheme" (AWS DSQL documentation). The file is staged, so it is written only if
-// the command succeeds.
-func (r *run) rootCertFor(conn *profiles.Connection, windows bool) (string, error) {
-	switch {
-	case conn.SSLRootCert == profiles.RootAmazon:
-	case conn.SSLRootCert == profiles.RootSystem && windows:
-		r.note("system-note", fmt.Sprintf("note: sslrootcert system is written as %s (the bundled Amazon roots) for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath()))
-	default:
-		return conn.SSLRootCert, nil
-	}
-	r.stageAmazonRoot()
-	return r.amazonRootPath(), nil
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,22 +16,39 @@ import (
 // one being completed. It prints one candidate per line and never an error: a broken profiles
 // file must not spray messages into the middle of a command line. The current word travels
 // as --cur= because Windows PowerShell drops empty arguments to native programs.
-func completeCommand(r *run) *cli.Command {
+func newCompleteCommand(r *run) *cli.Command {
+	var o completeOptions
 	return &cli.Command{
 		Name:            "__complete",
 		Hidden:          true,
 		SkipFlagParsing: true,
+		ArgsUsage:       "--cur=WORD [WORDS...]",
 		Action: func(c *cli.Context) error {
-			args := c.Args().Slice()
-			if len(args) == 0 || !strings.HasPrefix(args[0], "--cur=") {
+			got, err := args(c, "--cur=WORD", 1, -1)
+			if err != nil {
+				return err
+			}
+			if !strings.HasPrefix(got[0], "--cur=") {
 				return usagef("__complete: usage: dsqlenv __complete --cur=WORD [WORDS...]")
 			}
-			for _, s := range complete(r, c.App, args[1:], strings.TrimPrefix(args[0], "--cur=")) {
-				fmt.Fprintln(&r.out, s)
-			}
-			return nil
+			o.app, o.cur, o.words = c.App, strings.TrimPrefix(got[0], "--cur="), got[1:]
+			return runComplete(c.Context, r, o)
 		},
 	}
+}
+
+// completeOptions are the words __complete is given, and the app whose commands it completes.
+type completeOptions struct {
+	app   *cli.App
+	cur   string   // the word being completed
+	words []string // the words before it
+}
+
+func runComplete(_ context.Context, r *run, o completeOptions) error {
+	for _, s := range complete(r, o.app, o.words, o.cur) {
+		fmt.Fprintln(&r.out, s)
+	}
+	return nil
 }
 
 // complete returns the candidates for cur, given the words before it. It reads the words

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -24,7 +26,14 @@ const (
 	doctorPsqlTimeout = 15 * time.Second
 )
 
-func doctorCommand(r *run) *cli.Command {
+// doctorOptions are what `dsqlenv doctor` is told on its command line.
+type doctorOptions struct {
+	global
+	names []string // none: every profile
+}
+
+func newDoctorCommand(r *run) *cli.Command {
+	var o doctorOptions
 	return &cli.Command{
 		Name:      "doctor",
 		Category:  "Commands",
@@ -45,20 +54,23 @@ Examples:
    dsqlenv doctor
    dsqlenv doctor prod`,
 		Action: func(c *cli.Context) error {
-			g, err := r.globals()
-			if err != nil {
+			var err error
+			if o.names, err = args(c, "PROFILE", 0, -1); err != nil {
 				return err
 			}
-			return doctorRun(c, r, g, c.Args().Slice())
+			if o.global, err = r.globals(); err != nil {
+				return err
+			}
+			return runDoctor(c.Context, r, o)
 		},
 	}
 }
 
-// doctor writes its report straight to stdout, a line per check as it goes: it is for a
-// person watching, and checks can take seconds each.
+// doctor streams its report, a line per check as it goes: it is for a person watching, and
+// checks can take seconds each.
 type doctor struct {
 	r      *run
-	c      *cli.Context
+	ctx    context.Context
 	g      global
 	failed bool
 	lib    *libpqOnPath // probed once, at the first profile
@@ -72,15 +84,43 @@ func (d *doctor) say(status, profile, msg, fix string) {
 	if profile != "" {
 		prefix = profile + ": "
 	}
-	fmt.Fprintf(d.r.Stdout, "%-4s  %s%s\n", status, termSafe(prefix), termSafe(msg))
+	fmt.Fprintf(&d.r.out, "%-4s  %s%s\n", status, termSafe(prefix), termSafe(msg))
 	if fix != "" {
-		fmt.Fprintf(d.r.Stdout, "      fix: %s\n", termSafe(fix))
+		fmt.Fprintf(&d.r.out, "      fix: %s\n", termSafe(fix))
 	}
 }
 
-func doctorRun(c *cli.Context, r *run, g global, names []string) error {
-	d := &doctor{r: r, c: c, g: g}
-	path := g.config
+// fail reports a failed check whose error may already end in the fix (": run …"): that part
+// goes on the fix line, and fix, what to do in general, only when the error names none.
+func (d *doctor) fail(profile, msg, fix string) {
+	if what, own := splitFix(msg); own != "" {
+		msg, fix = what, own
+	}
+	d.say("FAIL", profile, msg, fix)
+}
+
+// fixVerbs begin the fix at the end of dsqlenv's error messages ("…: run aws sso login").
+var fixVerbs = []string{"run ", "check ", "give ", "set ", "fix ", "edit ", "use ", "remove ", "raise ", "leave ", "install ", "choose ", "change ", "unset ", "allow ", "name "}
+
+// splitFix cuts an error message into what happened and the fix, at the last ": " that a fix
+// verb follows; fix is "" when there is none.
+func splitFix(msg string) (what, fix string) {
+	for i := strings.LastIndex(msg, ": "); i > 0; i = strings.LastIndex(msg[:i], ": ") {
+		rest := msg[i+2:]
+		for _, v := range fixVerbs {
+			if strings.HasPrefix(rest, v) || strings.HasPrefix(rest, "`"+v) {
+				return msg[:i], rest
+			}
+		}
+	}
+	return msg, ""
+}
+
+func runDoctor(ctx context.Context, r *run, o doctorOptions) error {
+	r.out.stream(r.Stdout)
+	d := &doctor{r: r, ctx: ctx, g: o.global}
+	names := o.names
+	path := o.config
 	f, err := profiles.Load(path)
 	if err != nil {
 		d.say("FAIL", "", "profiles file: "+err.Error(), "fix the file, or run dsqlenv init")
@@ -103,6 +143,7 @@ func doctorRun(c *cli.Context, r *run, g global, names []string) error {
 		d.profile(f, name)
 	}
 	if d.failed {
+		r.takeBack() // the roots file its psql check needed, if doctor made it
 		return &silentError{exitError}
 	}
 	return nil
@@ -117,7 +158,7 @@ func (d *doctor) identity(name string, conn *profiles.Connection) {
 	if d.r.Identity == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(d.c.Context, identityTimeout)
+	ctx, cancel := context.WithTimeout(d.ctx, identityTimeout)
 	defer cancel()
 	arn, account, err := d.r.Identity(ctx, conn)
 	if err != nil {
@@ -130,7 +171,7 @@ func (d *doctor) identity(name string, conn *profiles.Connection) {
 func (d *doctor) profile(f *profiles.File, name string) {
 	s, err := d.r.sessionOf(f, name, clientsOf(d.r.GOOS == "windows"))
 	if err != nil {
-		d.say("FAIL", name, err.Error(), "")
+		d.fail(name, err.Error(), "fix profile "+name+" in "+f.Path+" (dsqlenv show "+name+" shows what it resolves to)")
 		return
 	}
 	conn := s.conn
@@ -141,22 +182,19 @@ func (d *doctor) profile(f *profiles.File, name string) {
 	d.say("ok", name, fmt.Sprintf("endpoint %s, port %d, region %s", conn.Host, conn.Port, region), "")
 
 	minted := false
-	if err := d.r.mint(d.c.Context, d.g, s); err != nil {
-		d.say("FAIL", name, "AWS credentials: "+err.Error(), "")
+	if err := d.r.sign(d.ctx, d.g, s); err != nil {
+		d.fail(name, "AWS credentials: "+err.Error(), "dsqlenv show "+name+" says which AWS profile signs; aws sts get-caller-identity with it shows what the AWS CLI gets")
 	} else {
 		minted = true
 		m := s
-		who := "the default credential chain"
-		if conn.AWSProfile != "" {
-			who = "aws profile " + conn.AWSProfile
-		}
+		who := credentialSource(conn)
 		key := m.info.AccessKey
 		if len(key) > 4 {
 			key = "…" + key[len(key)-4:]
 		}
 		d.say("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", who, key, m.info.Action, profiles.FormatDuration(m.info.Lifetime)), "")
 		d.identity(name, conn)
-		if m.info.Lifetime+time.Second < conn.ExpiresIn {
+		if m.shortLived() {
 			d.say("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", profiles.FormatDuration(m.info.Lifetime), profiles.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
 		}
 	}
@@ -205,12 +243,12 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 	case profiles.RootAmazon:
 		// psql, run below, needs the file now.
 		if err := d.r.flush(); err != nil {
-			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
+			d.fail(name, "sslrootcert amazon: "+err.Error(), "make "+filepath.Dir(s.rootCert)+" a directory of your own that you can write, or give sslrootcert: a PEM file of Amazon's roots")
 			return nil
 		}
 		pool, err := roots.Pool()
 		if err != nil {
-			d.say("FAIL", name, "sslrootcert amazon: "+err.Error(), "")
+			d.fail(name, "sslrootcert amazon: "+err.Error(), "reinstall dsqlenv: its bundled roots are damaged")
 			return nil
 		}
 		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at "+s.rootCert, "")
@@ -229,7 +267,3 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 	d.say("ok", name, "sslrootcert "+conn.SSLRootCert+" holds a certificate", "")
 	return pool
 }
-
-// maxRootCertFile bounds an sslrootcert file doctor reads: a system bundle of every public
-// root is about 200 KB.
-const maxRootCertFile = 4 << 20

@@ -118,10 +118,10 @@ func (d *doctor) psql(name string, s *session) {
 		return
 	}
 	if ctx.Err() != nil {
-		d.say("FAIL", name, fmt.Sprintf("psql: timed out after %s", doctorPsqlTimeout), "")
+		d.say("FAIL", name, fmt.Sprintf("psql: timed out after %s", doctorPsqlTimeout), "the checks above passed, so the server took the connection but did not answer: try psql by hand (dsqlenv exec "+name+" -- psql) and check the cluster's status (dsqlenv clusters)")
 		return
 	}
-	fix := ""
+	fix := "run it by hand to see the whole error: dsqlenv exec " + name + " -- psql -c 'select 1'"
 	switch {
 	case strings.Contains(text, "Signature expired"):
 		fix = "the token was stale when it arrived: check the computer's clock (DSQL compares it with the token's X-Amz-Date)"

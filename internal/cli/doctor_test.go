@@ -1,13 +1,19 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 func TestDoctorAgainstARealServer(t *testing.T) {
@@ -101,5 +107,72 @@ func TestDoctorNamesTheAWSIdentity(t *testing.T) {
 	r = runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "PATH=/nonexistent", "AWS_ENDPOINT_URL_STS=http://127.0.0.1:1"), "doctor", "p")
 	if !strings.Contains(r.stdout, "warn  p: AWS identity: STS GetCallerIdentity") || !strings.Contains(r.stdout, "check your network or VPN") {
 		t.Errorf("doctor with STS out of reach:\n%s", r.stdout)
+	}
+}
+
+// TestDoctorGivesAFixForEveryFailureAndWarnsOnce: every FAIL line is followed by a fix line
+// (taken from the end of the error when it names one), and a token the credentials cut short
+// is reported once, as doctor's own warning, not also as mint's line on stderr.
+func TestDoctorGivesAFixForEveryFailureAndWarnsOnce(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf(`defaults:
+  region: us-east-1
+  port: %d
+  expires_in: 1h
+profiles:
+  short:
+    endpoint: localhost
+  nocreds:
+    endpoint: localhost
+  badca:
+    endpoint: localhost
+    sslrootcert: /nonexistent/ca.pem
+  badregion:
+    endpoint: localhost
+    region: us-east1
+`, testkit.FreePort(t)))
+	mint := func(_ context.Context, c *profiles.Connection) (string, error) {
+		if c.Profile == "nocreds" {
+			return "", errors.New("profile nocreds: not logged in to SSO for AWS profile work (from AWS_PROFILE): run `aws sso login --profile work`")
+		}
+		c2 := *c
+		c2.ExpiresIn = 4*time.Minute + 12*time.Second
+		return fixedToken(&c2), nil
+	}
+	e := testEnv(mint, "PATH=/nonexistent")
+	e.Paths.DataHome = t.TempDir() // the tests' shared one may hold the roots already
+	r := runEnv(t, e, "-c", cfg, "doctor")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(r.stdout, "\n")
+	fails := 0
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "FAIL") {
+			continue
+		}
+		fails++
+		if i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "      fix: ") {
+			t.Errorf("FAIL without a fix line: %q", l)
+		}
+	}
+	if fails < 4 {
+		t.Errorf("%d FAIL lines, want one each for nocreds, badca, badregion and the closed port at least:\n%s", fails, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "FAIL  nocreds: AWS credentials: profile nocreds: not logged in to SSO for AWS profile work (from AWS_PROFILE)\n      fix: run `aws sso login --profile work`\n") {
+		t.Errorf("the credentials error's own fix is not on the fix line:\n%s", r.stdout)
+	}
+	if n := strings.Count(r.stdout, "short: the token lives 4m12s, not 1h"); n != 1 {
+		t.Errorf("the short token is reported %d times in stdout, want once:\n%s", n, r.stdout)
+	}
+	if strings.Contains(r.stderr, "token expires in") {
+		t.Errorf("doctor also printed mint's warning on stderr: %q", r.stderr)
+	}
+	// Its psql check needed the bundled roots written (sslrootcert amazon, "ok" above); the
+	// run failed, so they are taken back.
+	if !strings.Contains(r.stdout, "ok    short: sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at ") {
+		t.Errorf("the roots were not checked:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(e.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed doctor left the roots file behind: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -11,7 +12,15 @@ import (
 	"github.com/dsqlenv/dsqlenv/emit"
 )
 
-func execCommand(r *run) *cli.Command {
+// execOptions are what `dsqlenv exec` is told on its command line.
+type execOptions struct {
+	global
+	profile string
+	argv    []string // COMMAND and its arguments
+}
+
+func newExecCommand(r *run) *cli.Command {
+	var o execOptions
 	return &cli.Command{
 		Name:      "exec",
 		Category:  "Commands",
@@ -30,27 +39,27 @@ Examples:
    dsqlenv exec prod -- pg_dump --schema-only -f schema.sql
    dsqlenv exec prod -- sh -c 'psql -c "select 1" && psql -f migrate.sql'`,
 		Action: func(c *cli.Context) error {
-			args := c.Args().Slice()
-			if len(args) == 0 {
-				return usagef("exec: missing PROFILE and COMMAND (usage: dsqlenv exec PROFILE -- COMMAND [ARGS...])")
-			}
-			name, argv := args[0], args[1:]
-			if len(argv) > 0 && argv[0] == "--" {
-				argv = argv[1:]
-			}
-			if len(argv) == 0 {
-				return usagef("exec: missing COMMAND after %s, which was read as the PROFILE (usage: dsqlenv exec PROFILE -- COMMAND [ARGS...])", name)
-			}
-			g, err := r.globals()
+			got, err := args(c, "PROFILE and COMMAND", 1, -1)
 			if err != nil {
 				return err
 			}
-			return execRun(c, r, g, name, argv)
+			o.profile, o.argv = got[0], got[1:]
+			if len(o.argv) > 0 && o.argv[0] == "--" {
+				o.argv = o.argv[1:]
+			}
+			if len(o.argv) == 0 {
+				return usagef("exec: missing COMMAND after %s, which was read as the PROFILE (usage: dsqlenv exec %s)", o.profile, c.Command.ArgsUsage)
+			}
+			if o.global, err = r.globals(); err != nil {
+				return err
+			}
+			return runExec(c.Context, r, o)
 		},
 	}
 }
 
-func execRun(c *cli.Context, r *run, g global, name string, argv []string) error {
+func runExec(ctx context.Context, r *run, o execOptions) error {
+	g, name, argv := o.global, o.profile, o.argv
 	// Find the program first: a typo should not cost a round of credential lookups.
 	path, err := r.lookPath(argv[0])
 	if err != nil {
@@ -65,7 +74,7 @@ func execRun(c *cli.Context, r *run, g global, name string, argv []string) error
 	if err != nil {
 		return err
 	}
-	if err := r.mint(c.Context, g, s); err != nil {
+	if err := r.mint(ctx, g, s); err != nil {
 		return err
 	}
 	b := s.block()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +13,15 @@ import (
 	"github.com/dsqlenv/dsqlenv/emit"
 )
 
-func hookCommand(r *run) *cli.Command {
-	return scriptCommand(r, "hook", "print a prompt hook that mints a new token before the current one expires",
+// scriptOptions are what `dsqlenv hook` and `dsqlenv completion` are told on their command
+// line: which script, for which shell.
+type scriptOptions struct {
+	kind  string // hook or completion
+	shell string
+}
+
+func newHookCommand(r *run) *cli.Command {
+	return newScriptCommand(r, "hook", "print a prompt hook that mints a new token before the current one expires",
 		`Prints code for your shell's start-up file. Before each prompt, when
 DSQLENV_PROFILE is set (a block sets it) and the token expires within
 DSQLENV_REFRESH_MARGIN seconds (default 60), the hook runs dsqlenv SHELL again for
@@ -31,8 +39,8 @@ Examples:
    dsqlenv hook powershell | Out-String | Invoke-Expression   # $PROFILE`)
 }
 
-func completionCommand(r *run) *cli.Command {
-	return scriptCommand(r, "completion", "print a completion script for commands, flags and profile names",
+func newCompletionCommand(r *run) *cli.Command {
+	return newScriptCommand(r, "completion", "print a completion script for commands, flags and profile names",
 		`Prints a script that completes dsqlenv's commands, shells and flags, and profile
 names read from the profiles file (--config on the command line, DSQLENV_CONFIG
 or the default file) each time you press Tab.
@@ -44,8 +52,9 @@ Examples:
    dsqlenv completion powershell | Out-String | Invoke-Expression   # $PROFILE`)
 }
 
-// scriptCommand is hook or completion: one SHELL argument, a script from the dialect table.
-func scriptCommand(r *run, kind, usage, description string) *cli.Command {
+// newScriptCommand is hook or completion: one SHELL argument, a script from the dialect table.
+func newScriptCommand(r *run, kind, usage, description string) *cli.Command {
+	o := scriptOptions{kind: kind}
 	return &cli.Command{
 		Name:        kind,
 		Category:    "Shell set-up",
@@ -53,19 +62,20 @@ func scriptCommand(r *run, kind, usage, description string) *cli.Command {
 		ArgsUsage:   strings.Join(emit.ScriptShells(), "|"),
 		Description: description,
 		Action: func(c *cli.Context) error {
-			shell, err := oneArg(c, "SHELL")
-			if err != nil {
+			var err error
+			if o.shell, err = oneArg(c, "SHELL"); err != nil {
 				return err
 			}
-			return scriptRun(r, kind, shell)
+			return runScript(c.Context, r, o)
 		},
 	}
 }
 
-// scriptRun prints the hook or completion script (kind) for a shell, with {{.Bin}} replaced
+// runScript prints the hook or completion script (kind) for a shell, with {{.Bin}} replaced
 // by the binary's path quoted for that shell. (A plain replacement: text/template would add
 // its packages' start-up cost to every command.)
-func scriptRun(r *run, kind, shell string) error {
+func runScript(_ context.Context, r *run, o scriptOptions) error {
+	kind, shell := o.kind, o.shell
 	d, ok := emit.Lookup(shell)
 	text := ""
 	if ok {

@@ -1,18 +1,31 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/dsqlenv/dsqlenv/templates"
 )
 
-func initCommand(r *run) *cli.Command {
+// initOptions are what `dsqlenv init` is told on its command line.
+type initOptions struct {
+	global
+	path       bool
+	fromAWS    bool
+	awsProfile string
+	regions    []string
+}
+
+func newInitCommand(r *run) *cli.Command {
+	var o initOptions
+	var regions cli.StringSlice
 	return &cli.Command{
 		Name:     "init",
 		Category: "Commands",
@@ -28,41 +41,38 @@ as dsqlenv clusters --add does, and prints the clusters it found.
 Examples:
    dsqlenv init && $EDITOR "$(dsqlenv init --path)"
    dsqlenv init --from-aws --aws-profile work --region us-east-1 --region eu-west-1`,
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "path", Usage: "print where the file goes and write nothing"},
-			&cli.BoolFlag{Name: "from-aws", Usage: "a profile per DSQL cluster the AWS profile can see, instead of the example (see dsqlenv clusters)"},
-			&cli.StringFlag{Name: "aws-profile", Usage: "with --from-aws: use the credentials of AWS profile `NAME`"},
-			&cli.StringSliceFlag{Name: "region", Usage: "with --from-aws: look in `REGION` (repeat it; default: the AWS profile's region)"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "path", Destination: &o.path, Usage: "print where the file goes and write nothing"},
+			&cli.BoolFlag{Name: "from-aws", Destination: &o.fromAWS, Usage: "a profile per DSQL cluster the AWS profile can see, instead of the example (see dsqlenv clusters)"},
+			&cli.StringFlag{Name: "aws-profile", Destination: &o.awsProfile, Usage: "with --from-aws: use the credentials of AWS profile `NAME`"},
+			&cli.StringSliceFlag{Name: "region", Destination: &regions, Usage: "with --from-aws: look in `REGION` (repeat it; default: the AWS profile's region)"}},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
+			var err error
+			if _, err = args(c, "", 0, 0); err != nil {
 				return err
 			}
-			g, err := r.globals()
-			if err != nil {
+			if o.global, err = r.globals(); err != nil {
 				return err
 			}
-			if c.Bool("path") {
-				_, err := fmt.Fprintln(&r.out, g.config)
+			if !o.fromAWS && (c.IsSet("aws-profile") || c.IsSet("region")) {
+				return usagef("init: --aws-profile and --region go with --from-aws")
+			}
+			if o.regions, err = regionList(regions.Value(), "init"); err != nil {
 				return err
 			}
-			if !c.Bool("from-aws") {
-				if c.IsSet("aws-profile") || c.IsSet("region") {
-					return usagef("init: --aws-profile and --region go with --from-aws")
-				}
-				return initRun(r, g.config)
-			}
-			if _, err := os.Lstat(g.config); err == nil {
-				return fmt.Errorf("init: %s already exists: dsqlenv clusters --add adds the clusters to it", g.config)
-			}
-			o := clustersOptions{global: g, awsProfile: c.String("aws-profile"), add: true, init: true}
-			if o.regions, err = regionList(c.StringSlice("region"), "init"); err != nil {
-				return err
-			}
-			return runClusters(c.Context, r, o)
+			return runInit(c.Context, r, o)
 		},
 	}
 }
 
-func initRun(r *run, path string) error {
+func runInit(ctx context.Context, r *run, o initOptions) error {
+	path := o.config
+	switch {
+	case o.path:
+		_, err := fmt.Fprintln(&r.out, path)
+		return err
+	case o.fromAWS:
+		return r.initFromAWS(ctx, o)
+	}
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("init: %s already exists; edit it, or remove it first to start over", path)
 	}
@@ -90,4 +100,24 @@ func initRun(r *run, path string) error {
 		return fmt.Sprintf("wrote %s: set your cluster's endpoint there, then run: dsqlenv show prod", path), nil
 	})
 	return nil
+}
+
+// initFromAWS is init --from-aws: the file clusters --add would write, new, with at least one
+// profile, and the clusters it found printed.
+func (r *run) initFromAWS(ctx context.Context, o initOptions) error {
+	if _, err := os.Lstat(o.config); err == nil {
+		return fmt.Errorf("init: %s already exists: dsqlenv clusters --add adds the clusters to it", o.config)
+	}
+	found, err := r.discover(ctx, o.global, "init", o.awsProfile, o.regions)
+	if err != nil {
+		return err
+	}
+	added, err := r.addClusters(o.global, "init --from-aws", o.awsProfile, found.clusters)
+	switch {
+	case err != nil:
+		return err
+	case added == 0:
+		return fmt.Errorf("init --from-aws: no DSQL cluster to add in %s for %s: name other regions with --region or another --aws-profile, or run dsqlenv init for the commented example", strings.Join(found.regions, ", "), found.who)
+	}
+	return r.printClusters(found.clusters, false)
 }

@@ -1,13 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 )
 
-func listCommand(r *run) *cli.Command {
+// listOptions are what `dsqlenv list` is told on its command line.
+type listOptions struct {
+	global
+}
+
+func newListCommand(r *run) *cli.Command {
+	var o listOptions
 	return &cli.Command{
 		Name:     "list",
 		Category: "Commands",
@@ -18,20 +25,20 @@ Examples:
    dsqlenv list
    dsqlenv --config ./team.yaml list`,
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
+			var err error
+			if _, err = args(c, "", 0, 0); err != nil {
 				return err
 			}
-			g, err := r.globals()
-			if err != nil {
+			if o.global, err = r.globals(); err != nil {
 				return err
 			}
-			return listRun(r, g)
+			return runList(c.Context, r, o)
 		},
 	}
 }
 
-func listRun(r *run, g global) error {
-	f, err := g.loadProfiles()
+func runList(_ context.Context, r *run, o listOptions) error {
+	f, err := o.loadProfiles()
 	if err != nil {
 		return err
 	}
@@ -48,12 +55,4 @@ func listRun(r *run, g global) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, dash(s.Host), termSafe(s.User), dash(s.Region))
 	}
 	return tw.Flush()
-}
-
-// dash shows a missing value as "-", and any value terminal-safe.
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return termSafe(s)
 }

@@ -89,6 +89,22 @@ func credentialSource(conn *profiles.Connection) string {
 
 // mint signs the session's token, warning on stderr when the credentials cut its life short.
 func (r *run) mint(ctx context.Context, g global, s *session) error {
+	if err := r.sign(ctx, g, s); err != nil {
+		return err
+	}
+	if conn := s.conn; s.shortLived() {
+		left := s.info.ExpiresAt.Sub(r.Now()).Round(time.Second)
+		r.say("token expires in %s, not %s: the AWS session for %s ends first",
+			profiles.FormatDuration(left), profiles.FormatDuration(conn.ExpiresIn), credentialSource(conn))
+	}
+	return nil
+}
+
+// shortLived says the credentials gave the token a shorter life than the profile asked for.
+func (s *session) shortLived() bool { return s.info.Lifetime+time.Second < s.conn.ExpiresIn }
+
+// sign is mint without the warning, for doctor, which reports it as a check.
+func (r *run) sign(ctx context.Context, g global, s *session) error {
 	conn := s.conn
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
@@ -97,8 +113,8 @@ func (r *run) mint(ctx context.Context, g global, s *session) error {
 		// A signature is local and instant; only getting credentials can take seconds (an SSO
 		// refresh, a credential_process asking for MFA). A person watching is told what for.
 		slow := time.AfterFunc(slowCredentials, func() {
-			fmt.Fprintf(r.Stderr, "dsqlenv: waiting for AWS credentials from %s (a credential_process, SSO or STS; giving up after %s, --timeout)\n",
-				termSafe(credentialSource(conn)), profiles.FormatDuration(g.timeout))
+			r.say("waiting for AWS credentials from %s (a credential_process, SSO or STS; giving up after %s, --timeout)",
+				credentialSource(conn), profiles.FormatDuration(g.timeout))
 		})
 		defer slow.Stop()
 	}
@@ -121,15 +137,6 @@ func (r *run) mint(ctx context.Context, g global, s *session) error {
 		return fmt.Errorf("profile %s: the signer returned an unreadable token: %v", conn.Profile, err)
 	}
 	g.debugf(r, "token %s", profiles.Redact(tok))
-	if info.Lifetime+time.Second < conn.ExpiresIn {
-		who := "the default credential chain"
-		if conn.AWSProfile != "" {
-			who = "profile " + conn.AWSProfile
-		}
-		left := info.ExpiresAt.Sub(r.Now()).Round(time.Second)
-		fmt.Fprintf(r.Stderr, "dsqlenv: token expires in %s, not %s: the AWS session for %s ends first\n",
-			profiles.FormatDuration(left), profiles.FormatDuration(conn.ExpiresIn), termSafe(who))
-	}
 	s.token, s.info = tok, info
 	return nil
 }
@@ -149,4 +156,24 @@ func renderError(profile, dialect string, err error) error {
 			profile, fieldOf(ve.Var), ve.Var, ve.Reason, dialect)
 	}
 	return err
+}
+
+// sessions resolves the named profiles, or all of them.
+func (r *run) sessions(g global, names []string, clients string) ([]*session, error) {
+	f, err := g.loadProfiles()
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		names = f.Names()
+	}
+	var out []*session
+	for _, n := range names {
+		s, err := r.sessionOf(f, n, clients)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -20,9 +20,11 @@ type pgpassOptions struct {
 	// valid to be kept.
 	refresh  bool
 	minValid time.Duration
+	path     bool // print the file's path only
 }
 
-func pgpassCommand(r *run) *cli.Command {
+func newPgpassCommand(r *run) *cli.Command {
+	var o pgpassOptions
 	return &cli.Command{
 		Name:      "pgpass",
 		Category:  "Commands",
@@ -47,12 +49,16 @@ Examples:
    dsqlenv service --passfile "$(dsqlenv pgpass --path)" prod && psql service=prod
    dsqlenv pgpass --min-valid 5m prod      # every minute: re-mints when under 5m are left`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Usage: "the password file (default: PGPASSFILE or $XDG_STATE_HOME/dsqlenv/pgpass)"},
-			&cli.BoolFlag{Name: "path", Usage: "print the password file's path and write nothing"},
-			&cli.DurationFlag{Name: "min-valid", Usage: "re-mint only the tokens that expire within `DURATION` (or are missing); no AWS call when none do"},
+			&cli.StringFlag{Name: "file", Destination: &o.file, Usage: "the password file (default: PGPASSFILE or $XDG_STATE_HOME/dsqlenv/pgpass)"},
+			&cli.BoolFlag{Name: "path", Destination: &o.path, Usage: "print the password file's path and write nothing"},
+			&cli.DurationFlag{Name: "min-valid", Destination: &o.minValid, Usage: "re-mint only the tokens that expire within `DURATION` (or are missing); no AWS call when none do"},
 		},
 		Action: func(c *cli.Context) error {
-			o := pgpassOptions{names: c.Args().Slice(), file: c.String("file"), refresh: c.IsSet("min-valid"), minValid: c.Duration("min-valid")}
+			var err error
+			if o.names, err = args(c, "PROFILE", 0, -1); err != nil {
+				return err
+			}
+			o.refresh = c.IsSet("min-valid")
 			if o.minValid < 0 {
 				return usagef("pgpass: --min-valid %s: give a duration of zero or more, such as 5m", o.minValid)
 			}
@@ -61,32 +67,24 @@ Examples:
 			} else {
 				o.file = r.userPath(o.file)
 			}
-			if c.Bool("path") {
-				_, err := fmt.Fprintln(&r.out, o.file)
-				return err
+			if !o.path { // the path needs no profiles file and no AWS
+				if o.global, err = r.globals(); err != nil {
+					return err
+				}
 			}
-			var err error
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
-			return pgpassRun(c, r, o)
+			return runPgpass(c.Context, r, o)
 		},
 	}
-}
-
-// passFilePath is PGPASSFILE or dsqlenv's own file, not ~/.pgpass: the tokens expire, and a
-// file of expiring lines is best kept apart from passwords a user maintains by hand.
-func (r *run) passFilePath() string {
-	if p := r.Getenv("PGPASSFILE"); p != "" {
-		return p
-	}
-	return filepath.Join(r.Paths.StateHome, "dsqlenv", "pgpass")
 }
 
 // pgpassWarnWithin is when the pgpass command warns that its tokens will soon be stale.
 const pgpassWarnWithin = time.Hour
 
-func pgpassRun(c *cli.Context, r *run, o pgpassOptions) error {
+func runPgpass(ctx context.Context, r *run, o pgpassOptions) error {
+	if o.path {
+		_, err := fmt.Fprintln(&r.out, o.file)
+		return err
+	}
 	sessions, err := r.sessions(o.global, o.names, noRootCert)
 	if err != nil {
 		return err
@@ -100,7 +98,7 @@ func pgpassRun(c *cli.Context, r *run, o pgpassOptions) error {
 	var entries []pgfile.PassEntry
 	var first time.Time
 	for _, s := range sessions {
-		if err := r.mint(c.Context, o.global, s); err != nil {
+		if err := r.mint(ctx, o.global, s); err != nil {
 			return err
 		}
 		e := passEntryOf(s)
@@ -153,8 +151,8 @@ func (r *run) staleSessions(o pgpassOptions, sessions []*session) ([]*session, e
 	var stale []*session
 	for _, s := range sessions {
 		if o.minValid >= s.conn.ExpiresIn {
-			fmt.Fprintf(r.Stderr, "dsqlenv: warning: --min-valid %s is not below expires_in %s of profile %s: every run re-mints its token\n",
-				profiles.FormatDuration(o.minValid), profiles.FormatDuration(s.conn.ExpiresIn), termSafe(s.conn.Profile))
+			r.say("warning: --min-valid %s is not below expires_in %s of profile %s: every run re-mints its token",
+				profiles.FormatDuration(o.minValid), profiles.FormatDuration(s.conn.ExpiresIn), s.conn.Profile)
 		}
 		// The line libpq will use must be this profile's own: an earlier wildcard line
 		// (*:*:*:*:old) shadows it, and MergePass writes the new token before it.

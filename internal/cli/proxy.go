@@ -194,7 +194,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			go func(s *proxy.Server, ln net.Listener) { serveErr <- s.Serve(ln) }(ep.server, ln)
 		}
 		for _, l := range ep.lines {
-			fmt.Fprintf(r.Stderr, "dsqlenv: proxy %s: %s\n", termSafe(ep.profile), termSafe(l))
+			r.say("proxy %s: %s", ep.profile, l)
 		}
 	}
 
@@ -206,7 +206,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			return fmt.Errorf("proxy: %v", err)
 		}
 	}
-	fmt.Fprintf(r.Stderr, "dsqlenv: proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)\n", signalName(first), o.drain)
+	r.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
 	drainCtx, stop := context.WithTimeout(ctx, o.drain)
 	defer stop()
 	go func() {
@@ -226,7 +226,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}(ep)
 	}
 	wg.Wait()
-	fmt.Fprintln(r.Stderr, "dsqlenv: proxy: stopped")
+	r.say("proxy: stopped")
 	return nil
 }
 
@@ -265,7 +265,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 		MaxSessions: o.maxSessions,
 	}
 	if !o.quiet {
-		cfg.Log = func(line string) { fmt.Fprintf(r.Stderr, "dsqlenv: proxy %s\n", termSafe(line)) }
+		cfg.Log = func(line string) { r.say("proxy %s", line) }
 	}
 	addr, tcp := o.listen[conn.Profile]
 	if tcp {
@@ -342,45 +342,6 @@ func (r *run) upstreamRoots(conn *profiles.Connection) (*x509.CertPool, string, 
 // maxSocketPath is the longest Unix socket path every platform takes (sun_path is 104 bytes
 // on macOS and the BSDs, 108 on Linux, with the terminating NUL).
 const maxSocketPath = 103
-
-// socketPath is the profile's socket directory: $XDG_RUNTIME_DIR/dsqlenv/PROFILE, else
-// $XDG_STATE_HOME/dsqlenv/run/PROFILE, else, when the socket's path would pass the limit,
-// /tmp/dsqlenv-UID/PROFILE. The proxy and service --proxy both read it here.
-func (r *run) socketPath(profile string) string {
-	base := r.Getenv("XDG_RUNTIME_DIR")
-	if !filepath.IsAbs(base) {
-		base = filepath.Join(r.Paths.StateHome, "dsqlenv", "run")
-	} else {
-		base = filepath.Join(base, "dsqlenv")
-	}
-	dir := filepath.Join(base, profile)
-	if len(filepath.Join(dir, ".s.PGSQL.5432")) > maxSocketPath {
-		dir = filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()), profile)
-	}
-	return dir
-}
-
-// socketDir is socketPath, made 0700 when missing (and closed to others when present but
-// open). It must be a directory, not a link to one; proxy.ListenUnix checks that it is the
-// user's own.
-func (r *run) socketDir(profile string) (string, error) {
-	dir := r.socketPath(profile)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	st, err := os.Lstat(dir)
-	switch {
-	case err != nil:
-		return "", err
-	case !st.IsDir():
-		return "", fmt.Errorf("socket directory %s is %s, not a directory", dir, safefile.Kind(st.Mode()))
-	case st.Mode().Perm()&0o077 != 0:
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return "", err
-		}
-	}
-	return dir, nil
-}
 
 // localPassword is the profile's local password for TCP clients: read from its file, or made
 // (32 random bytes) and written 0600 the first time.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -15,16 +16,18 @@ import (
 // command succeeded, so a failed command leaves no file behind and nothing a shell would run.
 type run struct {
 	*Env
-	global    global // the global settings, read once by the app's Before (globals)
+	flags     globalFlagValues // the global flags as given (globalFlags)
+	global    global           // the global settings, bound once by the app's Before (globals)
 	globalErr error
 	args      []string // the command line, without the program name
-	out       bytes.Buffer
+	out       output
 	dialect   *emit.Dialect // the shell dialect this command line asks for, if any
 	// noCommand is set when the line names no command dsqlenv knows: a failure then prints
 	// false, since any shell may have been meant.
 	noCommand bool
 	// Files to write and notes to print once the command succeeded (see flush).
 	preconditions []precondition
+	made          []func() // the undos of preconditions already written (takeBack)
 	writes, notes []stagedWrite
 	// rendered is set when out holds code for a shell, which a terminal should not get.
 	rendered bool
@@ -61,6 +64,16 @@ func (r *run) stagePrecondition(key string, do func() (undo func(), err error)) 
 type precondition struct {
 	key string
 	do  func() (undo func(), err error)
+}
+
+// takeBack undoes the preconditions that an earlier flush wrote (the roots file doctor writes
+// for its psql check), for a command that fails after it flushed: a failed command leaves
+// nothing behind.
+func (r *run) takeBack() {
+	for i := len(r.made) - 1; i >= 0; i-- {
+		r.made[i]()
+	}
+	r.made = nil
 }
 
 // note queues a line for stderr, printed after the writes succeeded; the same key once.
@@ -107,10 +120,38 @@ func (r *run) flush() error {
 		}
 	}
 	r.preconditions, r.writes, r.notes = nil, nil, nil
+	r.made = append(r.made, undos...)
 	for _, n := range notes {
 		for _, line := range strings.Split(n, "\n") {
-			fmt.Fprintf(r.Stderr, "dsqlenv: %s\n", termSafe(line))
+			r.say("%s", line)
 		}
 	}
 	return nil
+}
+
+// output is a command's stdout. It is held until the command has succeeded, so that a failure
+// prints nothing a shell would run; a report that a person watches as it goes (doctor)
+// streams it instead.
+type output struct {
+	held   bytes.Buffer
+	direct io.Writer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	if o.direct != nil {
+		return o.direct.Write(p)
+	}
+	return o.held.Write(p)
+}
+
+// stream sends every later write straight to w: for output that is not code for a shell.
+func (o *output) stream(w io.Writer) { o.direct = w }
+
+// Bytes is what was held.
+func (o *output) Bytes() []byte { return o.held.Bytes() }
+
+// say prints one line on stderr as "dsqlenv: LINE", safe for a terminal (a line break in it
+// is escaped too): the one way dsqlenv speaks on stderr.
+func (r *run) say(format string, args ...any) {
+	fmt.Fprintf(r.Stderr, "dsqlenv: %s\n", termSafe(fmt.Sprintf(format, args...)))
 }

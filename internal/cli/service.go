@@ -1,8 +1,8 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -21,7 +21,8 @@ type serviceOptions struct {
 	proxy    bool
 }
 
-func serviceCommand(r *run) *cli.Command {
+func newServiceCommand(r *run) *cli.Command {
+	var o serviceOptions
 	return &cli.Command{
 		Name:      "service",
 		Category:  "Commands",
@@ -55,64 +56,32 @@ directory, user, dbname, and application_name and options when the profile sets
 them): no token and no expiry, so psql service=prod works all day while the proxy
 runs.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "file", Usage: "the service file to edit (default: PGSERVICEFILE or ~/.pg_service.conf)"},
-			&cli.BoolFlag{Name: "remove", Usage: "delete the sections instead of writing them"},
-			&cli.StringFlag{Name: "passfile", Usage: "add passfile=`PATH` to each section (see dsqlenv pgpass)"},
-			&cli.BoolFlag{Name: "force", Usage: "also replace or remove sections dsqlenv did not write"},
-			&cli.BoolFlag{Name: "proxy", Usage: "point each section at the socket of `dsqlenv proxy PROFILE` instead: no token, no expiry"},
+			&cli.StringFlag{Name: "file", Destination: &o.file, Usage: "the service file to edit (default: PGSERVICEFILE or ~/.pg_service.conf)"},
+			&cli.BoolFlag{Name: "remove", Destination: &o.remove, Usage: "delete the sections instead of writing them"},
+			&cli.StringFlag{Name: "passfile", Destination: &o.passfile, Usage: "add passfile=`PATH` to each section (see dsqlenv pgpass)"},
+			&cli.BoolFlag{Name: "force", Destination: &o.force, Usage: "also replace or remove sections dsqlenv did not write"},
+			&cli.BoolFlag{Name: "proxy", Destination: &o.proxy, Usage: "point each section at the socket of `dsqlenv proxy PROFILE` instead: no token, no expiry"},
 		},
 		Action: func(c *cli.Context) error {
-			g, err := r.globals()
-			if err != nil {
+			var err error
+			if o.names, err = args(c, "PROFILE", 0, -1); err != nil {
 				return err
 			}
-			o := serviceOptions{global: g, names: c.Args().Slice(), file: c.String("file"),
-				passfile: c.String("passfile"), remove: c.Bool("remove"), force: c.Bool("force"), proxy: c.Bool("proxy")}
+			if o.global, err = r.globals(); err != nil {
+				return err
+			}
 			if o.proxy && (o.passfile != "" || o.remove) {
 				return usagef("service --proxy: goes with neither --passfile (the proxy needs no password) nor --remove")
 			}
 			if o.proxy && r.GOOS == "windows" {
 				return usagef("service --proxy: the proxy has no Unix socket on Windows: use host=127.0.0.1 port=PORT of its --listen")
 			}
-			return serviceRun(r, o)
+			return runService(c.Context, r, o)
 		},
 	}
 }
 
-// serviceFilePath is libpq's per-user service file: PGSERVICEFILE, else
-// %APPDATA%\postgresql\.pg_service.conf on Windows and ~/.pg_service.conf elsewhere
-// (PostgreSQL documentation, "The Connection Service File").
-func (r *run) serviceFilePath() string {
-	if p := r.Getenv("PGSERVICEFILE"); p != "" {
-		return p
-	}
-	if r.GOOS == "windows" {
-		return r.Getenv("APPDATA") + `\postgresql\.pg_service.conf`
-	}
-	return filepath.Join(r.Paths.Home, ".pg_service.conf")
-}
-
-// sessions resolves the named profiles, or all of them.
-func (r *run) sessions(g global, names []string, clients string) ([]*session, error) {
-	f, err := g.loadProfiles()
-	if err != nil {
-		return nil, err
-	}
-	if len(names) == 0 {
-		names = f.Names()
-	}
-	var out []*session
-	for _, n := range names {
-		s, err := r.sessionOf(f, n, clients)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-func serviceRun(r *run, o serviceOptions) error {
+func runService(_ context.Context, r *run, o serviceOptions) error {
 	var sections []pgfile.Section
 	if o.remove && len(o.names) > 0 {
 		// A section outlives its profile: removing it needs only its name, not the profile.

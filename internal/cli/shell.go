@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"strings"
 	"sync"
 
@@ -17,10 +18,11 @@ type shellOptions struct {
 	unset   bool
 }
 
-func shellCommand(r *run, d *emit.Dialect) *cli.Command {
+func newShellCommand(r *run, d *emit.Dialect) *cli.Command {
+	o := shellOptions{dialect: d}
 	var flags []cli.Flag
 	if d.Unsets {
-		flags = append(flags, &cli.BoolFlag{Name: "unset",
+		flags = append(flags, &cli.BoolFlag{Name: "unset", Destination: &o.unset,
 			Usage: "print code that removes every variable a block sets; takes no PROFILE and reads no file"})
 	}
 	return &cli.Command{
@@ -32,12 +34,11 @@ func shellCommand(r *run, d *emit.Dialect) *cli.Command {
 		Description: shellHelp(d),
 		Flags:       flags,
 		Action: func(c *cli.Context) error {
-			o := shellOptions{dialect: d, unset: c.Bool("unset")}
 			if o.unset {
 				if c.NArg() > 0 {
 					return usagef("%s --unset takes no PROFILE, got %s", d.Name, strings.Join(c.Args().Slice(), " "))
 				}
-				return unsetRun(r, o)
+				return runShell(c.Context, r, o)
 			}
 			var err error
 			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
@@ -46,13 +47,17 @@ func shellCommand(r *run, d *emit.Dialect) *cli.Command {
 			if o.global, err = r.globals(); err != nil {
 				return err
 			}
-			return shellRun(c, r, o)
+			return runShell(c.Context, r, o)
 		},
 	}
 }
 
-// shellRun mints a token for the profile and prints the dialect's block.
-func shellRun(c *cli.Context, r *run, o shellOptions) error {
+// runShell mints a token for the profile and prints the dialect's block, or with --unset the
+// code that removes every variable a block may set.
+func runShell(ctx context.Context, r *run, o shellOptions) error {
+	if o.unset {
+		return unsetRun(r, o)
+	}
 	if r.Getenv("DSQLENV_TEST_PANIC") == "1" {
 		panic("DSQLENV_TEST_PANIC") // the tests' way to check what a crash prints
 	}
@@ -60,7 +65,7 @@ func shellRun(c *cli.Context, r *run, o shellOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := r.mint(c.Context, o.global, s); err != nil {
+	if err := r.mint(ctx, o.global, s); err != nil {
 		return err
 	}
 	out, err := o.dialect.Shell.Render(s.block())

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
@@ -9,7 +10,14 @@ import (
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
-func showCommand(r *run) *cli.Command {
+// showOptions are what `dsqlenv show` is told on its command line.
+type showOptions struct {
+	global
+	profile string
+}
+
+func newShowCommand(r *run) *cli.Command {
+	var o showOptions
 	return &cli.Command{
 		Name:      "show",
 		Category:  "Commands",
@@ -21,21 +29,21 @@ the endpoint, or a built-in default. Never prints a token.
 Examples:
    dsqlenv show prod`,
 		Action: func(c *cli.Context) error {
-			name, err := oneArg(c, "PROFILE")
-			if err != nil {
+			var err error
+			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 				return err
 			}
-			g, err := r.globals()
-			if err != nil {
+			if o.global, err = r.globals(); err != nil {
 				return err
 			}
-			return showRun(r, g, name)
+			return runShow(c.Context, r, o)
 		},
 	}
 }
 
-func showRun(r *run, g global, name string) error {
-	f, err := g.loadProfiles()
+func runShow(_ context.Context, r *run, o showOptions) error {
+	name := o.profile
+	f, err := o.loadProfiles()
 	if err != nil {
 		return err
 	}

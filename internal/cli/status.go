@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -13,7 +14,12 @@ import (
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
-func statusCommand(r *run) *cli.Command {
+// statusOptions are what `dsqlenv status` is told on its command line: nothing, it reads the
+// shell's environment.
+type statusOptions struct{}
+
+func newStatusCommand(r *run) *cli.Command {
+	var o statusOptions
 	return &cli.Command{
 		Name:     "status",
 		Category: "Commands",
@@ -33,15 +39,15 @@ Examples:
    dsqlenv status
    dsqlenv status || eval "$(dsqlenv bash prod)"`,
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
+			if _, err := args(c, "", 0, 0); err != nil {
 				return err
 			}
-			return statusRun(r)
+			return runStatus(c.Context, r, o)
 		},
 	}
 }
 
-func statusRun(r *run) error {
+func runStatus(_ context.Context, r *run, _ statusOptions) error {
 	// Only what a block could have written is believed, as in the hooks: a profile name the
 	// profiles file allows and whole Unix seconds.
 	profile := r.Getenv("DSQLENV_PROFILE")

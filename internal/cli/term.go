@@ -28,3 +28,11 @@ func plural(n int, noun string) string {
 	}
 	return noun + "s"
 }
+
+// dash shows a missing value as "-", and any value terminal-safe.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return termSafe(s)
+}

@@ -1,12 +1,20 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 )
 
-func tokenCommand(r *run) *cli.Command {
+// tokenOptions are what `dsqlenv token` is told on its command line.
+type tokenOptions struct {
+	global
+	profile string
+}
+
+func newTokenCommand(r *run) *cli.Command {
+	var o tokenOptions
 	return &cli.Command{
 		Name:      "token",
 		Category:  "Commands",
@@ -17,12 +25,26 @@ func tokenCommand(r *run) *cli.Command {
 Examples:
    PGPASSWORD="$(dsqlenv token prod)" psql service=prod`,
 		Action: func(c *cli.Context) error {
-			s, err := r.mintProfile(c, noRootCert)
-			if err != nil {
+			var err error
+			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(&r.out, s.token)
-			return err
+			if o.global, err = r.globals(); err != nil {
+				return err
+			}
+			return runToken(c.Context, r, o)
 		},
 	}
+}
+
+func runToken(ctx context.Context, r *run, o tokenOptions) error {
+	s, err := r.resolve(o.global, o.profile, noRootCert)
+	if err != nil {
+		return err
+	}
+	if err := r.mint(ctx, o.global, s); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(&r.out, s.token)
+	return err
 }
