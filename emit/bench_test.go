@@ -23,9 +23,9 @@ func benchBlock() Block {
 
 func BenchmarkRender(b *testing.B) {
 	block := benchBlock()
-	for _, name := range []string{"bash", "fish", "powershell", "cmd", "bat", "env", "json"} {
-		shell, _ := ForShell(name)
-		b.Run(name, func(b *testing.B) {
+	for _, d := range firstRowPerRenderer() {
+		shell := d.Shell
+		b.Run(d.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := shell.Render(block); err != nil {

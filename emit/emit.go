@@ -2,6 +2,14 @@
 //
 // Renderers are pure: they never read files, the environment or the clock. Each dialect's
 // quoting rule is an exported function with its source, so it can be tested and fuzzed alone.
+//
+// A shell lives in one file, as direnv keeps one (internal/cmd/shell_fish.go): emit/NAME.go
+// holds its renderer and quoting rule (or says which one it shares, as bash and zsh read the
+// POSIX block), its hook and completion scripts embedded from the folder beside it
+// (emit/NAME/hook.EXT, emit/NAME/completion.EXT), and how to run its output. Adding a shell
+// means: one Go file, its template folder, one row in Dialects. Everything else reads the row:
+// the `dsqlenv NAME` command and its help, `dsqlenv hook` and `dsqlenv completion`, the hint a
+// terminal gets, what a failure prints, and the tests that go through every dialect.
 package emit
 
 import (
@@ -10,8 +18,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 // Var is one environment variable to set.
@@ -44,8 +50,7 @@ func (e *ValueError) Error() string {
 	return fmt.Sprintf("%s: the value of %s %s", e.Dialect, e.Var, e.Reason)
 }
 
-// Dialect is everything dsqlenv knows about one output dialect. Adding a dialect means a
-// renderer in a file of its own and a row in Dialects.
+// Dialect is everything dsqlenv knows about one output dialect: one row of Dialects.
 type Dialect struct {
 	Name    string
 	Aliases []string
@@ -66,22 +71,29 @@ type Dialect struct {
 	// "" when the shell has none; {{.Bin}} stands for the binary's path, quoted with Quote.
 	Hook, Completion string
 	Quote            func(string) string
-	CRLF             bool // lines end in CRLF (Windows shells)
+	// Eval wraps a dsqlenv command line in what runs its output in this shell
+	// (`eval "$(…)"`, `… | source`), for the hint a terminal gets; nil where the output is
+	// a file or data, or takes more than one line to run (cmd.exe's for /f).
+	Eval func(line string) string
+	CRLF bool // lines end in CRLF (Windows shells)
 }
 
 // Dialects is the table of every dialect, in the order help lists them.
 var Dialects = []*Dialect{
 	{Name: "bash", Title: "bash", Shell: POSIX, Failure: "false\n", Unsets: true,
-		Use: `eval "$(dsqlenv bash prod)" && psql`, Hook: templates.HookBash, Completion: templates.CompletionBash, Quote: QuotePOSIX},
+		Use: `eval "$(dsqlenv bash prod)" && psql`, Hook: bashHook, Completion: bashCompletion,
+		Quote: QuotePOSIX, Eval: evalPOSIX},
 	{Name: "zsh", Title: "zsh", Shell: POSIX, Failure: "false\n", Unsets: true,
-		Use: `eval "$(dsqlenv zsh prod)" && psql`, Hook: templates.HookZsh, Completion: templates.CompletionZsh, Quote: QuotePOSIX},
+		Use: `eval "$(dsqlenv zsh prod)" && psql`, Hook: zshHook, Completion: zshCompletion,
+		Quote: QuotePOSIX, Eval: evalPOSIX},
 	{Name: "sh", Title: "POSIX sh", Shell: POSIX, Failure: "false\n", Unsets: true,
-		Use: `eval "$(dsqlenv sh prod)" && psql`, Quote: QuotePOSIX},
+		Use: `eval "$(dsqlenv sh prod)" && psql`, Quote: QuotePOSIX, Eval: evalPOSIX},
 	{Name: "fish", Title: "fish", Shell: Fish, Failure: "false\n", Unsets: true,
-		Use: `dsqlenv fish prod | source; and psql`, Hook: templates.HookFish, Completion: templates.CompletionFish, Quote: QuoteFish},
+		Use: `dsqlenv fish prod | source; and psql`, Hook: fishHook, Completion: fishCompletion,
+		Quote: QuoteFish, Eval: evalFish},
 	{Name: "powershell", Aliases: []string{"pwsh"}, Title: "PowerShell", Shell: PowerShell, Windows: true, Unsets: true,
-		Use: `dsqlenv powershell prod | iex; psql`, Hook: templates.HookPowerShell, Completion: templates.CompletionPowerShell,
-		Quote: QuotePowerShell, CRLF: true},
+		Use: `dsqlenv powershell prod | iex; psql`, Hook: powershellHook, Completion: powershellCompletion,
+		Quote: QuotePowerShell, Eval: evalPowerShell, CRLF: true},
 	{Name: "cmd", Title: "cmd.exe", Shell: Cmd, Windows: true, Unsets: true, CRLF: true,
 		Use: `for /f "delims=" %i in ('dsqlenv cmd prod') do @%i` + "\n   (in a batch file write %%i)"},
 	{Name: "bat", Title: "batch file", Shell: Bat, Windows: true, Unsets: true, CRLF: true,
@@ -92,6 +104,27 @@ var Dialects = []*Dialect{
 		Use: "dsqlenv dotenv prod > .env\n   node --env-file=.env app.js"},
 	{Name: "json", Title: "JSON", Shell: JSON, Use: "dsqlenv json prod | jq -r .PGPASSWORD"},
 }
+
+// RunLine is how to run the output of `dsqlenv ARGS…` in this dialect: each argument quoted
+// where the shell would read it otherwise, the line wrapped in Eval. A dialect without Eval
+// gets the first line of its help's example.
+func (d *Dialect) RunLine(args []string) string {
+	if d.Eval == nil || d.Quote == nil {
+		return strings.SplitN(d.Use, "\n", 2)[0]
+	}
+	line := "dsqlenv"
+	for _, a := range args {
+		if a == "" || strings.Trim(a, bareArg) != "" {
+			a = d.Quote(a)
+		}
+		line += " " + a
+	}
+	return d.Eval(line)
+}
+
+// bareArg is the characters an argument may hold and still be shown bare in the hint, which
+// keeps it readable; an argument with any other character, or an empty one, is quoted.
+const bareArg = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-"
 
 // Lookup finds a dialect by name or alias.
 func Lookup(name string) (*Dialect, bool) {

@@ -1,6 +1,9 @@
 package emit
 
-import "strings"
+import (
+	_ "embed"
+	"strings"
+)
 
 type fish struct{}
 
@@ -13,6 +16,19 @@ func QuoteFish(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
 }
+
+// The prompt hook (a function on the fish_prompt event) and the completion `dsqlenv hook fish`
+// and `dsqlenv completion fish` print.
+var (
+	//go:embed fish/hook.fish
+	fishHook string
+	//go:embed fish/completion.fish
+	fishCompletion string
+)
+
+// evalFish runs a command line's block in fish, which has no eval of a command's output but
+// reads code from a pipe with source.
+func evalFish(line string) string { return line + " | source" }
 
 func (fish) Render(b Block) ([]byte, error) {
 	// A bare `set -e NAME` fails with status 4 when NAME is unset, and fish's `set` keeps the

@@ -18,6 +18,10 @@ func QuotePOSIX(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// evalPOSIX runs a command line's block in a POSIX shell. The double quotes around $(…) are
+// needed: unquoted, the ? in a token is a glob.
+func evalPOSIX(line string) string { return `eval "$(` + line + `)"` }
+
 func (posix) Render(b Block) ([]byte, error) {
 	var head []string
 	if len(b.Unset) > 0 {

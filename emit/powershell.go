@@ -1,6 +1,7 @@
 package emit
 
 import (
+	_ "embed"
 	"fmt"
 	"strings"
 	"unicode/utf16"
@@ -97,6 +98,20 @@ func QuotePowerShell(s string) string {
 	b.WriteString(")")
 	return b.String()
 }
+
+// The prompt hook (wrapping the prompt function) and the argument completer `dsqlenv hook
+// powershell` and `dsqlenv completion powershell` print; they span lines, so their own
+// instructions pipe them through Out-String first.
+var (
+	//go:embed powershell/hook.ps1
+	powershellHook string
+	//go:embed powershell/completion.ps1
+	powershellCompletion string
+)
+
+// evalPowerShell runs a command line's block in PowerShell: iex runs each line the pipe
+// brings, and every line of a block is a whole statement.
+func evalPowerShell(line string) string { return line + " | iex" }
 
 func (powershell) Render(b Block) ([]byte, error) {
 	unset := func(name string) string { return "Remove-Item Env:" + name + " -ErrorAction SilentlyContinue" }

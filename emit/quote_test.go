@@ -2,6 +2,7 @@ package emit
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -146,13 +147,77 @@ func TestLineEndings(t *testing.T) {
 	}
 }
 
+// TestForShellAndNames: every name and alias in the dialect table finds its row's renderer,
+// and Names lists each of them once, sorted.
 func TestForShellAndNames(t *testing.T) {
-	want := "bash bat cmd dotenv env fish json powershell pwsh sh zsh"
-	if got := strings.Join(Names(), " "); got != want {
-		t.Errorf("Names() = %s, want %s", got, want)
+	var want []string
+	for _, d := range Dialects {
+		for _, name := range append([]string{d.Name}, d.Aliases...) {
+			want = append(want, name)
+			if sh, ok := ForShell(name); !ok || sh != d.Shell {
+				t.Errorf("ForShell(%s) = %v, %v; want the %s row's renderer", name, sh, ok, d.Name)
+			}
+		}
+	}
+	got := Names()
+	if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+		t.Errorf("Names() = %v: not sorted, or a name twice", got)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Names() = %v, want the table's names %v", got, want)
 	}
 	if _, ok := ForShell("tcsh"); ok {
 		t.Error("ForShell(tcsh) found a renderer")
+	}
+}
+
+// TestEveryScriptShellIsComplete: a row with a hook has a completion too, the quoting rule
+// its {{.Bin}} needs, and a way to run a block; each script calls the binary through {{.Bin}}.
+// ScriptShells lists exactly those rows.
+func TestEveryScriptShellIsComplete(t *testing.T) {
+	var want []string
+	for _, d := range Dialects {
+		if d.Eval != nil && d.Quote == nil {
+			t.Errorf("%s: an Eval without a Quote cannot quote the arguments of its hint", d.Name)
+		}
+		if d.Hook == "" && d.Completion == "" {
+			continue
+		}
+		want = append(append(want, d.Name), d.Aliases...)
+		if d.Quote == nil || d.Eval == nil {
+			t.Errorf("%s: a hook and a completion need Quote and Eval", d.Name)
+		}
+		for kind, text := range map[string]string{"hook": d.Hook, "completion": d.Completion} {
+			if !strings.Contains(text, "{{.Bin}}") {
+				t.Errorf("%s: the %s has no {{.Bin}} (empty: %v)", d.Name, kind, text == "")
+			}
+		}
+	}
+	slices.Sort(want)
+	if got := ScriptShells(); !slices.Equal(got, want) {
+		t.Errorf("ScriptShells() = %v, want %v", got, want)
+	}
+}
+
+// TestRunLineQuotesWhatTheShellWouldRead: the terminal hint keeps plain arguments bare,
+// quotes the rest with the row's rule, and falls back to the help's first line.
+func TestRunLineQuotesWhatTheShellWouldRead(t *testing.T) {
+	for name, want := range map[string]string{
+		"bash":   `eval "$(dsqlenv -c 'my file.yaml' bash prod)"`,
+		"fish":   `dsqlenv -c 'my file.yaml' fish prod | source`,
+		"pwsh":   `dsqlenv -c 'my file.yaml' pwsh prod | iex`,
+		"cmd":    `for /f "delims=" %i in ('dsqlenv cmd prod') do @%i`,
+		"dotenv": "dsqlenv dotenv prod > .env",
+	} {
+		d, _ := Lookup(name)
+		if got := d.RunLine([]string{"-c", "my file.yaml", name, "prod"}); got != want {
+			t.Errorf("%s: RunLine = %s, want %s", name, got, want)
+		}
+	}
+	bash, _ := Lookup("bash")
+	if got := bash.RunLine([]string{"bash", ""}); got != `eval "$(dsqlenv bash '')"` {
+		t.Errorf("an empty argument: %s", got)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,28 +69,48 @@ func hostileBlock(values []string) Block {
 	return b
 }
 
-// evalInShell writes the block to a file, has the real shell evaluate it the documented way
-// (eval "$(…)" or | source) with a stale PGSERVICE and PGHOSTADDR set, and returns the
-// environment it then exports, read with env -0.
-func evalInShell(t *testing.T, shell string, block []byte) map[string]string {
+// realShells are the shell programs here that read a dialect, each with the flags that keep
+// its start-up files out; the way each runs a block comes from its row's Eval.
+var realShells = []realShell{
+	{"bash", "bash", []string{"--norc", "--noprofile"}},
+	{"zsh", "zsh", []string{"-f"}},
+	{"dash", "sh", nil},
+	{"fish", "fish", []string{"--no-config"}},
+}
+
+type realShell struct {
+	program, dialect string
+	flags            []string
+}
+
+// firstRowPerRenderer is the first row of Dialects for each renderer, in the table's order.
+func firstRowPerRenderer() []*Dialect {
+	var rows []*Dialect
+	seen := map[Shell]bool{}
+	for _, d := range Dialects {
+		if !seen[d.Shell] {
+			seen[d.Shell] = true
+			rows = append(rows, d)
+		}
+	}
+	return rows
+}
+
+// evalInShell writes the block to a file, has the real shell program evaluate it the way the
+// dialect's row says (its Eval of `cat "$BLOCK"`: eval "$(…)" or | source) with a stale
+// PGSERVICE and PGHOSTADDR set, and returns the environment it then exports, read with
+// env -0.
+func evalInShell(t *testing.T, program string, flags []string, d *Dialect, block []byte) map[string]string {
 	t.Helper()
-	path := testkit.RequireTool(t, shell)
+	shell := program
+	path := testkit.RequireTool(t, program)
 	dir := t.TempDir()
 	blockFile := filepath.Join(dir, "block")
 	if err := os.WriteFile(blockFile, block, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var args []string
-	switch shell {
-	case "fish":
-		args = []string{"--no-config", "-c", `cat "$BLOCK" | source; and env -0`}
-	case "bash":
-		args = []string{"--norc", "--noprofile", "-c", `eval "$(cat "$BLOCK")" && env -0`}
-	case "zsh":
-		args = []string{"-f", "-c", `eval "$(cat "$BLOCK")" && env -0`}
-	default:
-		args = []string{"-c", `eval "$(cat "$BLOCK")" && env -0`}
-	}
+	// && runs env only when the eval succeeded, in fish (3.0 and later) as in the POSIX shells.
+	args := append(append([]string{}, flags...), "-c", d.Eval(`cat "$BLOCK"`)+" && env -0")
 	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
 	// HOME is elsewhere: fish creates ~/.config and ~/.local, which must not be mistaken
@@ -122,17 +143,23 @@ func evalInShell(t *testing.T, shell string, block []byte) map[string]string {
 func TestRoundTripInRealShells(t *testing.T) {
 	values := append(append([]string{}, hostile...), randomFrom(propertySeed(t), hostileAlphabet, 200)...)
 	b := hostileBlock(values)
-	for _, shell := range []string{"bash", "zsh", "dash", "fish"} {
+	for _, d := range Dialects {
+		if d.Eval != nil && !d.Windows && !slices.ContainsFunc(realShells, func(r realShell) bool { return r.dialect == d.Name }) {
+			t.Errorf("%s: no real shell runs its blocks here: add its program to realShells", d.Name)
+		}
+	}
+	for _, sh := range realShells {
+		shell := sh.program
 		t.Run(shell, func(t *testing.T) {
-			r := POSIX
-			if shell == "fish" {
-				r = Fish
+			d, ok := Lookup(sh.dialect)
+			if !ok || d.Eval == nil {
+				t.Fatalf("no dialect %s with an Eval", sh.dialect)
 			}
-			out, err := r.Render(b)
+			out, err := d.Shell.Render(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			env := evalInShell(t, shell, out)
+			env := evalInShell(t, sh.program, sh.flags, d, out)
 			for _, v := range b.Set {
 				if got, ok := env[v.Name]; !ok || got != v.Value {
 					t.Errorf("%s: %s = %q (set: %v), want %q", shell, v.Name, got, ok, v.Value)

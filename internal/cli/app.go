@@ -82,7 +82,7 @@ func (r *run) report(err error, code int) int {
 			err = werr
 		} else {
 			if r.rendered && r.StdoutIsTerminal && r.dialect.Unsets {
-				r.say("note: this is %s code for your shell to run, not to read: %s", r.dialect.Title, r.runIt())
+				r.say("note: this is %s code for your shell to run, not to read: %s", r.dialect.Title, r.dialect.RunLine(r.args))
 			}
 			return exitOK
 		}
@@ -414,27 +414,4 @@ func oneArg(c *cli.Context, what string) (string, error) {
 		return "", err
 	}
 	return got[0], nil
-}
-
-// runIt is how to run this very command line's output in its shell, for the terminal hint.
-func (r *run) runIt() string {
-	if r.dialect.Quote == nil { // cmd.exe and batch files: the help's own example
-		return strings.SplitN(r.dialect.Use, "\n", 2)[0]
-	}
-	line := "dsqlenv"
-	for _, a := range r.args {
-		if a == "" || strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") != "" {
-			a = r.dialect.Quote(a)
-		}
-		line += " " + a
-	}
-	switch r.dialect.Shell {
-	case emit.POSIX:
-		return `eval "$(` + line + `)"`
-	case emit.Fish:
-		return line + " | source"
-	case emit.PowerShell:
-		return line + " | iex"
-	}
-	return strings.SplitN(r.dialect.Use, "\n", 2)[0]
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
-	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 // The second adversarial pass: each test below failed on the main it was written against.
@@ -318,7 +317,8 @@ func TestAFailedServiceWritesNothing(t *testing.T) {
 // TestStatusAndPromptBelieveTheSameExpiry: a DSQLENV_EXPIRES_AT beyond 168 h, or not whole
 // seconds, is unknown to both.
 func TestStatusAndPromptBelieveTheSameExpiry(t *testing.T) {
-	if !strings.Contains(templates.HookBash, "(( left > 604800 ))") || maxBelievableLeft != 604800 {
+	bash, _ := emit.Lookup("bash")
+	if !strings.Contains(bash.Hook, "(( left > 604800 ))") || maxBelievableLeft != 604800 {
 		t.Fatal("the bash prompt and status no longer share the 168 h rule")
 	}
 	now := time.Now().Unix()

@@ -45,7 +45,8 @@ func hookFor(t *testing.T, shell, bin string) string {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("hook %s: exit %d: %s", shell, r.code, r.stderr)
 	}
-	quote := map[string]func(string) string{"bash": emit.QuotePOSIX, "zsh": emit.QuotePOSIX, "fish": emit.QuoteFish}[shell]
+	d, _ := emit.Lookup(shell)
+	quote := d.Quote
 	if !strings.Contains(r.stdout, quote(binPath)) {
 		t.Fatalf("hook %s does not call the binary %s:\n%s", shell, quote(binPath), r.stdout)
 	}

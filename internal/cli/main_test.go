@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -115,11 +116,15 @@ func goldenProfile(value string) string {
 	return y + "    user: " + q + "\n    database: " + q + "\n    application_name: " + q + "\n    options: " + q + "\n"
 }
 
+// TestGoldenBlocks renders every case in every renderer of the dialect table, each under the
+// name of the first row that uses it (zsh and sh print bash's block:
+// TestAliasesRenderTheSame); a new row with a renderer of its own fails here until its
+// golden files are written with -update and read.
 func TestGoldenBlocks(t *testing.T) {
 	dir := t.TempDir()
 	for name, value := range goldenCases {
 		cfg := writeFile(t, dir, name+".yaml", goldenProfile(value))
-		for _, dialect := range []string{"bash", "fish", "powershell", "cmd", "bat", "env", "json"} {
+		for _, dialect := range renderers() {
 			r := runApp(t, fixedMint, "--config", cfg, dialect, "prod")
 			got := r.stdout
 			if r.code != 0 {
@@ -150,9 +155,39 @@ func golden(t *testing.T, path, got string) {
 	}
 }
 
+// renderers names the first row of the dialect table for each renderer, in the table's order.
+func renderers() []string {
+	var names []string
+	seen := map[emit.Shell]bool{}
+	for _, d := range emit.Dialects {
+		if !seen[d.Shell] {
+			seen[d.Shell] = true
+			names = append(names, d.Name)
+		}
+	}
+	return names
+}
+
+// TestAliasesRenderTheSame: an alias prints its dialect's block, and rows that share a
+// renderer print the same block as the first row with it.
 func TestAliasesRenderTheSame(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "p.yaml", goldenProfile("x"))
-	for a, b := range map[string]string{"zsh": "bash", "sh": "bash", "pwsh": "powershell"} {
+	same := map[string]string{}
+	first := map[emit.Shell]string{}
+	for _, d := range emit.Dialects {
+		if f, ok := first[d.Shell]; ok {
+			same[d.Name] = f
+		} else {
+			first[d.Shell] = d.Name
+		}
+		for _, a := range d.Aliases {
+			same[a] = d.Name
+		}
+	}
+	if len(same) == 0 {
+		t.Fatal("the dialect table has no alias and no shared renderer to compare")
+	}
+	for a, b := range same {
 		ra, rb := runApp(t, fixedMint, "--config", cfg, a, "prod"), runApp(t, fixedMint, "--config", cfg, b, "prod")
 		if ra.code != 0 || ra.stdout != rb.stdout {
 			t.Errorf("%s and %s differ:\n%s\n%s", a, b, ra.stdout, rb.stdout)

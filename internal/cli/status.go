@@ -81,24 +81,19 @@ func runStatus(_ context.Context, r *run, _ statusOptions) error {
 }
 
 // evalLine is how this user's shell runs a block for profile, for status's hints: the shell
-// is $SHELL's name when dsqlenv knows it, else PowerShell on Windows and bash elsewhere.
+// is $SHELL's name when it is a dialect with an eval, else PowerShell on Windows and bash
+// elsewhere.
 func (r *run) evalLine(profile string) string {
 	shell := filepath.Base(r.Getenv("SHELL"))
-	if _, ok := emit.Lookup(shell); !ok || shell == "." {
+	d, ok := emit.Lookup(shell)
+	if !ok || d.Eval == nil || shell == "." {
 		shell = "bash"
 		if r.GOOS == "windows" {
 			shell = "powershell"
 		}
+		d, _ = emit.Lookup(shell)
 	}
-	d, _ := emit.Lookup(shell)
-	line := "dsqlenv " + shell + " " + profile
-	switch d.Shell {
-	case emit.Fish:
-		return line + " | source"
-	case emit.PowerShell:
-		return line + " | iex"
-	}
-	return `eval "$(` + line + `)"`
+	return d.RunLine([]string{shell, profile})
 }
 
 // maxBelievableLeft is the longest time left that status and the hooks' dsqlenv_prompt
