@@ -52,6 +52,7 @@ func main() {
 		Mint:       profiles.MintWithSDK,
 		Identity:   profiles.CallerIdentity,
 		Executable: self,
+		ParentName: cli.ParentName,
 		Version:    versionString(),
 		Signals:    signals(),
 		Exit:       os.Exit,

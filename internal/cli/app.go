@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,8 +82,13 @@ func (r *run) report(err error, code int) int {
 		if _, werr := r.Stdout.Write(out); werr != nil {
 			err = werr
 		} else {
-			if r.rendered && r.StdoutIsTerminal && r.dialect.Unsets {
+			switch {
+			case r.rendered && r.StdoutIsTerminal && r.dialect.Unsets:
 				r.say("note: this is %s code for your shell to run, not to read: %s", r.dialect.Title, r.dialect.RunLine(r.args))
+			case r.rendered && r.dialect.Eval != nil:
+				if other := r.evaluatingShell(); other != nil {
+					r.say("note: %s started dsqlenv, but this is %s code, which %s cannot run; in %s use: %s", other.Name, r.dialect.Title, other.Name, other.Name, other.RunLine(r.argsFor(other)))
+				}
 			}
 			return exitOK
 		}
@@ -414,4 +420,35 @@ func oneArg(c *cli.Context, what string) (string, error) {
 		return "", err
 	}
 	return got[0], nil
+}
+
+// evaluatingShell is the shell that started dsqlenv when it is another kind than the block's
+// (eval (dsqlenv bash prod) in fish, eval "$(dsqlenv fish prod)" in bash), nil when it is the
+// same kind or unknown. dash, ksh and the like count as sh.
+func (r *run) evaluatingShell() *emit.Dialect {
+	if r.ParentName == nil {
+		return nil
+	}
+	name := r.ParentName()
+	switch name {
+	case "dash", "ash", "ksh", "mksh", "ksh93", "busybox":
+		name = "sh"
+	}
+	d, ok := emit.Lookup(name)
+	if !ok || d.Eval == nil || d.Shell == r.dialect.Shell {
+		return nil
+	}
+	return d
+}
+
+// argsFor is this command line with its dialect word changed to d's.
+func (r *run) argsFor(d *emit.Dialect) []string {
+	out := slices.Clone(r.args)
+	for i, a := range out {
+		if a == r.dialect.Name || slices.Contains(r.dialect.Aliases, a) {
+			out[i] = d.Name
+			break
+		}
+	}
+	return out
 }

@@ -25,6 +25,9 @@ type Env struct {
 	Mint             profiles.Minter
 	Identity         profiles.Identifier // doctor's "who signs"; nil skips that check
 	Executable       string              // this binary's absolute path, "" when unknown
+	// ParentName names the process that started dsqlenv ("fish", "bash"), "" when unknown:
+	// for the hint when a block is evaluated by another shell than it was written for.
+	ParentName func() string
 	Version          string
 	// Signals delivers SIGINT, SIGTERM and SIGHUP (those not ignored at start) for the whole
 	// run, and Exit ends the process when a signalled run does not unwind by itself; nil in
