@@ -28,7 +28,7 @@ type Env struct {
 	// ParentName names the process that started dsqlenv ("fish", "bash"), "" when unknown:
 	// for the hint when a block is evaluated by another shell than it was written for.
 	ParentName func() string
-	Version          string
+	Version    string
 	// Signals delivers SIGINT, SIGTERM and SIGHUP (those not ignored at start) for the whole
 	// run, and Exit ends the process when a signalled run does not unwind by itself; nil in
 	// tests that run the app in-process.
