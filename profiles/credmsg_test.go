@@ -108,9 +108,9 @@ func TestCredentialErrorsSayWhatHappenedAndWhatToRun(t *testing.T) {
 		{name: "typo, AWS_PROFILE", envProfile: "wrok",
 			want: "profile prod: no AWS profile wrok (from AWS_PROFILE) in CONFIG: did you mean work? (change AWS_PROFILE)"},
 		{name: "credential_process, AWS_PROFILE", envProfile: "cp",
-			want: "profile prod: no AWS credentials from AWS profile cp (from AWS_PROFILE): error in credential_process: exit status 3: run the credential_process of aws profile cp in ~/.aws/config by hand to see why it fails"},
+			want: "profile prod: no AWS credentials from AWS profile cp (from AWS_PROFILE): error in credential_process: exit status 3: run the credential_process of AWS profile cp in CONFIG by hand to see why it fails"},
 		{name: "credential_process, aws_profile", awsProfile: "cp",
-			want: "profile prod: no AWS credentials from AWS profile cp (from aws_profile:): error in credential_process: exit status 3: run the credential_process of aws profile cp in ~/.aws/config by hand to see why it fails"},
+			want: "profile prod: no AWS credentials from AWS profile cp (from aws_profile:): error in credential_process: exit status 3: run the credential_process of AWS profile cp in CONFIG by hand to see why it fails"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			isolateAWS(t, false)

@@ -38,24 +38,25 @@ type TimeoutError struct {
 	ProcessProfile string
 	After          time.Duration // how long it was given
 	Deadline       bool          // After is the caller's deadline (--timeout), not a budget of dsqlenv's own
+	ConfigFile     string        // AWS_CONFIG_FILE, "" for ~/.aws/config
 }
 
 func (e *TimeoutError) Error() string {
 	who := "the default AWS credential chain"
 	if e.AWSProfile != "" {
-		who = "aws profile " + e.AWSProfile
+		who = "AWS profile " + e.AWSProfile
 	}
 	var what, fix string
 	switch e.Source {
 	case SourceProcess:
 		what = "its credential_process did not finish within " + formatBudget(e.After) + " and was stopped"
-		fix = "run the credential_process of aws profile " + e.ProcessProfile + " in ~/.aws/config by hand to see why it hangs"
+		fix = "run the credential_process of AWS profile " + e.ProcessProfile + " in " + configFileName(e.ConfigFile) + " by hand to see why it hangs"
 	case SourceIMDS:
 		what = SourceIMDS + " did not answer within " + formatBudget(e.After)
-		fix = "dsqlenv is not on an EC2 instance with an instance profile, or the service is blocked: change credential_source of " + who + " in ~/.aws/config"
+		fix = "dsqlenv is not on an EC2 instance with an instance profile, or the service is blocked: change credential_source of " + who + " in " + configFileName(e.ConfigFile)
 	default:
 		what = e.Source + " did not answer within " + formatBudget(e.After)
-		fix = "check the network and the settings of " + who + " in ~/.aws/config"
+		fix = "check the network and the settings of " + who + " in " + configFileName(e.ConfigFile)
 	}
 	if e.Deadline {
 		fix += ", or raise --timeout"

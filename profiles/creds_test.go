@@ -109,7 +109,7 @@ func TestCredentialProcessTreeIsKilledAtTheDeadline(t *testing.T) {
 				t.Fatalf("want a TimeoutError for the credential_process, got %T %v", err, err)
 			}
 			if msg := err.Error(); !strings.Contains(msg, "credential_process did not finish within 1.5s and was stopped") ||
-				!strings.Contains(msg, "run the credential_process of aws profile "+tc.processProfile+" in ~/.aws/config") || !strings.Contains(msg, "raise --timeout") {
+				!strings.Contains(msg, "run the credential_process of AWS profile "+tc.processProfile+" in ~/.aws/config") || !strings.Contains(msg, "raise --timeout") {
 				t.Errorf("message: %s", msg)
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -198,7 +198,7 @@ func TestCredentialProcessFailureIsNotATimeout(t *testing.T) {
 	_, err := MintWithSDK(ctx, c)
 	var ce *CredentialsError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "error in credential_process: exit status 3") ||
-		!strings.Contains(err.Error(), "run the credential_process of aws profile cp") {
+		!strings.Contains(err.Error(), "run the credential_process of AWS profile cp") {
 		t.Errorf("got %T %v", err, err)
 	}
 }

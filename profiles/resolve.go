@@ -14,7 +14,7 @@ const (
 	FromDefaults = "defaults"
 	FromEndpoint = "inferred from the endpoint"
 	FromBuiltin  = "built-in default"
-	FromSDK      = "AWS SDK (AWS_REGION or the aws profile's region), read when minting"
+	FromSDK      = "AWS SDK (AWS_REGION or the AWS profile's region), read when minting"
 	// FromClusterID is the source of an endpoint given as a bare cluster ID.
 	FromClusterID = "expanded from the cluster ID and region"
 	// FromARN is the source of an endpoint given as the cluster's ARN.
@@ -56,6 +56,9 @@ type Connection struct {
 	// chain's AWS profile (AWS_PROFILE, else AWS_DEFAULT_PROFILE) and its value, set by
 	// NoteEnvironment. Only messages use them: the SDK reads the variable itself.
 	AWSProfileEnv, EnvAWSProfile string
+	// AWSConfigFile is AWS_CONFIG_FILE as NoteEnvironment saw it, "" for the SDK's default
+	// (~/.aws/config): messages name the file the profile is in.
+	AWSConfigFile string
 	// Settings lists every resolved setting with its source, in the documented order.
 	Settings []Setting
 }
@@ -64,6 +67,7 @@ type Connection struct {
 // a credentials error can name it and the variable that chose it. getenv is the caller's view
 // of the environment; nothing in this package reads it directly.
 func (c *Connection) NoteEnvironment(getenv func(string) string) {
+	c.AWSConfigFile = getenv("AWS_CONFIG_FILE")
 	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} { // the SDK's order
 		if v := getenv(k); v != "" {
 			c.AWSProfileEnv, c.EnvAWSProfile = k, v
@@ -280,4 +284,13 @@ func (f *File) Summary(p *Profile) Summary {
 		s.Host = ClusterEndpoint(s.Host, s.Region)
 	}
 	return s
+}
+
+// configFileName is how messages name the AWS config file: AWS_CONFIG_FILE when it is set
+// (file), else the SDK's default.
+func configFileName(file string) string {
+	if file == "" {
+		return "~/.aws/config"
+	}
+	return file
 }

@@ -166,7 +166,7 @@ func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProv
 		return fmt.Errorf("%s: getting AWS credentials: %w", subject(c.Command, c.Profile), ctx.Err())
 	}
 	timeout := func(source string, after time.Duration, deadline bool) error {
-		te := &TimeoutError{Profile: c.Profile, Command: c.Command, AWSProfile: c.AWSProfile, Source: source, After: after, Deadline: deadline}
+		te := &TimeoutError{Profile: c.Profile, Command: c.Command, AWSProfile: c.AWSProfile, Source: source, After: after, Deadline: deadline, ConfigFile: c.AWSConfigFile}
 		if source == SourceProcess {
 			te.ProcessProfile = w.commandProfile
 		}
@@ -214,6 +214,7 @@ type CredentialsError struct {
 	// SourceProfile is the AWS profile whose own settings supply the credentials, the end of
 	// a source_profile chain; "" when the configuration was never loaded.
 	SourceProfile string
+	ConfigFile    string // AWS_CONFIG_FILE, "" for ~/.aws/config
 	Err           error
 }
 
@@ -282,7 +283,7 @@ func (e *CredentialsError) Error() string {
 		fix = "run `aws configure` or `aws sso login`, give --aws-profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 	}
 	if name != "" {
-		fix = "check AWS profile " + name + " in ~/.aws/config (`aws configure list --profile " + name + "`)"
+		fix = "check AWS profile " + name + " in " + configFileName(e.ConfigFile) + " (`aws configure list --profile " + name + "`)"
 		switch {
 		case e.AWSProfile != "":
 			fix += ", or change " + e.profileSetting()
@@ -347,7 +348,7 @@ func (e *CredentialsError) processFix(name string) string {
 	if p == "" {
 		p = "default"
 	}
-	return "run the credential_process of aws profile " + p + " in ~/.aws/config by hand to see why it fails"
+	return "run the credential_process of AWS profile " + p + " in " + configFileName(e.ConfigFile) + " by hand to see why it fails"
 }
 
 // unknownProfile says that the AWS profile name does not exist, with the closest names in the
@@ -480,7 +481,7 @@ func unreachable(err error) (string, bool) {
 
 func credentialsError(c *Connection, sourceProfile string, err error) error {
 	return &CredentialsError{Profile: c.Profile, Command: c.Command, AWSProfileFrom: c.AWSProfileFrom, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
-		SourceProfile: sourceProfile, Err: err}
+		SourceProfile: sourceProfile, ConfigFile: c.AWSConfigFile, Err: err}
 }
 
 // oneLine flattens an SDK error chain to one line, at most about 300 bytes, cut between words.

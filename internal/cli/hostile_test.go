@@ -202,7 +202,7 @@ func TestMalformedCredentialProcessOutputIsNotPrinted(t *testing.T) {
 		if r.code != 1 || strings.Contains(r.stdout+r.stderr, "SUPERSECRET") || strings.Contains(r.stdout+r.stderr, "TOKENSECRET") {
 			t.Errorf("%v: exit %d, a secret reached the output:\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
-		if !strings.Contains(r.stdout+r.stderr, "not the JSON the AWS CLI expects") || !strings.Contains(r.stdout+r.stderr, "run the credential_process of aws profile bad") {
+		if !strings.Contains(r.stdout+r.stderr, "not the JSON the AWS CLI expects") || !strings.Contains(r.stdout+r.stderr, "run the credential_process of AWS profile bad") {
 			t.Errorf("%v: the message does not say what is wrong:\n%s%s", args, r.stdout, r.stderr)
 		}
 	}

@@ -323,7 +323,7 @@ profiles:
 	for profile, want := range map[string][]string{
 		"wrongca": {"certificate", otherCA},
 		"down":    {fmt.Sprint(closed), "refused"},
-		"nocreds": {"credential_process", "aws profile broken"},
+		"nocreds": {"credential_process", "AWS profile broken"},
 	} {
 		out, err := connect(profile)
 		if err == nil {
