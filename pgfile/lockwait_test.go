@@ -26,12 +26,12 @@ func TestUpdateGivesUpOnAHeldLock(t *testing.T) {
 	defer func(old time.Duration) { LockWait = old }(LockWait)
 	LockWait = 300 * time.Millisecond
 	start := time.Now()
-	_, err = Update(filepath.Join(dir, "f"), 0o600, func([]byte) ([]byte, error) { return []byte("x\n"), nil })
+	_, err = Edit(filepath.Join(dir, "f"), 0o600, func([]byte) ([]byte, error) { return []byte("x\n"), nil })
 	if err == nil || !strings.Contains(err.Error(), "held the lock") || time.Since(start) > 3*time.Second {
 		t.Fatalf("Update with the lock held: %v after %s", err, time.Since(start))
 	}
 	syscall.Flock(int(held.Fd()), syscall.LOCK_UN)
-	if _, err := Update(filepath.Join(dir, "f"), 0o600, func([]byte) ([]byte, error) { return []byte("x\n"), nil }); err != nil {
+	if _, err := Edit(filepath.Join(dir, "f"), 0o600, func([]byte) ([]byte, error) { return []byte("x\n"), nil }); err != nil {
 		t.Fatalf("Update once the lock is free: %v", err)
 	}
 }

@@ -180,7 +180,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 	os.WriteFile(real, []byte("[a]\nhost=1\n"), 0o640)
 	link := filepath.Join(dir, ".pg_service.conf")
 	os.Symlink("dotfiles/pg_service.conf", link)
-	written, err := Update(link, 0o600, mergeProd)
+	written, err := Edit(link, 0o600, mergeProd)
 	if err != nil || written != real {
 		t.Fatalf("Update = %s, %v", written, err)
 	}
@@ -195,7 +195,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 		t.Errorf("content %q", b)
 	}
 	fresh := filepath.Join(dir, "new", "svc")
-	if _, err := Update(fresh, 0o600, mergeProd); err != nil {
+	if _, err := Edit(fresh, 0o600, mergeProd); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o600 {
@@ -217,7 +217,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			s := Section{Name: fmt.Sprintf("p%d", i), Keys: []KV{{"host", fmt.Sprintf("h%d", i)}}}
-			_, err := Update(path, 0o600, func(b []byte) ([]byte, error) {
+			_, err := Edit(path, 0o600, func(b []byte) ([]byte, error) {
 				out, _, err := MergeService(b, []Section{s}, false, false)
 				return out, err
 			})
@@ -246,7 +246,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 // running dsqlenv service at once would: the lock is an OS lock, not a Go mutex.
 func TestConcurrentProcessesLoseNothing(t *testing.T) {
 	if os.Getenv("PGFILE_CHILD") != "" {
-		_, err := Update(os.Getenv("PGFILE_PATH"), 0o600, func(b []byte) ([]byte, error) {
+		_, err := Edit(os.Getenv("PGFILE_PATH"), 0o600, func(b []byte) ([]byte, error) {
 			s := Section{Name: os.Getenv("PGFILE_CHILD"), Keys: []KV{{"host", "h"}}}
 			out, _, err := MergeService(b, []Section{s}, false, false)
 			return out, err
@@ -284,7 +284,7 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 // the unprivileged user nobody.
 func TestReadOnlyDirectoryLeavesTheFileAlone(t *testing.T) {
 	if os.Getenv("PGFILE_RO_CHILD") != "" {
-		_, err := Update(os.Getenv("PGFILE_PATH"), 0o600, mergeProd)
+		_, err := Edit(os.Getenv("PGFILE_PATH"), 0o600, mergeProd)
 		if err == nil {
 			fmt.Println("NO ERROR")
 			os.Exit(3)
@@ -337,7 +337,7 @@ func TestReadOnlyFileIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "svc")
 	orig := "[a]\nhost=1\n"
 	os.WriteFile(path, []byte(orig), 0o444)
-	_, err := Update(path, 0o600, mergeProd)
+	_, err := Edit(path, 0o600, mergeProd)
 	if err == nil || !strings.Contains(err.Error(), "it is read-only (mode 0444): make it writable (chmod u+w)") {
 		t.Errorf("err %v", err)
 	}

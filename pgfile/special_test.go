@@ -35,14 +35,14 @@ func updateWithin(t *testing.T, path string) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Update(path, 0o600, mergeProd)
+		_, err := Edit(path, 0o600, mergeProd)
 		done <- err
 	}()
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(time.Second):
-		t.Fatalf("Update(%s) still running after 1s", path)
+		t.Fatalf("Edit(%s) still running after 1s", path)
 		return nil
 	}
 }

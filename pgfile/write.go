@@ -12,10 +12,10 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
 )
 
-// LockWait is how long Update waits for another writer of the same directory to finish.
+// LockWait is how long Edit waits for another writer of the same directory to finish.
 var LockWait = 10 * time.Second
 
-// Update reads the file at path (a missing file reads as empty), passes its content to edit,
+// Edit reads the file at path (a missing file reads as empty), passes its content to edit,
 // and writes the result back atomically under an exclusive lock, so concurrent dsqlenv runs
 // each see the other's change. It returns the path written.
 //
@@ -26,18 +26,18 @@ var LockWait = 10 * time.Second
 // path that does not exist yet is created, but never the directory of a dangling link's
 // target. The mode of an existing file is kept; a new file gets newMode; a read-only file is
 // refused. An error from edit comes back prefixed with the file's path.
-func Update(path string, newMode fs.FileMode, edit func([]byte) ([]byte, error)) (string, error) {
-	return update(path, newMode, false, edit)
+func Edit(path string, newMode fs.FileMode, edit func([]byte) ([]byte, error)) (string, error) {
+	return rewrite(path, newMode, false, edit)
 }
 
-// UpdatePrivate is Update for a file that holds a secret: it ends with mode 0600, whatever its
+// EditPrivate is Edit for a file that holds a secret: it ends with mode 0600, whatever its
 // old mode.
-func UpdatePrivate(path string, edit func([]byte) ([]byte, error)) (string, error) {
-	return update(path, 0o600, true, edit)
+func EditPrivate(path string, edit func([]byte) ([]byte, error)) (string, error) {
+	return rewrite(path, 0o600, true, edit)
 }
 
-// update is Update; with private the file ends with mode 0600 whatever its old mode.
-func update(path string, newMode fs.FileMode, private bool, edit func([]byte) ([]byte, error)) (string, error) {
+// rewrite is Edit; with private the file ends with mode 0600 whatever its old mode.
+func rewrite(path string, newMode fs.FileMode, private bool, edit func([]byte) ([]byte, error)) (string, error) {
 	target, linked, err := resolve(path)
 	if err != nil {
 		return "", err
@@ -103,7 +103,7 @@ func readRegular(path, target string) ([]byte, fs.FileInfo, error) {
 }
 
 // Replace writes data to path, a file that belongs to dsqlenv itself (the bundled roots),
-// when it is missing or different. Unlike Update it never follows a symbolic link at path:
+// when it is missing or different. Unlike Edit it never follows a symbolic link at path:
 // a link, a FIFO or a device there is replaced by the rename, never opened or written
 // through. The directory is created (0700) when missing, and must belong to the user (or
 // root) and be writable by no one else; otherwise Replace refuses and says why, since anyone

@@ -357,7 +357,7 @@ func (r *run) localPassword(profile string) (password, file string, err error) {
 	var b [32]byte
 	rand.Read(b[:])
 	pw := base64.RawURLEncoding.EncodeToString(b[:])
-	if _, err := pgfile.UpdatePrivate(file, func([]byte) ([]byte, error) { return []byte(pw + "\n"), nil }); err != nil {
+	if _, err := pgfile.EditPrivate(file, func([]byte) ([]byte, error) { return []byte(pw + "\n"), nil }); err != nil {
 		return "", "", fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
 	}
 	return pw, file, nil
