@@ -181,6 +181,20 @@ func StartDSQL(t testing.TB, pg *Postgres, opts DSQLOptions) *DSQL {
 	return d
 }
 
+// JavaHostsOption writes a hosts file that maps Host to 127.0.0.1 and returns the JVM option
+// that makes Java resolve names from it alone: -Djdk.net.hosts.file=FILE (JDK 9 and later,
+// read once by java.net.InetAddress). A JDBC URL can then name the endpoint itself, and Java
+// sends it as SNI, which JSSE leaves out for a name without a dot such as localhost; without
+// SNI the double cannot tell which endpoint a token must be for, and refuses it.
+func (d *DSQL) JavaHostsOption(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "java-hosts")
+	if err := os.WriteFile(file, []byte("127.0.0.1 "+d.Host+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "-Djdk.net.hosts.file=" + file
+}
+
 // Now is the double's clock: real time, moved by Advance and SetNow. Tokens are judged by it.
 func (d *DSQL) Now() time.Time {
 	d.mu.Lock()
