@@ -3,6 +3,7 @@ package testkit
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dsql/auth"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -193,6 +196,23 @@ func (d *DSQL) JavaHostsOption(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return "-Djdk.net.hosts.file=" + file
+}
+
+// Token signs, with the SDK's signer and AWS's example keys, a token this double takes for
+// user (DbConnectAdmin for admin, DbConnect otherwise), signed now on the real clock and
+// living for life: a test's stand-in for a token an earlier dsqlenv run left behind.
+func (d *DSQL) Token(t testing.TB, user string, life time.Duration) string {
+	t.Helper()
+	sign := auth.GenerateDbConnectAuthToken
+	if user == "admin" {
+		sign = auth.GenerateDBConnectAdminAuthToken
+	}
+	creds := credentials.NewStaticCredentialsProvider(ExampleKeyID, ExampleSecret, "")
+	tok, err := sign(context.Background(), d.Host, d.Region, creds, func(o *auth.TokenOptions) { o.ExpiresIn = life })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // Now is the double's clock: real time, moved by Advance and SetNow. Tokens are judged by it.
