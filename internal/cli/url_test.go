@@ -578,6 +578,16 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		if n := len(s.Endpoints) - len(before.Endpoints); n != 3 {
 			t.Errorf("pgjdbc made %d TLS sessions with the double, want 3", n)
 		}
+
+		// Why the hosts file: with localhost in the URL, Java sends no SNI, and the token
+		// (good, for localhost) cannot be checked against the endpoint the client reached.
+		before = d.Stats()
+		cmd = exec.Command(java, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", urls["local/jdbc"])
+		cmd.Env = append(cleanEnv, "LANG=C.UTF-8")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "error: ") || !strings.Contains(string(out), "access denied") {
+			t.Errorf("pgjdbc to localhost: %v %s", err, out)
+		}
+		refusedBy(t, d, "pgjdbc to localhost", before, "the client sent no SNI server name")
 	})
 
 	// Last, since the double's clock stays moved: 16 minutes on, the 15-minute tokens in
