@@ -16,10 +16,13 @@ import (
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
+// TestDoctorAgainstARealServer runs doctor against the DSQL double in front of PostgreSQL 18:
+// its psql step logging in is proof that the token doctor minted is valid. The server's own
+// refusal (no such role) and the double's (the token has expired by its clock) are reported.
 func TestDoctorAgainstARealServer(t *testing.T) {
-	// PostgreSQL 18 takes direct TLS negotiation, the default, as DSQL does.
-	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true})
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
 	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
 	other := testkit.NewCA(t, "some other CA")
 	dir := t.TempDir()
 	otherFile := writeFile(t, dir, "other.pem", string(other.CertPEM))
@@ -36,9 +39,10 @@ profiles:
   wrongca:
     endpoint: localhost
     sslrootcert: %s
-`, pg.Port, pg.CAFile, testkit.FreePort(t), otherFile))
+`, d.Port, d.CAFile, testkit.FreePort(t), otherFile))
 	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
 
+	before := d.Stats()
 	r := runBin(t, env, "doctor", "healthy")
 	if !strings.Contains(r.stdout, "healthy: psql") {
 		t.Errorf("no psql line in\n%s", r.stdout)
@@ -47,11 +51,14 @@ profiles:
 		t.Fatalf("healthy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{"ok    profiles file", "ok    healthy: credentials from the default credential chain (access key …MPLE); token for DbConnectAdmin lives 15m",
-		"ok    healthy: TCP connect to localhost:", "ok    healthy: TLS 1.3 verified (verify-full, sslnegotiation postgres): certificate for localhost issued by dsqlenv test CA",
+		"ok    healthy: TCP connect to localhost:", "ok    healthy: TLS 1.3 verified (verify-full, sslnegotiation postgres): certificate for localhost issued by dsqlenv DSQL double CA",
 		"ok    healthy: psql logged in and ran select 1"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("healthy: no line %q in\n%s", want, r.stdout)
 		}
+	}
+	if s := d.Stats(); s.Accepted != before.Accepted+1 {
+		t.Errorf("healthy: the double accepted %d sessions, want 1 (last refusal %q)", s.Accepted-before.Accepted, s.LastRefusal)
 	}
 
 	pg.SQL(t, "DROP ROLE admin")
@@ -60,6 +67,7 @@ profiles:
 		!strings.Contains(r.stdout, `role "admin" does not exist`) {
 		t.Errorf("server's refusal not reported: exit %d\n%s", r.code, r.stdout)
 	}
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
 
 	r = runBin(t, env, "doctor", "closed")
 	if r.code != 1 || !strings.Contains(r.stdout, "FAIL  closed: TCP connect to localhost:") || !strings.Contains(r.stdout, "connection refused") {
@@ -67,12 +75,25 @@ profiles:
 	}
 
 	r = runBin(t, env, "doctor", "wrongca")
-	if r.code != 1 || !strings.Contains(r.stdout, `FAIL  wrongca: TLS: the server's certificate is signed by "dsqlenv test CA", which the configured root does not trust (unknown authority)`) {
+	if r.code != 1 || !strings.Contains(r.stdout, `FAIL  wrongca: TLS: the server's certificate is signed by "dsqlenv DSQL double CA", which the configured root does not trust (unknown authority)`) {
 		t.Errorf("wrong CA: exit %d\n%s", r.code, r.stdout)
+	}
+
+	// Last, since the double's clock stays moved: a token minted now is 16 minutes old by it.
+	d.Advance(16 * time.Minute)
+	r = runBin(t, env, "doctor", "healthy")
+	if r.code != 1 || !strings.Contains(r.stdout, "FAIL  healthy: psql: ") || !strings.Contains(r.stdout, "access denied") ||
+		!strings.Contains(r.stdout, "fix: the token was stale when it arrived: check the computer's clock") {
+		t.Errorf("a token the double holds expired: exit %d\n%s", r.code, r.stdout)
+	}
+	if s := d.Stats(); !strings.HasPrefix(s.LastRefusal, "signature expired") {
+		t.Errorf("the double's last refusal %q, want an expired signature", s.LastRefusal)
 	}
 }
 
 func TestDoctorReadsAnExpiredOrMisnamedCertificate(t *testing.T) {
+	// PostgreSQL itself, not the DSQL double: the test swaps the server's certificate
+	// (ReplaceCert), and every case fails in the TLS handshake, before a token is sent.
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true})
 	ca := testkit.NewCA(t, "ca")
 	caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))

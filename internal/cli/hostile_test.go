@@ -138,6 +138,8 @@ func TestControlCharactersNeverReachTheTerminal(t *testing.T) {
 // TestDoctorEscapesAServersCertificateNames: whoever answers at the endpoint chooses the
 // names in its certificate; doctor shows them escaped.
 func TestDoctorEscapesAServersCertificateNames(t *testing.T) {
+	// PostgreSQL itself, not the DSQL double: the test swaps the server's certificate, and
+	// doctor stops at the TLS step, before a token is sent.
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true}) // takes direct TLS, the default
 	trusted := testkit.NewCA(t, "trusted")
 	caFile := writeFile(t, t.TempDir(), "ca.pem", string(trusted.CertPEM))

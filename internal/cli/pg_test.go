@@ -13,14 +13,9 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
-// pgProfiles writes a profiles file for the test server: admin and a custom role, both
-// verify-full against the test CA, plus one that trusts a different CA.
-func pgProfiles(t *testing.T, pg *testkit.Postgres) string {
-	return localProfiles(t, pg.Port, pg.CAFile)
-}
-
-// localProfiles is pgProfiles for any server on localhost:port whose certificate caFile signed
-// (the DSQL double's too).
+// localProfiles writes a profiles file for a server on localhost:port whose certificate
+// caFile signed (the DSQL double's, or PostgreSQL's own): admin and a custom role, both
+// verify-full against that CA, plus one that trusts a different CA.
 func localProfiles(t *testing.T, port int, caFile string) string {
 	other := testkit.NewCA(t, "some other CA")
 	otherFile := writeFile(t, t.TempDir(), "other-ca.pem", string(other.CertPEM))
@@ -46,10 +41,7 @@ profiles:
 // the environment it set. The double accepting the session is what proves the token valid
 // (signature, host, region, action for the role, expiry), not only that it arrived.
 func TestPsqlConnectsWithEvaluatedBlock(t *testing.T) {
-	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
-	pg.SQL(t, "CREATE ROLE admin LOGIN; CREATE ROLE app_rw LOGIN")
-	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
-	cfg := localProfiles(t, d.Port, d.CAFile) // the double stands for localhost in us-east-1
+	d, cfg := startDoubleForLocal(t) // the double stands for localhost in us-east-1
 	query := `psql -X -At -F '|' -c "select current_user, current_setting('application_name')"`
 	run := func(shell, profile string, extraEnv ...string) (string, error) {
 		t.Helper()
@@ -110,31 +102,56 @@ func runPsql(t *testing.T, env []string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// startDoubleForLocal is PostgreSQL 18 with the roles of localProfiles behind a DSQL double
+// standing for localhost, and a profiles file for the double.
+func startDoubleForLocal(t *testing.T) (*testkit.DSQL, string) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN; CREATE ROLE app_rw LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+	return d, localProfiles(t, d.Port, d.CAFile)
+}
+
+// TestServiceFileWithPGPASSWORD: psql with service=NAME from `dsqlenv service` and the token
+// of `dsqlenv token` in PGPASSWORD logs in through the DSQL double, which takes the token as
+// valid; the service file holds no password. The token of another role is refused, as DSQL
+// refuses a DbConnectAdmin token for a role that is not admin.
 func TestServiceFileWithPGPASSWORD(t *testing.T) {
-	pg := testkit.StartPostgres(t)
-	cfg := pgProfiles(t, pg)
+	d, cfg := startDoubleForLocal(t)
 	svc := filepath.Join(t.TempDir(), "pg_service.conf")
 	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
 	if r := runBin(t, env, "service", "--file", svc, "local", "local-app"); r.code != 0 || r.stdout != "" {
 		t.Fatalf("service: %+v", r)
 	}
-	r := runBin(t, env, "token", "local-app")
-	token := strings.TrimSpace(r.stdout)
-	pg.SetPassword(t, "app_rw", token)
+	token := strings.TrimSpace(runBin(t, env, "token", "local-app").stdout)
+	before := d.Stats()
 	out, err := runPsql(t, []string{"PATH=" + os.Getenv("PATH"), "PGSERVICEFILE=" + svc, "PGPASSWORD=" + token},
-		"service=local-app", "-c", "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()")
-	if err != nil || out != "app_rw|t" {
+		"service=local-app", "-c", "select current_user, current_setting('application_name')")
+	if err != nil || out != "app_rw|dsqlenv-test" {
 		t.Fatalf("psql service=local-app: %v\n%s", err, out)
+	}
+	sessions(t, d, "psql service=local-app", before, 1)
+	if s := d.Stats(); s.Tokens[len(s.Tokens)-1] != token {
+		t.Errorf("the double was not sent the token dsqlenv minted")
 	}
 	data, _ := os.ReadFile(svc)
 	if strings.Contains(string(data), "password") || strings.Contains(string(data), "X-Amz") {
 		t.Errorf("the service file holds a password:\n%s", data)
 	}
+
+	admin := strings.TrimSpace(runBin(t, env, "token", "local").stdout)
+	before = d.Stats()
+	out, err = runPsql(t, []string{"PATH=" + os.Getenv("PATH"), "PGSERVICEFILE=" + svc, "PGPASSWORD=" + admin}, "service=local-app", "-c", "select 1")
+	if err == nil || !strings.Contains(out, "access denied") || !strings.Contains(out, "Wrong user to action mapping. user: app_rw, action: DbConnectAdmin") {
+		t.Errorf("psql service=local-app with admin's token: %v\n%s", err, out)
+	}
+	refusedBy(t, d, "admin's token for app_rw", before, "wrong user to action mapping")
 }
 
+// TestPgpassAndServicePassfileConnectWithNothingInTheEnvironment: the password file of
+// `dsqlenv pgpass` and a service file naming it are all psql needs; the double takes the token
+// as valid, and 16 minutes on, by its clock, refuses it as expired.
 func TestPgpassAndServicePassfileConnectWithNothingInTheEnvironment(t *testing.T) {
-	pg := testkit.StartPostgres(t)
-	cfg := pgProfiles(t, pg)
+	d, cfg := startDoubleForLocal(t)
 	dir := t.TempDir()
 	svc, pass := filepath.Join(dir, "pg_service.conf"), filepath.Join(dir, "pgpass")
 	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
@@ -148,15 +165,24 @@ func TestPgpassAndServicePassfileConnectWithNothingInTheEnvironment(t *testing.T
 	}
 	data, _ := os.ReadFile(pass)
 	fields := strings.SplitN(strings.TrimSpace(string(data)), ":", 5)
-	if len(fields) != 5 || fields[0] != "localhost" || fields[1] != strconv.Itoa(pg.Port) || fields[2] != "postgres" || fields[3] != "admin" {
+	if len(fields) != 5 || fields[0] != "localhost" || fields[1] != strconv.Itoa(d.Port) || fields[2] != "postgres" || fields[3] != "admin" {
 		t.Fatalf("pgpass line: %q", data)
 	}
-	pg.SetPassword(t, "admin", fields[4])
 	if r := runBin(t, env, "service", "--file", svc, "--passfile", pass, "local"); r.code != 0 {
 		t.Fatalf("service: %+v", r)
 	}
-	out, err := runPsql(t, []string{"PATH=" + os.Getenv("PATH"), "PGSERVICEFILE=" + svc}, "service=local", "-c", "select current_user")
+	psqlEnv := []string{"PATH=" + os.Getenv("PATH"), "PGSERVICEFILE=" + svc}
+	before := d.Stats()
+	out, err := runPsql(t, psqlEnv, "service=local", "-c", "select current_user")
 	if err != nil || out != "admin" {
 		t.Fatalf("psql service=local with passfile: %v\n%s", err, out)
 	}
+	sessions(t, d, "psql service=local with passfile", before, 1)
+
+	d.Advance(16 * time.Minute)
+	before = d.Stats()
+	if out, err := runPsql(t, psqlEnv, "service=local", "-c", "select current_user"); err == nil || !strings.Contains(out, "Signature expired") {
+		t.Errorf("psql service=local with a token 16 minutes old: %v\n%s", err, out)
+	}
+	refusedBy(t, d, "a token 16 minutes old", before, "signature expired")
 }

@@ -292,69 +292,101 @@ func (s *psqlSession) backendPID(tag string) int {
 	return 0
 }
 
-// TestPsqlReconnectsWithARefreshedPgpass is the cron set-up end to end: psql connects with
-// service= and passfile=, the server's password becomes a new token that pgpass --min-valid
-// writes, the backend is terminated (as DSQL does after an hour), and psql connects again in
-// the same session.
+// TestPsqlReconnectsWithARefreshedPgpass is the cron set-up end to end, against the DSQL
+// double: psql connects with service= and passfile= on a token that has 30 minutes left;
+// pgpass --min-valid 45m, as cron runs it, writes a new one; then the double's clock moves an
+// hour on, which ends the session (DSQL's one-hour cap) and expires the old token, and psql
+// connects again in the same session with the new one, which the double takes as valid.
 //
 // What it records: libpq reads the password file each time a connection is opened
 // (fe-connect.c, pqConnectOptions2 calls passwordFromFile), so \c finds the new token. But
 // when an interactive psql notices the loss itself it calls PQreset, which reuses the
-// password read at the first connection: "Attempting reset: Failed.", and then a bare \c has
-// no connection left to copy ("No database connection exists to re-use parameters from").
-// \c service=NAME opens a new connection from the files and works.
+// password read at the first connection, now expired: "Attempting reset: Failed.", and then a
+// bare \c has no connection left to copy ("No database connection exists to re-use
+// parameters from"). \c service=NAME opens a new connection from the files and works.
 func TestPsqlReconnectsWithARefreshedPgpass(t *testing.T) {
-	pg := testkit.StartPostgres(t)
-	cfg := pgProfiles(t, pg)
-	dir := t.TempDir()
-	svc, pass := filepath.Join(dir, "pg_service.conf"), filepath.Join(dir, "pgpass")
-	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
-	token := func() string {
-		entries, err := pgfile.ReadPass(pass)
-		if err != nil || len(entries) != 1 {
-			t.Fatalf("pgpass: %v %+v", err, entries)
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+
+	// cronSetup is a double of its own (its clock moves), a profile whose tokens live two
+	// hours, a password file holding an older token with 30 minutes left, and the service
+	// file that points psql at both. rotate is the cron job: pgpass --min-valid 45m.
+	type cronSetup struct {
+		d      *testkit.DSQL
+		env    []string
+		rotate func() (old, fresh string)
+	}
+	setup := func(t *testing.T) cronSetup {
+		d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+		dir := t.TempDir()
+		cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf("profiles:\n  local:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n    sslrootcert: %s\n    expires_in: 2h\n", d.Port, d.CAFile))
+		svc, pass := filepath.Join(dir, "pg_service.conf"), filepath.Join(dir, "pgpass")
+		writeFile(t, dir, "pgpass", fmt.Sprintf("localhost:%d:postgres:admin:%s\n", d.Port, pgfile.EscapePass(d.Token(t, "admin", 30*time.Minute))))
+		env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+		if r := runBin(t, env, "service", "--file", svc, "--passfile", pass, "local"); r.code != 0 {
+			t.Fatalf("service: %+v", r)
 		}
-		return entries[0].Password
-	}
-	if r := runBin(t, env, "pgpass", "--file", pass, "local"); r.code != 0 {
-		t.Fatalf("pgpass: %+v", r)
-	}
-	if r := runBin(t, env, "service", "--file", svc, "--passfile", pass, "local"); r.code != 0 {
-		t.Fatalf("service: %+v", r)
-	}
-	pg.SetPassword(t, "admin", token())
-	// rotate re-mints with a --min-valid longer than the token's 15 minutes, which forces it,
-	// and makes the new token the only password the server takes.
-	rotate := func() {
-		old := token()
-		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second))) // a new X-Amz-Date
-		r := runBin(t, env, "pgpass", "--file", pass, "--min-valid", "20m", "local")
-		if r.code != 0 || !strings.HasPrefix(r.stdout, "refreshed 1 of 1 token(s) in "+pass) {
-			t.Fatalf("pgpass --min-valid: %+v", r)
+		token := func() string {
+			entries, err := pgfile.ReadPass(pass)
+			if err != nil || len(entries) != 1 {
+				t.Fatalf("pgpass: %v %+v", err, entries)
+			}
+			return entries[0].Password
 		}
-		if token() == old {
-			t.Fatal("pgpass --min-valid kept the old token")
+		rotate := func() (string, string) {
+			old := token()
+			r := runBin(t, env, "pgpass", "--file", pass, "--min-valid", "45m", "local")
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "refreshed 1 of 1 token(s) in "+pass) {
+				t.Fatalf("pgpass --min-valid: %+v", r)
+			}
+			if token() == old {
+				t.Fatal("pgpass --min-valid kept the old token")
+			}
+			return old, token()
 		}
-		pg.SetPassword(t, "admin", token())
+		return cronSetup{d, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TERM=dumb", "PGSERVICEFILE=" + svc}, rotate}
 	}
-	psqlEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TERM=dumb", "PGSERVICEFILE=" + svc}
+	// anHourOn moves the double's clock past DSQL's session cap, which ends the session, and
+	// past the old token's 30 minutes; the new token has an hour left.
+	anHourOn := func(t *testing.T, s cronSetup) {
+		before := s.d.Stats()
+		s.d.Advance(61 * time.Minute)
+		eventuallyTrue(t, "the double ends the session at its one-hour cap", func() bool { return s.d.Stats().Capped == before.Capped+1 })
+	}
 
 	t.Run("a script's \\c reads the new token", func(t *testing.T) {
-		s := startPsql(t, false, psqlEnv, "service=local")
-		pid := s.backendPID("CONNECTED")
-		rotate()
-		pg.SQL(t, fmt.Sprintf("select pg_terminate_backend(%d)", pid))
-		s.send("\\c\nselect 'after', current_user, pg_backend_pid() <> "+strconv.Itoa(pid)+";\n", "after|admin|t\n")
+		s := setup(t)
+		p := startPsql(t, false, s.env, "service=local")
+		pid := p.backendPID("CONNECTED")
+		old, fresh := s.rotate()
+		anHourOn(t, s)
+		before := s.d.Stats()
+		p.send("\\c\nselect 'after', current_user, pg_backend_pid() <> "+strconv.Itoa(pid)+";\n", "after|admin|t\n")
+		sessions(t, s.d, "\\c", before, 1)
+		if st := s.d.Stats(); st.Tokens[0] != old || st.Tokens[len(st.Tokens)-1] != fresh {
+			t.Errorf("psql did not log in first with the old token and then with the new one")
+		}
 	})
 
 	t.Run("after psql's own reset fails, \\c service= reads the new token", func(t *testing.T) {
-		s := startPsql(t, true, psqlEnv, "service=local")
-		pid := s.backendPID("CONNECTED")
-		rotate()
-		pg.SQL(t, fmt.Sprintf("select pg_terminate_backend(%d)", pid))
-		s.send("select 'lost';\n", "Attempting reset: Failed.")
-		s.send("\\c\n", "No database connection exists to re-use parameters from")
-		s.send("\\c service=local\nselect 'after', current_user;\n", "You are now connected to database \"postgres\" as user \"admin\"")
-		s.send("", "after    | admin")
+		s := setup(t)
+		p := startPsql(t, true, s.env, "service=local")
+		p.backendPID("CONNECTED")
+		old, fresh := s.rotate()
+		anHourOn(t, s)
+		before := s.d.Stats()
+		p.send("select 'lost';\n", "Attempting reset: Failed.")
+		refusedBy(t, s.d, "PQreset", before, "signature expired")
+		if st := s.d.Stats(); st.Tokens[len(st.Tokens)-1] != old {
+			t.Errorf("PQreset did not send the token of the first connection")
+		}
+		p.send("\\c\n", "No database connection exists to re-use parameters from")
+		before = s.d.Stats()
+		p.send("\\c service=local\nselect 'after', current_user;\n", "You are now connected to database \"postgres\" as user \"admin\"")
+		p.send("", "after    | admin")
+		sessions(t, s.d, "\\c service=local", before, 1)
+		if st := s.d.Stats(); st.Tokens[len(st.Tokens)-1] != fresh {
+			t.Errorf("\\c service=local did not log in with the new token")
+		}
 	})
 }

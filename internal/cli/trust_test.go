@@ -120,7 +120,9 @@ func show(t *testing.T, cfg, profile string) string {
 
 // trustServers are PostgreSQL 15, which takes TLS only after an SSLRequest, and 18, which also
 // takes direct TLS. Both let any TLS client in as admin without a password (TrustTLS): these
-// tests are about how TLS starts and what it trusts; pg_test.go covers the token as password.
+// tests are about how TLS starts and what it trusts, against the real servers whose
+// negotiation differs (the DSQL double takes both ways, as PostgreSQL 17+ does); the tests
+// against the double (pg_test.go, url_test.go, clients_test.go) prove the tokens valid.
 type trustServers struct {
 	pg15, pg18 *testkit.Postgres
 	proxy      *testkit.Proxy // forwards to pg18 and keeps each connection's first client bytes

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 	"github.com/dsqlenv/dsqlenv/profiles"
@@ -256,10 +259,11 @@ func TestExecSetsDatabaseURL(t *testing.T) {
 	t.Errorf("exec env lacks MY_DB_URL:\n%s", r.stdout)
 }
 
-// sessionSQL prints what a client's session is: user, TLS, database, application_name and
-// search_path (set through options).
-const sessionSQL = `select current_user || '|' || case when s.ssl then 't' else 'f' end || '|' || current_database() || '|' ||
-  current_setting('application_name') || '|' || current_setting('search_path') from pg_stat_ssl s where s.pid = pg_backend_pid()`
+// sessionSQL prints what a client's session is: user, database, application_name and
+// search_path (set through options). TLS is not asked of the server: the clients reach it
+// through the DSQL double, which takes nothing but TLS and relays over a Unix socket.
+const sessionSQL = `select current_user || '|' || current_database() || '|' ||
+  current_setting('application_name') || '|' || current_setting('search_path')`
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
@@ -288,12 +292,48 @@ func passwordOf(t *testing.T, u string) string {
 	return pw
 }
 
+// sessions checks that the double accepted n sessions since before, each reached by TLS with
+// the double's endpoint name as SNI (the name the token had to be signed for).
+func sessions(t *testing.T, d *testkit.DSQL, what string, before testkit.DSQLStats, n int) {
+	t.Helper()
+	s := d.Stats()
+	if got := s.Accepted - before.Accepted; got != n {
+		t.Errorf("%s: the double accepted %d sessions, want %d (last refusal %q)", what, got, n, s.LastRefusal)
+	}
+	for _, ep := range s.Endpoints[len(before.Endpoints):] {
+		if ep != d.Host {
+			t.Errorf("%s: a client reached the double with SNI %q, want %q", what, ep, d.Host)
+		}
+	}
+}
+
+// refusedBy checks that the double refused a token since before, for the reason that starts
+// with reason (the double's own words; the client hears DSQL's access denied).
+func refusedBy(t *testing.T, d *testkit.DSQL, what string, before testkit.DSQLStats, reason string) {
+	t.Helper()
+	s := d.Stats()
+	if s.Accepted != before.Accepted || s.Refused == before.Refused || !strings.HasPrefix(s.LastRefusal, reason) {
+		t.Errorf("%s: the double accepted %d and refused %d, last for %q; want a refusal for %q",
+			what, s.Accepted-before.Accepted, s.Refused-before.Refused, s.LastRefusal, reason)
+	}
+}
+
 // TestURLsConnectRealClients feeds real clients nothing but what dsqlenv printed: psql (libpq),
-// pgx v5, node-postgres and pgjdbc, against the TLS PostgreSQL of the tests, the CA pinned
-// with sslrootcert. Hostile role, database, application_name and options values get through
-// to the server exact.
+// pgx v5, node-postgres and pgjdbc, against the DSQL double (testkit.StartDSQL), which checks
+// each token as DSQL does before it relays the session to a real PostgreSQL 18: a session is
+// proof that the token was valid for the endpoint the client reached, not only that it
+// arrived. The CA is pinned with sslrootcert (another CA is refused before a token is sent),
+// and hostile role, database, application_name and options values get through exact. An
+// expired token, and one signed for another endpoint, are refused with DSQL's error.
+//
+// The double stands for localhost for libpq, pgx and node-postgres. pgjdbc reaches a second
+// double under a real endpoint name, which the JVM resolves from a hosts file of the test's
+// (testkit's JavaHostsOption): Java sends no SNI for localhost, and a token is only good for
+// the endpoint the client names in its TLS handshake.
 func TestURLsConnectRealClients(t *testing.T) {
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+	dj := testkit.StartDSQL(t, pg, testkit.DSQLOptions{}) // DSQLClusterID.dsql.us-east-1.on.aws, for pgjdbc
 	other := testkit.NewCA(t, "some other CA")
 	otherFile := writeFile(t, t.TempDir(), "other-ca.pem", string(other.CertPEM))
 	const (
@@ -303,8 +343,10 @@ func TestURLsConnectRealClients(t *testing.T) {
 		app    = `app +%&=?#/:@'`
 		opts   = `-c search_path="odd\ schema","$user",public -c statement_timeout=5s`
 	)
-	hostile := func(name, db string) string {
-		return "  " + name + ":\n    endpoint: localhost\n    user: " + yamlQuote(user) + "\n    database: " + yamlQuote(db) +
+	// at puts a profile on the pgjdbc double: its port, and its CA or another.
+	at := func(ca string) string { return fmt.Sprintf("    port: %d\n    sslrootcert: %s\n", dj.Port, ca) }
+	hostile := func(name, endpoint, db, extra string) string {
+		return "  " + name + ":\n    endpoint: " + endpoint + "\n" + extra + "    user: " + yamlQuote(user) + "\n    database: " + yamlQuote(db) +
 			"\n    application_name: " + yamlQuote(app) + "\n    options: " + yamlQuote(opts) + "\n"
 	}
 	cfg := writeFile(t, t.TempDir(), "profiles.yaml", fmt.Sprintf(`defaults:
@@ -321,24 +363,36 @@ profiles:
   local-direct:
     endpoint: localhost
     sslnegotiation: direct
-`, pg.Port, pg.CAFile, otherFile)+hostile("hostile", db)+hostile("hostile-node", nodeDB))
-	pg.SQL(t, "CREATE DATABASE "+quoteIdent(db)+";\nCREATE DATABASE "+quoteIdent(nodeDB)+";\n")
+`, d.Port, d.CAFile, otherFile)+hostile("hostile", "localhost", db, "")+hostile("hostile-node", "localhost", nodeDB, "")+
+		"  cluster:\n    endpoint: "+dj.Host+"\n"+at(dj.CAFile)+"  cluster-wrongca:\n    endpoint: "+dj.Host+"\n"+at(otherFile)+
+		hostile("cluster-hostile", dj.Host, db, at(dj.CAFile)))
+	pg.SQL(t, "CREATE ROLE admin LOGIN;\nCREATE ROLE "+quoteIdent(user)+" LOGIN;\nCREATE DATABASE "+quoteIdent(db)+";\nCREATE DATABASE "+quoteIdent(nodeDB)+";\n")
 
+	// The real signer with AWS's example keys, on the real clock: tokens the double takes.
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
 	urls := map[string]string{}
-	for _, p := range []string{"local", "local-wrongca", "local-direct", "hostile", "hostile-node"} {
-		urls[p] = urlOf(t, cfg, "url", p)
-		urls[p+"/jdbc"] = urlOf(t, cfg, "jdbc", p)
+	for _, p := range []string{"local", "local-wrongca", "local-direct", "hostile", "hostile-node", "cluster", "cluster-hostile", "cluster-wrongca"} {
+		for _, cmd := range []string{"url", "jdbc"} {
+			r := runBin(t, env, cmd, p)
+			if r.code != 0 || strings.Count(r.stdout, "\n") != 1 {
+				t.Fatalf("%s %s: %+v", cmd, p, r)
+			}
+			key := p
+			if cmd == "jdbc" {
+				key += "/jdbc"
+			}
+			urls[key] = strings.TrimSuffix(r.stdout, "\n")
+		}
 	}
-	pg.SetPassword(t, "admin", passwordOf(t, urls["local"]))
-	pg.SetPassword(t, user, passwordOf(t, urls["hostile"]))
 	const hostileSearchPath = `"odd schema","$user",public`
-	wantHostile := strings.Join([]string{user, "t", db, app, hostileSearchPath}, "|")
-	wantHostileNode := strings.Join([]string{user, "t", nodeDB, app, hostileSearchPath}, "|")
+	wantHostile := strings.Join([]string{user, db, app, hostileSearchPath}, "|")
+	wantHostileNode := strings.Join([]string{user, nodeDB, app, hostileSearchPath}, "|")
 	cleanEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 
 	t.Run("psql", func(t *testing.T) {
+		before := d.Stats()
 		out, err := runPsql(t, cleanEnv, urls["local"], "-c", sessionSQL)
-		if err != nil || !strings.HasPrefix(out, "admin|t|postgres|psql|") {
+		if err != nil || !strings.HasPrefix(out, "admin|postgres|psql|") {
 			t.Errorf("psql URL: %v\n%s", err, out)
 		}
 		for _, p := range []string{"hostile", "hostile-node"} {
@@ -347,29 +401,34 @@ profiles:
 				t.Errorf("psql %s URL: %v\n got %s\nwant %s", p, err, out, want)
 			}
 		}
+		sessions(t, d, "psql", before, 3)
+		before = d.Stats()
 		out, err = runPsql(t, cleanEnv, urls["local-wrongca"], "-c", "select 1")
 		if err == nil || !strings.Contains(out, "certificate verify failed") {
 			t.Errorf("psql with a different CA: %v\n%s", err, out)
+		}
+		if s := d.Stats(); s.Accepted != before.Accepted || len(s.Tokens) != len(before.Tokens) {
+			t.Errorf("psql with a different CA sent its token or got a session")
 		}
 	})
 
 	t.Run("psql evaluates DATABASE_URL from a bash block", func(t *testing.T) {
 		testkit.RequireTool(t, "bash")
-		setpw := writeFile(t, t.TempDir(), "setpw.sql", testkit.SetPasswordSQL)
 		script := `eval "$("$BIN" bash local)" || exit 1
-env PGSSLMODE=disable PGHOST="$SOCK" PGPORT="$PGPORT" PGUSER=postgres PGDATABASE=postgres psql -X -q -v pw="$PGPASSWORD" -v role="$PGUSER" -f "$SETPW" || exit 1
 env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		cmd := exec.Command("bash", "-c", script)
-		cmd.Env = awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath, "SOCK="+pg.Socket, "SETPW="+setpw, "SQL="+sessionSQL)
+		cmd.Env = awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath, "SQL="+sessionSQL)
+		before := d.Stats()
 		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.HasPrefix(string(out), "admin|t|postgres|psql|") {
+		if err != nil || !strings.HasPrefix(string(out), "admin|postgres|psql|") {
 			t.Errorf("psql \"$DATABASE_URL\": %v\n%s", err, out)
 		}
-		pg.SetPassword(t, "admin", passwordOf(t, urls["local"])) // back to the fixed token
+		sessions(t, d, "psql \"$DATABASE_URL\"", before, 1)
 	})
 
 	t.Run("sslnegotiation=direct in a URL", func(t *testing.T) {
 		psql18, env18 := testkit.PsqlWithLibpq(t, 18)
+		before := d.Stats()
 		cmd := exec.Command(psql18, "-X", "-At", urls["local-direct"], "-c", "select current_user")
 		cmd.Env = append(cleanEnv, env18...)
 		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
@@ -379,8 +438,14 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		if out, err := runPsql(t, cleanEnv, urls["local-direct"], "-c", "select 1"); err == nil || !strings.Contains(out, `invalid URI query parameter: "sslnegotiation"`) {
 			t.Errorf("psql with libpq 15: %v\n%s", err, out)
 		}
-		if out, err := pgxSession(t, urls["local-direct"]); err != nil || !strings.HasPrefix(out, "admin|t|") {
+		if out, err := pgxSession(t, urls["local-direct"]); err != nil || !strings.HasPrefix(out, "admin|") {
 			t.Errorf("pgx: %v %s", err, out)
+		}
+		sessions(t, d, "sslnegotiation=direct", before, 2)
+		for _, first := range d.Stats().FirstBytes[len(before.FirstBytes):] {
+			if !bytes.HasPrefix(first, []byte{0x16, 0x03}) {
+				t.Errorf("a client with sslnegotiation=direct began with % x, not a TLS ClientHello", first[:min(len(first), 8)])
+			}
 		}
 	})
 
@@ -388,17 +453,23 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		for _, v := range append(managedVars(), "PGSERVICE", "PGSERVICEFILE", "PGPASSFILE", "PGSSLNEGOTIATION") {
 			t.Setenv(v, "")
 		}
-		if out, err := pgxSession(t, urls["local"]); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+		before := d.Stats()
+		if out, err := pgxSession(t, urls["local"]); err != nil || !strings.HasPrefix(out, "admin|postgres|") {
 			t.Errorf("pgx URL: %v %s", err, out)
 		}
 		if out, err := pgxSession(t, urls["hostile"]); err != nil || out != wantHostile {
 			t.Errorf("pgx hostile URL: %v\n got %s\nwant %s", err, out, wantHostile)
 		}
+		sessions(t, d, "pgx", before, 2)
+		before = d.Stats()
 		if _, err := pgxSession(t, urls["local-wrongca"]); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 			t.Errorf("pgx with a different CA: %v", err)
 		}
+		if s := d.Stats(); s.Accepted != before.Accepted || len(s.Tokens) != len(before.Tokens) {
+			t.Errorf("pgx with a different CA sent its token or got a session")
+		}
 		t.Run("env block", func(t *testing.T) {
-			r := runApp(t, fixedMint, "-c", cfg, "json", "local")
+			r := runBin(t, env, "json", "local")
 			var vars map[string]string
 			if err := json.Unmarshal([]byte(r.stdout), &vars); err != nil {
 				t.Fatalf("json: %v %+v", err, r)
@@ -406,28 +477,33 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 			for k, v := range vars {
 				t.Setenv(k, v)
 			}
-			if out, err := pgxSession(t, ""); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+			before := d.Stats()
+			if out, err := pgxSession(t, ""); err != nil || !strings.HasPrefix(out, "admin|postgres|") {
 				t.Errorf("pgx from the environment: %v %s", err, out)
 			}
-			if out, err := pgxSession(t, os.Getenv("DATABASE_URL")); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+			if out, err := pgxSession(t, os.Getenv("DATABASE_URL")); err != nil || !strings.HasPrefix(out, "admin|postgres|") {
 				t.Errorf("pgx from DATABASE_URL: %v %s", err, out)
 			}
+			sessions(t, d, "pgx from the json block", before, 2)
 		})
 		t.Run("service file", func(t *testing.T) {
 			svc := filepath.Join(t.TempDir(), "pg_service.conf")
-			if r := runApp(t, fixedMint, "-c", cfg, "service", "--file", svc, "local"); r.code != 0 {
+			if r := runBin(t, env, "service", "--file", svc, "local"); r.code != 0 {
 				t.Fatalf("service: %+v", r)
 			}
 			t.Setenv("PGSERVICEFILE", svc)
 			t.Setenv("PGPASSWORD", passwordOf(t, urls["local"]))
-			if out, err := pgxSession(t, "service=local"); err != nil || !strings.HasPrefix(out, "admin|t|postgres|") {
+			before := d.Stats()
+			if out, err := pgxSession(t, "service=local"); err != nil || !strings.HasPrefix(out, "admin|postgres|") {
 				t.Errorf("pgx service=local: %v %s", err, out)
 			}
+			sessions(t, d, "pgx service=local", before, 1)
 		})
 	})
 
 	t.Run("node-postgres", func(t *testing.T) {
 		node := testkit.RequireTool(t, "node")
+		before := d.Stats()
 		cmd := exec.Command(node, filepath.Join("testdata", "clients", "pgconnect.js"), urls["local"], urls["hostile-node"], urls["local-wrongca"])
 		cmd.Env = append(cleanEnv, "NODE_PATH="+testkit.NodeModules(t))
 		out, err := cmd.CombinedOutput()
@@ -435,7 +511,7 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		if err != nil || len(lines) != 3 {
 			t.Fatalf("node: %v\n%s", err, out)
 		}
-		if !strings.HasPrefix(lines[0], "admin|t|postgres||") {
+		if !strings.HasPrefix(lines[0], "admin|postgres||") {
 			t.Errorf("node-postgres URL: %s", lines[0])
 		}
 		if lines[1] != wantHostileNode {
@@ -443,6 +519,10 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		}
 		if !strings.HasPrefix(lines[2], "error: ") || !strings.Contains(lines[2], "certificate") {
 			t.Errorf("node-postgres with a different CA: %s", lines[2])
+		}
+		sessions(t, d, "node-postgres", before, 2)
+		if s := d.Stats(); len(s.Tokens) != len(before.Tokens)+2 {
+			t.Errorf("node-postgres sent %d tokens, want 2 (none to a server it could not verify)", len(s.Tokens)-len(before.Tokens))
 		}
 	})
 
@@ -459,14 +539,24 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
 			t.Fatalf("javac: %v\n%s", err, out)
 		}
-		cmd := exec.Command(java, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", urls["local/jdbc"], urls["hostile/jdbc"], urls["local-wrongca/jdbc"])
+		// The cluster's URL with the token of the localhost profile: a good signature, for the
+		// wrong endpoint.
+		head, rest, ok := strings.Cut(urls["cluster/jdbc"], "&password=")
+		_, tail, _ := strings.Cut(rest, "&")
+		if !ok {
+			t.Fatalf("no password in %s", urls["cluster/jdbc"])
+		}
+		wrongHost := head + "&password=" + url.QueryEscape(passwordOf(t, urls["local"])) + "&" + tail
+		before := dj.Stats()
+		cmd := exec.Command(java, dj.JavaHostsOption(t), "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect",
+			urls["cluster/jdbc"], urls["cluster-hostile/jdbc"], urls["cluster-wrongca/jdbc"], wrongHost)
 		cmd.Env = append(cleanEnv, "LANG=C.UTF-8") // Java prints in the locale's charset
 		out, err := cmd.CombinedOutput()
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if err != nil || len(lines) != 3 {
+		if err != nil || len(lines) != 4 {
 			t.Fatalf("java: %v\n%s", err, out)
 		}
-		if !strings.HasPrefix(lines[0], "admin|t|postgres|") {
+		if !strings.HasPrefix(lines[0], "admin|postgres|") {
 			t.Errorf("pgjdbc URL: %s", lines[0])
 		}
 		if lines[1] != wantHostile {
@@ -475,6 +565,53 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 		if !strings.HasPrefix(lines[2], "error: ") || !strings.Contains(lines[2], "PKIX path") {
 			t.Errorf("pgjdbc with a different CA: %s", lines[2])
 		}
+		if !strings.HasPrefix(lines[3], "error: ") || !strings.Contains(lines[3], "unable to accept connection, access denied") {
+			t.Errorf("pgjdbc with a token for another endpoint: %s", lines[3])
+		}
+		s := dj.Stats()
+		if s.Accepted-before.Accepted != 2 || !strings.HasPrefix(s.LastRefusal, `signed for host "localhost", the client reached "`+dj.Host+`"`) {
+			t.Errorf("the double accepted %d pgjdbc sessions (want 2) and last refused one for %q", s.Accepted-before.Accepted, s.LastRefusal)
+		}
+		// Three TLS sessions (the wrong CA ends in the handshake, before a name is recorded),
+		// each with the endpoint as SNI.
+		sessions(t, dj, "pgjdbc", before, 2)
+		if n := len(s.Endpoints) - len(before.Endpoints); n != 3 {
+			t.Errorf("pgjdbc made %d TLS sessions with the double, want 3", n)
+		}
+
+		// Why the hosts file: with localhost in the URL, Java sends no SNI, and the token
+		// (good, for localhost) cannot be checked against the endpoint the client reached.
+		before = d.Stats()
+		cmd = exec.Command(java, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", urls["local/jdbc"])
+		cmd.Env = append(cleanEnv, "LANG=C.UTF-8")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "error: ") || !strings.Contains(string(out), "access denied") {
+			t.Errorf("pgjdbc to localhost: %v %s", err, out)
+		}
+		refusedBy(t, d, "pgjdbc to localhost", before, "the client sent no SNI server name")
+	})
+
+	// Last, since the double's clock stays moved: 16 minutes on, the 15-minute tokens in
+	// these URLs have expired.
+	t.Run("expired tokens are refused", func(t *testing.T) {
+		d.Advance(16 * time.Minute)
+		before := d.Stats()
+		if out, err := runPsql(t, cleanEnv, urls["local"], "-c", "select 1"); err == nil || !strings.Contains(out, "access denied") || !strings.Contains(out, "Signature expired") {
+			t.Errorf("psql with an expired token: %v\n%s", err, out)
+		}
+		refusedBy(t, d, "psql with an expired token", before, "signature expired")
+		before = d.Stats()
+		var pgErr *pgconn.PgError
+		if _, err := pgxSession(t, urls["local"]); !errors.As(err, &pgErr) || pgErr.Code != "28000" || pgErr.Hint != "Signature expired" {
+			t.Errorf("pgx with an expired token: %v", err)
+		}
+		refusedBy(t, d, "pgx with an expired token", before, "signature expired")
+		before = d.Stats()
+		cmd := exec.Command(testkit.RequireTool(t, "node"), filepath.Join("testdata", "clients", "pgconnect.js"), urls["local"])
+		cmd.Env = append(cleanEnv, "NODE_PATH="+testkit.NodeModules(t))
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "error: unable to accept connection, access denied") {
+			t.Errorf("node-postgres with an expired token: %v %s", err, out)
+		}
+		refusedBy(t, d, "node-postgres with an expired token", before, "signature expired")
 	})
 }
 

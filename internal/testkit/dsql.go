@@ -3,6 +3,7 @@ package testkit
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dsql/auth"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -179,6 +182,37 @@ func StartDSQL(t testing.TB, pg *Postgres, opts DSQLOptions) *DSQL {
 	go d.accept()
 	t.Cleanup(d.close)
 	return d
+}
+
+// JavaHostsOption writes a hosts file that maps Host to 127.0.0.1 and returns the JVM option
+// that makes Java resolve names from it alone: -Djdk.net.hosts.file=FILE (JDK 9 and later,
+// read once by java.net.InetAddress). A JDBC URL can then name the endpoint itself, and Java
+// sends it as SNI, which JSSE leaves out for a name without a dot such as localhost; without
+// SNI the double cannot tell which endpoint a token must be for, and refuses it.
+func (d *DSQL) JavaHostsOption(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "java-hosts")
+	if err := os.WriteFile(file, []byte("127.0.0.1 "+d.Host+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return "-Djdk.net.hosts.file=" + file
+}
+
+// Token signs, with the SDK's signer and AWS's example keys, a token this double takes for
+// user (DbConnectAdmin for admin, DbConnect otherwise), signed now on the real clock and
+// living for life: a test's stand-in for a token an earlier dsqlenv run left behind.
+func (d *DSQL) Token(t testing.TB, user string, life time.Duration) string {
+	t.Helper()
+	sign := auth.GenerateDbConnectAuthToken
+	if user == "admin" {
+		sign = auth.GenerateDBConnectAdminAuthToken
+	}
+	creds := credentials.NewStaticCredentialsProvider(ExampleKeyID, ExampleSecret, "")
+	tok, err := sign(context.Background(), d.Host, d.Region, creds, func(o *auth.TokenOptions) { o.ExpiresIn = life })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // Now is the double's clock: real time, moved by Advance and SetNow. Tokens are judged by it.

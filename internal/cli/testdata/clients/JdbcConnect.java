@@ -4,19 +4,18 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 
 // Connects with pgjdbc once per JDBC URL argument, given nothing but the URL, and prints one
-// line per URL: the session's "user|ssl|database|application_name|search_path", or "error: "
+// line per URL: the session's "user|database|application_name|search_path", or "error: "
 // and the exception (one JVM for every URL keeps the test fast).
 public class JdbcConnect {
   public static void main(String[] args) {
-    String query = "select current_user, s.ssl, current_database(), current_setting('application_name'),"
-        + " current_setting('search_path') from pg_stat_ssl s where s.pid = pg_backend_pid()";
+    String query = "select current_user, current_database(), current_setting('application_name'),"
+        + " current_setting('search_path')";
     for (String url : args) {
       try (Connection c = DriverManager.getConnection(url);
            Statement st = c.createStatement();
            ResultSet rs = st.executeQuery(query)) {
         rs.next();
-        System.out.println(rs.getString(1) + "|" + (rs.getBoolean(2) ? "t" : "f") + "|" + rs.getString(3) + "|"
-            + rs.getString(4) + "|" + rs.getString(5));
+        System.out.println(rs.getString(1) + "|" + rs.getString(2) + "|" + rs.getString(3) + "|" + rs.getString(4));
       } catch (Exception e) {
         System.out.println("error: " + String.valueOf(e).replace('\n', ' '));
       }
