@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -76,44 +75,42 @@ type doctor struct {
 	lib    *libpqOnPath // probed once, at the first profile
 }
 
-func (d *doctor) say(status, profile, msg, fix string) {
-	if status == "FAIL" {
-		d.failed = true
-	}
-	prefix := ""
-	if profile != "" {
-		prefix = profile + ": "
-	}
-	fmt.Fprintf(&d.r.out, "%-4s  %s%s\n", status, termSafe(prefix), termSafe(msg))
-	if fix != "" {
-		fmt.Fprintf(&d.r.out, "      fix: %s\n", termSafe(fix))
-	}
+// check is one finding of doctor's: ok, warn or FAIL, about a profile ("" for the file), and
+// what to do about it.
+type check struct{ status, profile, msg, fix string }
+
+// checks are what a probe found, in order.
+type checks []check
+
+func (cs *checks) add(status, profile, msg, fix string) {
+	*cs = append(*cs, check{status, profile, msg, fix})
 }
 
-// fail reports a failed check whose error may already end in the fix (": run …"): that part
-// goes on the fix line, and fix, what to do in general, only when the error names none.
-func (d *doctor) fail(profile, msg, fix string) {
+// fail adds a failed check whose error may already end in the fix (": run …"): that part goes
+// on the fix line, and fix, what to do in general, only when the error names none.
+func (cs *checks) fail(profile, msg, fix string) {
 	if what, own := splitFix(msg); own != "" {
 		msg, fix = what, own
 	}
-	d.say("FAIL", profile, msg, fix)
+	cs.add("FAIL", profile, msg, fix)
 }
 
-// fixVerbs begin the fix at the end of dsqlenv's error messages ("…: run aws sso login").
-var fixVerbs = []string{"run ", "check ", "give ", "set ", "fix ", "edit ", "use ", "remove ", "raise ", "leave ", "install ", "choose ", "change ", "unset ", "allow ", "name "}
-
-// splitFix cuts an error message into what happened and the fix, at the last ": " that a fix
-// verb follows; fix is "" when there is none.
-func splitFix(msg string) (what, fix string) {
-	for i := strings.LastIndex(msg, ": "); i > 0; i = strings.LastIndex(msg[:i], ": ") {
-		rest := msg[i+2:]
-		for _, v := range fixVerbs {
-			if strings.HasPrefix(rest, v) || strings.HasPrefix(rest, "`"+v) {
-				return msg[:i], rest
-			}
+// report prints a probe's checks as soon as it returns (a person watches them come), each on
+// one line, its fix on the next.
+func (d *doctor) report(cs []check) {
+	for _, c := range cs {
+		if c.status == "FAIL" {
+			d.failed = true
+		}
+		prefix := ""
+		if c.profile != "" {
+			prefix = c.profile + ": "
+		}
+		fmt.Fprintf(&d.r.out, "%-4s  %s%s\n", c.status, termSafe(prefix), termSafe(c.msg))
+		if c.fix != "" {
+			fmt.Fprintf(&d.r.out, "      fix: %s\n", termSafe(c.fix))
 		}
 	}
-	return msg, ""
 }
 
 func runDoctor(ctx context.Context, r *run, o doctorOptions) error {
@@ -123,19 +120,21 @@ func runDoctor(ctx context.Context, r *run, o doctorOptions) error {
 	path := o.config
 	f, err := profiles.Load(path)
 	if err != nil {
-		d.say("FAIL", "", "profiles file: "+err.Error(), "fix the file, or run dsqlenv init")
+		d.report([]check{{"FAIL", "", "profiles file: " + err.Error(), "fix the file, or run dsqlenv init"}})
 		return &silentError{exitError}
 	}
-	d.say("ok", "", fmt.Sprintf("profiles file %s parses (%d %s)", path, len(f.Profiles), plural(len(f.Profiles), "profile")), "")
+	var top checks
+	top.add("ok", "", fmt.Sprintf("profiles file %s parses (%d %s)", path, len(f.Profiles), plural(len(f.Profiles), "profile")), "")
 	// A PGPASSWORD that a dsqlenv block set (DSQLENV_PROFILE says one ran) is the main flow
 	// working: it shadows something only when a password file is in use.
 	_, passErr := os.Stat(r.passFilePath())
 	if r.Getenv("PGPASSWORD") != "" && (r.Getenv("DSQLENV_PROFILE") == "" || passErr == nil) {
 		// libpq reads a password file only when no password was given (fe-connect.c,
 		// pqConnectOptions2), and pgx does the same.
-		d.say("warn", "", "PGPASSWORD is set in this environment: libpq and pgx use it before any password file (passfile=, PGPASSFILE), so tokens written by dsqlenv pgpass are ignored",
+		top.add("warn", "", "PGPASSWORD is set in this environment: libpq and pgx use it before any password file (passfile=, PGPASSFILE), so tokens written by dsqlenv pgpass are ignored",
 			"unset PGPASSWORD (fish: set -e PGPASSWORD; PowerShell: Remove-Item Env:PGPASSWORD) where you use service files or pgpass")
 	}
+	d.report(top)
 	if len(names) == 0 {
 		names = f.Names()
 	}
@@ -154,67 +153,86 @@ const identityTimeout = 10 * time.Second
 
 // identity says which AWS identity signs the profile's tokens (STS GetCallerIdentity): the
 // account and ARN that DSQL's IAM policy must allow.
-func (d *doctor) identity(name string, conn *profiles.Connection) {
+func (d *doctor) identity(name string, conn *profiles.Connection) []check {
+	var out checks
 	if d.r.Identity == nil {
-		return
+		return out
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, identityTimeout)
 	defer cancel()
 	arn, account, err := d.r.Identity(ctx, conn)
 	if err != nil {
-		d.say("warn", name, "AWS identity: "+err.Error(), "check your network or VPN: tokens are signed without the network, but DSQL checks them against this identity's IAM policy")
-		return
+		out.add("warn", name, "AWS identity: "+err.Error(), "check your network or VPN: tokens are signed without the network, but DSQL checks them against this identity's IAM policy")
+		return out
 	}
-	d.say("ok", name, fmt.Sprintf("tokens are signed as %s (account %s): its IAM policy must allow dsql:DbConnect or dsql:DbConnectAdmin on the cluster", arn, account), "")
+	out.add("ok", name, fmt.Sprintf("tokens are signed as %s (account %s): its IAM policy must allow dsql:DbConnect or dsql:DbConnectAdmin on the cluster", arn, account), "")
+	return out
 }
 
 func (d *doctor) profile(f *profiles.File, name string) {
+	s, cs := d.settings(f, name)
+	d.report(cs)
+	if s == nil {
+		return
+	}
+	minted, cs := d.credentials(name, s)
+	d.report(cs)
+	if minted {
+		d.report(d.identity(name, s.conn))
+	}
+	if d.lib == nil {
+		lib := probeLibpq(d.r.Env)
+		d.lib = &lib
+	}
+	roots, cs := d.rootCheck(name, s, *d.lib)
+	d.report(cs)
+	d.report(d.negotiation(name, s.conn, *d.lib))
+	reached, cs := d.network(name, s.conn, roots)
+	d.report(cs)
+	if reached && minted {
+		d.report(d.psql(name, s))
+	}
+}
+
+// settings resolves the profile: nil and the failure when it does not.
+func (d *doctor) settings(f *profiles.File, name string) (*session, []check) {
+	var out checks
 	s, err := d.r.sessionOf(f, name, clientsOf(d.r.GOOS == "windows"))
 	if err != nil {
-		d.fail(name, err.Error(), "fix profile "+name+" in "+f.Path+" (dsqlenv show "+name+" shows what it resolves to)")
-		return
+		out.fail(name, err.Error(), "fix profile "+name+" in "+f.Path+" (dsqlenv show "+name+" shows what it resolves to)")
+		return nil, out
 	}
 	conn := s.conn
 	region := conn.Region
 	if region == "" {
 		region = "(from the AWS SDK)"
 	}
-	d.say("ok", name, fmt.Sprintf("endpoint %s, port %d, region %s", conn.Host, conn.Port, region), "")
+	out.add("ok", name, fmt.Sprintf("endpoint %s, port %d, region %s", conn.Host, conn.Port, region), "")
+	return s, out
+}
 
-	minted := false
+// credentials gets AWS credentials and signs the session's token.
+func (d *doctor) credentials(name string, s *session) (minted bool, _ []check) {
+	var out checks
+	conn := s.conn
 	if err := d.r.sign(d.ctx, d.g, s); err != nil {
-		d.fail(name, "AWS credentials: "+err.Error(), "dsqlenv show "+name+" says which AWS profile signs; aws sts get-caller-identity with it shows what the AWS CLI gets")
-	} else {
-		minted = true
-		m := s
-		who := credentialSource(conn)
-		key := m.info.AccessKey
-		if len(key) > 4 {
-			key = "…" + key[len(key)-4:]
-		}
-		d.say("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", who, key, m.info.Action, profiles.FormatDuration(m.info.Lifetime)), "")
-		d.identity(name, conn)
-		if m.shortLived() {
-			d.say("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", profiles.FormatDuration(m.info.Lifetime), profiles.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
-		}
+		out.fail(name, "AWS credentials: "+err.Error(), "dsqlenv show "+name+" says which AWS profile signs; aws sts get-caller-identity with it shows what the AWS CLI gets")
+		return false, out
 	}
-
-	if d.lib == nil {
-		lib := probeLibpq(d.r.Env)
-		d.lib = &lib
+	key := s.info.AccessKey
+	if len(key) > 4 {
+		key = "…" + key[len(key)-4:]
 	}
-	roots := d.rootCheck(name, s, *d.lib)
-	d.negotiation(name, conn, *d.lib)
-	if !d.network(name, conn, roots) {
-		return
+	out.add("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", credentialSource(conn), key, s.info.Action, profiles.FormatDuration(s.info.Lifetime)), "")
+	if s.shortLived() {
+		out.add("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", profiles.FormatDuration(s.info.Lifetime), profiles.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
 	}
-	if minted {
-		d.psql(name, s)
-	}
+	return true, out
 }
 
 // rootCheck checks the configured root and returns the pool to verify the server with.
-func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertPool {
+func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) (*x509.CertPool, []check) {
+	var out checks
 	conn := s.conn
 	switch conn.SSLRootCert {
 	case profiles.RootSystem:
@@ -222,48 +240,48 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) *x509.CertP
 		amazon, aerr := roots.Certificates()
 		switch {
 		case err != nil || aerr != nil:
-			d.say("warn", name, fmt.Sprintf("cannot read the OS trust store: %v", errors.Join(err, aerr)), "leave sslrootcert out: the default, amazon, is the bundled Amazon roots")
+			out.add("warn", name, fmt.Sprintf("cannot read the OS trust store: %v", errors.Join(err, aerr)), "leave sslrootcert out: the default, amazon, is the bundled Amazon roots")
 		default:
 			if _, err := amazon[0].Verify(x509.VerifyOptions{Roots: pool}); err != nil {
-				d.say("FAIL", name, "sslrootcert system: the OS trust store does not hold Amazon Root CA 1, the root of DSQL's certificates", "leave sslrootcert out (the bundled Amazon roots), or install the ca-certificates package")
+				out.add("FAIL", name, "sslrootcert system: the OS trust store does not hold Amazon Root CA 1, the root of DSQL's certificates", "leave sslrootcert out (the bundled Amazon roots), or install the ca-certificates package")
 			} else {
-				d.say("ok", name, "sslrootcert system: the OS trust store holds Amazon Root CA 1", "")
+				out.add("ok", name, "sslrootcert system: the OS trust store holds Amazon Root CA 1", "")
 			}
 		}
 		switch {
 		case !lib.found:
 		case !lib.system:
 			// libpq 15 and older take "system" as a file name in the working directory.
-			d.say("FAIL", name, fmt.Sprintf("sslrootcert system needs libpq 16 or newer: %s on PATH loads an older libpq, which reads \"system\" as a file name (root certificate file \"system\" does not exist)", lib.psql),
+			out.add("FAIL", name, fmt.Sprintf("sslrootcert system needs libpq 16 or newer: %s on PATH loads an older libpq, which reads \"system\" as a file name (root certificate file \"system\" does not exist)", lib.psql),
 				"leave sslrootcert out (the default, amazon: the bundled Amazon roots, which every libpq reads), or install PostgreSQL 16+ client tools")
 		default:
-			d.say("ok", name, fmt.Sprintf("the libpq of %s on PATH is 16 or newer: it reads sslrootcert=system as the OS trust store", lib.psql), "")
+			out.add("ok", name, fmt.Sprintf("the libpq of %s on PATH is 16 or newer: it reads sslrootcert=system as the OS trust store", lib.psql), "")
 		}
-		return pool
+		return pool, out
 	case profiles.RootAmazon:
 		// psql, run below, needs the file now.
 		if err := d.r.flush(); err != nil {
-			d.fail(name, "sslrootcert amazon: "+err.Error(), "make "+filepath.Dir(s.rootCert)+" a directory of your own that you can write, or give sslrootcert: a PEM file of Amazon's roots")
-			return nil
+			out.fail(name, "sslrootcert amazon: "+err.Error(), "make "+filepath.Dir(s.rootCert)+" a directory of your own that you can write, or give sslrootcert: a PEM file of Amazon's roots")
+			return nil, out
 		}
 		pool, err := roots.Pool()
 		if err != nil {
-			d.fail(name, "sslrootcert amazon: "+err.Error(), "reinstall dsqlenv: its bundled roots are damaged")
-			return nil
+			out.fail(name, "sslrootcert amazon: "+err.Error(), "reinstall dsqlenv: its bundled roots are damaged")
+			return nil, out
 		}
-		d.say("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at "+s.rootCert, "")
-		return pool
+		out.add("ok", name, "sslrootcert amazon: the bundled Amazon Root CA 1 to 4 at "+s.rootCert, "")
+		return pool, out
 	}
 	data, _, err := safefile.Read(conn.SSLRootCert, maxRootCertFile)
 	if err != nil {
-		d.say("FAIL", name, "sslrootcert: "+err.Error(), "give the path of a PEM file, or leave sslrootcert out for the bundled Amazon roots")
-		return nil
+		out.add("FAIL", name, "sslrootcert: "+err.Error(), "give the path of a PEM file, or leave sslrootcert out for the bundled Amazon roots")
+		return nil, out
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(data) {
-		d.say("FAIL", name, "sslrootcert "+conn.SSLRootCert+" holds no PEM certificate", "give a PEM file with the CA certificate, or leave sslrootcert out for the bundled Amazon roots")
-		return nil
+		out.add("FAIL", name, "sslrootcert "+conn.SSLRootCert+" holds no PEM certificate", "give a PEM file with the CA certificate, or leave sslrootcert out for the bundled Amazon roots")
+		return nil, out
 	}
-	d.say("ok", name, "sslrootcert "+conn.SSLRootCert+" holds a certificate", "")
-	return pool
+	out.add("ok", name, "sslrootcert "+conn.SSLRootCert+" holds a certificate", "")
+	return pool, out
 }

@@ -17,25 +17,27 @@ import (
 // negotiation says how the libpq on PATH will start TLS with this profile: libpq 17+ follows
 // sslnegotiation, older libpq ignores PGSSLNEGOTIATION and always sends an SSLRequest first,
 // but rejects a service file that names the keyword.
-func (d *doctor) negotiation(name string, conn *profiles.Connection, lib libpqOnPath) {
+func (d *doctor) negotiation(name string, conn *profiles.Connection, lib libpqOnPath) []check {
+	var out checks
 	if !lib.found {
-		return
+		return out
 	}
 	switch {
 	case lib.direct && conn.SSLNegotiation == "direct":
-		d.say("ok", name, fmt.Sprintf("sslnegotiation direct: the libpq of %s on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)", lib.psql), "")
+		out.add("ok", name, fmt.Sprintf("sslnegotiation direct: the libpq of %s on PATH is 17 or newer and sends the TLS ClientHello at once (one round trip less)", lib.psql), "")
 	case lib.direct:
-		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH sends an SSLRequest first", orDefault(conn.SSLNegotiation, "postgres, libpq's default"), lib.psql), "")
+		out.add("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH sends an SSLRequest first", orDefault(conn.SSLNegotiation, "postgres, libpq's default"), lib.psql), "")
 		if conn.SSLNegotiation == "" {
-			d.say("note", name, "this libpq is 17 or newer: sslnegotiation: direct in the profile would save one round trip per connection (about 50 ms through 25 ms of latency), but lib/pq 1.12.3 and older then fail (no ALPN, lib/pq#1331), and so does libpq before 17 reading the service file or URL", "")
+			out.add("note", name, "this libpq is 17 or newer: sslnegotiation: direct in the profile would save one round trip per connection (about 50 ms through 25 ms of latency), but lib/pq 1.12.3 and older then fail (no ALPN, lib/pq#1331), and so does libpq before 17 reading the service file or URL", "")
 		}
 	default:
-		d.say("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH is older than 17 and sends an SSLRequest first", orDefault(conn.SSLNegotiation, "unset"), lib.psql), "")
+		out.add("ok", name, fmt.Sprintf("sslnegotiation %s: the libpq of %s on PATH is older than 17 and sends an SSLRequest first", orDefault(conn.SSLNegotiation, "unset"), lib.psql), "")
 		if conn.SSLNegotiation != "" {
-			d.say("warn", name, "sslnegotiation is set in the profiles file, so dsqlenv service and url write it, and libpq before 17 rejects them (syntax error in service file, invalid URI query parameter)",
+			out.add("warn", name, "sslnegotiation is set in the profiles file, so dsqlenv service and url write it, and libpq before 17 rejects them (syntax error in service file, invalid URI query parameter)",
 				"remove sslnegotiation: from the profile, or install PostgreSQL 17+ client tools")
 		}
 	}
+	return out
 }
 
 func orDefault(s, def string) string {
@@ -100,26 +102,27 @@ func probeLibpq(e *Env) libpqOnPath {
 
 // psql runs `psql -Atc 'select 1'` with the profile's environment and reports what the
 // server said.
-func (d *doctor) psql(name string, s *session) {
+func (d *doctor) psql(name string, s *session) []check {
+	var out checks
 	path, err := d.r.lookPath("psql")
 	if err != nil {
-		d.say("warn", name, "psql is not on PATH: skipped the login check", "")
-		return
+		out.add("warn", name, "psql is not on PATH: skipped the login check", "")
+		return out
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-X", "-At", "-c", "select 1")
 	cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
 	cmd.Env = childEnv(withoutPG(d.r.Environ), s.block(), d.r.GOOS == "windows")
-	out, err := cmd.CombinedOutput()
-	text := strings.TrimSpace(string(out))
+	output, err := cmd.CombinedOutput()
+	text := strings.TrimSpace(string(output))
 	if err == nil && text == "1" {
-		d.say("ok", name, "psql logged in and ran select 1", "")
-		return
+		out.add("ok", name, "psql logged in and ran select 1", "")
+		return out
 	}
 	if ctx.Err() != nil {
-		d.say("FAIL", name, fmt.Sprintf("psql: timed out after %s", doctorPsqlTimeout), "the checks above passed, so the server took the connection but did not answer: try psql by hand (dsqlenv exec "+name+" -- psql) and check the cluster's status (dsqlenv clusters)")
-		return
+		out.add("FAIL", name, fmt.Sprintf("psql: timed out after %s", doctorPsqlTimeout), "the checks above passed, so the server took the connection but did not answer: try psql by hand (dsqlenv exec "+name+" -- psql) and check the cluster's status (dsqlenv clusters)")
+		return out
 	}
 	fix := "run it by hand to see the whole error: dsqlenv exec " + name + " -- psql -c 'select 1'"
 	switch {
@@ -131,5 +134,6 @@ func (d *doctor) psql(name string, s *session) {
 		fix = "this psql's libpq predates sslrootcert=system (libpq 16): leave sslrootcert out for the bundled Amazon roots (amazon)"
 	}
 	line, _, _ := strings.Cut(text, "\n")
-	d.say("FAIL", name, "psql: "+line, fix)
+	out.add("FAIL", name, "psql: "+line, fix)
+	return out
 }
