@@ -27,8 +27,8 @@ func TestEveryURLSettingHasAJDBCName(t *testing.T) {
 		if s.Keyword != "" && s.URLName != s.Keyword {
 			t.Errorf("%s: keyword %s goes in URLs as %q: libpq reads a URL's query parameters as keywords", s.Env, s.Keyword, s.URLName)
 		}
-		if s.Field == "" && s.Optional {
-			t.Errorf("%s comes from no profile field, so a profile cannot leave it out: Optional is for fields", s.Env)
+		if s.Field == "" && (s.Optional || s.Check != nil) {
+			t.Errorf("%s comes from no profile field: Optional and Check are about a profile's fields", s.Env)
 		}
 	}
 }
