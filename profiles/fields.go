@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dsqlenv/dsqlenv/internal/libpq"
 )
 
 // MaxExpiresIn is the longest token life DSQL accepts: one week (AWS DSQL user guide,
@@ -43,22 +45,37 @@ type Field[T any] struct {
 }
 
 // fieldDecoders maps each YAML key to the function that checks and stores its value. The
-// order of FieldNames follows the documentation of the file format.
-var fieldDecoders = map[string]func(f *Fields, n *yaml.Node) error{
-	"endpoint":         func(f *Fields, n *yaml.Node) error { return decodeString(&f.Endpoint, n, checkEndpoint) },
-	"region":           func(f *Fields, n *yaml.Node) error { return decodeString(&f.Region, n, checkRegion) },
-	"user":             func(f *Fields, n *yaml.Node) error { return decodeString(&f.User, n, nil) },
-	"database":         func(f *Fields, n *yaml.Node) error { return decodeString(&f.Database, n, nil) },
-	"port":             func(f *Fields, n *yaml.Node) error { return decodeInt(&f.Port, n, 1, 65535) },
-	"sslmode":          func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLMode, n, checkSSLMode) },
-	"sslrootcert":      func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLRootCert, n, nil) },
-	"sslnegotiation":   func(f *Fields, n *yaml.Node) error { return decodeString(&f.SSLNegotiation, n, checkSSLNegotiation) },
-	"expires_in":       func(f *Fields, n *yaml.Node) error { return decodeExpiresIn(&f.ExpiresIn, n) },
-	"aws_profile":      func(f *Fields, n *yaml.Node) error { return decodeString(&f.AWSProfile, n, nil) },
-	"application_name": func(f *Fields, n *yaml.Node) error { return decodeString(&f.ApplicationName, n, nil) },
-	"connect_timeout":  func(f *Fields, n *yaml.Node) error { return decodeInt(&f.ConnectTimeout, n, 0, 86400) },
-	"options":          func(f *Fields, n *yaml.Node) error { return decodeString(&f.Options, n, nil) },
-	"database_url":     func(f *Fields, n *yaml.Node) error { return decodeString(&f.DatabaseURL, n, CheckURLVar) },
+// order of FieldNames follows the documentation of the file format. A libpq setting's value
+// is checked by its row in the libpq table (libpq.Setting.Check), which UnmarshalYAML hands
+// the decoder (rowCheck); endpoint's by checkEndpoint instead, which knows DSQL's cluster
+// IDs and ARNs.
+var fieldDecoders = map[string]func(f *Fields, n *yaml.Node, c check) error{
+	"endpoint":         func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.Endpoint, n, checkEndpoint) },
+	"region":           func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.Region, n, checkRegion) },
+	"user":             func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.User, n, c) },
+	"database":         func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.Database, n, c) },
+	"port":             func(f *Fields, n *yaml.Node, c check) error { return decodeInt(&f.Port, n, c) },
+	"sslmode":          func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.SSLMode, n, c) },
+	"sslrootcert":      func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.SSLRootCert, n, c) },
+	"sslnegotiation":   func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.SSLNegotiation, n, c) },
+	"expires_in":       func(f *Fields, n *yaml.Node, _ check) error { return decodeExpiresIn(&f.ExpiresIn, n) },
+	"aws_profile":      func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.AWSProfile, n, nil) },
+	"application_name": func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.ApplicationName, n, c) },
+	"connect_timeout":  func(f *Fields, n *yaml.Node, c check) error { return decodeInt(&f.ConnectTimeout, n, c) },
+	"options":          func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.Options, n, c) },
+	"database_url":     func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.DatabaseURL, n, c) },
+}
+
+// check says why a value cannot be used, or returns "". nil takes any value.
+type check = func(value string) string
+
+// rowCheck is the check of field's row in the libpq table, nil when it has none or no row.
+// TestEveryLibpqFieldHasARow holds the fields to the table's rows, both ways.
+func rowCheck(field string) check {
+	if row := libpq.ByField(field); row != nil {
+		return row.Check
+	}
+	return nil
 }
 
 // fieldAliases are the names other tools (libpq, psql, the AWS CLI, connection URLs) give a
@@ -122,7 +139,7 @@ func (f *Fields) UnmarshalYAML(n *yaml.Node) error {
 			fail(errAt(v, "field %q has no value: give one or remove the line", k.Value))
 			continue
 		}
-		if err := dec(f, v); err != nil {
+		if err := dec(f, v, rowCheck(k.Value)); err != nil {
 			if le, ok := err.(*lineError); ok {
 				le.Msg = k.Value + ": " + le.Msg
 			}
@@ -147,15 +164,15 @@ func describe(n *yaml.Node) string {
 	return fmt.Sprintf("%q", n.Value)
 }
 
-func decodeString(f *Field[string], n *yaml.Node, check func(string) string) error {
+func decodeString(f *Field[string], n *yaml.Node, chk check) error {
 	if n.Kind != yaml.ScalarNode {
 		return errAt(n, "expected a string, found %s", describe(n))
 	}
 	if n.Value == "" {
 		return errAt(n, "is empty: give a value or remove the line")
 	}
-	if check != nil {
-		if msg := check(n.Value); msg != "" {
+	if chk != nil {
+		if msg := chk(n.Value); msg != "" {
 			return errAt(n, "%s", msg)
 		}
 	}
@@ -163,15 +180,21 @@ func decodeString(f *Field[string], n *yaml.Node, check func(string) string) err
 	return nil
 }
 
-func decodeInt(f *Field[int], n *yaml.Node, lo, hi int) error {
+// decodeInt takes a whole number that chk (libpq.Range) accepts.
+func decodeInt(f *Field[int], n *yaml.Node, chk check) error {
 	// A quoted number ("5432") is taken as the number: it can only mean one thing.
 	quoted := n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value != "" && strings.Trim(n.Value, "0123456789") == ""
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" && !quoted {
 		return errAt(n, "expected a whole number, found %s", describe(n))
 	}
+	if chk != nil {
+		if msg := chk(n.Value); msg != "" {
+			return errAt(n, "%s", msg)
+		}
+	}
 	v, err := strconv.Atoi(n.Value)
-	if err != nil || v < lo || v > hi {
-		return errAt(n, "%s is out of range: use %d to %d", n.Value, lo, hi)
+	if err != nil {
+		return errAt(n, "%s is not a whole number", n.Value)
 	}
 	*f = Field[int]{Value: v, Set: true, Line: n.Line}
 	return nil
@@ -233,49 +256,6 @@ func checkRegion(s string) string {
 		return fmt.Sprintf("%q is not an AWS region name such as us-east-1", s)
 	}
 	return ""
-}
-
-// CheckURLVar says why name cannot be the variable that holds a profile's connection URL
-// (database_url:), or returns "". It must be a name every shell can set, and not one of
-// libpq's PG… variables or dsqlenv's DSQLENV_… ones, which blocks manage themselves
-// (compared without case: Windows environment names are case-insensitive).
-func CheckURLVar(name string) string {
-	up := strings.ToUpper(name)
-	switch {
-	case !isEnvName(name) || name != up || !strings.HasSuffix(name, "URL"):
-		// Upper case and ending in URL: the shells' own variables (PATH, fish's status and
-		// argv, zsh's precmd_functions, HISTFILE, NODE_OPTIONS…) can never be named.
-		return fmt.Sprintf("%q must be an upper-case variable name ending in URL, such as DATABASE_URL: a block sets it and later clears it", name)
-	case strings.HasPrefix(up, "PG") || strings.HasPrefix(up, "DSQLENV_") || strings.HasPrefix(up, "AWS_"):
-		return fmt.Sprintf("%q is a name libpq (PG…), dsqlenv (DSQLENV_…) or the AWS SDK (AWS_…) uses: choose another, such as DATABASE_URL", name)
-	}
-	return ""
-}
-
-// SSLModes are the sslmode values that verify TLS or at least require it: DSQL refuses
-// plaintext, so disable, allow and prefer are not offered.
-var SSLModes = []string{"require", "verify-ca", "verify-full"}
-
-// SSLNegotiations are libpq's sslnegotiation values (libpq 17+): direct sends the TLS
-// ClientHello at once, one round trip less than postgres, PostgreSQL's SSLRequest first.
-var SSLNegotiations = []string{"direct", "postgres"}
-
-func checkSSLNegotiation(s string) string {
-	for _, m := range SSLNegotiations {
-		if s == m {
-			return ""
-		}
-	}
-	return fmt.Sprintf("%q is not allowed: use direct (one round trip less; libpq 17+) or postgres (an SSLRequest first, as every libpq does)", s)
-}
-
-func checkSSLMode(s string) string {
-	for _, m := range SSLModes {
-		if s == m {
-			return ""
-		}
-	}
-	return fmt.Sprintf("%q is not allowed: use %s (DSQL refuses connections without TLS)", s, strings.Join(SSLModes, ", "))
 }
 
 // suggest returns `; did you mean "x"?` for the closest of names, or "" when none is close.

@@ -67,19 +67,6 @@ func isRegion(s string) bool {
 	return true
 }
 
-// isEnvName: `^[A-Za-z_][A-Za-z0-9_]*$`, a name every shell can set.
-func isEnvName(s string) bool {
-	if s == "" || isDigit(s[0]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) && s[i] != '_' {
-			return false
-		}
-	}
-	return true
-}
-
 // IsClusterID reports whether an endpoint is a bare cluster ID rather than a host name:
 // `^[a-z0-9]{26}$`, the first label of every public endpoint (ID.dsql.REGION.on.aws). AWS's
 // DSQL connectors accept one with a region in place of the host (awslabs/aurora-dsql-connectors).

@@ -25,7 +25,6 @@ func TestMatchersAgreeWithTheirPatterns(t *testing.T) {
 		{"profile name", regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`), IsProfileName, "aZ9._-/ "},
 		{"host name", regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`), isHostname, "aZ9.-_:"},
 		{"region", regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`), isRegion, "ae-19A"},
-		{"env name", regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`), isEnvName, "aZ_9-."},
 		{"cluster id", regexp.MustCompile(`^[a-z0-9]{26}$`), IsClusterID, "a9A-"},
 	}
 	fixed := []string{"", ".", "..", "a", "a.", ".a", "a-", "-a", "a--b", "a.b.c.", "a..b", "us-east-1", "us-east-", "u-east-1", "us--1",

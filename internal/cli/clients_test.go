@@ -182,8 +182,8 @@ func libpqChild(dsn string) int {
 	return 1
 }
 
-// libpq runs the lib/pq child with env and dsn and returns its one line of output.
-func libpq(t *testing.T, env []string, dsn string) string {
+// runLibPQ runs the lib/pq child with env and dsn and returns its one line of output.
+func runLibPQ(t *testing.T, env []string, dsn string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -213,13 +213,13 @@ func TestClientLibPQ(t *testing.T) {
 	t.Run("environment", func(t *testing.T) {
 		env := r.block(t, "p")
 		before := r.d.Stats()
-		if got := libpq(t, env, ""); got != want {
+		if got := runLibPQ(t, env, ""); got != want {
 			t.Fatalf("sql.Open(\"postgres\", \"\") after the block: %s", got)
 		}
 		r.login(t, "lib/pq from the environment", before, getenv(env, "PGPASSWORD"))
 
 		before = r.d.Stats()
-		if got := libpq(t, env, getenv(env, "DATABASE_URL")); got != want {
+		if got := runLibPQ(t, env, getenv(env, "DATABASE_URL")); got != want {
 			t.Errorf("sql.Open(\"postgres\", os.Getenv(\"DATABASE_URL\")) after the block: %s", got)
 		} else {
 			r.login(t, "lib/pq with DATABASE_URL", before, getenv(env, "PGPASSWORD"))
@@ -229,7 +229,7 @@ func TestClientLibPQ(t *testing.T) {
 	t.Run("URL", func(t *testing.T) {
 		u := strings.TrimSpace(r.run(t, "url", "p"))
 		before := r.d.Stats()
-		if got := libpq(t, clean, u); got != want {
+		if got := runLibPQ(t, clean, u); got != want {
 			t.Fatalf("sql.Open(\"postgres\", URL): %s", got)
 		}
 		r.login(t, "lib/pq with the URL", before, passwordOf(t, u))
@@ -240,7 +240,7 @@ func TestClientLibPQ(t *testing.T) {
 		r.run(t, "service", "--file", svc, "p")
 		token := strings.TrimSpace(r.run(t, "token", "p"))
 		before := r.d.Stats()
-		if got := libpq(t, append(clean, "PGSERVICEFILE="+svc, "PGPASSWORD="+token), "service=p"); got != want {
+		if got := runLibPQ(t, append(clean, "PGSERVICEFILE="+svc, "PGPASSWORD="+token), "service=p"); got != want {
 			t.Fatalf("sql.Open(\"postgres\", \"service=p\"): %s", got)
 		}
 		r.login(t, "lib/pq with service=p", before, token)
@@ -250,7 +250,7 @@ func TestClientLibPQ(t *testing.T) {
 		env := r.block(t, "p-wrongca")
 		before := r.d.Stats()
 		for _, dsn := range []string{"", getenv(env, "DATABASE_URL")} {
-			if got := libpq(t, env, dsn); !strings.Contains(got, "certificate signed by unknown authority") {
+			if got := runLibPQ(t, env, dsn); !strings.Contains(got, "certificate signed by unknown authority") {
 				t.Errorf("lib/pq with a CA that did not sign the server's certificate (dsn %.30q): %s", dsn, got)
 			}
 		}
@@ -277,7 +277,7 @@ func TestClientLibPQ(t *testing.T) {
 			{"a default URL with PGSSLNEGOTIATION=direct in the environment", append(clean, "PGSSLNEGOTIATION=direct"), plainURL},
 		} {
 			before := r.d.Stats()
-			got := libpq(t, c.env, c.dsn)
+			got := runLibPQ(t, c.env, c.dsn)
 			s := r.refused(t, c.name, before)
 			if !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "EOF") {
 				t.Errorf("lib/pq with %s: %s; want the EOF of lib/pq#1331", c.name, got)
@@ -293,10 +293,10 @@ func TestClientLibPQ(t *testing.T) {
 		// PostgreSQL 18 itself refuses it the same way: the double's rule is the server's.
 		log := filepath.Join(r.pg.Socket, "server.log")
 		direct := fmt.Sprintf("host=localhost port=%d user=admin dbname=postgres sslmode=verify-full sslrootcert=%s", r.pg.Port, r.pg.CAFile)
-		if got := libpq(t, clean, direct); got != want {
+		if got := runLibPQ(t, clean, direct); got != want {
 			t.Errorf("lib/pq straight to PostgreSQL 18, negotiating with an SSLRequest: %s", got)
 		}
-		if got := libpq(t, clean, direct+" sslnegotiation=direct"); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "EOF") {
+		if got := runLibPQ(t, clean, direct+" sslnegotiation=direct"); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "EOF") {
 			t.Errorf("lib/pq straight to PostgreSQL 18 with sslnegotiation=direct: %s", got)
 		}
 		eventuallyTrue(t, "PostgreSQL 18 logs the direct TLS connection without ALPN", func() bool {

@@ -1,10 +1,10 @@
 package cli
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/internal/libpq"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -22,71 +22,25 @@ type session struct {
 	urlRootCert, oldURLVar string
 }
 
-// param is one variable a block manages: its environment variable, its libpq connection
-// keyword ("" when it never goes in a service file), the profile field it comes from (for
-// messages), and its value, "" when the profile leaves an optional setting out.
-type param struct {
-	env, keyword, field string
-	value               func(s *session) string
-}
-
-// params is the one table of what dsqlenv sets: blocks, --unset, exec and service files all
-// read it, so a variable added here is set, cleared and written everywhere at once.
-var params = []param{
-	{"PGHOST", "host", "endpoint", func(s *session) string { return s.conn.Host }},
-	{"PGPORT", "port", "port", func(s *session) string { return strconv.Itoa(s.conn.Port) }},
-	{"PGDATABASE", "dbname", "database", func(s *session) string { return s.conn.Database }},
-	{"PGUSER", "user", "user", func(s *session) string { return s.conn.User }},
-	{"PGSSLMODE", "sslmode", "sslmode", func(s *session) string { return s.conn.SSLMode }},
-	{"PGSSLROOTCERT", "sslrootcert", "sslrootcert", func(s *session) string { return s.rootCert }},
-	// libpq 17+, only when the profiles file sets it (there is no built-in value): older libpq
-	// ignores PGSSLNEGOTIATION but rejects the keyword ("invalid connection option", "syntax
-	// error in service file"), and lib/pq sends no ALPN with direct (lib/pq#1331). Blocks
-	// still clear one an earlier profile set.
-	{"PGSSLNEGOTIATION", "sslnegotiation", "sslnegotiation", func(s *session) string { return s.conn.SSLNegotiation }},
-	// Never in a service file: libpq rejects its lines over 1,021 characters, and a token
-	// runs to 1,500 (pgfile.MaxLine).
-	{"PGPASSWORD", "", "the token", func(s *session) string { return s.token }},
-	{"PGAPPNAME", "application_name", "application_name", func(s *session) string { return s.conn.ApplicationName }},
-	{"PGCONNECT_TIMEOUT", "connect_timeout", "connect_timeout", func(s *session) string { return itoaOrEmpty(s.conn.ConnectTimeout) }},
-	{"PGOPTIONS", "options", "options", func(s *session) string { return s.conn.Options }},
-	{"DSQLENV_PROFILE", "", "the profile name", func(s *session) string { return s.conn.Profile }},
-	// The hook re-mints from the file the block came from, not whatever file is the default.
-	{"DSQLENV_PROFILES_FILE", "", "the profiles file", func(s *session) string { return s.file }},
-	{"DSQLENV_EXPIRES_AT", "", "the token's expiry", func(s *session) string { return unixOrEmpty(s) }},
-	// The name of the variable database_url: fills with the URL. That variable is not a row:
-	// its name is the user's choice. A later block (or --unset) reads this name back from
-	// its environment and clears the variable, which it could not know otherwise.
-	{"DSQLENV_URL_VAR", "", "database_url", func(s *session) string { return s.conn.DatabaseURL }},
-}
-
-// redirectVars are removed by every block and exec: a service file's values override the
-// environment (so a stale PGSERVICE would redirect psql), and PGHOSTADDR bypasses the host
-// name that verify-full checks (libpq documentation, "Environment Variables").
-var redirectVars = []string{"PGSERVICE", "PGHOSTADDR"}
-
-func itoaOrEmpty(n int) string {
-	if n == 0 {
-		return ""
+// values is the session as the libpq table reads it.
+func (s *session) values() *libpq.Values {
+	c := s.conn
+	return &libpq.Values{
+		Profile: c.Profile, File: s.file,
+		Host: c.Host, Port: c.Port, Database: c.Database, User: c.User,
+		SSLMode: c.SSLMode, SSLNegotiation: c.SSLNegotiation,
+		ApplicationName: c.ApplicationName, Options: c.Options, ConnectTimeout: c.ConnectTimeout,
+		RootCert: s.rootCert, RootCertFile: s.urlRootCert,
+		Token: s.token, ExpiresAt: s.info.ExpiresAt,
+		URLVar: c.DatabaseURL,
 	}
-	return strconv.Itoa(n)
 }
 
-func unixOrEmpty(s *session) string {
-	if s.token == "" {
-		return ""
-	}
-	return strconv.FormatInt(s.info.ExpiresAt.Unix(), 10)
-}
+// redirectVars are removed by every block and exec (libpq.RedirectVars).
+var redirectVars = libpq.RedirectVars
 
 // managedVars is every variable a block may set, in table order.
-func managedVars() []string {
-	names := make([]string, len(params))
-	for i, p := range params {
-		names[i] = p.env
-	}
-	return names
-}
+func managedVars() []string { return libpq.Names(libpq.Env) }
 
 // block is what a shell block does: remove the redirecting variables, the URL variable an
 // earlier block set and every managed variable this profile leaves out (so nothing of the
@@ -96,11 +50,13 @@ func (s *session) block() emit.Block {
 	if s.oldURLVar != "" {
 		b.Unset = append(b.Unset, s.oldURLVar)
 	}
-	for _, p := range params {
-		if v := p.value(s); v != "" {
-			b.Set = append(b.Set, emit.Var{Name: p.env, Value: v})
+	v := s.values()
+	for i := range libpq.Settings {
+		p := &libpq.Settings[i]
+		if val := p.Value(v, libpq.Env); val != "" {
+			b.Set = append(b.Set, emit.Var{Name: p.Env, Value: val})
 		} else {
-			b.Unset = append(b.Unset, p.env)
+			b.Unset = append(b.Unset, p.Env)
 		}
 	}
 	if s.conn.DatabaseURL != "" {
@@ -109,13 +65,19 @@ func (s *session) block() emit.Block {
 	return b
 }
 
-// keywords is the session as libpq connection keywords, in table order: every parameter
-// with a keyword and a value. Service files and URLs (url.go) are made of it.
-func (s *session) keywords() []pgfile.KV {
+// keywords is the session as libpq connection keywords, in table order: every setting with
+// a keyword and a value. Service files are made of it.
+func (s *session) keywords() []pgfile.KV { return s.named(libpq.Keyword) }
+
+// named is every setting target t carries and the session has a value for, as t names it,
+// in table order.
+func (s *session) named(t libpq.Target) []pgfile.KV {
+	v := s.values()
 	var kvs []pgfile.KV
-	for _, p := range params {
-		if v := p.value(s); p.keyword != "" && v != "" {
-			kvs = append(kvs, pgfile.KV{Key: p.keyword, Value: v})
+	for i := range libpq.Settings {
+		p := &libpq.Settings[i]
+		if val := p.Value(v, t); val != "" {
+			kvs = append(kvs, pgfile.KV{Key: p.Name(t), Value: val})
 		}
 	}
 	return kvs
@@ -147,10 +109,8 @@ func (s *session) proxySection(dir string) pgfile.Section {
 
 // fieldOf names the profile field behind a variable, for messages.
 func fieldOf(env string) string {
-	for _, p := range params {
-		if p.env == env {
-			return p.field
-		}
+	if p := libpq.ByEnv(env); p != nil {
+		return p.About()
 	}
 	return env
 }
@@ -182,12 +142,4 @@ func childEnv(environ []string, b emit.Block, windows bool) []string {
 }
 
 // keywordList names the connection keywords of the table, for help texts.
-func keywordList() string {
-	var kws []string
-	for _, p := range params {
-		if p.keyword != "" {
-			kws = append(kws, p.keyword)
-		}
-	}
-	return strings.Join(kws, ", ")
-}
+func keywordList() string { return strings.Join(libpq.Names(libpq.Keyword), ", ") }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/internal/libpq"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -70,9 +71,7 @@ func urlRun(c *cli.Context, r *run, jdbc bool) error {
 	}
 	u := s.connURL()
 	if jdbc {
-		if u, err = s.jdbcURL(); err != nil {
-			return err
-		}
+		u = s.jdbcURL()
 	}
 	_, err = fmt.Fprintln(&r.out, u)
 	return err
@@ -94,7 +93,7 @@ func (r *run) oldURLVar() string {
 	// Cleared only when it still holds a URL dsqlenv wrote: DSQLENV_URL_VAR comes from the
 	// environment, and DSQLENV_URL_VAR=PATH must not make a block unset PATH.
 	name := r.Getenv("DSQLENV_URL_VAR")
-	if name == "" || profiles.CheckURLVar(name) != "" || !strings.HasPrefix(r.Getenv(name), "postgresql://") {
+	if name == "" || libpq.CheckURLVar(name) != "" || !strings.HasPrefix(r.Getenv(name), "postgresql://") {
 		return ""
 	}
 	return name
@@ -115,9 +114,9 @@ func (r *run) rootCertFile(conn *profiles.Connection) (string, error) {
 
 // connURL is the session as a postgresql:// URI (PostgreSQL documentation, "Connection
 // URIs"): user and token in the userinfo, host and port, the database as the path, and the
-// session's other keywords as query parameters, sslrootcert as a file.
+// session's other settings as query parameters, sslrootcert as a file.
 func (s *session) connURL() string {
-	host, port, db, user, rest := s.urlParts()
+	host, port, db, user, password, rest := s.urlParts(libpq.URL)
 	var query []string
 	for _, kv := range rest {
 		query = append(query, kv.Key+"="+escapeURL(kv.Value, ""))
@@ -125,8 +124,8 @@ func (s *session) connURL() string {
 	var b strings.Builder
 	b.WriteString("postgresql://")
 	b.WriteString(escapeURL(user, ""))
-	if s.token != "" {
-		b.WriteString(":" + escapeURL(s.token, ""))
+	if password != "" {
+		b.WriteString(":" + escapeURL(password, ""))
 	}
 	b.WriteString("@" + escapeURL(host, "") + ":" + port)
 	// node-postgres decodes the database with decodeURI (pg-connection-string), which leaves
@@ -139,60 +138,49 @@ func (s *session) connURL() string {
 	return b.String()
 }
 
-// urlParts splits the session's keywords, with sslrootcert as a file, into the parts a URL
-// has of its own and the rest, which go in its query.
-func (s *session) urlParts() (host, port, db, user string, rest []pgfile.KV) {
-	u := *s
-	u.rootCert = s.urlRootCert
-	for _, kv := range u.keywords() {
-		switch kv.Key {
+// urlParts splits the settings URL target t carries into the parts a URL has of its own
+// (by their postgresql:// names, libpq.Setting.URLName) and the rest, named as t names them,
+// which go in its query.
+func (s *session) urlParts(t libpq.Target) (host, port, db, user, password string, rest []pgfile.KV) {
+	v := s.values()
+	for i := range libpq.Settings {
+		p := &libpq.Settings[i]
+		val := p.Value(v, t)
+		if val == "" {
+			continue
+		}
+		switch p.URLName {
 		case "host":
-			host = kv.Value
+			host = val
 		case "port":
-			port = kv.Value
+			port = val
 		case "dbname":
-			db = kv.Value
+			db = val
 		case "user":
-			user = kv.Value
+			user = val
+		case "password":
+			password = val
 		default:
-			rest = append(rest, kv)
+			rest = append(rest, pgfile.KV{Key: p.Name(t), Value: val})
 		}
 	}
-	return host, port, db, user, rest
-}
-
-// jdbcNames are pgjdbc's names for the libpq keywords that go in a JDBC URL's query
-// (pgjdbc PGProperty.java; sslNegotiation since 42.7.4). host, port and dbname are the
-// URL's own parts. A keyword added to the libpq table needs its name here: TestJDBCNamesCoverTheTable.
-var jdbcNames = map[string]string{
-	"user":             "user",
-	"sslmode":          "sslmode",
-	"sslrootcert":      "sslrootcert",
-	"application_name": "ApplicationName",
-	"connect_timeout":  "connectTimeout",
-	"options":          "options",
-	"sslnegotiation":   "sslNegotiation",
+	return host, port, db, user, password, rest
 }
 
 // jdbcURL is the session as pgjdbc's URL: jdbc:postgresql://host:port/database?user=…&
 // password=…&… pgjdbc decodes the database and every value with java.net.URLDecoder, which
 // also reads + as a space, so everything but the unreserved characters is escaped.
-func (s *session) jdbcURL() (string, error) {
-	host, port, db, user, rest := s.urlParts()
-	var query []string
-	for _, kv := range rest {
-		name, ok := jdbcNames[kv.Key]
-		if !ok {
-			return "", fmt.Errorf("internal error: no JDBC parameter for the libpq keyword %s; please report it", kv.Key)
-		}
-		query = append(query, name+"="+escapeURL(kv.Value, ""))
+func (s *session) jdbcURL() string {
+	host, port, db, user, password, rest := s.urlParts(libpq.JDBC)
+	query := []string{"user=" + escapeURL(user, "")}
+	if password != "" {
+		query = append(query, "password="+escapeURL(password, ""))
 	}
-	head := []string{"user=" + escapeURL(user, "")}
-	if s.token != "" {
-		head = append(head, "password="+escapeURL(s.token, ""))
+	for _, kv := range rest {
+		query = append(query, kv.Key+"="+escapeURL(kv.Value, ""))
 	}
 	return "jdbc:postgresql://" + escapeURL(host, "") + ":" + port + "/" + escapeURL(db, "") +
-		"?" + strings.Join(append(head, query...), "&"), nil
+		"?" + strings.Join(query, "&")
 }
 
 // escapeURL percent-encodes s for a part of a URL (RFC 3986, section 2.1): every byte except

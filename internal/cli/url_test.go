@@ -112,19 +112,6 @@ func TestURLSSLRootCertIsAlwaysAFile(t *testing.T) {
 	}
 }
 
-// Every libpq keyword the table writes must have a pgjdbc name, or jdbc fails.
-func TestJDBCNamesCoverTheTable(t *testing.T) {
-	for _, p := range params {
-		switch p.keyword {
-		case "", "host", "port", "dbname":
-			continue
-		}
-		if jdbcNames[p.keyword] == "" {
-			t.Errorf("libpq keyword %s (%s) has no pgjdbc name in jdbcNames", p.keyword, p.env)
-		}
-	}
-}
-
 // hostileRunes are the characters URL parts must survive: every delimiter of RFC 3986, %,
 // +, space, quotes, backslash and non-ASCII.
 const hostileRunes = ` !"#$%&'()*+,-./:;<=>?@[\]^_{|}~` + "`azAZ09é€😀"
