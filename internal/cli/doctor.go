@@ -260,6 +260,7 @@ func (d *doctor) rootCheck(name string, s *session, lib libpqOnPath) (*x509.Cert
 		return pool, out
 	case profiles.RootAmazon:
 		// psql, run below, needs the file now.
+		d.r.stageRoots(s)
 		if err := d.r.flush(); err != nil {
 			out.fail(name, "sslrootcert amazon: "+err.Error(), "make "+filepath.Dir(s.rootCert)+" a directory of your own that you can write, or give sslrootcert: a PEM file of Amazon's roots")
 			return nil, out

@@ -77,6 +77,7 @@ func runExec(ctx context.Context, r *run, o execOptions) error {
 	if err := r.mint(ctx, g, s); err != nil {
 		return err
 	}
+	r.stageRoots(s)
 	b := s.block()
 	for _, v := range b.Set {
 		if strings.ContainsRune(v.Value, 0) {

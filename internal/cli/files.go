@@ -41,18 +41,33 @@ func (r *run) stageAmazonRoot() {
 // rootCertFor is the sslrootcert value for a connection: `amazon` (the default) becomes the
 // bundled roots' file, an absolute path, which every libpq reads; and so does `system` for
 // Windows shells, because psql on Windows fails sslrootcert=system with "SSL error:
-// unregistered scheme" (AWS DSQL documentation). The file is staged, so it is written only if
-// the command succeeds.
-func (r *run) rootCertFor(conn *profiles.Connection, windows bool) (string, error) {
+// unregistered scheme" (AWS DSQL documentation). It writes nothing: when the value is the
+// bundled file, the session says so (needsRoots) and the command that writes the session out
+// stages the file (stageRoots), so it is written only if that command succeeds.
+func (r *run) rootCertFor(s *session, windows bool) string {
+	conn := s.conn
 	switch {
 	case conn.SSLRootCert == profiles.RootAmazon:
 	case conn.SSLRootCert == profiles.RootSystem && windows:
-		r.note("system-note", fmt.Sprintf("note: sslrootcert system is written as %s (the bundled Amazon roots) for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath()))
+		s.rootsNote = fmt.Sprintf("note: sslrootcert system is written as %s (the bundled Amazon roots) for Windows psql, which cannot use system (\"SSL error: unregistered scheme\")", r.amazonRootPath())
 	default:
-		return conn.SSLRootCert, nil
+		return conn.SSLRootCert
 	}
-	r.stageAmazonRoot()
-	return r.amazonRootPath(), nil
+	s.needsRoots = true
+	return r.amazonRootPath()
+}
+
+// stageRoots stages what the sessions' output names: the bundled roots file, and the note that
+// Windows gets it for system.
+func (r *run) stageRoots(sessions ...*session) {
+	for _, s := range sessions {
+		if s.needsRoots {
+			r.stageAmazonRoot()
+		}
+		if s.rootsNote != "" {
+			r.note("system-note", s.rootsNote)
+		}
+	}
 }
 
 // passFilePath is PGPASSFILE or dsqlenv's own file, not ~/.pgpass: the tokens expire, and a

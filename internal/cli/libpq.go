@@ -20,6 +20,10 @@ type session struct {
 	// urlRootCert is sslrootcert as a file for URLs (rootCertFile), set when the session's
 	// output carries one; oldURLVar is the URL variable an earlier block set, to clear.
 	urlRootCert, oldURLVar string
+	// needsRoots: rootCert or urlRootCert is the bundled roots file, which the command that
+	// writes this session out stages (stageRoots); rootsNote says why, when it is not obvious.
+	needsRoots bool
+	rootsNote  string
 }
 
 // values is the session as the libpq table reads it.

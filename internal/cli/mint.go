@@ -6,22 +6,23 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 // Which sslrootcert value a session's clients get (see rootCertFor).
+type readers uint8
+
 const (
-	forUnix    = "unix"
-	forWindows = "windows"
-	noRootCert = "" // the output carries no sslrootcert (a password file, a removal)
+	noRootCert readers = iota // the output carries no sslrootcert (a password file, a removal)
+	forUnix
+	forWindows
 )
 
 // resolve loads the profiles file and resolves one profile, with the sslrootcert value its
-// clients get. It reads no AWS configuration.
-func (r *run) resolve(g global, name, clients string) (*session, error) {
+// clients get. It reads no AWS configuration and stages nothing: a command that writes the
+// session out stages the roots file it names (stageRoots).
+func (r *run) resolve(g global, name string, clients readers) (*session, error) {
 	f, err := g.loadProfiles()
 	if err != nil {
 		return nil, err
@@ -29,7 +30,7 @@ func (r *run) resolve(g global, name, clients string) (*session, error) {
 	return r.sessionOf(f, name, clients)
 }
 
-func (r *run) sessionOf(f *profiles.File, name, clients string) (*session, error) {
+func (r *run) sessionOf(f *profiles.File, name string, clients readers) (*session, error) {
 	conn, err := f.Resolve(name, r.Paths.Home)
 	if err != nil {
 		return nil, err
@@ -37,40 +38,18 @@ func (r *run) sessionOf(f *profiles.File, name, clients string) (*session, error
 	conn.NoteEnvironment(r.Getenv) // for credential errors: which AWS_PROFILE the SDK reads
 	s := &session{conn: conn, file: f.Path}
 	if clients != noRootCert {
-		if s.rootCert, err = r.rootCertFor(conn, clients == forWindows); err != nil {
-			return nil, err
-		}
+		s.rootCert = r.rootCertFor(s, clients == forWindows)
 	}
-	if err := r.prepareURL(s, clients); err != nil { // url.go
-		return nil, err
-	}
+	r.prepareURL(s, clients)
 	return s, nil
 }
 
 // clientsOf says which sslrootcert a dialect's readers need.
-func clientsOf(windows bool) string {
+func clientsOf(windows bool) readers {
 	if windows {
 		return forWindows
 	}
 	return forUnix
-}
-
-// mintProfile is the work of the commands that take one PROFILE and print something with its
-// token in it (token, url, jdbc): the argument, the global settings, the profile, the token.
-func (r *run) mintProfile(c *cli.Context, clients string) (*session, error) {
-	name, err := oneArg(c, "PROFILE")
-	if err != nil {
-		return nil, err
-	}
-	g, err := r.globals()
-	if err != nil {
-		return nil, err
-	}
-	s, err := r.resolve(g, name, clients)
-	if err != nil {
-		return nil, err
-	}
-	return s, r.mint(c.Context, g, s)
 }
 
 // slowCredentials is how long a mint may take before a terminal is told what dsqlenv waits for.
@@ -159,7 +138,7 @@ func renderError(profile, dialect string, err error) error {
 }
 
 // sessions resolves the named profiles, or all of them.
-func (r *run) sessions(g global, names []string, clients string) ([]*session, error) {
+func (r *run) sessions(g global, names []string, clients readers) ([]*session, error) {
 	f, err := g.loadProfiles()
 	if err != nil {
 		return nil, err

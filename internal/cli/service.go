@@ -101,6 +101,7 @@ func runService(_ context.Context, r *run, o serviceOptions) error {
 	if err != nil {
 		return err
 	}
+	r.stageRoots(sessions...)
 	passfile := o.passfile
 	if passfile != "" {
 		passfile = r.userPath(passfile)

@@ -68,6 +68,7 @@ func runShell(ctx context.Context, r *run, o shellOptions) error {
 	if err := r.mint(ctx, o.global, s); err != nil {
 		return err
 	}
+	r.stageRoots(s)
 	out, err := o.dialect.Shell.Render(s.block())
 	if err != nil {
 		return renderError(o.profile, o.dialect.Name, err)
