@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 // Credential sources a TimeoutError can name.
@@ -68,7 +70,7 @@ func (e *TimeoutError) Error() string {
 func formatBudget(d time.Duration) string {
 	d = d.Round(100 * time.Millisecond)
 	if d%time.Second == 0 {
-		return FormatDuration(d)
+		return text.FormatDuration(d)
 	}
 	return d.String()
 }

@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsqlenv/dsqlenv/internal/testkit"
 	"golang.org/x/sys/unix"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
 // writeAWSConfig writes the isolated AWS config file isolateAWS pointed the SDK at.

@@ -3,7 +3,6 @@ package profiles
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dsqlenv/dsqlenv/internal/libpq"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 // MaxExpiresIn is the longest token life DSQL accepts: one week (AWS DSQL user guide,
@@ -260,57 +260,11 @@ func checkRegion(s string) string {
 
 // suggest returns `; did you mean "x"?` for the closest of names, or "" when none is close.
 func suggest(s string, names []string) string {
-	close := Closest(s, names)
+	close := text.Closest(s, names)
 	if len(close) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", close[0])
-}
-
-// Closest returns the names within a small edit distance of s, nearest first.
-func Closest(s string, names []string) []string {
-	type cand struct {
-		name string
-		d    int
-	}
-	var cands []cand
-	limit := max(2, len(s)/3)
-	for _, n := range names {
-		d := editDistance(strings.ToLower(s), strings.ToLower(n))
-		if d <= limit || (len(s) >= 3 && strings.HasPrefix(n, s)) {
-			cands = append(cands, cand{n, d})
-		}
-	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].d < cands[j].d })
-	out := make([]string, 0, len(cands))
-	for _, c := range cands {
-		out = append(out, c.name)
-	}
-	if len(out) > 3 {
-		out = out[:3]
-	}
-	return out
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // lazyRE compiles a regular expression on first use rather than at start-up, which every

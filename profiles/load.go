@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 // File is a parsed profiles file.
@@ -102,43 +102,10 @@ type FileError struct {
 
 func (e *FileError) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, EscapeControls(e.Msg))
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, text.EscapeControls(e.Msg))
 	}
-	return fmt.Sprintf("%s: %s", e.Path, EscapeControls(e.Msg))
+	return fmt.Sprintf("%s: %s", e.Path, text.EscapeControls(e.Msg))
 }
-
-// EscapeControls makes text safe to show a person on a terminal, and one line: it escapes C0
-// controls (ESC starts the sequences that retitle, clear or rewrite a terminal; a line feed
-// would split an error), DEL and the C1 controls U+0080–U+009F (U+009B is a one-character CSI
-// on many terminals; ECMA-48 §5.3). Invalid UTF-8 becomes U+FFFD, since a lone 0x9b byte is
-// CSI to a terminal in 8-bit mode. Errors quoting a value from the file the way yaml.v3 does
-// (between backticks, control characters and all) pass through here, and so does everything
-// dsqlenv prints for a person (internal/cli's termSafe).
-func EscapeControls(s string) string {
-	if !strings.ContainsFunc(s, isControl) && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x80 && isControl(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case isControl(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }
 
 // ErrNotFound marks a missing profiles file, so callers can suggest `dsqlenv init`.
 var ErrNotFound = errors.New("profiles file not found")
@@ -336,7 +303,7 @@ func (f *File) Lookup(name string) (*Profile, error) {
 		}
 	}
 	msg := fmt.Sprintf("no profile %q in %s", name, f.Path)
-	if close := Closest(name, f.Names()); len(close) > 0 {
+	if close := text.Closest(name, f.Names()); len(close) > 0 {
 		msg += fmt.Sprintf(": did you mean %s?", quoteList(close))
 	} else {
 		msg += fmt.Sprintf(": the profiles are %s (dsqlenv list)", quoteList(f.Names()))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 const good = `defaults:
@@ -199,7 +201,7 @@ func TestErrorsStayOnOneLine(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%q parsed", y)
 		}
-		if strings.ContainsFunc(err.Error(), isControl) {
+		if strings.ContainsFunc(err.Error(), text.IsControl) {
 			t.Errorf("%q: error holds a control character: %q", y, err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 // Where a resolved setting came from, for `dsqlenv show`.
@@ -188,13 +190,13 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	switch {
 	case pf.ExpiresIn.Set:
 		c.ExpiresIn = pf.ExpiresIn.Value
-		c.Settings = append(c.Settings, Setting{"expires_in", FormatDuration(c.ExpiresIn), FromProfile, pf.ExpiresIn.Line})
+		c.Settings = append(c.Settings, Setting{"expires_in", text.FormatDuration(c.ExpiresIn), FromProfile, pf.ExpiresIn.Line})
 	case d.ExpiresIn.Set:
 		c.ExpiresIn = d.ExpiresIn.Value
-		c.Settings = append(c.Settings, Setting{"expires_in", FormatDuration(c.ExpiresIn), FromDefaults, d.ExpiresIn.Line})
+		c.Settings = append(c.Settings, Setting{"expires_in", text.FormatDuration(c.ExpiresIn), FromDefaults, d.ExpiresIn.Line})
 	default:
 		c.ExpiresIn = 15 * time.Minute
-		c.Settings = append(c.Settings, Setting{"expires_in", FormatDuration(c.ExpiresIn), FromBuiltin, 0})
+		c.Settings = append(c.Settings, Setting{"expires_in", text.FormatDuration(c.ExpiresIn), FromBuiltin, 0})
 	}
 
 	str("aws_profile", pf.AWSProfile, d.AWSProfile, "", &c.AWSProfile)

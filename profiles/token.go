@@ -25,6 +25,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 // Minter signs a token for a connection. MintWithSDK is the real one; tests pass their own.
@@ -384,7 +385,7 @@ func (e *CredentialsError) unknownProfile(name, from string) string {
 		where = "(" + files[0] + " does not exist)"
 	}
 	msg := fmt.Sprintf("%s: no AWS profile %s%s %s", subject(e.Command, e.Profile), name, from, where)
-	switch close := Closest(name, names); {
+	switch close := text.Closest(name, names); {
 	case len(close) > 0:
 		return msg + fmt.Sprintf(": did you mean %s? (%s)", strings.Join(close, " or "), change)
 	case len(names) > 0:
@@ -557,16 +558,4 @@ func Redact(tok string) string {
 		}
 	}
 	return tok[:i+1] + q.Encode()
-}
-
-// FormatDuration writes d the way people write it in the profiles file: 15m, 1h, 1h30m, 45s.
-func FormatDuration(d time.Duration) string {
-	s := d.Round(time.Second).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -239,11 +239,3 @@ func TestRedactHidesSignatureAndSessionToken(t *testing.T) {
 		t.Errorf("Redact = %s", r)
 	}
 }
-
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 4*time.Minute + 12*time.Second: "4m12s"} {
-		if got := FormatDuration(d); got != want {
-			t.Errorf("FormatDuration(%v) = %s, want %s", d, got, want)
-		}
-	}
-}

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -390,7 +391,7 @@ func unknownCommand(app *cli.App, name string) error {
 		}
 	}
 	msg := fmt.Sprintf("unknown command or shell %q", name)
-	if close := profiles.Closest(name, append(emit.Names(), cmds...)); len(close) > 0 {
+	if close := text.Closest(name, append(emit.Names(), cmds...)); len(close) > 0 {
 		msg += fmt.Sprintf(": did you mean %q?", close[0])
 	}
 	return usagef("%s; shells: %s; commands: %s", msg, strings.Join(emit.Names(), ", "), strings.Join(cmds, ", "))

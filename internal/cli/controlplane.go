@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dsql"
 	"github.com/aws/aws-sdk-go-v2/service/dsql/types"
 
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -197,7 +198,7 @@ func (a *dsqlClient) apiError(ctx context.Context, op, region string, err error)
 		return fmt.Errorf("%s: access denied: %s may not call dsql:%s in %s (%s): allow dsql:%s in its IAM policy, or use another --aws-profile",
 			a.cmd, a.who(), op, region, oneField(aws.ToString(denied.Message)), op)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%s: the DSQL API in %s did not answer dsql:%s within %s: check your network, or raise --timeout", a.cmd, region, op, profiles.FormatDuration(a.g.timeout))
+		return fmt.Errorf("%s: the DSQL API in %s did not answer dsql:%s within %s: check your network, or raise --timeout", a.cmd, region, op, text.FormatDuration(a.g.timeout))
 	}
 	return fmt.Errorf("%s: dsql:%s in %s for %s: %s", a.cmd, op, region, a.who(), oneField(err.Error()))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -223,9 +224,9 @@ func (d *doctor) credentials(name string, s *session) (minted bool, _ []check) {
 	if len(key) > 4 {
 		key = "…" + key[len(key)-4:]
 	}
-	out.add("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", credentialSource(conn), key, s.info.Action, profiles.FormatDuration(s.info.Lifetime)), "")
+	out.add("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", credentialSource(conn), key, s.info.Action, text.FormatDuration(s.info.Lifetime)), "")
 	if s.shortLived() {
-		out.add("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", profiles.FormatDuration(s.info.Lifetime), profiles.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
+		out.add("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", text.FormatDuration(s.info.Lifetime), text.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
 	}
 	return true, out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -74,7 +75,7 @@ func (r *run) mint(ctx context.Context, g global, s *session) error {
 	if conn := s.conn; s.shortLived() {
 		left := s.info.ExpiresAt.Sub(r.Now()).Round(time.Second)
 		r.say("token expires in %s, not %s: the AWS session for %s ends first",
-			profiles.FormatDuration(left), profiles.FormatDuration(conn.ExpiresIn), credentialSource(conn))
+			text.FormatDuration(left), text.FormatDuration(conn.ExpiresIn), credentialSource(conn))
 	}
 	return nil
 }
@@ -87,13 +88,13 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 	conn := s.conn
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, profiles.FormatDuration(conn.ExpiresIn))
+	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, text.FormatDuration(conn.ExpiresIn))
 	if r.StderrIsTerminal {
 		// A signature is local and instant; only getting credentials can take seconds (an SSO
 		// refresh, a credential_process asking for MFA). A person watching is told what for.
 		slow := time.AfterFunc(slowCredentials, func() {
 			r.say("waiting for AWS credentials from %s (a credential_process, SSO or STS; giving up after %s, --timeout)",
-				credentialSource(conn), profiles.FormatDuration(g.timeout))
+				credentialSource(conn), text.FormatDuration(g.timeout))
 		})
 		defer slow.Stop()
 	}
@@ -107,7 +108,7 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 			return err
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("profile %s: getting AWS credentials took longer than %s: the AWS configuration did not answer in time: raise --timeout", conn.Profile, profiles.FormatDuration(g.timeout))
+			return fmt.Errorf("profile %s: getting AWS credentials took longer than %s: the AWS configuration did not answer in time: raise --timeout", conn.Profile, text.FormatDuration(g.timeout))
 		}
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -120,7 +121,7 @@ func runPgpass(ctx context.Context, r *run, o pgpassOptions) error {
 		}
 		left := first.Sub(r.Now()).Round(time.Second)
 		note := fmt.Sprintf("wrote %d token(s) to %s; they expire at %s (in %s)", len(entries), written,
-			first.Local().Format("15:04:05"), profiles.FormatDuration(left))
+			first.Local().Format("15:04:05"), text.FormatDuration(left))
 		if left < pgpassWarnWithin {
 			note += "\nnote: run dsqlenv pgpass --min-valid 5m every minute (cron, a systemd timer; see the README) to keep them fresh"
 		}
@@ -152,7 +153,7 @@ func (r *run) staleSessions(o pgpassOptions, sessions []*session) ([]*session, e
 	for _, s := range sessions {
 		if o.minValid >= s.conn.ExpiresIn {
 			r.say("warning: --min-valid %s is not below expires_in %s of profile %s: every run re-mints its token",
-				profiles.FormatDuration(o.minValid), profiles.FormatDuration(s.conn.ExpiresIn), s.conn.Profile)
+				text.FormatDuration(o.minValid), text.FormatDuration(s.conn.ExpiresIn), s.conn.Profile)
 		}
 		// The line libpq will use must be this profile's own: an earlier wildcard line
 		// (*:*:*:*:old) shadows it, and MergePass writes the new token before it.
@@ -179,10 +180,10 @@ func (r *run) stageRefresh(o pgpassOptions, entries []pgfile.PassEntry, total in
 	}
 	msg := fmt.Sprintf("refreshed %d of %d token(s) in %s", len(entries), total, o.file)
 	if len(entries) > 0 {
-		msg += fmt.Sprintf("; the first expires at %s (in %s)", first.Local().Format("15:04:05"), profiles.FormatDuration(first.Sub(r.Now())))
+		msg += fmt.Sprintf("; the first expires at %s (in %s)", first.Local().Format("15:04:05"), text.FormatDuration(first.Sub(r.Now())))
 	}
 	if fresh := total - len(entries); fresh > 0 {
-		msg += fmt.Sprintf("; %d valid for more than %s", fresh, profiles.FormatDuration(o.minValid))
+		msg += fmt.Sprintf("; %d valid for more than %s", fresh, text.FormatDuration(o.minValid))
 	}
 	_, err := fmt.Fprintln(&r.out, termSafe(msg))
 	return err

@@ -3,14 +3,14 @@ package cli
 import (
 	"strings"
 
-	"github.com/dsqlenv/dsqlenv/profiles"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 )
 
 // termSafe is what dsqlenv prints for a person — errors, show, list, --debug, doctor, status,
 // a server certificate's names — with the characters a terminal would act on escaped
-// (profiles.EscapeControls). Shell blocks do not pass through it: they are for a shell, and
+// (text.EscapeControls). Shell blocks do not pass through it: they are for a shell, and
 // quoted for it.
-func termSafe(s string) string { return profiles.EscapeControls(s) }
+func termSafe(s string) string { return text.EscapeControls(s) }
 
 // termSafeLines is termSafe for text of several lines: the line breaks stay.
 func termSafeLines(s string) string {
