@@ -22,7 +22,7 @@ var PowerShell Shell = powershell{}
 // in cp932 the bytes 81 66 are U+2019, one of the typographic single quotes that close a
 // verbatim string (PowerShell CharTraits.IsSingleQuote); cp1250, cp1251 and cp1252 map 0x82,
 // 0x91 and 0x92 to such quotes. Every code page Windows uses for a console is ASCII-compatible,
-// so ASCII output reads the same under all of them (dsqlenv issue 11, item 3).
+// so ASCII output reads the same under all of them.
 //
 // The rules used:
 //  1. ASCII text goes in a verbatim (single-quoted) string: nothing expands there, and two

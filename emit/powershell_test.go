@@ -11,7 +11,7 @@ import (
 
 // consoleCodePages are the code pages Windows PowerShell 5.1 may decode a native command's
 // output with (the console's OEM code page, or another after chcp): Japanese, Central
-// European, Cyrillic, Western and the US OEM page (dsqlenv issue 11, item 3).
+// European, Cyrillic, Western and the US OEM page.
 var consoleCodePages = map[string]encoding.Encoding{
 	"cp932":  japanese.ShiftJIS, // x/text: "also known as Code Page 932 and Windows-31J"
 	"cp1250": charmap.Windows1250,

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The newcomer's first hour (issue 20), through the binary: what the CLI passes down reaches
+// The newcomer's first hour, through the binary: what the CLI passes down reaches
 // the messages.
 
 func TestNewcomerSSONeverLoggedInThroughAWSProfile(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
-// The bugs the parallel paths caused (issue "one path through the code"), each through the
+// The bugs the parallel paths caused, each through the
 // binary or the one dispatcher.
 
 const helpProfiles = "profiles:\n" +

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// The fingerprints of Amazon Root CA 1 to 4 as issue 12 lists them (checked against Debian's
+// The fingerprints of Amazon Root CA 1 to 4 as Amazon publishes them (checked against Debian's
 // ca-certificates and amazontrust.com): written out here, not read from SHA256, so
 // a bundle and a list changed together still fail.
 var amazonRootFingerprints = []string{
