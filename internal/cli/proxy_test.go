@@ -140,6 +140,11 @@ func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
 			}
 		}
 	}
+	// Four sessions: the first made a full TLS handshake upstream, the next ones resumed its
+	// TLS session with the ticket the double gave.
+	if st := d.Stats(); st.Resumed < 1 || st.Resumed >= len(st.Endpoints) {
+		t.Errorf("%d of %d upstream TLS connections resumed, want the later ones and not the first", st.Resumed, len(st.Endpoints))
+	}
 	// TCP: the password from the line the proxy put in PGPASSFILE; a wrong one is refused.
 	psql, penv := testkit.PsqlWithLibpq(t, 18)
 	tcp := "host=127.0.0.1 port=" + port + " user=admin dbname=postgres sslmode=disable"

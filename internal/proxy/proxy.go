@@ -165,6 +165,11 @@ func New(cfg Config) (*Server, error) {
 		ServerName: cfg.Upstream.ServerName,
 		RootCAs:    cfg.Upstream.RootCAs,
 		MinVersion: tls.VersionTLS12,
+		// A new session resumes the TLS session of an earlier one when the server gave a
+		// ticket: no certificate chain to send and verify again, a shorter handshake for every
+		// connection a pool opens. The chain was verified when the session was made, and Go
+		// checks on resumption that it has not expired since.
+		ClientSessionCache: tls.NewLRUClientSessionCache(0),
 	}
 	if cfg.Upstream.Direct {
 		s.tls.NextProtos = []string{"postgresql"}

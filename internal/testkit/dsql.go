@@ -95,6 +95,7 @@ type DSQLStats struct {
 	FirstBytes  [][]byte // the first bytes each client sent, in order (at most 64 each): 00 00 00 08 04 d2 16 2f is an SSLRequest, 16 03 a TLS ClientHello
 	Tokens      []string // every password received, in order
 	Endpoints   []string // the SNI name of each TLS connection, in order ("" without SNI)
+	Resumed     int      // TLS connections that resumed an earlier session (a session ticket)
 }
 
 // DSQL's answers, as the service words them (see the DSQL user guide's troubleshooting and
@@ -393,9 +394,13 @@ func sendFatal(b *pgproto3.Backend, code, msg, hint string) {
 
 // startup runs the startup of a TLS connection: limits, token, then the real session.
 func (d *DSQL) startup(raw net.Conn, tc *tls.Conn) {
-	endpoint := tc.ConnectionState().ServerName
+	st := tc.ConnectionState()
+	endpoint := st.ServerName
 	d.mu.Lock()
 	d.stats.Endpoints = append(d.stats.Endpoints, endpoint)
+	if st.DidResume {
+		d.stats.Resumed++
+	}
 	d.mu.Unlock()
 	b := pgproto3.NewBackend(tc, tc)
 	msg, err := b.ReceiveStartupMessage()
