@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -325,23 +327,38 @@ func writeExecutable(t *testing.T, path, script string) {
 	}
 }
 
-// Binary tests: the built program, as a shell runs it.
+// Binary tests: the program as a shell runs it. The test binary is dsqlenv too: testscript.Main
+// hard-links it into a directory it puts first on PATH, and run under that name it is Main and
+// nothing else, so no test builds or copies a binary (a copy can fail with "text file busy").
 
 var binPath, xdgDir string
 
 func TestMain(m *testing.M) {
+	testscript.Main(binaryTests{m}, map[string]func(){"dsqlenv": Main})
+}
+
+// binaryTests prepares the run of the tests once the dsqlenv link is on PATH.
+type binaryTests struct{ m *testing.M }
+
+func (b binaryTests) Run() int {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "dsqlenv-bin")
+	var err error
+	if binPath, err = exec.LookPath("dsqlenv"); err != nil {
+		panic(err)
+	}
+	self, err := os.Executable()
 	if err != nil {
 		panic(err)
 	}
-	// Others may run it: the failure matrix runs some rows as nobody, with this very binary.
-	os.Chmod(dir, 0o755)
-	// Built before XDG_CACHE_HOME moves below: the Go build cache lives there.
-	binPath = filepath.Join(dir, "dsqlenv")
-	if out, err := exec.Command("go", "build", "-o", binPath, "github.com/dsqlenv/dsqlenv").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)
-		os.Exit(1)
+	if a, b := stat(binPath), stat(self); !os.SameFile(a, b) {
+		fmt.Fprintf(os.Stderr, "%s is a copy of the test binary, not a link (the temporary directory is on another file system?)\n", binPath)
+		return 1
+	}
+	// Others may run it: a scenario runs dsqlenv as nobody (testdata/script/unreadable-file.txt).
+	os.Chmod(filepath.Dir(filepath.Dir(binPath)), 0o755)
+	dir, err := os.MkdirTemp("", "dsqlenv-test")
+	if err != nil {
+		panic(err)
 	}
 	// In-process runs get their own directories (testEnv), never the developer's.
 	xdgDir = filepath.Join(dir, "xdg")
@@ -351,10 +368,18 @@ func TestMain(m *testing.M) {
 	}
 	sts := fakeSTS()
 	stsURL = sts.URL
-	code := m.Run()
+	code := b.m.Run()
 	sts.Close()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	return code
+}
+
+func stat(path string) os.FileInfo {
+	fi, err := os.Stat(path)
+	if err != nil {
+		panic(err)
+	}
+	return fi
 }
 
 // stsURL is the fake STS every awsEnv points at; stsAuth the Authorization header it last got.
