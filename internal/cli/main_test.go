@@ -368,7 +368,9 @@ func (b binaryTests) Run() int {
 	}
 	sts := fakeSTS()
 	stsURL = sts.URL
+	stopIMDS := startHangingIMDS()
 	code := b.m.Run()
+	stopIMDS()
 	sts.Close()
 	os.RemoveAll(dir)
 	return code
