@@ -354,6 +354,11 @@ func (b binaryTests) Run() int {
 		fmt.Fprintf(os.Stderr, "%s is a copy of the test binary, not a link (the temporary directory is on another file system?)\n", binPath)
 		return 1
 	}
+	// Under go test -race every dsqlenv run is this race-built binary, which sleeps 1 s at exit
+	// (GORACE's atexit_sleep_ms, time for other goroutines to report) unless told not to.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	// Others may run it: a scenario runs dsqlenv as nobody (testdata/script/unreadable-file.txt).
 	os.Chmod(filepath.Dir(filepath.Dir(binPath)), 0o755)
 	dir, err := os.MkdirTemp("", "dsqlenv-test")
@@ -414,7 +419,7 @@ func awsEnv(t *testing.T, keys bool, extra ...string) []string {
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_STATE_HOME=" + filepath.Join(dir, "state"),
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_EC2_METADATA_DISABLED=true", "GORACE=" + os.Getenv("GORACE"),
 		// No test reaches AWS: doctor's STS question goes to the tests' fake.
 		"AWS_ENDPOINT_URL_STS=" + stsURL}
 	if keys {
