@@ -454,49 +454,6 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 	return result{code, out.String(), errb.String()}
 }
 
-func TestBinaryMintsARealBlock(t *testing.T) {
-	r := runBin(t, awsEnv(t, true), "--config", demoYAML, "bash", "demo")
-	if r.code != 0 || r.stderr != "" {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGSSLNEGOTIATION PGCONNECT_TIMEOUT PGOPTIONS DSQLENV_URL_VAR;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
-		"export PGPASSWORD='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws?Action=DbConnectAdmin&", "X-Amz-Expires=900&",
-		"export PGSSLMODE='verify-full';\n", "export DSQLENV_PROFILE='demo';\n", "export DSQLENV_PROFILES_FILE='" + demoYAML + "';\n"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("block lacks %q:\n%s", want, r.stdout)
-		}
-	}
-}
-
-func TestBinaryFailureContract(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		env    []string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
-		{"no credentials", awsEnv(t, false), []string{"-c", demoYAML, "bash", "demo"}, 1, "false\n", "no AWS credentials from the default AWS credential chain"},
-		{"no credentials fish", awsEnv(t, false), []string{"-c", demoYAML, "fish", "demo"}, 1, "false\n", "no AWS credentials"},
-		{"no credentials pwsh", awsEnv(t, false), []string{"-c", demoYAML, "pwsh", "demo"}, 1, "", "no AWS credentials"},
-		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
-		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in `},
-		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "false\n", `unknown command or shell "csh"`},
-		{"bad global flag", awsEnv(t, true), []string{"--bogus", "bash", "demo"}, 2, "false\n", "unknown flag --bogus"},
-		{"bad timeout", awsEnv(t, true), []string{"--timeout", "xx", "zsh", "demo"}, 2, "false\n", "--timeout xx: give a duration such as 10s, 2m or 1h30m"},
-		{"flag without its value", awsEnv(t, true), []string{"fish", "demo", "--config"}, 2, "false\n", "--config needs a value"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runBin(t, tc.env, tc.args...)
-			if r.code != tc.code || r.stdout != tc.stdout || !strings.HasPrefix(r.stderr, "dsqlenv: ") ||
-				strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tc.stderr) {
-				t.Errorf("exit %d stdout %q stderr %q\nwant exit %d stdout %q stderr containing %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
-			}
-		})
-	}
-}
-
 func TestEvalFailureStopsTheChain(t *testing.T) {
 	for _, shell := range []string{"bash", "zsh", "dash"} {
 		if _, err := exec.LookPath(shell); err != nil {
