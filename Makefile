@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     ?= bin/dsqlenv
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X main.version=$(VERSION)
+LDFLAGS := -s -w -X github.com/dsqlenv/dsqlenv/internal/cli.version=$(VERSION)
 # urfave/cli's man-page and markdown generators (and their blackfriday init, ~1 ms a start)
 # are left out: dsqlenv never uses them.
 TAGS    := urfave_cli_no_docs

@@ -323,7 +323,7 @@ func TestStatusAndPromptBelieveTheSameExpiry(t *testing.T) {
 	}
 	now := time.Now().Unix()
 	for _, exp := range []string{"9999999999999", strconv.FormatInt(now+604900, 10), "12.5"} {
-		env := []string{"PATH=" + os.Getenv("PATH"), "DSQLENV_PROFILE=prod", "DSQLENV_EXPIRES_AT=" + exp}
+		env := []string{"PATH=" + os.Getenv("PATH"), "GORACE=" + os.Getenv("GORACE"), "DSQLENV_PROFILE=prod", "DSQLENV_EXPIRES_AT=" + exp}
 		r := runBin(t, env, "status")
 		cmd := exec.Command(testkit.RequireTool(t, "bash"), "--norc", "--noprofile", "-c", hookFor(t, "bash", binPath)+"\ndsqlenv_prompt")
 		cmd.Env = env

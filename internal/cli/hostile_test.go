@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
-	"github.com/dsqlenv/dsqlenv/pgfile"
 )
 
 // Hostile input through the binary: files that are not files, section headers as libpq reads
@@ -69,44 +68,6 @@ func TestOnlyRegularFilesAreReadOrWritten(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "nonexistent")); err == nil {
 		t.Error("a dangling link's directories were created")
-	}
-}
-
-// TestServiceSectionsAsLibpqReadsThem: a header with trailing text is the same section, and a
-// section dsqlenv did not write is replaced or removed only with --force.
-func TestServiceSectionsAsLibpqReadsThem(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+matrixEndpoint+"\n")
-	svc := writeFile(t, dir, "svc.conf", "[prod] # mine\nhost=stale.example\n\n[other]\nhost=x\n")
-	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
-	r := runBin(t, env, "service", "--file", svc, "prod")
-	if b, _ := os.ReadFile(svc); r.code != 1 || !strings.Contains(r.stderr, "--force") || !strings.Contains(r.stderr, "stale.example") || !strings.Contains(string(b), "host=stale.example") {
-		t.Fatalf("hand-written section replaced without --force: %+v\n%s", r, b)
-	}
-	r = runBin(t, env, "service", "--force", "--file", svc, "prod")
-	b, _ := os.ReadFile(svc)
-	if r.code != 0 || strings.Count(string(b), "[prod]") != 1 || strings.Contains(string(b), "stale") || !strings.Contains(string(b), pgfile.Marker) || !strings.Contains(string(b), "[other]\nhost=x\n") {
-		t.Fatalf("--force: %+v\n%s", r, b)
-	}
-	// Written by dsqlenv now: no --force needed again, and removing twice says so.
-	if r := runBin(t, env, "service", "--file", svc, "prod"); r.code != 0 {
-		t.Errorf("rewrite: %+v", r)
-	}
-	if r := runBin(t, env, "service", "--remove", "--file", svc, "prod"); r.code != 0 || !strings.Contains(r.stderr, "removed [prod]") {
-		t.Errorf("remove: %+v", r)
-	}
-	if r := runBin(t, env, "service", "--remove", "--file", svc, "prod"); r.code != 0 || !strings.Contains(r.stderr, "not in") || strings.Contains(r.stderr, "removed") {
-		t.Errorf("second remove: %+v", r)
-	}
-}
-
-func TestPgpassRefusesALineBreak(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  lb:\n    endpoint: "+matrixEndpoint+"\n    database: \"postgres\\n*\"\n")
-	pass := filepath.Join(dir, "pgpass")
-	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg), "pgpass", "--file", pass, "lb")
-	if _, err := os.Stat(pass); r.code != 1 || !strings.Contains(r.stderr, "profile lb") || err == nil {
-		t.Errorf("pgpass with a line break: %+v (file written: %v)", r, err == nil)
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -360,23 +362,43 @@ func writeExecutable(t *testing.T, path, script string) {
 	}
 }
 
-// Binary tests: the built program, as a shell runs it.
+// Binary tests: the program as a shell runs it. The test binary is dsqlenv too: testscript.Main
+// hard-links it into a directory it puts first on PATH, and run under that name it is Main and
+// nothing else, so no test builds or copies a binary (a copy can fail with "text file busy").
 
 var binPath, xdgDir string
 
 func TestMain(m *testing.M) {
+	testscript.Main(binaryTests{m}, map[string]func(){"dsqlenv": Main})
+}
+
+// binaryTests prepares the run of the tests once the dsqlenv link is on PATH.
+type binaryTests struct{ m *testing.M }
+
+func (b binaryTests) Run() int {
 	flag.Parse()
-	dir, err := os.MkdirTemp("", "dsqlenv-bin")
+	var err error
+	if binPath, err = exec.LookPath("dsqlenv"); err != nil {
+		panic(err)
+	}
+	self, err := os.Executable()
 	if err != nil {
 		panic(err)
 	}
-	// Others may run it: the failure matrix runs some rows as nobody, with this very binary.
-	os.Chmod(dir, 0o755)
-	// Built before XDG_CACHE_HOME moves below: the Go build cache lives there.
-	binPath = filepath.Join(dir, "dsqlenv")
-	if out, err := exec.Command("go", "build", "-o", binPath, "github.com/dsqlenv/dsqlenv").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building dsqlenv: %v\n%s", err, out)
-		os.Exit(1)
+	if a, b := stat(binPath), stat(self); !os.SameFile(a, b) {
+		fmt.Fprintf(os.Stderr, "%s is a copy of the test binary, not a link (the temporary directory is on another file system?)\n", binPath)
+		return 1
+	}
+	// Under go test -race every dsqlenv run is this race-built binary, which sleeps 1 s at exit
+	// (GORACE's atexit_sleep_ms, time for other goroutines to report) unless told not to.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
+	// Others may run it: a scenario runs dsqlenv as nobody (testdata/script/unreadable-file.txt).
+	os.Chmod(filepath.Dir(filepath.Dir(binPath)), 0o755)
+	dir, err := os.MkdirTemp("", "dsqlenv-test")
+	if err != nil {
+		panic(err)
 	}
 	// In-process runs get their own directories (testEnv), never the developer's.
 	xdgDir = filepath.Join(dir, "xdg")
@@ -386,10 +408,20 @@ func TestMain(m *testing.M) {
 	}
 	sts := fakeSTS()
 	stsURL = sts.URL
-	code := m.Run()
+	stopIMDS := startHangingIMDS()
+	code := b.m.Run()
+	stopIMDS()
 	sts.Close()
 	os.RemoveAll(dir)
-	os.Exit(code)
+	return code
+}
+
+func stat(path string) os.FileInfo {
+	fi, err := os.Stat(path)
+	if err != nil {
+		panic(err)
+	}
+	return fi
 }
 
 // stsURL is the fake STS every awsEnv points at; stsAuth the Authorization header it last got.
@@ -422,7 +454,7 @@ func awsEnv(t *testing.T, keys bool, extra ...string) []string {
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_STATE_HOME=" + filepath.Join(dir, "state"),
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "aws-config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_EC2_METADATA_DISABLED=true", "GORACE=" + os.Getenv("GORACE"),
 		// No test reaches AWS: doctor's STS question goes to the tests' fake.
 		"AWS_ENDPOINT_URL_STS=" + stsURL}
 	if keys {
@@ -455,49 +487,6 @@ func runCmd(t *testing.T, cmd *exec.Cmd) result {
 		t.Fatal(err)
 	}
 	return result{code, out.String(), errb.String()}
-}
-
-func TestBinaryMintsARealBlock(t *testing.T) {
-	r := runBin(t, awsEnv(t, true), "--config", demoYAML, "bash", "demo")
-	if r.code != 0 || r.stderr != "" {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	for _, want := range []string{"unset PGSERVICE PGHOSTADDR PGSSLNEGOTIATION PGCONNECT_TIMEOUT PGOPTIONS DSQLENV_URL_VAR;\n", "export PGHOST='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws';\n",
-		"export PGPASSWORD='abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws?Action=DbConnectAdmin&", "X-Amz-Expires=900&",
-		"export PGSSLMODE='verify-full';\n", "export DSQLENV_PROFILE='demo';\n", "export DSQLENV_PROFILES_FILE='" + demoYAML + "';\n"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("block lacks %q:\n%s", want, r.stdout)
-		}
-	}
-}
-
-func TestBinaryFailureContract(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		env    []string
-		args   []string
-		code   int
-		stdout string
-		stderr string
-	}{
-		{"no credentials", awsEnv(t, false), []string{"-c", demoYAML, "bash", "demo"}, 1, "false\n", "no AWS credentials from the default AWS credential chain"},
-		{"no credentials fish", awsEnv(t, false), []string{"-c", demoYAML, "fish", "demo"}, 1, "false\n", "no AWS credentials"},
-		{"no credentials pwsh", awsEnv(t, false), []string{"-c", demoYAML, "pwsh", "demo"}, 1, "", "no AWS credentials"},
-		{"no profiles file", awsEnv(t, true), []string{"bash", "demo"}, 1, "false\n", "/config/dsqlenv/profiles.yaml does not exist: run `dsqlenv init`"},
-		{"DSQLENV_CONFIG", awsEnv(t, true, "DSQLENV_CONFIG="+demoYAML), []string{"zsh", "nope"}, 1, "false\n", `no profile "nope" in `},
-		{"unknown shell", awsEnv(t, true), []string{"csh", "demo"}, 2, "false\n", `unknown command or shell "csh"`},
-		{"bad global flag", awsEnv(t, true), []string{"--bogus", "bash", "demo"}, 2, "false\n", "unknown flag --bogus"},
-		{"bad timeout", awsEnv(t, true), []string{"--timeout", "xx", "zsh", "demo"}, 2, "false\n", "--timeout xx: give a duration such as 10s, 2m or 1h30m"},
-		{"flag without its value", awsEnv(t, true), []string{"fish", "demo", "--config"}, 2, "false\n", "--config needs a value"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := runBin(t, tc.env, tc.args...)
-			if r.code != tc.code || r.stdout != tc.stdout || !strings.HasPrefix(r.stderr, "dsqlenv: ") ||
-				strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tc.stderr) {
-				t.Errorf("exit %d stdout %q stderr %q\nwant exit %d stdout %q stderr containing %q", r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
-			}
-		})
-	}
 }
 
 func TestEvalFailureStopsTheChain(t *testing.T) {

@@ -200,16 +200,6 @@ func TestUnquotedEvalSetsEveryVariable(t *testing.T) {
 	}
 }
 
-// TestAPanicIsAFailure: a crash prints one dsqlenv: line with the version and "please
-// report", false for a shell, and exits 70.
-func TestAPanicIsAFailure(t *testing.T) {
-	r := runBin(t, awsEnv(t, true, "DSQLENV_TEST_PANIC=1", "DSQLENV_CONFIG="+demoYAML), "bash", "demo")
-	if r.code != 70 || r.stdout != "false\n" || !strings.HasPrefix(r.stderr, "dsqlenv: internal error: ") ||
-		!strings.Contains(r.stderr, "please report") || strings.Count(r.stderr, "\n") != 1 {
-		t.Errorf("panic: %+v", r)
-	}
-}
-
 // TestStdoutToATerminalGetsAHint: a block printed to a terminal is code nobody should read;
 // the hint goes to stderr, the block is unchanged.
 func TestStdoutToATerminalGetsAHint(t *testing.T) {
