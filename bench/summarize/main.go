@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,8 +83,8 @@ func main() {
 	}
 	sort.SliceStable(order, func(i, j int) bool { return median(instr[order[i]]) < median(instr[order[j]]) })
 	missed := 0
-	fmt.Println("| command | instructions (median of 3) | × sdkbaseline | wall time (median) | × sdkbaseline | target (instructions) | |")
-	fmt.Println("|---|---:|---:|---:|---:|---|---|")
+	fmt.Println("| command | instructions (median of 5) | lowest–highest | × sdkbaseline | wall time (median) | × sdkbaseline | target (instructions) | |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---|---|")
 	for _, name := range order {
 		i, t := median(instr[name]), median(times[name])
 		goal, verdict := "", ""
@@ -95,7 +96,8 @@ func main() {
 				missed++
 			}
 		}
-		fmt.Printf("| `%s` | %s | %.2f | %.2f ms (%d runs) | %.2f | %s | %s |\n", name, thousands(i), i/baseI, t*1000, len(times[name]), t/baseT, goal, verdict)
+		lo, hi := slices.Min(instr[name]), slices.Max(instr[name])
+		fmt.Printf("| `%s` | %s | %s–%s | %.2f | %.2f ms (%d runs) | %.2f | %s | %s |\n", name, thousands(i), thousands(lo), thousands(hi), i/baseI, t*1000, len(times[name]), t/baseT, goal, verdict)
 	}
 	each := (median(instr[thousand]) - median(instr[onePro])) / 999
 	verdict := "ok"
