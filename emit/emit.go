@@ -114,7 +114,8 @@ func (d *Dialect) RunLine(args []string) string {
 	}
 	line := "dsqlenv"
 	for _, a := range args {
-		if a == "" || strings.Trim(a, bareArg) != "" {
+		// A leading = is zsh's equals expansion (=cmd is cmd's path): quoted too.
+		if a == "" || strings.Trim(a, bareArg) != "" || a[0] == '=' {
 			a = d.Quote(a)
 		}
 		line += " " + a

@@ -22,11 +22,19 @@ func QuotePOSIX(s string) string {
 // needed: unquoted, the ? in a token is a glob.
 func evalPOSIX(line string) string { return `eval "$(` + line + `)"` }
 
+// fishGuard opens every POSIX block: a no-op in every POSIX shell, and an `if` without `end`
+// to fish, which then rejects the whole input before running any of it (eval, source, a
+// pipe): without it, fish runs the block's exports (fish has an export function) but not its
+// unsets, so the variables of an earlier profile (PGHOSTADDR, PGOPTIONS) would stay and the
+// eval would still succeed. PowerShell rejects it whole too (its if needs parentheses). No
+// comment can follow it: an unquoted eval $(…) joins the lines, and the rest would be one.
+const fishGuard = "if :; then :; fi;"
+
 func (posix) Render(b Block) ([]byte, error) {
-	var head []string
+	head := []string{fishGuard}
 	if len(b.Unset) > 0 {
 		// `unset A B` is POSIX and succeeds for names that are not set.
-		head = []string{"unset " + strings.Join(b.Unset, " ") + ";"}
+		head = append(head, "unset "+strings.Join(b.Unset, " ")+";")
 	}
 	return render("sh", "\n", head, b.Set, func(v Var) (string, error) {
 		return "export " + v.Name + "=" + QuotePOSIX(v.Value) + ";", nil

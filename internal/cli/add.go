@@ -70,9 +70,7 @@ Examples:
 			if o.region != "" && !profiles.IsRegion(o.region) {
 				return usagef("add: --region %q is not a region name such as us-east-1", o.region)
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runAdd(c.Context, r, o)
 		},
 	}

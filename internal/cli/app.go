@@ -37,7 +37,7 @@ func Run(ctx context.Context, e *Env, args []string) (code int) {
 	}()
 	app := newApp(r)
 	line := splitLine(app, args[1:])
-	r.dialect = line.dialect()
+	r.dialect, r.dialectAt = line.dialect(), line.nameAt
 	r.noCommand = line.cmd == nil
 	if line.pending != "" {
 		// urfave/cli would take the -- before the arguments as the flag's value.
@@ -85,10 +85,16 @@ func (r *run) report(err error, code int) int {
 		} else {
 			switch {
 			case r.rendered && r.StdoutIsTerminal && r.dialect.Unsets:
-				r.say("note: this is %s code for your shell to run, not to read: %s", r.dialect.Title, r.dialect.RunLine(r.args))
-			case r.rendered && r.dialect.Eval != nil:
+				d := r.dialect
 				if other := r.evaluatingShell(); other != nil {
-					r.say("note: %s started dsqlenv, but this is %s code, which %s cannot run; in %s use: %s", other.Name, r.dialect.Title, other.Name, other.Name, other.RunLine(r.argsFor(other)))
+					d = other // the shell at this terminal is another kind: its own line
+				}
+				r.say("note: this is %s code for your shell to run, not to read: %s", r.dialect.Title, r.runLine(d))
+			case r.rendered && r.StdoutIsPipe && r.dialect.Eval != nil:
+				// Piped, to what is most likely the shell that started dsqlenv (eval, source);
+				// a file or another program is not told.
+				if other := r.evaluatingShell(); other != nil {
+					r.say("note: %s started dsqlenv, but this is %s code, which %s cannot run; in %s use: %s", other.Name, r.dialect.Title, other.Name, other.Name, r.runLine(other))
 				}
 			}
 			return exitOK
@@ -174,12 +180,17 @@ type global struct {
 	config  string // the profiles file
 	debug   bool
 	timeout time.Duration
+	// timeoutErr is a bad DSQLENV_TIMEOUT, the error of every command that waits for AWS
+	// (waitsForAWS).
+	timeoutErr error
 }
 
+// waitsForAWS is the check of a command about to wait for AWS credentials or an AWS API.
+func (g global) waitsForAWS() error { return g.timeoutErr }
+
 // globals are the global settings of this run, bound once before the command runs (the app's
-// Before); a command that needs them gets the error of a bad --timeout or DSQLENV_TIMEOUT,
-// while --help and commands that need no profiles never see it.
-func (r *run) globals() (global, error) { return r.global, r.globalErr }
+// Before, which refuses a bad --timeout for every command).
+func (r *run) globals() global { return r.global }
 
 // bindGlobals turns the global flags into the run's settings, over their environment
 // variables. An empty --config means the default file, so that the hooks can pass
@@ -194,11 +205,17 @@ func (r *run) bindGlobals() (global, error) {
 		}
 		g.timeout = v.timeout
 	case env != "":
+		// Only the commands that wait for AWS read it (timeoutErr): list or show must not
+		// fail on it.
 		d, err := time.ParseDuration(env)
-		if err != nil || d <= 0 {
-			return g, fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", env)
+		switch {
+		case err != nil:
+			g.timeoutErr = fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", env)
+		case d <= 0:
+			g.timeoutErr = fmt.Errorf("DSQLENV_TIMEOUT=%s: give a duration above zero, such as 10s, or unset it", env)
+		default:
+			g.timeout = d
 		}
-		g.timeout = d
 	}
 	g.config = r.profilesPath(v.config)
 	return g, nil
@@ -283,8 +300,9 @@ Examples:
 		ExitErrHandler: func(*cli.Context, error) {},
 		Before: func(c *cli.Context) error {
 			r.flags.timeoutSet = c.IsSet("timeout")
-			r.global, r.globalErr = r.bindGlobals()
-			return nil
+			var err error
+			r.global, err = r.bindGlobals()
+			return err
 		},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usagef("%s (see dsqlenv --help)", flagError(err, c.App.Flags))
@@ -300,8 +318,11 @@ Examples:
 			}
 			if c.Args().First() == "edit" {
 				// A did-you-mean would say init, which never overwrites.
-				g, _ := r.globals()
+				g := r.globals()
 				return usagef("there is no edit command: open %s in your editor (dsqlenv init writes a starter file there; dsqlenv show PROFILE checks a profile)", g.config)
+			}
+			if name := c.Args().First(); r.isProfile(name) {
+				return usagef("%s is a profile, not a command: name the shell first: %s (see dsqlenv --help)", name, r.evalLine(name))
 			}
 			return unknownCommand(c.App, c.Args().First())
 		},
@@ -335,7 +356,11 @@ Examples:
 func flagError(err error, flags []cli.Flag) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		return "unknown flag --" + strings.TrimPrefix(name, "-")
+		name = strings.TrimPrefix(name, "-")
+		if len(name) == 1 {
+			return "unknown flag -" + name
+		}
+		return "unknown flag --" + name
 	}
 	// invalid value "xx" for flag -timeout: parse error
 	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
@@ -370,7 +395,12 @@ func flagError(err error, flags []cli.Flag) string {
 // (one named help would take the place of its --help flag): the app's Action answers the
 // word. Only the first word asks: `dsqlenv bash help` is the profile named help.
 func help(c *cli.Context) error {
-	args := c.Args().Slice()[1:]
+	var args []string
+	for _, a := range c.Args().Slice()[1:] {
+		if !isFlag(a) { // the global flags (help --debug) mean nothing here
+			args = append(args, a)
+		}
+	}
 	switch {
 	case len(args) == 0 || len(args) == 1 && args[0] == "help":
 		return cli.ShowAppHelp(c)
@@ -430,26 +460,43 @@ func (r *run) evaluatingShell() *emit.Dialect {
 	if r.ParentName == nil {
 		return nil
 	}
-	name := r.ParentName()
-	switch name {
-	case "dash", "ash", "ksh", "mksh", "ksh93", "busybox":
-		name = "sh"
-	}
-	d, ok := emit.Lookup(name)
+	d, ok := emit.Lookup(shellKind(r.ParentName()))
 	if !ok || d.Eval == nil || d.Shell == r.dialect.Shell {
 		return nil
 	}
 	return d
 }
 
-// argsFor is this command line with its dialect word changed to d's.
-func (r *run) argsFor(d *emit.Dialect) []string {
-	out := slices.Clone(r.args)
-	for i, a := range out {
-		if a == r.dialect.Name || slices.Contains(r.dialect.Aliases, a) {
-			out[i] = d.Name
-			break
+// runLine is this command line as d's shell runs it: the dialect word changed to d's, each
+// argument quoted for d. A line that cannot be shown as it is (an argument with a control
+// character, which a terminal must not get) is d's general example instead.
+func (r *run) runLine(d *emit.Dialect) string {
+	args := slices.Clone(r.args)
+	if r.dialectAt < len(args) {
+		args[r.dialectAt] = d.Name
+	}
+	for _, a := range args {
+		if strings.ContainsFunc(a, text.IsControl) {
+			return strings.SplitN(d.Use, "\n", 2)[0]
 		}
 	}
-	return out
+	return d.RunLine(args)
+}
+
+// shellKind is the dialect name for a shell's program name: dash, ksh and the like are sh.
+func shellKind(name string) string {
+	switch name {
+	case "dash", "ash", "ksh", "mksh", "ksh93", "busybox":
+		return "sh"
+	}
+	return name
+}
+
+// isProfile says name is a profile of the profiles file (dsqlenv prod, the shell left out).
+func (r *run) isProfile(name string) bool {
+	if !profiles.IsProfileName(name) {
+		return false
+	}
+	f, err := r.globals().loadProfiles()
+	return err == nil && slices.Contains(f.Names(), name)
 }

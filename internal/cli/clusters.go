@@ -52,9 +52,7 @@ Examples:
 			if _, err = args(c, "", 0, 0); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			if o.regions, err = regionList(regions.Value(), "clusters"); err != nil {
 				return err
 			}

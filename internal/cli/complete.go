@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -62,9 +63,11 @@ func complete(r *run, app *cli.App, words []string, cur string) []string {
 	var cands []string
 	switch {
 	case strings.HasPrefix(cur, "-"):
-		flags := app.Flags // global flags are valid anywhere
+		flags := app.Flags // before a command: the global flags, --help and --version
 		if l.cmd != nil {
-			flags = append(append([]cli.Flag{}, l.cmd.Flags...), app.Flags...)
+			// After one: its own and the global flags (valid anywhere), and --help below;
+			// --version is the app's alone.
+			flags = append(append([]cli.Flag{}, l.cmd.Flags...), r.globalFlags()...)
 		}
 		for _, f := range flags {
 			for _, n := range f.Names() {
@@ -90,7 +93,7 @@ func complete(r *run, app *cli.App, words []string, cur string) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // argCandidates reads what the next positional argument may be from the command's ArgsUsage.

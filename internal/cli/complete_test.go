@@ -48,7 +48,9 @@ func TestCompleteCandidates(t *testing.T) {
 		{[]string{"service"}, "--p", "--passfile --proxy"},
 		{[]string{"service", "--file"}, "", ""}, // a file name: the shell completes it
 		{[]string{"tcsh"}, "", ""},
-		{nil, "__", ""}, // the hidden command is not offered
+		{nil, "__", ""},                                                       // the hidden command is not offered
+		{[]string{"list"}, "--h", "--help"},                                   // once
+		{[]string{"bash"}, "--", "--config --debug --help --timeout --unset"}, // no --version after a command
 	} {
 		got := strings.Join(complete(r, app, tc.words, tc.cur), " ")
 		if got != tc.want {

@@ -149,6 +149,9 @@ func (r *run) dsqlAPI(ctx context.Context, g global, cmd, awsProfile, region str
 // dsqlAPIFrom is dsqlAPI with an AWS profile chosen elsewhere than --aws-profile: from says
 // where, for messages.
 func (r *run) dsqlAPIFrom(ctx context.Context, g global, cmd, awsProfile, from, region string) (*dsqlClient, error) {
+	if err := g.waitsForAWS(); err != nil {
+		return nil, err
+	}
 	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region}
 	conn.NoteEnvironment(r.Getenv)
 	g.debugf(r, "%s: loading the AWS configuration for %s", cmd, whoOf(&conn))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -58,9 +59,7 @@ Examples:
 			if o.names, err = args(c, "PROFILE", 0, -1); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runDoctor(c.Context, r, o)
 		},
 	}
@@ -199,7 +198,11 @@ func (d *doctor) profile(f *profiles.File, name string) {
 func (d *doctor) settings(f *profiles.File, name string) (*session, []check) {
 	var out checks
 	s, err := d.r.sessionOf(f, name, clientsOf(d.r.GOOS == "windows"))
-	if err != nil {
+	switch {
+	case err != nil && !slices.Contains(f.Names(), name):
+		out.fail(name, err.Error(), "name a profile of "+f.Path+" (dsqlenv list shows them), or add one (dsqlenv add "+name+" --cluster …)")
+		return nil, out
+	case err != nil:
 		out.fail(name, err.Error(), "fix profile "+name+" in "+f.Path+" (dsqlenv show "+name+" shows what it resolves to)")
 		return nil, out
 	}

@@ -17,6 +17,7 @@ type Env struct {
 	Stdin            io.Reader
 	Stdout, Stderr   io.Writer
 	StdoutIsTerminal bool
+	StdoutIsPipe     bool     // a pipe, as for eval "$(…)", eval (…) and | source
 	StderrIsTerminal bool     // a person is watching: slow steps say what they wait for
 	Environ          []string // NAME=value, as os.Environ returns it
 	Now              func() time.Time

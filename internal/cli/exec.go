@@ -50,9 +50,7 @@ Examples:
 			if len(o.argv) == 0 {
 				return usagef("exec: missing COMMAND after %s, which was read as the PROFILE (usage: dsqlenv exec %s)", o.profile, c.Command.ArgsUsage)
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runExec(c.Context, r, o)
 		},
 	}

@@ -50,9 +50,7 @@ Examples:
 			if _, err = args(c, "", 0, 0); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			if !o.fromAWS && (c.IsSet("aws-profile") || c.IsSet("region")) {
 				return usagef("init: --aws-profile and --region go with --from-aws")
 			}

@@ -17,6 +17,7 @@ import (
 type commandLine struct {
 	global   []string     // flags before the command, with their values
 	name     string       // the command word as written
+	nameAt   int          // its index in the words
 	cmd      *cli.Command // nil when name is no command
 	flags    []string     // the command's flags, wherever they were written, with their values
 	args     []string     // positional arguments
@@ -73,7 +74,7 @@ func splitLine(app *cli.App, words []string) commandLine {
 			continue
 		}
 		if l.name == "" {
-			l.name = w
+			l.name, l.nameAt = w, i
 			if l.cmd = app.Command(w); l.cmd == nil {
 				l.unparsed = words[i+1:]
 				return l

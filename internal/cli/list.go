@@ -29,9 +29,7 @@ Examples:
 			if _, err = args(c, "", 0, 0); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runList(c.Context, r, o)
 		},
 	}

@@ -36,6 +36,7 @@ func Main() {
 		Stderr:           os.Stderr,
 		StdoutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		StdoutIsPipe:     isPipe(os.Stdout),
 		Environ:          os.Environ(),
 		Now:              time.Now,
 		GOOS:             runtime.GOOS,
@@ -78,4 +79,10 @@ func versionString() string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// isPipe says f is a pipe (a FIFO), as the output of a command substitution is.
+func isPipe(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeNamedPipe != 0
 }

@@ -85,6 +85,9 @@ func (s *session) shortLived() bool { return s.info.Lifetime+time.Second < s.con
 
 // sign is mint without the warning, for doctor, which reports it as a check.
 func (r *run) sign(ctx context.Context, g global, s *session) error {
+	if err := g.waitsForAWS(); err != nil {
+		return err
+	}
 	conn := s.conn
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()

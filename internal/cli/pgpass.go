@@ -69,9 +69,7 @@ Examples:
 				o.file = r.userPath(o.file)
 			}
 			if !o.path { // the path needs no profiles file and no AWS
-				if o.global, err = r.globals(); err != nil {
-					return err
-				}
+				o.global = r.globals()
 			}
 			return runPgpass(c.Context, r, o)
 		},

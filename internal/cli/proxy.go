@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,12 +87,14 @@ Examples:
 		},
 		Action: func(c *cli.Context) error {
 			var err error
-			if o.global, err = r.globals(); err != nil {
+			o.global = r.globals()
+			if o.names, err = args(c, "PROFILE", 1, -1); err != nil {
 				return err
 			}
-			o.names = c.Args().Slice()
-			if len(o.names) == 0 {
-				return usagef("proxy: missing PROFILE (usage: dsqlenv proxy [--listen ADDR] PROFILE...)")
+			for i, n := range o.names {
+				if slices.Contains(o.names[:i], n) {
+					return usagef("proxy: profile %s is named twice: each profile is served once", n)
+				}
 			}
 			if o.listen, err = listenOptions(listen.Value(), o.names); err != nil {
 				return err
@@ -145,11 +148,15 @@ type endpoint struct {
 	signer  *profiles.Signer
 	lns     []net.Listener
 	lines   []string
+	sockDir string // the socket's directory, removed at the end when empty
 }
 
 func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
 		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
+	}
+	if err := o.waitsForAWS(); err != nil {
+		return err
 	}
 	// Signals are the proxy's own from here: the first stops it gracefully, a second SIGINT
 	// at once.
@@ -175,6 +182,9 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			}
 			for _, ln := range ep.lns {
 				ln.Close()
+			}
+			if ep.sockDir != "" {
+				os.Remove(ep.sockDir) // only when empty: nothing else of the user's goes
 			}
 			ep.signer.Close()
 		}
@@ -265,7 +275,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 		MaxSessions: o.maxSessions,
 	}
 	if !o.quiet {
-		cfg.Log = func(line string) { r.say("proxy %s", line) }
+		cfg.Log = func(line string) { r.say("%s", strings.TrimPrefix(line, "dsqlenv ")) }
 	}
 	addr, tcp := o.listen[conn.Profile]
 	if tcp {
@@ -306,6 +316,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
 		}
 		ep.lns = append(ep.lns, ln)
+		ep.sockDir = dir
 		ep.lines = append([]string{fmt.Sprintf("psql \"host=%s user=%s dbname=%s\"", dir, conn.User, conn.Database)}, ep.lines...)
 	}
 	if conn.SSLMode != "verify-full" {

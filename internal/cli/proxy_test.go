@@ -184,14 +184,17 @@ func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
 			t.Fatalf("a token's signature (%q) is in the proxy's log", sig)
 		}
 	}
-	if !strings.Contains(log, "admin") || !strings.Contains(log, "postgres") {
-		t.Errorf("no session lines in the log:\n%s", log)
+	if !strings.Contains(log, "dsqlenv: proxy: profile=p user=\"admin\"") || strings.Contains(log, "proxy dsqlenv proxy") {
+		t.Errorf("no session lines in the log, or lines that say proxy twice:\n%s", log)
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d after SIGTERM:\n%s", code, p.log())
 	}
 	if _, err := os.Lstat(filepath.Join(sock, ".s.PGSQL.5432")); err == nil {
 		t.Error("the socket file outlived the proxy")
+	}
+	if _, err := os.Lstat(sock); err == nil {
+		t.Error("the socket's directory, empty, outlived the proxy")
 	}
 }
 

@@ -18,10 +18,10 @@ type run struct {
 	*Env
 	flags     globalFlagValues // the global flags as given (globalFlags)
 	global    global           // the global settings, bound once by the app's Before (globals)
-	globalErr error
 	args      []string // the command line, without the program name
 	out       output
 	dialect   *emit.Dialect // the shell dialect this command line asks for, if any
+	dialectAt int           // where its word is in args
 	// noCommand is set when the line names no command dsqlenv knows: a failure then prints
 	// false, since any shell may have been meant.
 	noCommand bool

@@ -67,9 +67,7 @@ runs.`,
 			if o.names, err = args(c, "PROFILE", 0, -1); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			if o.proxy && (o.passfile != "" || o.remove) {
 				return usagef("service --proxy: goes with neither --passfile (the proxy needs no password) nor --remove")
 			}

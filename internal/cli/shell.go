@@ -44,9 +44,7 @@ func newShellCommand(r *run, d *emit.Dialect) *cli.Command {
 			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runShell(c.Context, r, o)
 		},
 	}

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,5 +47,56 @@ func TestABlockEvaluatedByAnotherShellSaysWhich(t *testing.T) {
 				t.Errorf("exit %d, stderr %q, want 0 and nothing", r.code, stderr)
 			}
 		})
+	}
+}
+
+// TestFishRunsNoneOfABashBlock: fish has an export function, so a bash block it evaluated
+// used to set every variable but unset none, leaving an earlier profile's PGHOSTADDR in place
+// and succeeding. The block's first line is an if without end to fish, which rejects the
+// whole input: nothing is set, the status is not 0, and bash, zsh and dash run it as before.
+func TestFishRunsNoneOfABashBlock(t *testing.T) {
+	env := awsEnv(t, true, "BIN="+binPath, "DSQLENV_CONFIG="+demoYAML)
+	fish := testkit.RequireTool(t, "fish")
+	for _, script := range []string{`eval ("$BIN" bash demo)`, `"$BIN" bash demo | source`} {
+		cmd := exec.Command(fish, "--no-config", "-c", `set -gx PGHOSTADDR 10.9.9.9; `+script+`; echo "status=$status PGHOSTADDR=$PGHOSTADDR PGUSER=$PGUSER"`)
+		cmd.Env = env
+		r := runCmd(t, cmd)
+		if r.stdout != "status=123 PGHOSTADDR=10.9.9.9 PGUSER=\n" && r.stdout != "status=1 PGHOSTADDR=10.9.9.9 PGUSER=\n" {
+			t.Errorf("fish %s: %q, want a failure and nothing set", script, r.stdout)
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "dash"} {
+		dialect := "bash"
+		if shell == "dash" {
+			dialect = "sh"
+		}
+		cmd := exec.Command(testkit.RequireTool(t, shell), "-c", `PGHOSTADDR=10.9.9.9; export PGHOSTADDR; eval "$("$BIN" `+dialect+` demo)" && echo "PGHOSTADDR=${PGHOSTADDR-} PGUSER=$PGUSER"`)
+		cmd.Env = env
+		if r := runCmd(t, cmd); r.stdout != "PGHOSTADDR= PGUSER=admin\n" {
+			t.Errorf("%s: %q %q, want the block applied and PGHOSTADDR gone", shell, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestTheOtherShellNoteIsOnlyForAnEval: written to a file or /dev/null, a block is not being
+// evaluated, and nothing is said; the line the note gives changes the dialect word, not a
+// --config value that happens to be a shell's name.
+func TestTheOtherShellNoteIsOnlyForAnEval(t *testing.T) {
+	dir := t.TempDir()
+	cfg, _ := os.ReadFile(demoYAML)
+	writeFile(t, dir, "fish", string(cfg)) // a profiles file named like a shell
+	env := awsEnv(t, true, "BIN="+binPath, "DSQLENV_CONFIG="+demoYAML, "OUT="+filepath.Join(dir, "b.sh"))
+	for _, script := range []string{`"$BIN" bash demo > "$OUT"`, `"$BIN" bash demo > /dev/null`} {
+		cmd := exec.Command(testkit.RequireTool(t, "fish"), "--no-config", "-c", script)
+		cmd.Env = env
+		if r := runCmd(t, cmd); r.code != 0 || r.stderr != "" {
+			t.Errorf("fish %s: exit %d, stderr %q, want 0 and nothing", script, r.code, r.stderr)
+		}
+	}
+	cmd := exec.Command(testkit.RequireTool(t, "bash"), "-c", `eval "$("$BIN" -c fish fish demo)"`)
+	cmd.Env, cmd.Dir = env, dir
+	want := `dsqlenv: note: bash started dsqlenv, but this is fish code, which bash cannot run; in bash use: eval "$(dsqlenv -c fish bash demo)"` + "\n"
+	if r := runCmd(t, cmd); !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("stderr %q, want it to start with %q", r.stderr, want)
 	}
 }

@@ -33,9 +33,7 @@ Examples:
 			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runShow(c.Context, r, o)
 		},
 	}

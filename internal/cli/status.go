@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/dsqlenv/dsqlenv/emit"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -84,7 +85,14 @@ func runStatus(_ context.Context, r *run, _ statusOptions) error {
 // is $SHELL's name when it is a dialect with an eval, else PowerShell on Windows and bash
 // elsewhere.
 func (r *run) evalLine(profile string) string {
-	shell := filepath.Base(r.Getenv("SHELL"))
+	// The shell that ran status is the one to tell; $SHELL is only the login shell.
+	shell := ""
+	if r.ParentName != nil {
+		shell = shellKind(r.ParentName())
+	}
+	if d, ok := emit.Lookup(shell); !ok || d.Eval == nil {
+		shell = filepath.Base(r.Getenv("SHELL"))
+	}
 	d, ok := emit.Lookup(shell)
 	if !ok || d.Eval == nil || shell == "." {
 		shell = "bash"
@@ -93,7 +101,14 @@ func (r *run) evalLine(profile string) string {
 		}
 		d, _ = emit.Lookup(shell)
 	}
-	return d.RunLine([]string{shell, profile})
+	args := []string{shell, profile}
+	// The block came from the file DSQLENV_PROFILES_FILE names; when that is not the default
+	// one, the line names it, or it would read another file (where the same name may be
+	// another cluster).
+	if file := r.Getenv("DSQLENV_PROFILES_FILE"); file != "" && file != r.profilesPath("") && !strings.ContainsFunc(file, text.IsControl) {
+		args = append([]string{"-c", file}, args...)
+	}
+	return d.RunLine(args)
 }
 
 // maxBelievableLeft is the longest time left that status and the hooks' dsqlenv_prompt

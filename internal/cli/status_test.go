@@ -81,6 +81,13 @@ func TestStatusFailsWithOneLine(t *testing.T) {
 			}
 		})
 	}
+	// The shell that ran status beats $SHELL (a login shell), and a block from another file
+	// than the default is re-run from that file.
+	e := statusEnv(t, "DSQLENV_PROFILE=prod", "SHELL=/bin/bash", "DSQLENV_PROFILES_FILE=/srv/team/dsql.yaml", expiresIn(-time.Minute))
+	e.ParentName = func() string { return "fish" }
+	if r := runEnv(t, e, "status"); !strings.Contains(r.stderr, "run dsqlenv -c /srv/team/dsql.yaml fish prod | source again") {
+		t.Errorf("status run by fish, the block from another file: %q", r.stderr)
+	}
 	r := runEnv(t, statusEnv(t, "DSQLENV_PROFILE=prod", expiresIn(time.Hour)), "status", "prod")
 	if r.code != 2 || !strings.Contains(r.stderr, "status: takes no arguments") {
 		t.Errorf("status with an argument: %+v", r)

@@ -29,9 +29,7 @@ Examples:
 			if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 				return err
 			}
-			if o.global, err = r.globals(); err != nil {
-				return err
-			}
+			o.global = r.globals()
 			return runToken(c.Context, r, o)
 		},
 	}

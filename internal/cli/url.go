@@ -65,9 +65,7 @@ func newURLCommandFor(r *run, jdbc bool, cmd *cli.Command) *cli.Command {
 		if o.profile, err = oneArg(c, "PROFILE"); err != nil {
 			return err
 		}
-		if o.global, err = r.globals(); err != nil {
-			return err
-		}
+		o.global = r.globals()
 		return runURL(c.Context, r, o)
 	}
 	return cmd
