@@ -18,7 +18,7 @@ type run struct {
 	*Env
 	flags     globalFlagValues // the global flags as given (globalFlags)
 	global    global           // the global settings, bound once by the app's Before (globals)
-	args      []string // the command line, without the program name
+	args      []string         // the command line, without the program name
 	out       output
 	dialect   *emit.Dialect // the shell dialect this command line asks for, if any
 	dialectAt int           // where its word is in args
