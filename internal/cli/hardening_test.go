@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -181,6 +182,17 @@ func TestUnknownCommandPrintsFalse(t *testing.T) {
 // credential_process hangs: dsqlenv prints false, exits 128+n, and the process (and the one
 // it started) is gone.
 func TestSignalsEndTheRunAndItsCredentialProcess(t *testing.T) {
+	// A signal this test process was started with ignored (SIGHUP under nohup, SIGINT under
+	// `make test &`) would be ignored by the dsqlenv it starts too, which keeps it so on
+	// purpose (main's processSignals). Caught here instead, it reaches each child as the
+	// default again: exec resets caught signals, not ignored ones.
+	unignore := make(chan os.Signal, 1)
+	for _, s := range []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		if signal.Ignored(s) {
+			signal.Notify(unignore, s)
+		}
+	}
+	defer signal.Stop(unignore)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()

@@ -206,7 +206,7 @@ func TestStdoutToATerminalGetsAHint(t *testing.T) {
 	e := testEnv(fixedMint)
 	e.StdoutIsTerminal = true
 	r := runEnv(t, e, "-c", demoYAML, "bash", "demo")
-	if r.code != 0 || !strings.Contains(r.stderr, `eval "$(dsqlenv -c `+demoYAML+` bash demo)"`) || !strings.HasPrefix(r.stdout, "unset ") {
+	if r.code != 0 || !strings.Contains(r.stderr, `eval "$(dsqlenv -c `+demoYAML+` bash demo)"`) || !strings.HasPrefix(r.stdout, "if :; then :; fi;\nunset ") {
 		t.Errorf("terminal: %+v", r)
 	}
 	for args, want := range map[string]string{"fish --unset": "dsqlenv fish --unset | source", "powershell --unset": "dsqlenv powershell --unset | iex", "cmd --unset": "for /f", "zsh --unset": `eval "$(dsqlenv zsh --unset)"`} {

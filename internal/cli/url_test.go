@@ -188,7 +188,7 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 	// Switching: the variable an earlier block named is cleared, whatever the new profile.
 	old := testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=postgresql://old")
 	r = runEnv(t, old, "-c", cfg, "bash", "plain")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "unset PGSERVICE PGHOSTADDR OLD_URL ") || strings.Contains(r.stdout, "export DATABASE_URL") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "if :; then :; fi;\nunset PGSERVICE PGHOSTADDR OLD_URL ") || strings.Contains(r.stdout, "export DATABASE_URL") {
 		t.Errorf("switching to plain does not clear OLD_URL:\n%s", r.stdout)
 	}
 	if !strings.Contains(r.stdout, "DSQLENV_URL_VAR") || strings.Contains(r.stdout, "export DSQLENV_URL_VAR") {

@@ -160,11 +160,13 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	// Only clients that passed the local check count against the limit, so that clients
 	// that never finish authenticating cannot lock the owner out.
 	n := s.sessions.Add(1)
-	defer s.sessions.Add(-1)
 	if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) {
+		// Given back before the client reads the refusal: Sessions() is right by then.
+		s.sessions.Add(-1)
 		return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
 			Hint: "Close idle sessions, or start the proxy with a higher session limit."})
 	}
+	defer s.sessions.Add(-1)
 
 	// From here the client waits for AuthenticationOk while the proxy mints and connects.
 	if err := s.limiter.wait(s.ctx); err != nil {
