@@ -457,14 +457,19 @@ func oneArg(c *cli.Context, what string) (string, error) {
 // (eval (dsqlenv bash prod) in fish, eval "$(dsqlenv fish prod)" in bash), nil when it is the
 // same kind or unknown. dash, ksh and the like count as sh.
 func (r *run) evaluatingShell() *emit.Dialect {
+	if d := r.parentShell(); d != nil && d.Shell != r.dialect.Shell {
+		return d
+	}
+	return nil
+}
+
+// parentShell is the dialect of the shell that started dsqlenv, nil when that is unknown or
+// no shell dsqlenv prints for.
+func (r *run) parentShell() *emit.Dialect {
 	if r.ParentName == nil {
 		return nil
 	}
-	d, ok := emit.Lookup(shellKind(r.ParentName()))
-	if !ok || d.Eval == nil || d.Shell == r.dialect.Shell {
-		return nil
-	}
-	return d
+	return shellDialect(r.ParentName())
 }
 
 // runLine is this command line as d's shell runs it: the dialect word changed to d's, each
@@ -483,13 +488,17 @@ func (r *run) runLine(d *emit.Dialect) string {
 	return d.RunLine(args)
 }
 
-// shellKind is the dialect name for a shell's program name: dash, ksh and the like are sh.
-func shellKind(name string) string {
-	switch name {
+// shellDialect is the dialect whose output a shell program runs (dash, ksh and the like run
+// sh's), nil for a program that is no shell dsqlenv prints for.
+func shellDialect(program string) *emit.Dialect {
+	switch program {
 	case "dash", "ash", "ksh", "mksh", "ksh93", "busybox":
-		return "sh"
+		program = "sh"
 	}
-	return name
+	if d, ok := emit.Lookup(program); ok && d.Eval != nil {
+		return d
+	}
+	return nil
 }
 
 // isProfile says name is a profile of the profiles file (dsqlenv prod, the shell left out).

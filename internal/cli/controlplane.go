@@ -154,7 +154,7 @@ func (r *run) dsqlAPIFrom(ctx context.Context, g global, cmd, awsProfile, from, 
 	}
 	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region}
 	conn.NoteEnvironment(r.Getenv)
-	g.debugf(r, "%s: loading the AWS configuration for %s", cmd, whoOf(&conn))
+	g.debugf(r, "%s: loading the AWS configuration for %s", cmd, credentialSource(&conn))
 	s, err := profiles.NewSigner(ctx, &conn)
 	if err != nil {
 		return nil, err
@@ -168,19 +168,7 @@ func (r *run) dsqlAPIFrom(ctx context.Context, g global, cmd, awsProfile, from, 
 
 func (a *dsqlClient) close() { a.signer.Close() }
 
-func whoOf(c *profiles.Connection) string {
-	switch {
-	case c.AWSProfile != "" && c.AWSProfileFrom != "":
-		return "AWS profile " + c.AWSProfile + " (from " + c.AWSProfileFrom + ")"
-	case c.AWSProfile != "":
-		return "AWS profile " + c.AWSProfile + " (from --aws-profile)"
-	case c.EnvAWSProfile != "":
-		return "AWS profile " + c.EnvAWSProfile + " (from " + c.AWSProfileEnv + ")"
-	}
-	return "the default AWS credential chain"
-}
-
-func (a *dsqlClient) who() string { return whoOf(&a.conn) }
+func (a *dsqlClient) who() string { return credentialSource(&a.conn) }
 
 func (a *dsqlClient) client(region string) *dsql.Client {
 	a.mu.Lock()

@@ -50,7 +50,7 @@ profiles:
 	if r.code != 0 || strings.Contains(r.stdout, "FAIL") {
 		t.Fatalf("healthy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"ok    profiles file", "ok    healthy: credentials from the default credential chain (access key …MPLE); token for DbConnectAdmin lives 15m",
+	for _, want := range []string{"ok    profiles file", "ok    healthy: credentials from the default AWS credential chain (access key …MPLE); token for DbConnectAdmin lives 15m",
 		"ok    healthy: TCP connect to localhost:", "ok    healthy: TLS 1.3 verified (verify-full, sslnegotiation postgres): certificate for localhost issued by dsqlenv DSQL double CA",
 		"ok    healthy: psql logged in and ran select 1"} {
 		if !strings.Contains(r.stdout, want) {

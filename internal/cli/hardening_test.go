@@ -402,7 +402,7 @@ func TestSlowCredentialsSayWhatTheyWaitFor(t *testing.T) {
 	awsCfg := writeFile(t, dir, "aws-config", "[profile slow]\ncredential_process = sh -c 'sleep 15; cat "+creds+"'\n")
 	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  s:\n    endpoint: "+hardHost+"\n    aws_profile: slow\n")
 	env := awsEnv(t, false, "AWS_CONFIG_FILE="+awsCfg)
-	const want = "dsqlenv: waiting for AWS credentials from AWS profile slow (a credential_process, SSO or STS; giving up after 30s, --timeout)"
+	const want = "dsqlenv: waiting for AWS credentials from AWS profile slow (from aws_profile:) (a credential_process, SSO or STS; giving up after 30s, --timeout)"
 	t.Run("terminal", func(t *testing.T) {
 		t.Parallel()
 		cmd := exec.Command(testkit.RequireTool(t, "script"), "-qec", emit.QuotePOSIX(binPath)+" -c "+emit.QuotePOSIX(cfg)+" token s", "/dev/null")

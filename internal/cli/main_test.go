@@ -340,7 +340,7 @@ func TestShortLivedCredentialsWarn(t *testing.T) {
 		return fixedToken(&c2), nil
 	}
 	r := runApp(t, mint, "-c", cfg, "bash", "prod")
-	if r.code != 0 || r.stderr != "dsqlenv: token expires in 4m12s, not 1h: the AWS session for the default credential chain ends first\n" {
+	if r.code != 0 || r.stderr != "dsqlenv: token expires in 4m12s, not 1h: the AWS session for the default AWS credential chain ends first\n" {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	if want := fmt.Sprintf("export DSQLENV_EXPIRES_AT='%d';\n", fixedNow.Add(252*time.Second).Unix()); !strings.Contains(r.stdout, want) {

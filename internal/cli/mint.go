@@ -56,15 +56,21 @@ func clientsOf(windows bool) readers {
 // slowCredentials is how long a mint may take before a terminal is told what dsqlenv waits for.
 const slowCredentials = 2 * time.Second
 
-// credentialSource names where a profile's credentials come from, for a person.
-func credentialSource(conn *profiles.Connection) string {
+// credentialSource names where a connection's AWS credentials come from, for a person, in the
+// words of the credential errors (profiles.CredentialsError): the AWS profile and what chose
+// it (aws_profile:, a command's --aws-profile, AWS_PROFILE), or the default chain.
+func credentialSource(c *profiles.Connection) string {
 	switch {
-	case conn.AWSProfile != "":
-		return "AWS profile " + conn.AWSProfile
-	case conn.AWSProfileEnv != "":
-		return "AWS profile " + conn.EnvAWSProfile + " (from " + conn.AWSProfileEnv + ")"
+	case c.AWSProfile != "" && c.AWSProfileFrom != "":
+		return "AWS profile " + c.AWSProfile + " (from " + c.AWSProfileFrom + ")"
+	case c.AWSProfile != "" && c.Command != "":
+		return "AWS profile " + c.AWSProfile + " (from --aws-profile)"
+	case c.AWSProfile != "":
+		return "AWS profile " + c.AWSProfile + " (from aws_profile:)"
+	case c.EnvAWSProfile != "":
+		return "AWS profile " + c.EnvAWSProfile + " (from " + c.AWSProfileEnv + ")"
 	}
-	return "the default credential chain"
+	return "the default AWS credential chain"
 }
 
 // mint signs the session's token, warning on stderr when the credentials cut its life short.

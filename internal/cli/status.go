@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/dsqlenv/dsqlenv/emit"
 	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -86,22 +85,17 @@ func runStatus(_ context.Context, r *run, _ statusOptions) error {
 // elsewhere.
 func (r *run) evalLine(profile string) string {
 	// The shell that ran status is the one to tell; $SHELL is only the login shell.
-	shell := ""
-	if r.ParentName != nil {
-		shell = shellKind(r.ParentName())
+	d := r.parentShell()
+	if d == nil {
+		d = shellDialect(filepath.Base(r.Getenv("SHELL")))
 	}
-	if d, ok := emit.Lookup(shell); !ok || d.Eval == nil {
-		shell = filepath.Base(r.Getenv("SHELL"))
-	}
-	d, ok := emit.Lookup(shell)
-	if !ok || d.Eval == nil || shell == "." {
-		shell = "bash"
+	if d == nil {
+		d = shellDialect("bash")
 		if r.GOOS == "windows" {
-			shell = "powershell"
+			d = shellDialect("powershell")
 		}
-		d, _ = emit.Lookup(shell)
 	}
-	args := []string{shell, profile}
+	args := []string{d.Name, profile}
 	// The block came from the file DSQLENV_PROFILES_FILE names; when that is not the default
 	// one, the line names it, or it would read another file (where the same name may be
 	// another cluster).
