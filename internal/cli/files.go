@@ -134,3 +134,15 @@ func (r *run) socketDir(profile string) (string, error) {
 // maxRootCertFile bounds an sslrootcert file doctor reads: a system bundle of every public
 // root is about 200 KB.
 const maxRootCertFile = 4 << 20
+
+// libpqPassFile is the password file libpq reads by default: PGPASSFILE, else ~/.pgpass
+// (%APPDATA%\postgresql\pgpass.conf on Windows).
+func (r *run) libpqPassFile() string {
+	if p := r.Getenv("PGPASSFILE"); p != "" {
+		return r.userPath(p)
+	}
+	if r.GOOS == "windows" {
+		return filepath.Join(r.Getenv("APPDATA"), "postgresql", "pgpass.conf")
+	}
+	return filepath.Join(r.Paths.Home, ".pgpass")
+}

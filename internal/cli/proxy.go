@@ -373,15 +373,3 @@ func (r *run) localPassword(profile string) (password, file string, err error) {
 	}
 	return pw, file, nil
 }
-
-// libpqPassFile is the password file libpq reads by default: PGPASSFILE, else ~/.pgpass
-// (%APPDATA%\postgresql\pgpass.conf on Windows).
-func (r *run) libpqPassFile() string {
-	if p := r.Getenv("PGPASSFILE"); p != "" {
-		return r.userPath(p)
-	}
-	if r.GOOS == "windows" {
-		return filepath.Join(r.Getenv("APPDATA"), "postgresql", "pgpass.conf")
-	}
-	return filepath.Join(r.Paths.Home, ".pgpass")
-}
