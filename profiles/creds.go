@@ -66,13 +66,13 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("%s: no AWS credentials from %s: %s: %s", subject(e.Command, e.Profile), who, what, fix)
 }
 
-// formatBudget writes whole seconds the way FormatDuration does and keeps fractions (1.5s).
+// formatBudget writes a budget the way FormatDuration does, but keeps tenths of a second
+// beyond one (1.5s), which FormatDuration rounds away.
 func formatBudget(d time.Duration) string {
-	d = d.Round(100 * time.Millisecond)
-	if d%time.Second == 0 {
-		return text.FormatDuration(d)
+	if t := d.Round(100 * time.Millisecond); d >= time.Second && t%time.Second != 0 {
+		return t.String()
 	}
-	return d.String()
+	return text.FormatDuration(d)
 }
 
 // sourceWatch is one MintWithSDK's hold on the credential sources that can hang: it runs the
