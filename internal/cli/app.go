@@ -41,7 +41,11 @@ func Run(ctx context.Context, e *Env, args []string) (code int) {
 	r.noCommand = line.cmd == nil
 	if line.pending != "" {
 		// urfave/cli would take the -- before the arguments as the flag's value.
-		return r.finish(usagef("%s needs a value (see %s --help)", line.pending, strings.TrimSpace("dsqlenv "+line.name)), 0)
+		see := "dsqlenv"
+		if line.cmd != nil {
+			see += " " + line.name
+		}
+		return r.finish(usagef("%s needs a value (see %s --help)", line.pending, see), 0)
 	}
 	return r.finish(app.RunContext(ctx, append([]string{args[0]}, line.normalized()...)), 0)
 }
