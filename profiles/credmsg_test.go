@@ -147,6 +147,38 @@ func TestCredentialErrorsSayWhatHappenedAndWhatToRun(t *testing.T) {
 	}
 }
 
+// A credential_process stopped at the caller's deadline is named as the other credential
+// messages name their source: the AWS profile and what chose it.
+func TestCredentialProcessTimeoutSaysWhereTheAWSProfileCameFrom(t *testing.T) {
+	for _, tc := range []struct{ awsProfile, envProfile, from string }{
+		{awsProfile: "hang", from: "aws_profile:"},
+		{envProfile: "hang", from: "AWS_PROFILE"},
+	} {
+		t.Run(tc.from, func(t *testing.T) {
+			isolateAWS(t, false)
+			writeAWSConfig(t, "[profile hang]\ncredential_process = sleep 30\n")
+			if tc.envProfile != "" {
+				t.Setenv("AWS_PROFILE", tc.envProfile)
+			}
+			c := &Connection{Profile: "prod", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: time.Minute, AWSProfile: tc.awsProfile}
+			c.NoteEnvironment(os.Getenv)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, err := MintWithSDK(ctx, c)
+			var te *TimeoutError
+			if !errors.As(err, &te) || te.Source != SourceProcess || !te.Deadline {
+				t.Fatalf("want a TimeoutError for the credential_process at the deadline, got %T %v", err, err)
+			}
+			te.After = time.Second // the deadline as the caller gave it (dsqlenv's --timeout), not as it was measured
+			want := "profile prod: no AWS credentials from AWS profile hang (from " + tc.from + "): its credential_process did not finish within 1s and was stopped: " +
+				"run the credential_process of AWS profile hang in " + os.Getenv("AWS_CONFIG_FILE") + " by hand to see why it hangs, or raise --timeout"
+			if err.Error() != want {
+				t.Errorf("got  %s\nwant %s", err, want)
+			}
+		})
+	}
+}
+
 func TestCredentialErrorNamesTheHostItCouldNotResolve(t *testing.T) {
 	// A DNS failure cannot be made without a resolver; the SDK's error chain is built by hand.
 	dns := &net.DNSError{Err: "no such host", Name: "portal.sso.us-east-1.amazonaws.com", IsNotFound: true}

@@ -35,6 +35,9 @@ type TimeoutError struct {
 	Command    string // or the command that asked with none (see CredentialsError.Command)
 	AWSProfile string // "" for the default credential chain
 	Source     string // SourceProcess, SourceIMDS, or what the chain was waiting on ("STS AssumeRole (role_arn)", …)
+	// AWSProfileFrom, EnvVar and EnvProfile say where the AWS profile was chosen, as in
+	// CredentialsError.
+	AWSProfileFrom, EnvVar, EnvProfile string
 	// ProcessProfile is the aws profile whose credential_process was stopped: AWSProfile, the
 	// end of its source_profile chain, or the default chain's profile (AWS_PROFILE or default).
 	ProcessProfile string
@@ -44,9 +47,10 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
-	who := "the default AWS credential chain"
-	if e.AWSProfile != "" {
-		who = "AWS profile " + e.AWSProfile
+	// who is named with what chose it where the message starts, bare in the fix.
+	who, from := "the default AWS credential chain", ""
+	if name, f := awsProfileInUse(e.Command, e.AWSProfile, e.AWSProfileFrom, e.EnvVar, e.EnvProfile); name != "" {
+		who, from = "AWS profile "+name, f
 	}
 	var what, fix string
 	switch e.Source {
@@ -63,16 +67,16 @@ func (e *TimeoutError) Error() string {
 	if e.Deadline {
 		fix += ", or raise --timeout"
 	}
-	return fmt.Sprintf("%s: no AWS credentials from %s: %s: %s", subject(e.Command, e.Profile), who, what, fix)
+	return fmt.Sprintf("%s: no AWS credentials from %s%s: %s: %s", subject(e.Command, e.Profile), who, from, what, fix)
 }
 
-// formatBudget writes whole seconds the way FormatDuration does and keeps fractions (1.5s).
+// formatBudget writes a budget the way FormatDuration does, but keeps tenths of a second
+// beyond one (1.5s), which FormatDuration rounds away.
 func formatBudget(d time.Duration) string {
-	d = d.Round(100 * time.Millisecond)
-	if d%time.Second == 0 {
-		return text.FormatDuration(d)
+	if t := d.Round(100 * time.Millisecond); d >= time.Second && t%time.Second != 0 {
+		return t.String()
 	}
-	return d.String()
+	return text.FormatDuration(d)
 }
 
 // sourceWatch is one MintWithSDK's hold on the credential sources that can hang: it runs the

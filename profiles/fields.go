@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -200,24 +201,30 @@ func decodeInt(f *Field[int], n *yaml.Node, chk check) error {
 	return nil
 }
 
+// ParseDuration reads a duration the way expires_in and --timeout take it: a Go duration
+// ("15m", "1h30m", "1.5s") or a whole number of seconds ("900").
+func ParseDuration(s string) (time.Duration, error) {
+	if digits := strings.TrimPrefix(s, "+"); digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > math.MaxInt64/int64(time.Second) {
+		return 0, fmt.Errorf("%s seconds is longer than a duration can be", s)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
 // decodeExpiresIn takes a Go duration ("15m", "1h30m") or whole seconds (900).
 func decodeExpiresIn(f *Field[time.Duration], n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return errAt(n, "expected a duration such as 15m or a number of seconds, found %s", describe(n))
 	}
-	var d time.Duration
-	if n.Tag == "!!int" {
-		s, err := strconv.ParseInt(n.Value, 10, 64)
-		if err != nil || s < 0 || s > int64(MaxExpiresIn/time.Second) {
-			return errAt(n, "%s is out of range: use 1s to 168h (604800 seconds, DSQL's maximum)", n.Value)
-		}
-		d = time.Duration(s) * time.Second
-	} else {
-		var err error
-		d, err = time.ParseDuration(n.Value)
-		if err != nil {
-			return errAt(n, "%q is not a duration: write it like 15m, 1h or 900", n.Value)
-		}
+	d, err := ParseDuration(n.Value)
+	switch {
+	case err != nil && n.Tag == "!!int": // -5, 0x10, or too many seconds for a Duration
+		return errAt(n, "%s is out of range: use 1s to 168h (604800 seconds, DSQL's maximum)", n.Value)
+	case err != nil:
+		return errAt(n, "%q is not a duration: write it like 15m, 1h or 900", n.Value)
 	}
 	if d%time.Second != 0 {
 		return errAt(n, "%s is not a whole number of seconds", n.Value)

@@ -167,7 +167,8 @@ func retrieveError(ctx context.Context, c *Connection, chain aws.CredentialsProv
 		return fmt.Errorf("%s: getting AWS credentials: %w", subject(c.Command, c.Profile), ctx.Err())
 	}
 	timeout := func(source string, after time.Duration, deadline bool) error {
-		te := &TimeoutError{Profile: c.Profile, Command: c.Command, AWSProfile: c.AWSProfile, Source: source, After: after, Deadline: deadline, ConfigFile: c.AWSConfigFile}
+		te := &TimeoutError{Profile: c.Profile, Command: c.Command, AWSProfile: c.AWSProfile, AWSProfileFrom: c.AWSProfileFrom,
+			EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile, Source: source, After: after, Deadline: deadline, ConfigFile: c.AWSConfigFile}
 		if source == SourceProcess {
 			te.ProcessProfile = w.commandProfile
 		}
@@ -299,13 +300,32 @@ func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // profileSetting is where AWSProfile was chosen: aws_profile: in a profile, or --aws-profile.
 func (e *CredentialsError) profileSetting() string {
-	if e.AWSProfileFrom != "" {
-		return e.AWSProfileFrom
+	return profileSetting(e.Command, e.AWSProfileFrom)
+}
+
+// profileSetting is where a chosen AWS profile came from: from when it says (aws_profile:
+// under defaults:), else a command's --aws-profile, else the profile's aws_profile:.
+func profileSetting(command, from string) string {
+	if from != "" {
+		return from
 	}
-	if e.Command != "" {
+	if command != "" {
 		return "--aws-profile"
 	}
 	return "aws_profile:"
+}
+
+// awsProfileInUse names the AWS profile a chain read and, as " (from …)", what chose it, the
+// one way every credential message says it; "" for the name when none was chosen (the
+// default chain, with no AWS_PROFILE known).
+func awsProfileInUse(command, awsProfile, awsProfileFrom, envVar, envProfile string) (name, from string) {
+	switch {
+	case awsProfile != "":
+		return awsProfile, " (from " + profileSetting(command, awsProfileFrom) + ")"
+	case envProfile != "":
+		return envProfile, " (from " + envVar + ")"
+	}
+	return "", ""
 }
 
 // subject is what a credentials message is about: the dsqlenv profile, or a command that has
@@ -328,12 +348,11 @@ func inProfile(name string) string {
 // inUse names the AWS profile the chain read and, as " (from …)", what chose it: "" for the
 // name when the default chain ran without one known.
 func (e *CredentialsError) inUse() (name, from string) {
+	if name, from := awsProfileInUse(e.Command, e.AWSProfile, e.AWSProfileFrom, e.EnvVar, e.EnvProfile); name != "" {
+		return name, from
+	}
 	var notExist config.SharedConfigProfileNotExistError
 	switch {
-	case e.AWSProfile != "":
-		return e.AWSProfile, " (from " + e.profileSetting() + ")"
-	case e.EnvProfile != "":
-		return e.EnvProfile, " (from " + e.EnvVar + ")"
 	case errors.As(e.Err, &notExist):
 		return notExist.Profile, ""
 	}

@@ -158,12 +158,12 @@ func TestMintFailsFastWhenMetadataServiceHangs(t *testing.T) {
 		{name: "credential_source", awsProfile: "ec2role", timeout: true,
 			config: "[profile ec2role]\nrole_arn = arn:aws:iam::123456789012:role/dsqlenv-test\ncredential_source = Ec2InstanceMetadata\n",
 			want: []string{
-				"profile prod: no AWS credentials from AWS profile ec2role: the EC2 instance metadata service did not answer within 1.5s: ",
+				"profile prod: no AWS credentials from AWS profile ec2role (from aws_profile:): the EC2 instance metadata service did not answer within 1.5s: ",
 				"change credential_source of AWS profile ec2role"}},
 		{name: "credential_source, deadline before the budget", awsProfile: "ec2role", timeout: true, deadline: time.Second,
 			config: "[profile ec2role]\nrole_arn = arn:aws:iam::123456789012:role/dsqlenv-test\ncredential_source = Ec2InstanceMetadata\n",
 			want: []string{
-				"profile prod: no AWS credentials from AWS profile ec2role: the EC2 instance metadata service did not answer within 1s: ",
+				"profile prod: no AWS credentials from AWS profile ec2role (from aws_profile:): the EC2 instance metadata service did not answer within 1s: ",
 				"raise --timeout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

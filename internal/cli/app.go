@@ -41,7 +41,11 @@ func Run(ctx context.Context, e *Env, args []string) (code int) {
 	r.noCommand = line.cmd == nil
 	if line.pending != "" {
 		// urfave/cli would take the -- before the arguments as the flag's value.
-		return r.finish(usagef("%s needs a value (see %s --help)", line.pending, strings.TrimSpace("dsqlenv "+line.name)), 0)
+		see := "dsqlenv"
+		if line.cmd != nil {
+			see += " " + line.name
+		}
+		return r.finish(usagef("%s needs a value (see %s --help)", line.pending, see), 0)
 	}
 	return r.finish(app.RunContext(ctx, append([]string{args[0]}, line.normalized()...)), 0)
 }
@@ -158,11 +162,26 @@ func (r *run) globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Destination: &v.config,
 			Usage: "read profiles from `FILE` (default: $DSQLENV_CONFIG, else $XDG_CONFIG_HOME/dsqlenv/profiles.yaml)"},
 		&cli.BoolFlag{Name: "debug", Destination: &v.debug, Usage: "explain each step on stderr (token signatures redacted)"},
-		&cli.DurationFlag{Name: "timeout", Destination: &v.timeout, DefaultText: "$DSQLENV_TIMEOUT, else 30s",
-			Usage:  "give up getting AWS credentials and signing after `DURATION`",
-			Action: func(*cli.Context, time.Duration) error { v.timeoutSet = true; return nil }},
+		&cli.GenericFlag{Name: "timeout", Destination: (*durationValue)(&v.timeout), DefaultText: "$DSQLENV_TIMEOUT, else 30s",
+			Usage:  "give up getting AWS credentials and signing after `DURATION` (10s, 2m, or whole seconds: 30)",
+			Action: func(*cli.Context, any) error { v.timeoutSet = true; return nil }},
 	}
 }
+
+// durationValue is a flag's duration read as expires_in is read (profiles.ParseDuration): 10s,
+// 2m, or whole seconds (30).
+type durationValue time.Duration
+
+func (d *durationValue) Set(s string) error {
+	v, err := profiles.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
 
 // globalFlagValues are the global flags as the command line gave them.
 type globalFlagValues struct {
@@ -207,10 +226,10 @@ func (r *run) bindGlobals() (global, error) {
 	case env != "":
 		// Only the commands that wait for AWS read it (timeoutErr): list or show must not
 		// fail on it.
-		d, err := time.ParseDuration(env)
+		d, err := profiles.ParseDuration(env)
 		switch {
 		case err != nil:
-			g.timeoutErr = fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m: fix or unset it", env)
+			g.timeoutErr = fmt.Errorf("DSQLENV_TIMEOUT=%q is not a duration such as 10s or 2m, or whole seconds such as 30: fix or unset it", env)
 		case d <= 0:
 			g.timeoutErr = fmt.Errorf("DSQLENV_TIMEOUT=%s: give a duration above zero, such as 10s, or unset it", env)
 		default:
@@ -373,9 +392,13 @@ func flagError(err error, flags []cli.Flag) string {
 					if n != flag {
 						continue
 					}
-					switch f.(type) {
+					switch f := f.(type) {
 					case *cli.DurationFlag:
 						what = "a duration such as 10s, 2m or 1h30m"
+					case *cli.GenericFlag:
+						if _, ok := f.Destination.(*durationValue); ok {
+							what = "a duration such as 10s, 2m or 1h30m, or whole seconds such as 30"
+						}
 					case *cli.IntFlag:
 						what = "a whole number"
 					}

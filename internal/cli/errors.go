@@ -86,7 +86,7 @@ func tlsInPlainWords(err error, host string) string {
 }
 
 // fixVerbs begin the fix at the end of dsqlenv's error messages ("…: run aws sso login").
-var fixVerbs = []string{"run ", "check ", "give ", "set ", "fix ", "edit ", "use ", "remove ", "raise ", "leave ", "install ", "choose ", "change ", "unset ", "allow ", "name "}
+var fixVerbs = []string{"run ", "create ", "check ", "give ", "set ", "fix ", "edit ", "use ", "remove ", "raise ", "leave ", "install ", "choose ", "change ", "unset ", "allow ", "name "}
 
 // splitFix cuts an error message into what happened and the fix, at the last ": " that a fix
 // verb follows; fix is "" when there is none.

@@ -51,6 +51,9 @@ Examples:
 				return err
 			}
 			o.global = r.globals()
+			if o.path && o.fromAWS {
+				return usagef("init: --path prints where the file goes and writes nothing; --from-aws writes it: give one of them")
+			}
 			if !o.fromAWS && (c.IsSet("aws-profile") || c.IsSet("region")) {
 				return usagef("init: --aws-profile and --region go with --from-aws")
 			}

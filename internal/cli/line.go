@@ -22,7 +22,7 @@ type commandLine struct {
 	flags    []string     // the command's flags, wherever they were written, with their values
 	args     []string     // positional arguments
 	config   string       // the last --config or -c value
-	pending  string       // the last word, a flag that still needs its value
+	pending  string       // a flag that still needs its value: the last word, or one before --
 	help     bool         // -h or --help stands as one of the command's flags (never as a value)
 	unparsed []string     // after an unknown command: the rest, untouched
 }
@@ -60,7 +60,9 @@ func splitLine(app *cli.App, words []string) commandLine {
 				l.help = true
 			}
 			if !hasValue && takesValue(flags, name) {
-				if i+1 == len(words) {
+				// `--config -- bash prod`: -- ends the flags, it is no file name (--config=--
+				// still names one).
+				if i+1 == len(words) || words[i+1] == "--" {
 					l.pending = w
 					continue
 				}

@@ -113,7 +113,12 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 		// a signer that only reports the deadline.
 		var te *profiles.TimeoutError
 		var ce *profiles.CredentialsError
-		if errors.As(err, &te) || errors.As(err, &ce) {
+		if errors.As(err, &te) && te.Deadline {
+			// The signer sees only the time left when it started, a little less than
+			// --timeout (below zero for --timeout 1ns): the message names what was given.
+			te.After = g.timeout
+		}
+		if te != nil || errors.As(err, &ce) {
 			return err
 		}
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -658,3 +658,28 @@ func TestURLVarFromTheEnvironmentClearsOnlyAURL(t *testing.T) {
 		t.Errorf("database_url: PATH: %+v", r)
 	}
 }
+
+// A URL shown at a terminal is about to be copied, and a command line is the easy place to
+// paste it: one line on stderr says to keep it off command lines, where every local user can
+// read it. Piped, as $(…) is, nothing is said: a pipe into an argument cannot be told from
+// one into the environment, a file or a program's stdin.
+func TestURLAtATerminalSaysToKeepItOffCommandLines(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  prod:\n    endpoint: "+urlTestHost+"\n")
+	for cmd, use := range map[string]string{
+		"url":  `DATABASE_URL="$(dsqlenv url prod)" node app.js; for psql: dsqlenv exec prod -- psql`,
+		"jdbc": `SPRING_DATASOURCE_URL="$(dsqlenv jdbc prod)" java -jar app.jar, or your tool's connection settings`,
+	} {
+		e := testEnv(fixedMint)
+		e.StdoutIsTerminal = true
+		r := runEnv(t, e, "-c", cfg, cmd, "prod")
+		want := "dsqlenv: note: this URL holds a token valid for 15m: keep it off command lines, which any local user can read (ps, /proc/PID/cmdline); pass it in the environment: " + use + "\n"
+		if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || r.stderr != want {
+			t.Errorf("%s at a terminal: exit %d, stdout %q\nstderr %s\nwant   %s", cmd, r.code, r.stdout, r.stderr, want)
+		}
+		e = testEnv(fixedMint)
+		e.StdoutIsPipe = true
+		if r := runEnv(t, e, "-c", cfg, cmd, "prod"); r.code != 0 || strings.Count(r.stdout, "\n") != 1 || r.stderr != "" {
+			t.Errorf("%s into a pipe: %+v", cmd, r)
+		}
+	}
+}

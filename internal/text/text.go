@@ -91,7 +91,15 @@ func editDistance(a, b string) int {
 }
 
 // FormatDuration writes d the way people write it in the profiles file: 15m, 1h, 1h30m, 45s.
+// A second or more is rounded to the second; less keeps its unit (250ms, 1ns), so that a short
+// --timeout is never reported as 0s.
 func FormatDuration(d time.Duration) string {
+	if d != 0 && d > -time.Second && d < time.Second {
+		if ms := d.Round(time.Millisecond); ms != 0 {
+			return ms.String()
+		}
+		return d.String()
+	}
 	s := d.Round(time.Second).String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

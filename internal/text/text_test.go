@@ -6,7 +6,8 @@ import (
 )
 
 func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 4*time.Minute + 12*time.Second: "4m12s"} {
+	for d, want := range map[time.Duration]string{15 * time.Minute: "15m", time.Hour: "1h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s", 4*time.Minute + 12*time.Second: "4m12s",
+		0: "0s", time.Nanosecond: "1ns", 1500 * time.Microsecond: "2ms", 250 * time.Millisecond: "250ms", 999 * time.Millisecond: "999ms", 1499 * time.Millisecond: "1s"} {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%v) = %s, want %s", d, got, want)
 		}
