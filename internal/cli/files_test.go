@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -27,6 +28,45 @@ func homeEnv(t *testing.T) (*Env, string) {
 		StateHome:  filepath.Join(home, ".local", "state"),
 	}
 	return e, home
+}
+
+// The commands that write a file: a profile added, a service section, a password line, the
+// roots a block names.
+var writingCommands = [][]string{
+	{"add", "new1", "--cluster", "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws", "--no-check"},
+	{"service", "new1"},
+	{"pgpass", "new1"},
+	{"bash", "new1"},
+}
+
+// TestDirectoriesDsqlenvMakesArePrivate: every directory dsqlenv makes for its own files (the
+// profiles file's, the state directory with the password file and the locks, the data
+// directory with the roots) is 0700, as the XDG Base Directory Specification asks.
+func TestDirectoriesDsqlenvMakesArePrivate(t *testing.T) {
+	e, home := homeEnv(t)
+	if r := runEnv(t, e, "init"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	os.Remove(filepath.Join(e.Paths.ConfigHome, "dsqlenv", "profiles.yaml")) // add writes it again
+	for _, args := range writingCommands {
+		if r := runEnv(t, e, args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	var dirs int
+	filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || path == home {
+			return err
+		}
+		dirs++
+		if st, err := os.Lstat(path); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: mode %v, want 0700 (%v)", path, st.Mode().Perm(), err)
+		}
+		return nil
+	})
+	if dirs < 7 { // .config, .config/dsqlenv, .local, share, share/dsqlenv, state, state/dsqlenv
+		t.Errorf("only %d directories under %s", dirs, home)
+	}
 }
 
 // TestOthersCannotHoldTheCommandsLocks: any local user can open a home directory at 0755, and
