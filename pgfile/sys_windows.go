@@ -5,6 +5,7 @@ package pgfile
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,7 +33,10 @@ func tryLock(locks, dir string) (path string, release func(), err error) {
 		return "", nil, fmt.Errorf("cannot make the lock directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
+	switch {
+	case errors.Is(err, windows.ERROR_SHARING_VIOLATION): // a run letting go is removing it
+		return path, nil, nil
+	case err != nil:
 		return "", nil, err
 	}
 	h := windows.Handle(f.Fd())
