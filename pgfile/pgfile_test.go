@@ -20,6 +20,9 @@ func mergeProd(b []byte) ([]byte, error) {
 	return out, err
 }
 
+// testLocks is a lock directory of the test's own (see Edit).
+func testLocks(t *testing.T) string { return filepath.Join(t.TempDir(), "locks") }
+
 const prodBody = "host=a.dsql.us-east-1.on.aws\nport=5432\nsslmode=verify-full\n"
 
 func TestMergeService(t *testing.T) {
@@ -180,7 +183,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 	os.WriteFile(real, []byte("[a]\nhost=1\n"), 0o640)
 	link := filepath.Join(dir, ".pg_service.conf")
 	os.Symlink("dotfiles/pg_service.conf", link)
-	written, err := Edit(link, 0o600, mergeProd)
+	written, err := Edit(testLocks(t), link, 0o600, mergeProd)
 	if err != nil || written != real {
 		t.Fatalf("Update = %s, %v", written, err)
 	}
@@ -195,7 +198,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 		t.Errorf("content %q", b)
 	}
 	fresh := filepath.Join(dir, "new", "svc")
-	if _, err := Edit(fresh, 0o600, mergeProd); err != nil {
+	if _, err := Edit(testLocks(t), fresh, 0o600, mergeProd); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o600 {
@@ -208,7 +211,7 @@ func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
 }
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "svc")
+	path, locks := filepath.Join(t.TempDir(), "svc"), testLocks(t)
 	os.WriteFile(path, []byte("# keep me\n"), 0o600)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -217,7 +220,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			s := Section{Name: fmt.Sprintf("p%d", i), Keys: []KV{{"host", fmt.Sprintf("h%d", i)}}}
-			_, err := Edit(path, 0o600, func(b []byte) ([]byte, error) {
+			_, err := Edit(locks, path, 0o600, func(b []byte) ([]byte, error) {
 				out, _, err := MergeService(b, []Section{s}, false, false)
 				return out, err
 			})
@@ -246,7 +249,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 // running dsqlenv service at once would: the lock is an OS lock, not a Go mutex.
 func TestConcurrentProcessesLoseNothing(t *testing.T) {
 	if os.Getenv("PGFILE_CHILD") != "" {
-		_, err := Edit(os.Getenv("PGFILE_PATH"), 0o600, func(b []byte) ([]byte, error) {
+		_, err := Edit(os.Getenv("PGFILE_LOCKS"), os.Getenv("PGFILE_PATH"), 0o600, func(b []byte) ([]byte, error) {
 			s := Section{Name: os.Getenv("PGFILE_CHILD"), Keys: []KV{{"host", "h"}}}
 			out, _, err := MergeService(b, []Section{s}, false, false)
 			return out, err
@@ -256,11 +259,11 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 		}
 		return
 	}
-	path := filepath.Join(t.TempDir(), "svc")
+	path, locks := filepath.Join(t.TempDir(), "svc"), testLocks(t)
 	var cmds []*exec.Cmd
 	for i := 0; i < 8; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run", "^TestConcurrentProcessesLoseNothing$")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("PGFILE_CHILD=c%d", i), "PGFILE_PATH="+path)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("PGFILE_CHILD=c%d", i), "PGFILE_PATH="+path, "PGFILE_LOCKS="+locks)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +287,12 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 // the unprivileged user nobody.
 func TestReadOnlyDirectoryLeavesTheFileAlone(t *testing.T) {
 	if os.Getenv("PGFILE_RO_CHILD") != "" {
-		_, err := Edit(os.Getenv("PGFILE_PATH"), 0o600, mergeProd)
+		locks, err := os.MkdirTemp("", "pgfile-locks-") // the lock directory is the user's own
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(locks)
+		_, err = Edit(locks, os.Getenv("PGFILE_PATH"), 0o600, mergeProd)
 		if err == nil {
 			fmt.Println("NO ERROR")
 			os.Exit(3)
@@ -337,7 +345,7 @@ func TestReadOnlyFileIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "svc")
 	orig := "[a]\nhost=1\n"
 	os.WriteFile(path, []byte(orig), 0o444)
-	_, err := Edit(path, 0o600, mergeProd)
+	_, err := Edit(testLocks(t), path, 0o600, mergeProd)
 	if err == nil || !strings.Contains(err.Error(), "it is read-only (mode 0444): make it writable (chmod u+w)") {
 		t.Errorf("err %v", err)
 	}

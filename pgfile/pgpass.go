@@ -176,12 +176,12 @@ func passMatches(f []string, e PassEntry) bool {
 	return true
 }
 
-// WritePass merges entries into the password file at path (see MergePass and Edit). The
-// file always ends with mode 0600, whatever its old mode: libpq ignores a password file that
-// group or others can read (PostgreSQL documentation, "The Password File"), and it holds live
-// tokens.
-func WritePass(path string, entries []PassEntry) (string, error) {
-	return rewrite(path, 0o600, true, func(old []byte) ([]byte, error) {
+// WritePass merges entries into the password file at path (see MergePass, and Edit for
+// locks). The file always ends with mode 0600, whatever its old mode: libpq ignores a password
+// file that group or others can read (PostgreSQL documentation, "The Password File"), and it
+// holds live tokens.
+func WritePass(locks, path string, entries []PassEntry) (string, error) {
+	return rewrite(locks, path, 0o600, true, func(old []byte) ([]byte, error) {
 		return MergePass(old, entries)
 	})
 }

@@ -378,11 +378,11 @@ func MergeService(data []byte, sections []Section, remove, force bool) ([]byte, 
 	return []byte(out.String()), report, nil
 }
 
-// WriteService merges sections into the service file at path (see MergeService and Edit);
-// a new file gets mode 0600.
-func WriteService(path string, sections []Section, remove, force bool) (string, ServiceReport, error) {
+// WriteService merges sections into the service file at path (see MergeService, and Edit
+// for locks); a new file gets mode 0600.
+func WriteService(locks, path string, sections []Section, remove, force bool) (string, ServiceReport, error) {
 	var report ServiceReport
-	written, err := Edit(path, 0o600, func(old []byte) ([]byte, error) {
+	written, err := Edit(locks, path, 0o600, func(old []byte) ([]byte, error) {
 		data, r, err := MergeService(old, sections, remove, force)
 		report = r
 		return data, err

@@ -42,7 +42,7 @@ func TestSignalDuringWriteLeavesNoTempFile(t *testing.T) {
 		fmt.Println("ready")
 		for k := 0; ; k++ {
 			data := append(bytes.Repeat([]byte{'a' + byte(k%26)}, signalChildSize-1), '\n')
-			_, err := rewrite(path, 0o600, true, func([]byte) ([]byte, error) { return data, nil })
+			_, err := rewrite(filepath.Join(filepath.Dir(path), "locks"), path, 0o600, true, func([]byte) ([]byte, error) { return data, nil })
 			if errors.Is(err, errAborted) {
 				select {} // the handler is ending the process
 			}

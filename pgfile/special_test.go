@@ -33,9 +33,10 @@ func mknodNull(t *testing.T, path string) {
 // reading or writing would block forever.
 func updateWithin(t *testing.T, path string) error {
 	t.Helper()
+	locks := testLocks(t)
 	done := make(chan error, 1)
 	go func() {
-		_, err := Edit(path, 0o600, mergeProd)
+		_, err := Edit(locks, path, 0o600, mergeProd)
 		done <- err
 	}()
 	select {
@@ -95,7 +96,7 @@ func TestOnlyRegularFilesAreWritten(t *testing.T) {
 		}
 	}
 	// WritePass goes through the same checks.
-	if _, err := WritePass(dev, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); !errors.As(err, new(*NotRegularError)) {
+	if _, err := WritePass(testLocks(t), dev, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); !errors.As(err, new(*NotRegularError)) {
 		t.Errorf("WritePass to a device: %v", err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(m) > 0 {
@@ -141,7 +142,7 @@ func TestWritePassIsAlwaysPrivate(t *testing.T) {
 	os.WriteFile(path, []byte("# mine\n"), 0o644)
 	os.Chmod(path, 0o644)
 	for range 2 {
-		if _, err := WritePass(path, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); err != nil {
+		if _, err := WritePass(testLocks(t), path, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); err != nil {
 			t.Fatal(err)
 		}
 		if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
@@ -150,13 +151,13 @@ func TestWritePassIsAlwaysPrivate(t *testing.T) {
 		os.Chmod(path, 0o644) // the same content a second time still tightens the mode
 	}
 	fresh := filepath.Join(dir, "new", "pgpass")
-	if _, err := WritePass(fresh, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); err != nil {
+	if _, err := WritePass(testLocks(t), fresh, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o600 {
 		t.Errorf("new file mode %v, want 0600", st.Mode().Perm())
 	}
-	_, err := WritePass(path, []PassEntry{{"h", "5432", "postgres\n*", "admin", "token"}})
+	_, err := WritePass(testLocks(t), path, []PassEntry{{"h", "5432", "postgres\n*", "admin", "token"}})
 	if b, _ := os.ReadFile(path); err == nil || strings.Contains(string(b), "postgres\n") {
 		t.Errorf("a database with a line break: err %v, file %q", err, b)
 	}
@@ -166,7 +167,7 @@ func TestWritePassIsAlwaysPrivate(t *testing.T) {
 // no-op, not an empty file.
 func TestRemovingFromAMissingFileCreatesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "svc")
-	_, report, err := WriteService(path, []Section{prod}, true, false)
+	_, report, err := WriteService(testLocks(t), path, []Section{prod}, true, false)
 	if err != nil || len(report.Missing) != 1 {
 		t.Fatalf("err %v, report %+v", err, report)
 	}

@@ -3,37 +3,100 @@
 package pgfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"syscall"
-	"time"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
 )
 
-// lockDir takes an exclusive flock on the directory itself: the file is replaced by rename,
-// so a lock on the file would be on an inode that is gone, and a lock file would litter the
-// user's home directory.
-func lockDir(dir string) (func(), error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
+// tryLock makes one attempt at the lock for dir: flock, without blocking, on a lock file in
+// locks, made 0600 through a descriptor of locks that was made 0700, opened without following
+// a link, and checked to be the user's own with no group or other bits, so no one else can
+// open the file or swap the directory under it. The file is named after dir's device and
+// inode, which name the directory however its path is spelled (through a link, or /home
+// linked to /usr/home), as the inode a lock on the directory itself was taken on did.
+// release is nil when another run holds the lock, or let go of it and removed the file (or
+// the directory) meanwhile: then try again. release removes the file before it lets go, so
+// whoever locked the removed file finds that it is no longer at its name and tries again.
+func tryLock(locks, dir string) (path string, release func(), err error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return "", nil, &fs.PathError{Op: "stat", Path: dir, Err: err}
 	}
-	// Without blocking, retried until LockWait: a directory anyone can read (a home at 0755)
-	// can be locked by anyone, and a cron job must not wait for ever on another user.
-	deadline := time.Now().Add(LockWait)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
-			break
+	name := fmt.Sprintf("%x-%x.lock", uint64(st.Dev), uint64(st.Ino))
+	path = filepath.Join(locks, name)
+	if err := os.MkdirAll(locks, 0o700); errors.Is(err, fs.ErrNotExist) {
+		return path, nil, nil // a run letting go removed a parent meanwhile
+	} else if err != nil {
+		return "", nil, notLocks(locks, err)
+	}
+	dfd, err := unix.Open(locks, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case err == unix.ENOENT:
+		return path, nil, nil
+	case err != nil:
+		return "", nil, notLocks(locks, &fs.PathError{Op: "open", Path: locks, Err: err})
+	}
+	fd := -1
+	defer func() {
+		if release == nil {
+			unix.Close(dfd)
+			if fd >= 0 {
+				unix.Close(fd)
+			}
 		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("another process has held the lock on the directory for over %s (flock); find it with: fuser -v %s", LockWait, dir)
-		}
-		time.Sleep(50 * time.Millisecond)
+	}()
+	var ds unix.Stat_t
+	if err := unix.Fstat(dfd, &ds); err != nil {
+		return "", nil, &fs.PathError{Op: "stat", Path: locks, Err: err}
 	}
-	if err != nil {
-		f.Close()
-		return nil, err
+	switch euid := unix.Geteuid(); {
+	case int(ds.Uid) != euid:
+		return "", nil, unsafeLocks(locks, fmt.Sprintf("belongs to uid %d, not to you (uid %d)", ds.Uid, euid))
+	case ds.Mode&0o077 != 0:
+		return "", nil, unsafeLocks(locks, fmt.Sprintf("can be opened by others (mode %04o)", ds.Mode&0o7777))
 	}
-	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+	fd, err = unix.Openat(dfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	switch {
+	case err == unix.ENOENT: // the directory was removed after it was opened
+		return path, nil, nil
+	case err != nil:
+		return "", nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	switch err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err {
+	case nil:
+	case unix.EWOULDBLOCK, unix.EINTR:
+		return path, nil, nil
+	default:
+		return "", nil, &fs.PathError{Op: "flock", Path: path, Err: err}
+	}
+	var locked, named unix.Stat_t
+	if unix.Fstat(fd, &locked) != nil || unix.Fstatat(dfd, name, &named, unix.AT_SYMLINK_NOFOLLOW) != nil || locked.Dev != named.Dev || locked.Ino != named.Ino {
+		return path, nil, nil
+	}
+	return path, func() {
+		unix.Unlinkat(dfd, name, 0)
+		unix.Close(fd) // closing the last descriptor lets go of the flock
+		unix.Close(dfd)
+	}, nil
 }
+
+// notLocks explains why the lock directory could not be made or opened: what stands there
+// instead of a directory (a link, a file), or err.
+func notLocks(locks string, err error) error {
+	if st, lerr := os.Lstat(locks); lerr == nil && !st.IsDir() {
+		return unsafeLocks(locks, "is "+safefile.Kind(st.Mode()))
+	}
+	return fmt.Errorf("cannot make the lock directory: %w", err)
+}
+
+func unsafeLocks(locks, why string) error {
+	return fmt.Errorf("the lock directory %s %s: it must be a directory of your own that no one else can open; remove it, and dsqlenv makes it again (mode 0700)", locks, why)
+}
+
+func findHolder(path string) string { return "find it with: fuser -v " + path }

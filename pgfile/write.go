@@ -17,7 +17,9 @@ var LockWait = 10 * time.Second
 
 // Edit reads the file at path (a missing file reads as empty), passes its content to edit,
 // and writes the result back atomically under an exclusive lock, so concurrent dsqlenv runs
-// each see the other's change. It returns the path written.
+// each see the other's change. It returns the path written. The lock is a file in locks, a
+// directory of the user's own that only the user can open (see lock); every writer of the
+// same files must name the same one.
 //
 // Only regular files are read or written: a symbolic link is followed to its final target and
 // written through (a dotfile kept in a dotfiles repository stays there); a target that is a
@@ -26,18 +28,18 @@ var LockWait = 10 * time.Second
 // path that does not exist yet is created, but never the directory of a dangling link's
 // target. The mode of an existing file is kept; a new file gets newMode; a read-only file is
 // refused. An error from edit comes back prefixed with the file's path.
-func Edit(path string, newMode fs.FileMode, edit func([]byte) ([]byte, error)) (string, error) {
-	return rewrite(path, newMode, false, edit)
+func Edit(locks, path string, newMode fs.FileMode, edit func([]byte) ([]byte, error)) (string, error) {
+	return rewrite(locks, path, newMode, false, edit)
 }
 
 // EditPrivate is Edit for a file that holds a secret: it ends with mode 0600, whatever its
 // old mode.
-func EditPrivate(path string, edit func([]byte) ([]byte, error)) (string, error) {
-	return rewrite(path, 0o600, true, edit)
+func EditPrivate(locks, path string, edit func([]byte) ([]byte, error)) (string, error) {
+	return rewrite(locks, path, 0o600, true, edit)
 }
 
 // rewrite is Edit; with private the file ends with mode 0600 whatever its old mode.
-func rewrite(path string, newMode fs.FileMode, private bool, edit func([]byte) ([]byte, error)) (string, error) {
+func rewrite(locks, path string, newMode fs.FileMode, private bool, edit func([]byte) ([]byte, error)) (string, error) {
 	target, linked, err := resolve(path)
 	if err != nil {
 		return "", err
@@ -48,7 +50,7 @@ func rewrite(path string, newMode fs.FileMode, private bool, edit func([]byte) (
 			return "", fmt.Errorf("cannot create the directory of %s: %w", target, err)
 		}
 	}
-	unlock, err := lockDir(dir)
+	unlock, err := lock(locks, dir)
 	if err != nil {
 		return "", fmt.Errorf("cannot lock %s: %w", dir, err)
 	}
@@ -84,6 +86,54 @@ func rewrite(path string, newMode fs.FileMode, private bool, edit func([]byte) (
 	return target, writeAtomic(target, data, mode, false)
 }
 
+// lock takes the exclusive lock under which a file in dir is read, changed and renamed over:
+// an OS lock on a lock file in locks, named after dir (tryLock). locks is made 0700 and
+// refused unless it is a directory of the user's own that no one else can open, so only the
+// user's own processes (and root) can hold the lock. A lock on dir itself, or on a file
+// beside the target, could be held by anyone who can open it (a home directory at 0755),
+// and would stop every dsqlenv write there: a systemd unit's proxy would never start.
+// Letting go removes the lock file and the directories lock made, when empty: a run leaves
+// nothing behind. It gives up after LockWait: a cron job must not wait for ever on a stuck run.
+func lock(locks, dir string) (func(), error) {
+	if locks == "" {
+		return nil, errors.New("no lock directory was given (a bug in dsqlenv)")
+	}
+	deadline := time.Now().Add(LockWait)
+	for {
+		made := missingDirs(locks)
+		path, release, err := tryLock(locks, dir)
+		switch {
+		case release != nil:
+			return func() { release(); removeDirs(made) }, nil
+		case err != nil:
+			removeDirs(made)
+			return nil, err
+		case time.Now().After(deadline):
+			removeDirs(made)
+			return nil, fmt.Errorf("another dsqlenv run has held the lock %s for over %s; %s", path, LockWait, findHolder(path))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// missingDirs lists the directories that making dir would create, outermost first.
+func missingDirs(dir string) []string {
+	var made []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
+			return made
+		}
+		made = append([]string{d}, made...)
+	}
+}
+
+// removeDirs removes the directories missingDirs listed, innermost first, when empty.
+func removeDirs(made []string) {
+	for i := len(made) - 1; i >= 0; i-- {
+		os.Remove(made[i]) // only an empty directory goes
+	}
+}
+
 // MaxFileSize bounds a service or password file dsqlenv reads: a real one is a few
 // kilobytes, and /dev/zero or a runaway file must not eat memory.
 const MaxFileSize = 16 << 20
@@ -113,13 +163,7 @@ func readRegular(path, target string) ([]byte, fs.FileInfo, error) {
 // file, when no regular file stood there before, and the directories it created; a caller
 // whose later writes fail calls it.
 func Replace(path string, data []byte, mode fs.FileMode, verify func() error) (undo func(), err error) {
-	var made []string // directories to create, deepest last
-	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		made = append([]string{d}, made...)
-	}
+	made := missingDirs(filepath.Dir(path))
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the directory of %s: %w", path, unwrapPath(err))
 	}
@@ -128,9 +172,7 @@ func Replace(path string, data []byte, mode fs.FileMode, verify func() error) (u
 		if created {
 			os.Remove(path)
 		}
-		for i := len(made) - 1; i >= 0; i-- {
-			os.Remove(made[i]) // only an empty directory goes
-		}
+		removeDirs(made)
 	}
 	if err != nil {
 		undo()

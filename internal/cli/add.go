@@ -170,7 +170,7 @@ func runAdd(ctx context.Context, r *run, o addOptions) error {
 	}
 	path := o.config
 	r.stage("add "+path, func() (string, error) {
-		written, err := pgfile.Edit(path, 0o600, func(old []byte) ([]byte, error) {
+		written, err := pgfile.Edit(r.lockDir(), path, 0o600, func(old []byte) ([]byte, error) {
 			return profiles.AddProfile(old, o.name, fields, o.force)
 		})
 		if err != nil {

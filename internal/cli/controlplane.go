@@ -353,7 +353,7 @@ func (r *run) addClusters(g global, cmd, awsProfile string, all []cluster) (adde
 	path := g.config
 	r.stage("add "+path, func() (string, error) {
 		var names []string
-		written, err := pgfile.Edit(path, 0o600, func(data []byte) ([]byte, error) {
+		written, err := pgfile.Edit(r.lockDir(), path, 0o600, func(data []byte) ([]byte, error) {
 			for _, a := range adds {
 				out, err := profiles.AddProfile(data, a.name, a.fields, false)
 				if err != nil {

@@ -79,6 +79,13 @@ func (r *run) passFilePath() string {
 	return filepath.Join(r.Paths.StateHome, "dsqlenv", "pgpass")
 }
 
+// lockDir holds the lock files of dsqlenv's writes (pgfile.Edit), in the state directory: every
+// dsqlenv of the user must find the same one, and XDG_RUNTIME_DIR is set in a login session or
+// a systemd unit but not under cron or su, where a lock there would miss the other's.
+func (r *run) lockDir() string {
+	return filepath.Join(r.Paths.StateHome, "dsqlenv", "locks")
+}
+
 // serviceFilePath is libpq's per-user service file: PGSERVICEFILE, else
 // %APPDATA%\postgresql\.pg_service.conf on Windows and ~/.pg_service.conf elsewhere
 // (PostgreSQL documentation, "The Connection Service File").

@@ -78,7 +78,9 @@ func runInit(ctx context.Context, r *run, o initOptions) error {
 		return fmt.Errorf("init: %s already exists; edit it, or remove it first to start over", path)
 	}
 	r.stage("init", func() (string, error) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		// 0700, as the XDG Base Directory Specification asks of a directory made to write a
+		// file into: the profiles file is the user's alone.
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return "", fmt.Errorf("init: %v", err)
 		}
 		// O_EXCL: never overwrite, even if another process creates the file meanwhile.

@@ -297,7 +297,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 			}
 			cfg.Password = pw
 			passfile := r.libpqPassFile()
-			if _, err := pgfile.WritePass(passfile, []pgfile.PassEntry{{Host: host, Port: port, Database: conn.Database, User: conn.User, Password: pw}}); err != nil {
+			if _, err := pgfile.WritePass(r.lockDir(), passfile, []pgfile.PassEntry{{Host: host, Port: port, Database: conn.Database, User: conn.User, Password: pw}}); err != nil {
 				return ep, fmt.Errorf("proxy %s: adding the local password to %s: %v", conn.Profile, passfile, err)
 			}
 			ep.lines = append(ep.lines, fmt.Sprintf("local password in %s (and in %s for %s@%s)", file, passfile, conn.User, conn.Database))
@@ -368,7 +368,7 @@ func (r *run) localPassword(profile string) (password, file string, err error) {
 	var b [32]byte
 	rand.Read(b[:])
 	pw := base64.RawURLEncoding.EncodeToString(b[:])
-	if _, err := pgfile.EditPrivate(file, func([]byte) ([]byte, error) { return []byte(pw + "\n"), nil }); err != nil {
+	if _, err := pgfile.EditPrivate(r.lockDir(), file, func([]byte) ([]byte, error) { return []byte(pw + "\n"), nil }); err != nil {
 		return "", "", fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
 	}
 	return pw, file, nil

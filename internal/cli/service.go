@@ -124,7 +124,7 @@ func (r *run) stageService(o serviceOptions, sections []pgfile.Section) error {
 		path = r.userPath(o.file)
 	}
 	r.stage("service", func() (string, error) {
-		written, rep, err := pgfile.WriteService(path, sections, o.remove, o.force)
+		written, rep, err := pgfile.WriteService(r.lockDir(), path, sections, o.remove, o.force)
 		if err != nil {
 			return "", err
 		}
