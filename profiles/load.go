@@ -158,26 +158,36 @@ func unwrapPathError(err error) error {
 
 // Parse decodes a profiles file already in memory; path is used in messages.
 func Parse(path string, data []byte) (*File, error) {
+	f, line, err := decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Profiles) == 0 {
+		return nil, &FileError{Path: path, Line: line, Msg: "defines no profiles: add one under profiles: (see `dsqlenv init`)"}
+	}
+	return f, nil
+}
+
+// decode is Parse without the rule that a file defines a profile (AddProfile adds the first
+// one), returning the line of profiles: (0 when there is none).
+func decode(path string, data []byte) (*File, int, error) {
 	// yaml.v3 reads a UTF-8 byte order mark as content; editors on Windows add one.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &FileError{Path: path, Msg: "is empty: add a profiles: section (see `dsqlenv init`)"}
+		return nil, 0, &FileError{Path: path, Msg: "is empty: add a profiles: section (see `dsqlenv init`)"}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var doc document
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, &FileError{Path: path, Msg: "holds no YAML document: add a profiles: section (see `dsqlenv init`)"}
+			return nil, 0, &FileError{Path: path, Msg: "holds no YAML document: add a profiles: section (see `dsqlenv init`)"}
 		}
-		return nil, yamlError(path, data, err)
+		return nil, 0, yamlError(path, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
-		return nil, &FileError{Path: path, Line: extra.Line, Msg: "holds more than one YAML document (---): keep everything in one"}
-	}
-	if len(doc.Profiles.list) == 0 {
-		return nil, &FileError{Path: path, Line: doc.Profiles.line, Msg: "defines no profiles: add one under profiles: (see `dsqlenv init`)"}
+		return nil, 0, &FileError{Path: path, Line: extra.Line, Msg: "holds more than one YAML document (---): keep everything in one"}
 	}
 	f := &File{Path: path, Profiles: doc.Profiles.list}
 	for i := range f.Profiles {
@@ -187,11 +197,11 @@ func Parse(path string, data []byte) (*File, error) {
 	}
 	if doc.Defaults != nil {
 		if doc.Defaults.Endpoint.Set {
-			return nil, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
+			return nil, 0, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
 		}
 		f.Defaults = Fields(*doc.Defaults)
 	}
-	return f, nil
+	return f, doc.Profiles.line, nil
 }
 
 var yamlLineRE = lazyRE(`^(?:yaml: )?line (\d+): (.*)$`)
