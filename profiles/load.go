@@ -66,8 +66,8 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !IsProfileName(k.Value) {
-			return errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", k.Value)
+		if k.Kind != yaml.ScalarNode {
+			return errAt(k, "profiles: expected a profile name, found %s", describe(k))
 		}
 		if prev, dup := seen[k.Value]; dup {
 			return errAt(k, "profile %q is defined twice (first on line %d): rename or remove one", k.Value, prev)
@@ -80,6 +80,14 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 		}
 		var f Fields
 		var perr error
+		if !IsProfileName(k.Value) {
+			// Like a bad field, a bad name fails only its profile: the commands that use it
+			// say why, and list shows it as invalid with what could be read.
+			_ = f.UnmarshalYAML(v)
+			p.list = append(p.list, Profile{Name: text.EscapeControls(k.Value), Line: k.Line, Fields: f,
+				Err: errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit: rename it", k.Value)})
+			continue
+		}
 		if err := f.UnmarshalYAML(v); err != nil {
 			le, ok := err.(*lineError)
 			if !ok {
