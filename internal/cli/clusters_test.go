@@ -404,3 +404,40 @@ func TestClustersAddNewFileFailsWithoutWriting(t *testing.T) {
 		t.Errorf("new file: %v %v", st, err)
 	}
 }
+
+// Same-named clusters get names that say their own region and no other: orders,
+// orders-us-east-1, orders-us-east-1-2, … (orders-us-east-2 is us-east-2's).
+func TestClustersNamesSayTheirOwnRegion(t *testing.T) {
+	regions := []string{"us-east-1", "us-east-1", "us-east-1", "us-east-1", "us-east-2", "us-east-2", "us-east-2", "us-east-1", "eu-west-1"}
+	want := []string{"orders", "orders-us-east-1", "orders-us-east-1-2", "orders-us-east-1-3", "orders-us-east-2", "orders-us-east-2-2", "orders-us-east-2-3", "orders-us-east-1-4", "orders-eu-west-1"}
+	taken := map[string]bool{}
+	for i, region := range regions {
+		got := uniqueName("orders", region, taken)
+		if got != want[i] {
+			t.Errorf("cluster %d in %s: %s, want %s", i+1, region, got, want[i])
+		}
+		for _, other := range []string{"us-east-1", "us-east-2", "eu-west-1"} {
+			if other != region && strings.Contains(got, other) {
+				t.Errorf("cluster %d in %s is named %s, which says %s", i+1, region, got, other)
+			}
+		}
+	}
+	// Through the control plane: three same-named clusters in one region, two in another.
+	ids := []string{"eeeeeeeeeeeeeeeeeeeeeeeee1", "eeeeeeeeeeeeeeeeeeeeeeeee2", "eeeeeeeeeeeeeeeeeeeeeeeee3", "eeeeeeeeeeeeeeeeeeeeeeeee4", "eeeeeeeeeeeeeeeeeeeeeeeee5"}
+	srv := startFakeDSQL(t, &fakeDSQL{clusters: map[string][]fakeCluster{
+		"us-east-1": {{id: ids[0], name: "Orders", status: "ACTIVE"}, {id: ids[1], name: "Orders", status: "ACTIVE"}, {id: ids[2], name: "Orders", status: "ACTIVE"}},
+		"us-east-2": {{id: ids[3], name: "Orders", status: "ACTIVE"}, {id: ids[4], name: "Orders", status: "ACTIVE"}},
+	}})
+	r := runBin(t, dsqlEnv(t, srv), "clusters", "--aws-profile", "work", "--region", "us-east-1,us-east-2", "--json")
+	var got []cluster
+	if err := json.Unmarshal([]byte(r.stdout), &got); r.code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", r.code, err, r.stderr)
+	}
+	var names []string
+	for _, c := range got {
+		names = append(names, c.Region+":"+c.Profile)
+	}
+	if w := "us-east-1:orders us-east-1:orders-us-east-1 us-east-1:orders-us-east-1-2 us-east-2:orders-us-east-2 us-east-2:orders-us-east-2-2"; strings.Join(names, " ") != w {
+		t.Errorf("profiles %s, want %s", strings.Join(names, " "), w)
+	}
+}

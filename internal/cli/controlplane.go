@@ -113,13 +113,16 @@ func profileNameFor(name, id string) string {
 }
 
 // uniqueName is name, or name-REGION when another cluster listed before took it (the two
-// halves of a multi-Region pair often share a Name tag).
+// halves of a multi-Region pair often share a Name tag), then name-REGION-2, -3 and on: a
+// number goes after the region, never into it, so that a name says no other region than its
+// cluster's.
 func uniqueName(name, region string, taken map[string]bool) string {
 	if taken[name] {
 		name += "-" + region
 	}
+	base := name
 	for i := 2; taken[name]; i++ {
-		name = fmt.Sprintf("%s-%d", strings.TrimSuffix(name, fmt.Sprintf("-%d", i-1)), i)
+		name = fmt.Sprintf("%s-%d", base, i)
 	}
 	taken[name] = true
 	return name
