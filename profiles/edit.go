@@ -157,6 +157,10 @@ func addProfiles(data []byte, adds []NewProfile, replace bool) ([]byte, error) {
 	return []byte(out), nil
 }
 
+// EndpointProblem says why s cannot be a profile's endpoint, as the profiles file's check does;
+// "" when it can.
+func EndpointProblem(s string) string { return checkEndpoint(s) }
+
 // ExistsError is a profile that AddProfile was not told to replace.
 type ExistsError struct {
 	Name string
