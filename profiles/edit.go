@@ -152,7 +152,7 @@ func addProfiles(data []byte, adds []NewProfile, replace bool) ([]byte, error) {
 		if len(adds) > 1 {
 			what = fmt.Sprintf("%d profiles", len(adds))
 		}
-		return nil, fmt.Errorf("dsqlenv could not add %s without changing the rest of the file (%v): nothing was written; add it by hand", what, err)
+		return nil, fmt.Errorf("cannot add %s without changing the rest of the file (%v): nothing was written; add it by hand", what, err)
 	}
 	return []byte(out), nil
 }

@@ -57,7 +57,7 @@ func TestAddProfileKeepsFieldsAfterAColumn0Comment(t *testing.T) {
 func TestAddProfileRefusesToChangeAnotherProfile(t *testing.T) {
 	file := "profiles:\n  prod:\n    endpoint: aaaaaaaaaaaaaaaaaaaaaaaaa1.dsql.us-east-1.on.aws\n    application_name: |+\n      app\n\n"
 	got, err := AddProfile([]byte(file), "new1", []Entry{{"endpoint", "bbbbbbbbbbbbbbbbbbbbbbbbb1.dsql.us-east-1.on.aws"}}, false)
-	want := "dsqlenv could not add profile new1 without changing the rest of the file (application_name: of profile prod would change): nothing was written; add it by hand"
+	want := "cannot add profile new1 without changing the rest of the file (application_name: of profile prod would change): nothing was written; add it by hand"
 	if err == nil || err.Error() != want || got != nil {
 		t.Errorf("error %v, file:\n%s\nwant error %s", err, got, want)
 	}
