@@ -66,8 +66,8 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !IsProfileName(k.Value) {
-			return errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", k.Value)
+		if k.Kind != yaml.ScalarNode {
+			return errAt(k, "profiles: expected a profile name, found %s", describe(k))
 		}
 		if prev, dup := seen[k.Value]; dup {
 			return errAt(k, "profile %q is defined twice (first on line %d): rename or remove one", k.Value, prev)
@@ -80,6 +80,14 @@ func (p *profileList) UnmarshalYAML(n *yaml.Node) error {
 		}
 		var f Fields
 		var perr error
+		if !IsProfileName(k.Value) {
+			// Like a bad field, a bad name fails only its profile: the commands that use it
+			// say why, and list shows it as invalid with what could be read.
+			_ = f.UnmarshalYAML(v)
+			p.list = append(p.list, Profile{Name: text.EscapeControls(k.Value), Line: k.Line, Fields: f,
+				Err: errAt(k, "profile name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit: rename it", k.Value)})
+			continue
+		}
 		if err := f.UnmarshalYAML(v); err != nil {
 			le, ok := err.(*lineError)
 			if !ok {
@@ -158,26 +166,36 @@ func unwrapPathError(err error) error {
 
 // Parse decodes a profiles file already in memory; path is used in messages.
 func Parse(path string, data []byte) (*File, error) {
+	f, line, err := decode(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Profiles) == 0 {
+		return nil, &FileError{Path: path, Line: line, Msg: "defines no profiles: add one under profiles: (see `dsqlenv init`)"}
+	}
+	return f, nil
+}
+
+// decode is Parse without the rule that a file defines a profile (AddProfile adds the first
+// one), returning the line of profiles: (0 when there is none).
+func decode(path string, data []byte) (*File, int, error) {
 	// yaml.v3 reads a UTF-8 byte order mark as content; editors on Windows add one.
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &FileError{Path: path, Msg: "is empty: add a profiles: section (see `dsqlenv init`)"}
+		return nil, 0, &FileError{Path: path, Msg: "is empty: add a profiles: section (see `dsqlenv init`)"}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var doc document
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, &FileError{Path: path, Msg: "holds no YAML document: add a profiles: section (see `dsqlenv init`)"}
+			return nil, 0, &FileError{Path: path, Msg: "holds no YAML document: add a profiles: section (see `dsqlenv init`)"}
 		}
-		return nil, yamlError(path, data, err)
+		return nil, 0, yamlError(path, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
-		return nil, &FileError{Path: path, Line: extra.Line, Msg: "holds more than one YAML document (---): keep everything in one"}
-	}
-	if len(doc.Profiles.list) == 0 {
-		return nil, &FileError{Path: path, Line: doc.Profiles.line, Msg: "defines no profiles: add one under profiles: (see `dsqlenv init`)"}
+		return nil, 0, &FileError{Path: path, Line: extra.Line, Msg: "holds more than one YAML document (---): keep everything in one"}
 	}
 	f := &File{Path: path, Profiles: doc.Profiles.list}
 	for i := range f.Profiles {
@@ -187,11 +205,11 @@ func Parse(path string, data []byte) (*File, error) {
 	}
 	if doc.Defaults != nil {
 		if doc.Defaults.Endpoint.Set {
-			return nil, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
+			return nil, 0, &FileError{Path: path, Line: doc.Defaults.Endpoint.Line, Msg: "defaults: endpoint belongs in each profile, not in defaults"}
 		}
 		f.Defaults = Fields(*doc.Defaults)
 	}
-	return f, nil
+	return f, doc.Profiles.line, nil
 }
 
 var yamlLineRE = lazyRE(`^(?:yaml: )?line (\d+): (.*)$`)

@@ -104,7 +104,7 @@ func TestLoadErrors(t *testing.T) {
 		{"null value", "profiles:\n  prod:\n" + ep + "    user:\n", `p.yaml:4: profile prod: field "user" has no value`},
 		{"profile not a mapping", "profiles:\n  prod: hello\n", "p.yaml:2: profile prod: expected a mapping of settings"},
 		{"no profiles", "defaults:\n  user: x\n", "p.yaml: defines no profiles"},
-		{"bad name", "profiles:\n  'a b':\n" + ep, `p.yaml:2: profile name "a b"`},
+		{"list as a name", "profiles:\n  [a, b]:\n" + ep, `p.yaml:2: profiles: expected a profile name, found a list`},
 		{"endpoint in defaults", "defaults:\n" + strings.Replace(ep, "    ", "  ", 1) + "profiles:\n  prod:\n" + ep, "p.yaml:2: defaults: endpoint belongs in each profile"},
 		{"defaults type", "defaults:\n  port: x\nprofiles:\n  prod:\n" + ep, `p.yaml:2: defaults: port: expected a whole number`},
 		{"two documents", "profiles:\n  prod:\n" + ep + "---\nprofiles: {}\n", "more than one YAML document"},
@@ -125,6 +125,33 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error spans lines: %q", err)
 			}
 		})
+	}
+}
+
+// A profile name that is no name fails its profile, not the file, as a bad field does.
+func TestABadProfileNameFailsOnlyItself(t *testing.T) {
+	ep := "    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n"
+	f, err := Parse("p.yaml", []byte("profiles:\n  prod:\n"+ep+"  -x:\n"+ep+"  \"a\\eb\":\n"+ep+"  dev:\n"+ep))
+	if err != nil {
+		t.Fatalf("one bad name failed the file: %v", err)
+	}
+	if got := strings.Join(f.Names(), " "); got != `prod -x a\x1bb dev` {
+		t.Errorf("names %q: the bad ones are listed, their control characters escaped", got)
+	}
+	for _, name := range []string{"prod", "dev"} {
+		if _, err := f.Resolve(name, "/home/u"); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	want := `p.yaml:4: profile name "-x": use letters, digits, '.', '_' and '-', starting with a letter or digit: rename it`
+	if _, err := f.Lookup("-x"); err == nil || err.Error() != want {
+		t.Errorf("-x: got %v, want %s", err, want)
+	}
+	if p := f.Profiles[1]; p.Fields.Endpoint.Value != "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws" {
+		t.Errorf("what -x holds is kept, for list: %+v", p.Fields)
+	}
+	if _, err := f.Lookup(`a\x1bb`); err == nil || !strings.Contains(err.Error(), `p.yaml:6: profile name "a\x1bb"`) {
+		t.Errorf("a control character: %v", err)
 	}
 }
 

@@ -30,7 +30,7 @@ func newAddCommand(r *run) *cli.Command {
 		Name:      "add",
 		Category:  "Commands",
 		Usage:     "add a profile for a DSQL cluster to the profiles file",
-		ArgsUsage: "NAME",
+		ArgsUsage: "NAME --cluster CLUSTER",
 		Description: `Writes profile NAME into the profiles file (--config; a new file when there is
 none) with the cluster's endpoint and, when given, aws_profile: --aws-profile.
 Every other line of the file, comments and blank lines included, stays as it was.
@@ -50,7 +50,7 @@ Examples:
    dsqlenv add prod --cluster abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws --force
    dsqlenv add prod --cluster abcdefghijklmnopqrstuvwxyz --region us-east-1 && eval "$(dsqlenv bash prod)"`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "cluster", Destination: &o.cluster, Usage: "the cluster: its `ID`, ARN or endpoint (required)"},
+			&cli.StringFlag{Name: "cluster", Destination: &o.cluster, Usage: "the `CLUSTER`: its ID, ARN or endpoint (required)"},
 			&cli.StringFlag{Name: "region", Destination: &o.region, Usage: "the cluster's `REGION` (default: from the ARN or endpoint, else the AWS profile's region)"},
 			&cli.StringFlag{Name: "aws-profile", Destination: &o.awsProfile, Usage: "sign with AWS profile `NAME`: written as aws_profile:, and used for the check"},
 			&cli.BoolFlag{Name: "force", Destination: &o.force, Usage: "replace a profile of the same name"},

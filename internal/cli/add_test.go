@@ -111,7 +111,7 @@ func TestAddFailures(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"add"}, 2, "dsqlenv: add: missing NAME (usage: dsqlenv add NAME)\n"},
+		{[]string{"add"}, 2, "dsqlenv: add: missing NAME (usage: dsqlenv add NAME --cluster CLUSTER)\n"},
 		{[]string{"add", "prod"}, 2, "dsqlenv: add: which cluster? give --cluster ID (with --region), ARN or ENDPOINT (dsqlenv clusters lists them)\n"},
 		{[]string{"add", "-prod", "--cluster", idNew}, 2, ""}, // a flag urfave/cli does not know
 		{[]string{"add", "bad/name", "--cluster", idNew}, 2, "dsqlenv: add: profile name \"bad/name\": use letters, digits, '.', '_' and '-', starting with a letter or digit\n"},

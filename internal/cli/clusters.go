@@ -31,10 +31,12 @@ endpoint and multi-Region peers. Piped: one line per cluster, the same columns
 separated by tabs, "-" for none. --json: one JSON array.
 
 --add writes one profile per cluster into the profiles file (--config), named by
-the cluster's Name tag (lower-cased, other characters turned into '-') or its ID,
+the cluster's Name tag (lower-cased, other characters turned into '-'; a second
+cluster of the name gets -REGION, the next ones -REGION-2, -REGION-3) or its ID,
 with its endpoint and --aws-profile; a name already in the file is skipped with a
-note (dsqlenv add --force replaces one), and so are clusters being deleted.
-Comments and layout of the file stay as they were.
+note (dsqlenv add --force replaces one), and so are clusters being deleted and
+clusters the control plane cannot describe. Comments and layout of the file stay
+as they were. dsqlenv reads at most 1 MiB an answer and 1,000 clusters a region.
 
 Examples:
    dsqlenv clusters

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 // fakeDSQL is the DSQL control plane as the SDK's restJson1 serializers and deserializers
@@ -22,6 +25,8 @@ type fakeDSQL struct {
 	clusters map[string][]fakeCluster // region → clusters, in list order
 	pageSize int                      // clusters per ListClusters page; 0: all
 	deny     map[string]bool          // operation → AccessDeniedException
+	huge     bool                     // ListClusters answers with a body that never ends
+	endless  bool                     // ListClusters answers empty pages that always have a next one
 
 	mu    sync.Mutex
 	calls []string // "REGION OP [next-token]"
@@ -29,6 +34,8 @@ type fakeDSQL struct {
 
 type fakeCluster struct {
 	id, name, status string
+	endpoint         string   // GetCluster's endpoint, when not the cluster's own
+	broken           bool     // GetCluster answers with a body that does not decode
 	set              []string // multi-Region: the ARNs of every cluster of the set
 	witness          string
 }
@@ -74,8 +81,24 @@ func (f *fakeDSQL) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			f.fail(w, 403, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: dsql:ListClusters on resource: * because no identity-based policy allows the dsql:ListClusters action")
 			return
 		}
-		cs := f.clusters[region]
 		start, _ := strconv.Atoi(tok)
+		switch {
+		case f.huge:
+			// Streamed: the test allocates one small buffer however much the client reads,
+			// and stops when the client hangs up (or at 256 MiB, far over the cap).
+			entry := []byte(strings.Repeat(`{"identifier":"`+idNew+`","arn":"`+fakeARN(region, idNew)+`"},`, 64))
+			w.Write([]byte(`{"clusters":[`))
+			for n := 0; n < 256<<20; n += len(entry) {
+				if _, err := w.Write(entry); err != nil {
+					return
+				}
+			}
+			return
+		case f.endless:
+			json.NewEncoder(w).Encode(map[string]any{"clusters": []any{}, "nextToken": strconv.Itoa(start + 1)})
+			return
+		}
+		cs := f.clusters[region]
 		end := len(cs)
 		if f.pageSize > 0 && start+f.pageSize < end {
 			end = start + f.pageSize
@@ -109,6 +132,12 @@ func (f *fakeDSQL) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			}
 			if c.status != "CREATING" { // the endpoint comes with the cluster
 				out["endpoint"] = c.id + ".dsql." + region + ".on.aws"
+			}
+			if c.endpoint != "" {
+				out["endpoint"] = c.endpoint
+			}
+			if c.broken {
+				out["endpoint"] = 42
 			}
 			if c.set != nil {
 				out["multiRegionProperties"] = map[string]any{"witnessRegion": c.witness, "clusters": c.set}
@@ -402,5 +431,129 @@ func TestClustersAddNewFileFailsWithoutWriting(t *testing.T) {
 	}
 	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("new file: %v %v", st, err)
+	}
+}
+
+// Same-named clusters get names that say their own region and no other: orders,
+// orders-us-east-1, orders-us-east-1-2, … (orders-us-east-2 is us-east-2's).
+func TestClustersNamesSayTheirOwnRegion(t *testing.T) {
+	regions := []string{"us-east-1", "us-east-1", "us-east-1", "us-east-1", "us-east-2", "us-east-2", "us-east-2", "us-east-1", "eu-west-1"}
+	want := []string{"orders", "orders-us-east-1", "orders-us-east-1-2", "orders-us-east-1-3", "orders-us-east-2", "orders-us-east-2-2", "orders-us-east-2-3", "orders-us-east-1-4", "orders-eu-west-1"}
+	taken := map[string]bool{}
+	for i, region := range regions {
+		got := uniqueName("orders", region, taken)
+		if got != want[i] {
+			t.Errorf("cluster %d in %s: %s, want %s", i+1, region, got, want[i])
+		}
+		for _, other := range []string{"us-east-1", "us-east-2", "eu-west-1"} {
+			if other != region && strings.Contains(got, other) {
+				t.Errorf("cluster %d in %s is named %s, which says %s", i+1, region, got, other)
+			}
+		}
+	}
+	// Through the control plane: three same-named clusters in one region, two in another.
+	ids := []string{"eeeeeeeeeeeeeeeeeeeeeeeee1", "eeeeeeeeeeeeeeeeeeeeeeeee2", "eeeeeeeeeeeeeeeeeeeeeeeee3", "eeeeeeeeeeeeeeeeeeeeeeeee4", "eeeeeeeeeeeeeeeeeeeeeeeee5"}
+	srv := startFakeDSQL(t, &fakeDSQL{clusters: map[string][]fakeCluster{
+		"us-east-1": {{id: ids[0], name: "Orders", status: "ACTIVE"}, {id: ids[1], name: "Orders", status: "ACTIVE"}, {id: ids[2], name: "Orders", status: "ACTIVE"}},
+		"us-east-2": {{id: ids[3], name: "Orders", status: "ACTIVE"}, {id: ids[4], name: "Orders", status: "ACTIVE"}},
+	}})
+	r := runBin(t, dsqlEnv(t, srv), "clusters", "--aws-profile", "work", "--region", "us-east-1,us-east-2", "--json")
+	var got []cluster
+	if err := json.Unmarshal([]byte(r.stdout), &got); r.code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", r.code, err, r.stderr)
+	}
+	var names []string
+	for _, c := range got {
+		names = append(names, c.Region+":"+c.Profile)
+	}
+	if w := "us-east-1:orders us-east-1:orders-us-east-1 us-east-1:orders-us-east-1-2 us-east-2:orders-us-east-2 us-east-2:orders-us-east-2-2"; strings.Join(names, " ") != w {
+		t.Errorf("profiles %s, want %s", strings.Join(names, " "), w)
+	}
+}
+
+// A control plane that answers with no end (a hostile or mistaken AWS_ENDPOINT_URL_DSQL) is
+// read up to a cap per answer, and the command fails saying so.
+func TestClustersAnswerOverTheCap(t *testing.T) {
+	srv := startFakeDSQL(t, &fakeDSQL{huge: true})
+	r := runBin(t, dsqlEnv(t, srv), "clusters", "--aws-profile", "work", "--add")
+	want := "dsqlenv: clusters: dsql:ListClusters in us-east-1: the answer is over the 1 MiB dsqlenv reads: is the endpoint (AWS_ENDPOINT_URL_DSQL=" + srv.URL + ") a DSQL control plane?\n"
+	if r.code != 1 || r.stdout != "" || r.stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// The clusters and the pages of one region are capped, and the note says so; the clusters
+// under the cap are all added, in one edit of the file.
+func TestClustersCountOverTheCap(t *testing.T) {
+	f := &fakeDSQL{clusters: map[string][]fakeCluster{}, pageSize: 100}
+	for i := range maxClusters + 5 {
+		f.clusters["us-east-1"] = append(f.clusters["us-east-1"], fakeCluster{id: fmt.Sprintf("%026d", i), status: "ACTIVE"})
+	}
+	srv := startFakeDSQL(t, f)
+	env := dsqlEnv(t, srv)
+	file := filepath.Join(envValue(env, "HOME"), "profiles.yaml")
+	r := runBin(t, env, "clusters", "--config", file, "--aws-profile", "work", "--add")
+	note := fmt.Sprintf("dsqlenv: note: the DSQL API in us-east-1 lists more than %d clusters (or pages): dsqlenv took the first %d\n", maxClusters, maxClusters)
+	if r.code != 0 || !strings.Contains(r.stderr, note) || !strings.Contains(r.stderr, "dsqlenv: added profiles 00000000000000000000000000, 00000000000000000000000001, ") || !strings.Contains(r.stderr, ", 00000000000000000000000009 and 990 more to "+file+"\n") || strings.Count(r.stdout, "\n") != maxClusters {
+		t.Fatalf("exit %d, %d lines, stderr %.300q", r.code, strings.Count(r.stdout, "\n"), r.stderr)
+	}
+	pf, err := profiles.Load(file)
+	if err != nil || len(pf.Profiles) != maxClusters || pf.Profiles[maxClusters-1].Name != fmt.Sprintf("%026d", maxClusters-1) {
+		t.Errorf("the file: %v", err)
+	}
+	f.mu.Lock()
+	gets := 0
+	for _, c := range f.calls {
+		if strings.Contains(c, " GetCluster ") {
+			gets++
+		}
+	}
+	f.mu.Unlock()
+	if gets != maxClusters {
+		t.Errorf("%d GetCluster calls, want %d", gets, maxClusters)
+	}
+	// All on one page.
+	srv = startFakeDSQL(t, &fakeDSQL{clusters: f.clusters})
+	r = runBin(t, dsqlEnv(t, srv), "clusters", "--aws-profile", "work")
+	if r.code != 0 || r.stderr != note || strings.Count(r.stdout, "\n") != maxClusters {
+		t.Errorf("one page: exit %d, %d lines, stderr %q", r.code, strings.Count(r.stdout, "\n"), r.stderr)
+	}
+	// Pages that never end, with no clusters on them.
+	srv = startFakeDSQL(t, &fakeDSQL{endless: true})
+	r = runBin(t, dsqlEnv(t, srv), "clusters", "--aws-profile", "work")
+	note = fmt.Sprintf("dsqlenv: note: the DSQL API in us-east-1 lists more than %d clusters (or pages): dsqlenv took the first 0\n", maxClusters)
+	if r.code != 0 || r.stderr != note+"dsqlenv: no DSQL clusters in us-east-1 for AWS profile work (from --aws-profile)\n" {
+		t.Errorf("endless pages: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A cluster the control plane describes badly is skipped with a line that names it; the
+// others are added.
+func TestClustersAddSkipsABadCluster(t *testing.T) {
+	bad1, bad2 := "fffffffffffffffffffffffff1", "fffffffffffffffffffffffff2"
+	srv := startFakeDSQL(t, &fakeDSQL{clusters: map[string][]fakeCluster{"us-east-1": {
+		{id: bad1, name: "evil", status: "ACTIVE", endpoint: "x.dsql.us-east-1.on.aws/\n  other:"},
+		{id: idOrdersEast1, name: "orders", status: "ACTIVE"},
+		{id: bad2, name: "broken", status: "ACTIVE", broken: true},
+		{id: "../../../etc", status: "ACTIVE"},
+	}}})
+	env := dsqlEnv(t, srv)
+	file := filepath.Join(envValue(env, "HOME"), "profiles.yaml")
+	r := runBin(t, env, "clusters", "--config", file, "--aws-profile", "work", "--add")
+	got, _ := os.ReadFile(file)
+	want := "# dsqlenv profiles (`dsqlenv add` wrote this file; every field: dsqlenv init --path, then the README)\nprofiles:\n" +
+		"  orders:\n    endpoint: " + idOrdersEast1 + ".dsql.us-east-1.on.aws\n    aws_profile: work\n"
+	if r.code != 0 || string(got) != want {
+		t.Fatalf("exit %d, stderr %s, file:\n%s", r.code, r.stderr, got)
+	}
+	for _, line := range []string{
+		"dsqlenv: skipped 1 identifier in us-east-1 that ListClusters gave as clusters: no cluster IDs (the first: \"../../../etc\")\n",
+		"dsqlenv: skipped cluster " + bad2 + " in us-east-1: dsql:GetCluster failed: ",
+		"dsqlenv: skipped cluster " + bad1 + " in us-east-1: its endpoint \"x.dsql.us-east-1.on.aws/\\n  other:\" is not a bare host name",
+		"dsqlenv: added profile orders to " + file + "\n",
+	} {
+		if !strings.Contains(r.stderr, line) {
+			t.Errorf("stderr lacks %q:\n%s", line, r.stderr)
+		}
 	}
 }

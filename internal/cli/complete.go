@@ -113,7 +113,15 @@ func argCandidates(r *run, l commandLine) []string {
 		if err != nil {
 			return nil
 		}
-		return f.Names()
+		// A name that is no profile name (invalid, and it may hold $(…)) never goes onto
+		// the command line.
+		var names []string
+		for _, n := range f.Names() {
+			if profiles.IsProfileName(n) {
+				names = append(names, n)
+			}
+		}
+		return names
 	case strings.Contains(arg, "|"):
 		return strings.Split(arg, "|")
 	}

@@ -17,6 +17,7 @@ func TestCompleteCandidates(t *testing.T) {
 	cfg := writeFile(t, dir, "p.yaml", completeProfiles)
 	other := writeFile(t, dir, "other.yaml", "profiles:\n  elsewhere:\n    endpoint: d.dsql.us-east-1.on.aws\n")
 	broken := writeFile(t, dir, "broken.yaml", "profiles: [\n")
+	badName := writeFile(t, dir, "bad-name.yaml", "profiles:\n  \"$(touch x)\":\n    endpoint: d.dsql.us-east-1.on.aws\n  good:\n    endpoint: e.dsql.us-east-1.on.aws\n")
 	r := &run{Env: testEnv(fixedMint, "DSQLENV_CONFIG="+cfg)}
 	app := newApp(r)
 	for _, tc := range []struct {
@@ -37,7 +38,8 @@ func TestCompleteCandidates(t *testing.T) {
 		{[]string{"-c", other, "fish"}, "", "elsewhere"},
 		{[]string{"--config=" + other, "show"}, "", "elsewhere"},
 		{[]string{"bash", "--config", other}, "", "elsewhere"},
-		{[]string{"-c", broken, "bash"}, "", ""}, // a broken file gives nothing, silently
+		{[]string{"-c", broken, "bash"}, "", ""},      // a broken file gives nothing, silently
+		{[]string{"-c", badName, "bash"}, "", "good"}, // a name that is no name is never offered for the line
 		{[]string{"service", "prod"}, "s", "staging"},
 		{[]string{"exec"}, "st", "staging"},
 		{[]string{"exec", "prod", "--"}, "", ""},

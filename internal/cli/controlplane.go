@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -113,13 +115,16 @@ func profileNameFor(name, id string) string {
 }
 
 // uniqueName is name, or name-REGION when another cluster listed before took it (the two
-// halves of a multi-Region pair often share a Name tag).
+// halves of a multi-Region pair often share a Name tag), then name-REGION-2, -3 and on: a
+// number goes after the region, never into it, so that a name says no other region than its
+// cluster's.
 func uniqueName(name, region string, taken map[string]bool) string {
 	if taken[name] {
 		name += "-" + region
 	}
+	base := name
 	for i := 2; taken[name]; i++ {
-		name = fmt.Sprintf("%s-%d", strings.TrimSuffix(name, fmt.Sprintf("-%d", i-1)), i)
+		name = fmt.Sprintf("%s-%d", base, i)
 	}
 	taken[name] = true
 	return name
@@ -176,15 +181,63 @@ func (a *dsqlClient) client(region string) *dsql.Client {
 	if c := a.clients[region]; c != nil {
 		return c
 	}
-	c := dsql.NewFromConfig(a.cfg, func(o *dsql.Options) { o.Region = region })
+	c := dsql.NewFromConfig(a.cfg, func(o *dsql.Options) {
+		o.Region = region
+		o.HTTPClient = cappedBodies{o.HTTPClient}
+	})
 	a.clients[region] = c
 	return c
+}
+
+// maxAnswer bounds each answer of the control plane: a ListClusters page (at most 100
+// clusters) or a GetCluster (at most 50 tags) is tens of kilobytes, and an endpoint that is
+// no DSQL control plane (AWS_ENDPOINT_URL_DSQL) must not fill memory.
+const maxAnswer = 1 << 20
+
+// maxClusters bounds the clusters (and the ListClusters pages) dsqlenv reads in one region.
+const maxClusters = 1000
+
+// errAnswerTooLarge is an answer over maxAnswer bytes.
+var errAnswerTooLarge = fmt.Errorf("the answer is over the %d MiB dsqlenv reads", maxAnswer>>20)
+
+// cappedBodies is the SDK's HTTP client with every answer read through a cap.
+type cappedBodies struct{ next dsql.HTTPClient }
+
+func (c cappedBodies) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.Do(req)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &cappedBody{ReadCloser: resp.Body, left: maxAnswer}
+	}
+	return resp, err
+}
+
+// cappedBody fails with errAnswerTooLarge once it has read more than left bytes.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte over the cap tells a longer answer from one of the cap
+	}
+	n, err := b.ReadCloser.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		return 0, errAnswerTooLarge
+	}
+	return n, err
 }
 
 // apiError says what a failed control-plane call means and what to do about it, on one line.
 func (a *dsqlClient) apiError(ctx context.Context, op, region string, err error) error {
 	var denied *types.AccessDeniedException
 	switch {
+	case errors.Is(err, errAnswerTooLarge):
+		where := ""
+		if u := a.r.Getenv("AWS_ENDPOINT_URL_DSQL"); u != "" {
+			where = fmt.Sprintf(" (AWS_ENDPOINT_URL_DSQL=%s)", u)
+		}
+		return fmt.Errorf("%s: dsql:%s in %s: %v: is the endpoint%s a DSQL control plane?", a.cmd, op, region, errAnswerTooLarge, where)
 	case errors.As(err, &denied):
 		return fmt.Errorf("%s: access denied: %s may not call dsql:%s in %s (%s): allow dsql:%s in its IAM policy, or use another --aws-profile",
 			a.cmd, a.who(), op, region, oneField(aws.ToString(denied.Message)), op)
@@ -197,16 +250,31 @@ func (a *dsqlClient) apiError(ctx context.Context, op, region string, err error)
 // list is every cluster in region, described by GetCluster, in the order ListClusters gives.
 func (a *dsqlClient) list(ctx context.Context, region string) ([]cluster, error) {
 	cl := a.client(region)
-	var ids []string
-	p := dsql.NewListClustersPaginator(cl, &dsql.ListClustersInput{})
-	for p.HasMorePages() {
+	var ids, notIDs []string
+	p := dsql.NewListClustersPaginator(cl, &dsql.ListClustersInput{}, func(o *dsql.ListClustersPaginatorOptions) { o.StopOnDuplicateToken = true })
+	capped := false
+	for pages := 0; p.HasMorePages(); pages++ {
+		if capped = len(ids)+len(notIDs) >= maxClusters || pages >= maxClusters; capped {
+			break
+		}
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, a.apiError(ctx, "ListClusters", region, err)
 		}
 		for _, s := range page.Clusters {
-			ids = append(ids, aws.ToString(s.Identifier))
+			if id := aws.ToString(s.Identifier); profiles.IsClusterID(id) {
+				ids = append(ids, id)
+			} else {
+				notIDs = append(notIDs, id)
+			}
 		}
+	}
+	if capped || len(ids) > maxClusters {
+		ids = ids[:min(len(ids), maxClusters)]
+		a.r.note("capped "+region, fmt.Sprintf("note: the DSQL API in %s lists more than %d clusters (or pages): dsqlenv took the first %d", region, maxClusters, len(ids)))
+	}
+	if len(notIDs) > 0 {
+		a.r.note("not IDs "+region, fmt.Sprintf("skipped %d %s in %s that ListClusters gave as clusters: no cluster IDs (the first: %q)", len(notIDs), plural(len(notIDs), "identifier"), region, notIDs[0]))
 	}
 	a.g.debugf(a.r, "%s: %d clusters in %s", a.cmd, len(ids), region)
 	out := make([]cluster, len(ids))
@@ -233,9 +301,17 @@ func (a *dsqlClient) list(ctx context.Context, region string) ([]cluster, error)
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
+	// A cluster the control plane cannot describe is skipped, the others kept; a refusal or
+	// the deadline would fail them all, and fails the command.
+	var denied *types.AccessDeniedException
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.As(err, &denied) || ctx.Err() != nil:
 			return nil, a.apiError(ctx, "GetCluster", region, err)
+		default:
+			gone[i] = true
+			a.r.note("skipped "+region+" "+ids[i], fmt.Sprintf("skipped cluster %s in %s: dsql:GetCluster failed: %s", ids[i], region, oneField(err.Error())))
 		}
 	}
 	kept := out[:0]
@@ -315,11 +391,7 @@ func (r *run) addClusters(g global, cmd, awsProfile string, all []cluster) (adde
 			}
 		}
 	}
-	type add struct {
-		name   string
-		fields []profiles.Entry
-	}
-	var adds []add
+	var adds []profiles.NewProfile
 	var notes []string
 	for _, c := range all {
 		switch types.ClusterStatus(c.Status) {
@@ -335,11 +407,15 @@ func (r *run) addClusters(g global, cmd, awsProfile string, all []cluster) (adde
 			notes = append(notes, fmt.Sprintf("skipped cluster %s in %s: profile %s already exists (dsqlenv add %s --cluster %s --force replaces it)", c.ID, c.Region, c.Profile, c.Profile, c.ARN))
 			continue
 		}
+		if why := profiles.EndpointProblem(c.Endpoint); why != "" {
+			notes = append(notes, fmt.Sprintf("skipped cluster %s in %s: its endpoint %s", c.ID, c.Region, why))
+			continue
+		}
 		fields := []profiles.Entry{{Key: "endpoint", Value: c.Endpoint}}
 		if awsProfile != "" {
 			fields = append(fields, profiles.Entry{Key: "aws_profile", Value: awsProfile})
 		}
-		adds = append(adds, add{c.Profile, fields})
+		adds = append(adds, profiles.NewProfile{Name: c.Profile, Fields: fields})
 		if c.Status != string(types.ClusterStatusActive) && c.Status != string(types.ClusterStatusIdle) {
 			notes = append(notes, fmt.Sprintf("note: cluster %s (profile %s) is %s, not ACTIVE yet", c.ID, c.Profile, c.Status))
 		}
@@ -352,22 +428,20 @@ func (r *run) addClusters(g global, cmd, awsProfile string, all []cluster) (adde
 	}
 	path := g.config
 	r.stage("add "+path, func() (string, error) {
-		var names []string
 		written, err := pgfile.Edit(r.lockDir(), path, 0o600, func(data []byte) ([]byte, error) {
-			for _, a := range adds {
-				out, err := profiles.AddProfile(data, a.name, a.fields, false)
-				if err != nil {
-					return nil, err
-				}
-				data = out
-				names = append(names, a.name)
-			}
-			return data, nil
+			return profiles.AddProfiles(data, adds) // one parse and one check, however many
 		})
 		if err != nil {
 			return "", fmt.Errorf("%s: %v", cmd, err)
 		}
-		return strings.Join(append(notes, fmt.Sprintf("added %s to %s", plural(len(names), "profile")+" "+strings.Join(names, ", "), written)), "\n"), nil
+		var names []string
+		for _, a := range adds[:min(len(adds), 10)] {
+			names = append(names, a.Name)
+		}
+		if more := len(adds) - len(names); more > 0 {
+			names[len(names)-1] += fmt.Sprintf(" and %d more", more)
+		}
+		return strings.Join(append(notes, fmt.Sprintf("added %s to %s", plural(len(adds), "profile")+" "+strings.Join(names, ", "), written)), "\n"), nil
 	})
 	return len(adds), nil
 }
