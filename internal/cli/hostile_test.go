@@ -56,7 +56,7 @@ func TestOnlyRegularFilesAreReadOrWritten(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, r.code, r.stderr, tc.want)
 		}
-		if d := time.Since(start); d > 5*time.Second {
+		if d := time.Since(start); d > 30*time.Second { // a blocked open would never end: slack for a loaded machine
 			t.Errorf("%v took %s", tc.args, d)
 		}
 	}

@@ -48,12 +48,15 @@ func watchAWSFiles(t *testing.T) (*awsFileWatch, []string) {
 	return w, env
 }
 
-// touched waits briefly for a writer woken by a program that has already exited.
-func (w *awsFileWatch) touched() string {
+// touched names the file a program that has already exited opened, "" for none, waiting up
+// to wait for the writer it woke to say so. That writer may run late on a loaded machine:
+// where a file must have been opened, wait long; where none may be, a short wait can only
+// miss an open, never invent one.
+func (w *awsFileWatch) touched(wait time.Duration) string {
 	select {
 	case name := <-w.opened:
 		return name
-	case <-time.After(200 * time.Millisecond):
+	case <-time.After(wait):
 		return ""
 	}
 }
@@ -77,7 +80,7 @@ func TestNoTokenCommandsDoNotLoadAWSConfig(t *testing.T) {
 			if r.code != 0 {
 				t.Errorf("exit %d: %s", r.code, r.stderr)
 			}
-			if name := w.touched(); name != "" {
+			if name := w.touched(200 * time.Millisecond); name != "" {
 				t.Errorf("loaded the AWS configuration (opened %s)", name)
 			}
 		})
@@ -89,7 +92,7 @@ func TestNoTokenCommandsDoNotLoadAWSConfig(t *testing.T) {
 		if r.code != 0 {
 			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
 		}
-		if w.touched() == "" {
+		if w.touched(time.Minute) == "" {
 			t.Errorf("%v minted without opening the AWS files: the detector is blind", args)
 		}
 	}

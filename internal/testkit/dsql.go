@@ -59,6 +59,10 @@ type DSQL struct {
 	refilled time.Time
 	sessions map[uint32][]byte // backend pid → secret key of each relayed session, for cancel requests
 	stats    DSQLStats
+	// readySent, when set (by the package's tests), runs in a session's goroutine once the
+	// client can have read ReadyForQuery, before the relay starts: a test holds the double
+	// there to check that nothing after that point still reads the clock.
+	readySent func()
 }
 
 // DSQLOptions change the double. The zero value is DSQL's own quotas and limits.
@@ -616,14 +620,19 @@ func (d *DSQL) session(raw net.Conn, tc *tls.Conn, b *pgproto3.Backend, startup 
 			return
 		}
 	}
-	// Counted before the client hears ReadyForQuery, so a test that connected sees it.
+	// Counted, and the session's start taken, before the client hears ReadyForQuery: a test
+	// that has connected sees it, and may move the clock at once without moving the cap.
 	d.mu.Lock()
 	d.stats.Accepted++
+	start := d.nowLocked()
+	hook := d.readySent
 	d.mu.Unlock()
 	if err := b.Flush(); err != nil {
 		return
 	}
-	start := d.Now()
+	if hook != nil {
+		hook()
+	}
 	raw.SetDeadline(time.Time{})
 	be.SetDeadline(time.Time{})
 

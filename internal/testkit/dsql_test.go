@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -402,11 +403,19 @@ func TestDSQLSessionCapAndLimits(t *testing.T) {
 
 	t.Run("cap on the double's clock", func(t *testing.T) {
 		d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{}) // DSQL's 60 minutes
+		// The double is held from the moment the client can read ReadyForQuery until the
+		// clock has moved: the worst a loaded machine can do to a test that moves the clock
+		// as soon as it has connected. The cap counts from the start all the same.
+		held := make(chan struct{})
+		release := sync.OnceFunc(func() { close(held) })
+		t.Cleanup(release) // before the double stops, even when the test fails early
+		testkit.SetReadySent(d, func() { <-held })
 		c, err := dsqlConnect(t, d, "tester", good(t, d, "tester"), "sslnegotiation=direct", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.Advance(59 * time.Minute)
+		release()
 		if got, err := query(t, c, "SELECT 'alive'"); err != nil || got != "alive" {
 			t.Fatalf("after 59 minutes: %q, %v", got, err)
 		}

@@ -5,10 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/big"
 	"net"
@@ -228,12 +230,50 @@ func (pg *Postgres) installCert(t testing.TB, crt, key []byte) {
 	}
 }
 
-// ReplaceCert swaps the server certificate and reloads the server.
+// ReplaceCert swaps the server certificate, reloads the server, and returns once the server
+// presents the new certificate. pg_ctl reload only sends SIGHUP (-w does not wait for a
+// reload), and the postmaster rereads its SSL files when it next runs: on a loaded machine
+// that may be seconds later.
 func (pg *Postgres) ReplaceCert(t testing.TB, crt, key []byte) {
 	t.Helper()
+	block, _ := pem.Decode(crt)
+	if block == nil {
+		t.Fatal("ReplaceCert: the certificate is not PEM")
+	}
 	pg.installCert(t, crt, key)
 	pg.run(t, filepath.Join(pg.bin, "pg_ctl"), "-D", pg.data, "-w", "reload")
-	time.Sleep(300 * time.Millisecond) // the postmaster rereads SSL files on SIGHUP, asynchronously
+	var last error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var served []byte
+		if served, last = pg.servedCert(); last == nil && bytes.Equal(served, block.Bytes) {
+			return
+		}
+	}
+	t.Fatalf("PostgreSQL did not present the new certificate within a minute of pg_ctl reload (last try: %v)", last)
+}
+
+// servedCert returns the certificate the server presents now to a TLS client on 127.0.0.1
+// (DER), after an SSLRequest as libpq sends it.
+func (pg *Postgres) servedCert() ([]byte, error) {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(pg.Port)), 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil { // SSLRequest
+		return nil, err
+	}
+	answer := make([]byte, 1)
+	if _, err := io.ReadFull(c, answer); err != nil || answer[0] != 'S' {
+		return nil, fmt.Errorf("SSLRequest answered %q, %v", answer, err)
+	}
+	// Only the certificate is looked at: whichever it is, this client does not go on.
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		return nil, err
+	}
+	return tc.ConnectionState().PeerCertificates[0].Raw, nil
 }
 
 func appendFile(t testing.TB, path, text string) {
