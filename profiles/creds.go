@@ -95,7 +95,7 @@ type sourceWatch struct {
 	// would have built from the same configuration.
 	command        string
 	commandProfile string
-	imds           *imds.Client
+	imds           ec2rolecreds.GetMetadataAPIClient
 
 	mu             sync.Mutex
 	processTimeout bool      // a credential_process was stopped
