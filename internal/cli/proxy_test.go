@@ -8,11 +8,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -158,6 +161,14 @@ func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `password authentication failed for user "admin"`) {
 		t.Errorf("TCP with a wrong password: %v %q", err, out)
 	}
+	// The same port on [::1] is the proxy's too, where localhost resolves to ::1 first.
+	data, _ := os.ReadFile(passfile)
+	pw := string(data[strings.LastIndexByte(strings.TrimSpace(string(data)), ':')+1:])
+	cmd = exec.Command(psql, "-XAtc", "select current_user", "host=::1 port="+port+" user=admin dbname=postgres sslmode=disable")
+	cmd.Env = append(penv, "PGPASSWORD="+strings.TrimSpace(pw), "PGPASSFILE=/nonexistent")
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+		t.Errorf("TCP on [::1] with the local password: %v %q", err, out)
+	}
 
 	// The tokens live 12 s (expires_in). 13 s later a block minted now is dead, and the proxy
 	// still gets in because it mints one per session. (The SDK signs with the real clock, so
@@ -217,6 +228,109 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 		r := runBin(t, env, append([]string{"proxy"}, tc.args...)...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("proxy %v: %+v", tc.args, r)
+		}
+	}
+}
+
+// TestProxyHoldsBothLoopbackFamilies: with [::1]:PORT taken (by another user, say), the
+// proxy refuses to listen on 127.0.0.1:PORT, naming the address and why: clients that try ::1
+// first for localhost would give the other program their password.
+func TestProxyHoldsBothLoopbackFamilies(t *testing.T) {
+	foreign, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("this test needs an IPv6 loopback: %v", err)
+	}
+	defer foreign.Close()
+	port := strconv.Itoa(foreign.Addr().(*net.TCPAddr).Port)
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"))
+	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port} {
+		// A proxy that starts runs until killed: 60 s tells that apart on a loaded machine.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, binPath, "proxy", "--listen", addr, "p")
+		cmd.Env = env
+		r := runCmd(t, cmd)
+		cancel()
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "[::1]:"+port+" is taken") || !strings.Contains(r.stderr, "localhost") {
+			t.Errorf("--listen %s beside a foreign [::1]:%s: %+v", addr, port, r)
+		}
+	}
+}
+
+// TestProxyPsqlLineRequiresSCRAM: where the psql on PATH loads libpq 16 or newer, the TCP
+// line carries require_auth=scram-sha-256 and connects as printed; a program that takes the
+// port while the proxy is down and asks for the password in cleartext then gets nothing.
+// libpq 15 rejects the keyword, so its line lacks it, with a note saying why; it gives the
+// password away.
+func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
+	t.Parallel() // its own servers, proxies and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	passfile := filepath.Join(t.TempDir(), "pgpass")
+	tcp := regexp.MustCompile(`psql "(host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=disable( require_auth=scram-sha-256)?)"`)
+	for _, libpq := range []int{18, 15} {
+		psql, penv := testkit.PsqlWithLibpq(t, libpq)
+		env := awsEnv(t, true, append([]string{"XDG_RUNTIME_DIR=" + t.TempDir(), "PGPASSFILE=" + passfile, "DSQLENV_CONFIG=" + cfg}, penv...)...)
+		env[0] = "PATH=" + filepath.Dir(psql) + string(os.PathListSeparator) + os.Getenv("PATH")
+		p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+		m := tcp.FindStringSubmatch(p.log())
+		if m == nil || (m[3] != "") != (libpq >= 16) {
+			t.Fatalf("libpq %d: start-up lines:\n%s", libpq, p.log())
+		}
+		conninfo, port := m[1], m[2]
+		cmd := exec.Command(psql, "-XAtc", "select current_user", conninfo)
+		cmd.Env = append(penv, "PGPASSFILE="+passfile)
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+			t.Errorf("libpq %d: the printed line %q: %v %q", libpq, conninfo, err, out)
+		}
+		if code := p.stop(t, syscall.SIGTERM); code != 0 {
+			t.Errorf("exit %d:\n%s", code, p.log())
+		}
+		if note := strings.Contains(p.log(), "note: the psql line lacks require_auth=scram-sha-256: psql 15"); note != (libpq < 16) {
+			t.Errorf("libpq %d: the note on require_auth is there: %v\n%s", libpq, note, p.log())
+		}
+
+		// Another program takes the port and asks for the password in cleartext.
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			defer ln.Close()
+			c, err := ln.Accept()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			be := pgproto3.NewBackend(c, c)
+			if _, err := be.ReceiveStartupMessage(); err != nil {
+				got <- err.Error()
+				return
+			}
+			be.Send(&pgproto3.AuthenticationCleartextPassword{})
+			be.Flush()
+			be.SetAuthType(pgproto3.AuthTypeCleartextPassword)
+			msg, err := be.Receive()
+			if pw, ok := msg.(*pgproto3.PasswordMessage); ok {
+				got <- "password " + pw.Password
+				be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "got it"})
+				be.Flush()
+				return
+			}
+			got <- fmt.Sprintf("no password: %T %v", msg, err)
+		}()
+		cmd = exec.Command(psql, "-XAtc", "select 1", conninfo)
+		cmd.Env = append(penv, "PGPASSFILE="+passfile)
+		out, err := cmd.CombinedOutput()
+		heard := <-got
+		if libpq >= 16 {
+			if err == nil || !strings.Contains(string(out), "server requested a cleartext password") || !strings.HasPrefix(heard, "no password") {
+				t.Errorf("libpq %d with require_auth against a cleartext request: %v %q; the other program: %q", libpq, err, out, heard)
+			}
+		} else if !strings.HasPrefix(heard, "password ") || len(heard) < len("password ")+20 {
+			t.Errorf("libpq %d without require_auth against a cleartext request: %v %q; the other program: %q (the note says it gets the password)", libpq, err, out, heard)
 		}
 	}
 }

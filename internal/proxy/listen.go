@@ -1,13 +1,63 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 )
+
+// ListenTCP listens on a loopback address (127.0.0.1:PORT, [::1]:PORT, localhost:PORT) and
+// holds the same port of the other loopback family too, serving both. Otherwise another local
+// user could take [::1]:PORT beside 127.0.0.1:PORT: where localhost resolves to ::1 first
+// (Debian, Ubuntu), libpq, pgAdmin and Go try ::1 first and would answer that user's
+// cleartext password request with the saved local password, or with PGPASSWORD, a live
+// token. When the other family's port is taken, ListenTCP refuses to start; when the
+// machine has no loopback of the other family at all, there is nothing to hold. Port 0 picks
+// a port free in both families.
+func ListenTCP(addr string) ([]net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || !IsLoopback(addr) {
+		return nil, fmt.Errorf("dsqlenv proxy: %s is not a loopback HOST:PORT", addr)
+	}
+	if strings.EqualFold(host, "localhost") {
+		host = "127.0.0.1"
+	}
+	other := "127.0.0.1"
+	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+		other = "::1"
+	}
+	// A loopback the machine lacks (IPv6 turned off) refuses even a free port.
+	probe, err := net.Listen("tcp", net.JoinHostPort(other, "0"))
+	if err != nil {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, fmt.Errorf("dsqlenv proxy: %w", err)
+		}
+		return []net.Listener{ln}, nil
+	}
+	probe.Close()
+	for tries := 0; ; tries++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, fmt.Errorf("dsqlenv proxy: %w", err)
+		}
+		otherAddr := net.JoinHostPort(other, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		ln2, err := net.Listen("tcp", otherAddr)
+		if err == nil {
+			return []net.Listener{ln, ln2}, nil
+		}
+		ln.Close()
+		if port == "0" && tries < 10 {
+			continue // a port free in one family only: pick another
+		}
+		return nil, fmt.Errorf("dsqlenv proxy: %s is taken (%v), perhaps by another user: clients that resolve localhost to %s first (libpq, pgAdmin and Go, where the system lists it first, as Debian and Ubuntu do ::1) would give that program the password they hold for this port; free that port or choose another one", otherAddr, errors.Unwrap(err), other)
+	}
+}
 
 // ListenUnix listens on a Unix socket at path, with mode 0600, inside an existing directory
 // that is the caller's and only the caller can enter (mode 0700). A stale socket file at path is replaced; any
