@@ -104,9 +104,14 @@ func (r *run) socketPath(profile string) string {
 	}
 	dir := filepath.Join(base, profile)
 	if len(filepath.Join(dir, ".s.PGSQL.5432")) > maxSocketPath {
-		dir = filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()), profile)
+		dir = filepath.Join(tmpSocketParent(), profile)
 	}
 	return dir
+}
+
+// tmpSocketParent is the short fallback parent of the socket directories, in /tmp.
+func tmpSocketParent() string {
+	return filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()))
 }
 
 // socketDir is socketPath, made 0700 when missing (and closed to others when present but

@@ -330,6 +330,13 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		return ep, err
 	}
 	if r.GOOS != "windows" {
+		// The fallback parent in /tmp is checked before anything goes into it: another user
+		// who made it first could swap the socket folder inside.
+		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
+			if err := proxy.PrivateDir(parent); err != nil {
+				return ep, fmt.Errorf("proxy %s: %s", conn.Profile, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
+			}
+		}
 		dir, err := r.socketDir(conn.Profile)
 		if err != nil {
 			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)

@@ -232,6 +232,76 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 	}
 }
 
+// proxyAtStart runs a proxy that should fail at start. One that starts instead runs until
+// killed: 60 s tells that apart on a loaded machine.
+func proxyAtStart(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, append([]string{"proxy"}, args...)...)
+	cmd.Env = env
+	return runCmd(t, cmd)
+}
+
+// TestProxySocketParentInTmp: the short fallback parent of the socket folder,
+// $TMPDIR/dsqlenv-UID, is refused when another user could have made or changed it (a link,
+// mode 0777, another owner), and made 0700 when missing.
+func TestProxySocketParentInTmp(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
+	// A runtime folder so long that the socket's path passes the limit.
+	runtime := filepath.Join(t.TempDir(), strings.Repeat("r", 110))
+	if err := os.MkdirAll(runtime, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		make func(parent string) error
+		want string
+	}{
+		{"a link", func(parent string) error { return os.Symlink(elsewhere, parent) }, "is not a directory but a symbolic link"},
+		{"mode 0777", func(parent string) error {
+			if err := os.Mkdir(parent, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(parent, 0o777)
+		}, "has mode 0777"},
+		{"another owner", func(parent string) error {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to make a folder of another user's")
+			}
+			if err := os.Mkdir(parent, 0o700); err != nil {
+				return err
+			}
+			return os.Chown(parent, 65534, 65534)
+		}, "belongs to UID 65534"},
+		{"missing", func(string) error { return nil }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			parent := filepath.Join(tmp, "dsqlenv-"+strconv.Itoa(os.Getuid()))
+			if err := tc.make(parent); err != nil {
+				t.Fatal(err)
+			}
+			env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+runtime, "TMPDIR="+tmp)
+			if tc.want == "" {
+				p := startProxy(t, env, 1, "p")
+				if fi, err := os.Lstat(parent); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 || !strings.Contains(p.log(), "host="+filepath.Join(parent, "p")+" ") {
+					t.Errorf("%s: %v %v\n%s", parent, fi, err, p.log())
+				}
+				return
+			}
+			r := proxyAtStart(t, env, "p")
+			if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, parent+" ") || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "XDG_RUNTIME_DIR") {
+				t.Errorf("%+v", r)
+			}
+			if entries, _ := os.ReadDir(elsewhere); len(entries) > 0 {
+				t.Errorf("the proxy wrote through the link: %v", entries)
+			}
+		})
+	}
+}
+
 // TestProxyHoldsBothLoopbackFamilies: with [::1]:PORT taken (by another user, say), the
 // proxy refuses to listen on 127.0.0.1:PORT, naming the address and why: clients that try ::1
 // first for localhost would give the other program their password.
@@ -245,12 +315,7 @@ func TestProxyHoldsBothLoopbackFamilies(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
 	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"))
 	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port} {
-		// A proxy that starts runs until killed: 60 s tells that apart on a loaded machine.
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		cmd := exec.CommandContext(ctx, binPath, "proxy", "--listen", addr, "p")
-		cmd.Env = env
-		r := runCmd(t, cmd)
-		cancel()
+		r := proxyAtStart(t, env, "--listen", addr, "p")
 		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "[::1]:"+port+" is taken") || !strings.Contains(r.stderr, "localhost") {
 			t.Errorf("--listen %s beside a foreign [::1]:%s: %+v", addr, port, r)
 		}

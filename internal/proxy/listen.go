@@ -3,12 +3,15 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/dsqlenv/dsqlenv/internal/safefile"
 )
 
 // ListenTCP listens on a loopback address (127.0.0.1:PORT, [::1]:PORT, localhost:PORT) and
@@ -100,6 +103,32 @@ func ListenUnix(path string) (*net.UnixListener, error) {
 	}
 	ln.SetUnlinkOnClose(true)
 	return ln, nil
+}
+
+// PrivateDir makes dir with mode 0700 when it is missing, then checks, without following a
+// link, that it is a directory of the caller's own that nobody else may enter. In a folder
+// every user can write, such as /tmp, another user may have made dir first (or put a link
+// there), and could then swap the socket folder inside it. A dir that fails the check is
+// refused, not repaired: what another user could reach may already hold their files.
+func PrivateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("dsqlenv proxy: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("dsqlenv proxy: %w", err)
+	}
+	fix := "remove it, or set XDG_RUNTIME_DIR to a short private directory of yours"
+	if !fi.IsDir() {
+		return fmt.Errorf("dsqlenv proxy: %s is not a directory but %s, perhaps made by another user: %s", dir, safefile.Kind(fi.Mode()), fix)
+	}
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("dsqlenv proxy: %s belongs to UID %d, not to you (UID %d): another user made it first; %s", dir, uid, os.Geteuid(), fix)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("dsqlenv proxy: %s has mode %04o, so others may have changed what is in it: it must be 0700; %s", dir, fi.Mode().Perm(), fix)
+	}
+	return nil
 }
 
 // IsLoopback reports whether addr (host:port, or a bare host) names only the loopback
