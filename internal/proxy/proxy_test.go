@@ -75,6 +75,8 @@ func TestProxy(t *testing.T) {
 		{"MaxSessions", testMaxSessions},
 		{"HostileStartup", testHostileStartup},
 		{"StartupDeadline", testStartupDeadline},
+		{"PendingCap", testPendingCap},
+		{"PreLoginLogLines", testPreLoginLogLines},
 		{"ManySessionsLeaveNothingBehind", testManySessionsLeaveNothingBehind},
 		{"Shutdown", testShutdown},
 		{"ShutdownWaitsForSessions", testShutdownWaitsForSessions},
@@ -729,6 +731,112 @@ func testStartupDeadline(t *testing.T, pg *testkit.Postgres) {
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatalf("the proxy did not drop a silent client: %v", err)
+	}
+}
+
+// testPendingCap: connections that have not finished the local login are capped; one beyond
+// the cap is closed at once (and logged), one that logged in no longer counts, and one that
+// leaves gives its place back.
+func testPendingCap(t *testing.T, pg *testkit.Postgres) {
+	f := startProxyWith(t, upstreamOf(t, pg), func(c *Config) { c.MaxPending = 3 },
+		func(s *Server) { s.startupTimeout = 10 * time.Minute }) // only the cap may close them
+	waitPending := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); f.srv.pending.Load() != want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections before their login, want %d", f.srv.pending.Load(), want)
+			}
+		}
+	}
+	session := mustConnect(t, f.tcpConn("tester", localPW)) // logged in: not counted
+	defer session.Close(context.Background())
+	var idle []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", f.tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	waitPending(3)
+	beyond, err := net.Dial("tcp", f.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer beyond.Close()
+	// Closed at once, not at the startup deadline, which is minutes away.
+	beyond.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := beyond.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection beyond the cap: %d bytes, %v; want it closed at once", n, err)
+	}
+	if logs := strings.Join(f.logLines(), "\n"); !strings.Contains(logs, "closed at once: 3 connections have not finished the local login") {
+		t.Errorf("no line for the closed connection:\n%s", logs)
+	}
+	// pgconn's sslmode=prefer takes two connections, one after the other.
+	idle[0].Close()
+	idle[1].Close()
+	waitPending(1)
+	c := mustConnect(t, f.tcpConn("tester", localPW))
+	c.Close(context.Background())
+	waitPending(1)
+}
+
+// testPreLoginLogLines: connections refused before their login, with a huge user name, write
+// a bounded number of short lines; the next period's line says how many were left out; a
+// session that logged in is always logged.
+func testPreLoginLogLines(t *testing.T, pg *testkit.Postgres) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := startProxyWith(t, upstreamOf(t, pg), nil, func(s *Server) {
+		s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	seen := func() int {
+		f.srv.preLogin.mu.Lock()
+		defer f.srv.preLogin.mu.Unlock()
+		return f.srv.preLogin.passed + f.srv.preLogin.dropped
+	}
+	waitSeen := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); seen() < want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections logged or left out, want %d", seen(), want)
+			}
+		}
+	}
+	long := strings.Repeat("\x1b[2J", 4400/4)
+	const n = 3 * preLoginLines
+	for range n { // a wrong SCRAM message: refused before the login
+		if e := rawStartup(t, f.tcp, append(startupPacket(3<<16, "user", long), 'p', 0, 0, 0, 9, 'x', 'y', 'z', 0, 0)); e == nil || e.Code != "08P01" {
+			t.Fatalf("a bad SCRAM message: %v", e)
+		}
+	}
+	waitSeen(n)
+	mustConnect(t, f.tcpConn("tester", localPW)).Close(context.Background())
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	rawStartup(t, f.tcp, startupPacket(3<<16, "user", long))
+	for deadline := time.Now().Add(30 * time.Second); len(f.logLines()) < preLoginLines+2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	lines := f.logLines()
+	if len(lines) != preLoginLines+2 {
+		t.Fatalf("%d log lines for %d refused connections, one session and one more refusal, want %d:\n%s", len(lines), n, preLoginLines+2, strings.Join(lines, "\n"))
+	}
+	loggedIn, leftOut := 0, 0
+	for _, l := range lines {
+		if len(l) > 600 || strings.Contains(l, "\x1b") {
+			t.Errorf("a line of %d bytes, or with an ESC: %.200q", len(l), l)
+		}
+		if strings.Contains(l, `user="tester"`) {
+			loggedIn++
+		}
+		if strings.Contains(l, fmt.Sprintf("(and %d more such lines left out)", n-preLoginLines)) && strings.Contains(l, `…"`) {
+			leftOut++
+		}
+	}
+	if loggedIn != 1 || leftOut != 1 {
+		t.Errorf("%d session lines, %d lines saying how many were left out, want 1 each:\n%s", loggedIn, leftOut, strings.Join(lines, "\n"))
 	}
 }
 
