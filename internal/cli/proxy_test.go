@@ -39,8 +39,15 @@ type proxyRun struct {
 // startProxy runs the binary's proxy command with env and waits for its start-up lines.
 func startProxy(t *testing.T, env []string, want int, args ...string) *proxyRun {
 	t.Helper()
+	return startProxyIn(t, "", env, want, args...)
+}
+
+// startProxyIn is startProxy in the working directory dir ("": the test's).
+func startProxyIn(t *testing.T, dir string, env []string, want int, args ...string) *proxyRun {
+	t.Helper()
 	p := &proxyRun{cmd: exec.Command(binPath, append([]string{"proxy"}, args...)...), lines: make(chan string, 100), done: make(chan struct{})}
 	p.cmd.Env = env
+	p.cmd.Dir = dir
 	errPipe, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -397,6 +404,33 @@ func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
 		} else if !strings.HasPrefix(heard, "password ") || len(heard) < len("password ")+20 {
 			t.Errorf("libpq %d without require_auth against a cleartext request: %v %q; the other program: %q (the note says it gets the password)", libpq, err, out, heard)
 		}
+	}
+}
+
+// TestProxyPassFileAsLibpqReadsIt: the proxy writes the local password where libpq reads
+// PGPASSFILE, as it is: "~/pgpass" is a folder named ~ in the working directory, not the home.
+func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	cwd := t.TempDir()
+	if err := os.Mkdir(filepath.Join(cwd, "~"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE=~/pgpass", "DSQLENV_CONFIG="+cfg)
+	p := startProxyIn(t, cwd, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil || !strings.Contains(p.log(), "(and in ~/pgpass for admin@postgres)") {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	psql, penv := testkit.PsqlWithLibpq(t, 18)
+	cmd := exec.Command(psql, "-XAtc", "select current_user", "host=127.0.0.1 port="+m[1]+" user=admin dbname=postgres sslmode=disable")
+	cmd.Dir = cwd
+	cmd.Env = append(penv, "PGPASSFILE=~/pgpass", "HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+		t.Errorf("psql with PGPASSFILE=~/pgpass from %s: %v %q", cwd, err, out)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }
 
