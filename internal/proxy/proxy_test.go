@@ -82,6 +82,7 @@ func TestProxy(t *testing.T) {
 		{"ShutdownWaitsForSessions", testShutdownWaitsForSessions},
 		{"RatePacing", testRatePacing},
 		{"CloseEndsAPacedWait", testCloseEndsAPacedWait},
+		{"CancelIsPaced", testCancelIsPaced},
 		{"EveryConnectionMintsAFreshToken", testEveryConnectionMintsAFreshToken},
 		{"NodePostgres", testNodePostgres},
 		{"EnvironmentDoesNotReachUpstream", testEnvironmentDoesNotReachUpstream},
@@ -989,6 +990,30 @@ func testCloseEndsAPacedWait(t *testing.T, pg *testkit.Postgres) {
 	case <-closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close did not return")
+	}
+}
+
+// testCancelIsPaced: a cancel request opens an upstream connection, so it waits for the
+// pacing like a new session: with the one connection of the burst spent, it waits and the
+// query goes on.
+func testCancelIsPaced(t *testing.T, pg *testkit.Postgres) {
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 0.001, 1 })
+	conn := mustConnect(t, f.unixConn("tester"))
+	go conn.Exec(context.Background(), "select pg_sleep(60) -- pacedcancel").ReadAll()
+	waitActive(t, pg, "pacedcancel", 1)
+	go conn.CancelRequest(context.Background())
+	waiting := func() bool {
+		f.srv.limiter.mu.Lock()
+		defer f.srv.limiter.mu.Unlock()
+		return f.srv.limiter.tokens < 0
+	}
+	for deadline := time.Now().Add(30 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the cancel request is not waiting for the pacing (%d queries still sleep)", activeSleeps(t, pg, "pacedcancel"))
+		}
+	}
+	if n := activeSleeps(t, pg, "pacedcancel"); n != 1 {
+		t.Errorf("%d queries sleep while the cancel waits, want 1", n)
 	}
 }
 

@@ -317,6 +317,10 @@ func (s *Server) forwardCancel(m *pgproto3.CancelRequest) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, cancelTimeout)
 	defer cancel()
+	// A cancel opens an upstream connection too, which DSQL counts against its rate.
+	if err := s.limiter.wait(ctx); err != nil {
+		return
+	}
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", key.addr)
 	if err != nil {
 		return
