@@ -20,8 +20,8 @@
 // ErrorResponse), the local check, a token from Mint for the user asked for, an upstream
 // connection by pgconn (verify-full TLS, direct or after an SSLRequest, the token as
 // password), then AuthenticationOk, the upstream's ParameterStatus messages, a BackendKeyData
-// of the proxy's own (cancel requests are mapped back to the upstream session) and
-// ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
+// of the proxy's own when the upstream sent one (cancel requests are mapped back to the
+// upstream session) and ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
 // as an ErrorResponse with an SQLSTATE; an upstream error is passed on whole.
 package proxy
 

@@ -240,13 +240,18 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	defer s.untrack(up.raw)
 	defer up.conn.Close()
 
-	pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.pid, secret: up.secret})
-	defer s.keys.remove(pid)
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
 	for _, k := range slices.Sorted(maps.Keys(up.params)) {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
 	}
-	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
+	// A key of the proxy's own, only for a session the upstream gave one: a client without
+	// one knows it cannot cancel, rather than sending cancels that go nowhere.
+	if up.hasKey {
+		pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.pid, secret: up.secret})
+		defer s.keys.remove(pid)
+		msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]})
+	}
+	msgs = append(msgs, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
 	if !s.handOver(c) {
 		return fail(shuttingDown())
 	}
