@@ -1,13 +1,12 @@
 package cli
 
-// doctor_libpq.go: what the libpq of the psql on PATH understands (the probe), which
-// negotiation it will use, and psql's own login check.
+// doctor_libpq.go: which negotiation the libpq of the psql on PATH will use (libpqprobe.go
+// asks it), and psql's own login check.
 
 import (
 	"context"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 
@@ -45,59 +44,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// libpqOnPath is what the libpq that the psql on PATH loads understands. psql --version
-// names psql's own version, and libpq can be another: a newer libpq5 package from
-// apt.postgresql.org, or LD_LIBRARY_PATH. So libpq itself is asked, offline: it rejects a
-// keyword it does not know before connecting ("invalid connection option"), and libpq 16+
-// refuses sslrootcert=system with sslmode=require before connecting too.
-type libpqOnPath struct {
-	found  bool
-	psql   string // "psql 15.18", for messages
-	direct bool   // libpq 17+: knows sslnegotiation
-	system bool   // libpq 16+: reads sslrootcert=system as the OS trust store
-}
-
-// withoutPG is environ without any libpq variable (PG…, in any case, as Windows names are), so
-// that doctor's psql runs see only what the profile sets.
-func withoutPG(environ []string) []string {
-	var env []string
-	for _, kv := range environ {
-		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(strings.ToUpper(k), "PG") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func probeLibpq(e *Env) libpqOnPath {
-	path, err := e.lookPath("psql")
-	if err != nil {
-		return libpqOnPath{}
-	}
-	env := withoutPG(e.Environ)
-	psql := func(args ...string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), doctorPsqlTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, path, args...)
-		cmd.WaitDelay = time.Second // a child that keeps the pipe open must not hold doctor
-		cmd.Env = env
-		out, _ := cmd.CombinedOutput()
-		return string(out)
-	}
-	// "psql (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". Compiled here: only doctor asks, once.
-	m := regexp.MustCompile(`\(PostgreSQL\) (\S+)`).FindStringSubmatch(psql("--version"))
-	if m == nil {
-		return libpqOnPath{}
-	}
-	// A socket in a directory that does not exist: a libpq that takes the options fails at
-	// once, without the network.
-	const nowhere = "host=/nonexistent/dsqlenv-doctor dbname=probe user=probe "
-	lib := libpqOnPath{found: true, psql: "psql " + m[1]}
-	lib.direct = !strings.Contains(psql("-X", "-w", nowhere+"sslnegotiation=postgres", "-c", ""), `invalid connection option "sslnegotiation"`)
-	lib.system = lib.direct || strings.Contains(psql("-X", "-w", nowhere+"sslrootcert=system sslmode=require", "-c", ""), "weak sslmode")
-	return lib
 }
 
 // psql runs `psql -Atc 'select 1'` with the profile's environment and reports what the

@@ -73,8 +73,8 @@ func (r *run) stageRoots(sessions ...*session) {
 // passFilePath is PGPASSFILE or dsqlenv's own file, not ~/.pgpass: the tokens expire, and a
 // file of expiring lines is best kept apart from passwords a user maintains by hand.
 func (r *run) passFilePath() string {
-	if p := r.Getenv("PGPASSFILE"); p != "" {
-		return p
+	if r.Getenv("PGPASSFILE") != "" {
+		return r.libpqPassFile()
 	}
 	return filepath.Join(r.Paths.StateHome, "dsqlenv", "pgpass")
 }
@@ -111,9 +111,14 @@ func (r *run) socketPath(profile string) string {
 	}
 	dir := filepath.Join(base, profile)
 	if len(filepath.Join(dir, ".s.PGSQL.5432")) > maxSocketPath {
-		dir = filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()), profile)
+		dir = filepath.Join(tmpSocketParent(), profile)
 	}
 	return dir
+}
+
+// tmpSocketParent is the short fallback parent of the socket directories, in /tmp.
+func tmpSocketParent() string {
+	return filepath.Join(os.TempDir(), "dsqlenv-"+strconv.Itoa(os.Getuid()))
 }
 
 // socketDir is socketPath, made 0700 when missing (and closed to others when present but
@@ -143,10 +148,11 @@ func (r *run) socketDir(profile string) (string, error) {
 const maxRootCertFile = 4 << 20
 
 // libpqPassFile is the password file libpq reads by default: PGPASSFILE, else ~/.pgpass
-// (%APPDATA%\postgresql\pgpass.conf on Windows).
+// (%APPDATA%\postgresql\pgpass.conf on Windows). libpq takes PGPASSFILE as it is: no ~
+// expanded, a relative path from the program's working directory.
 func (r *run) libpqPassFile() string {
 	if p := r.Getenv("PGPASSFILE"); p != "" {
-		return r.userPath(p)
+		return p
 	}
 	if r.GOOS == "windows" {
 		return filepath.Join(r.Getenv("APPDATA"), "postgresql", "pgpass.conf")

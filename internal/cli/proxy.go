@@ -59,11 +59,13 @@ XDG_RUNTIME_DIR, a private directory under the state directory; a short private
 directory in /tmp when the path would pass the 104-byte limit), mode 0700, and only
 your own user may connect (the peer's user ID is checked on every connection).
 
---listen [PROFILE=]127.0.0.1:PORT (or [::1]:PORT) adds a loopback TCP port for JDBC
-tools, GUIs and Windows. Clients there log in with SCRAM-SHA-256 and a random local
-password, made once per profile and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/;
-a line for it goes into your libpq password file (PGPASSFILE or ~/.pgpass) so libpq
-programs need nothing typed. --no-password turns that check off: every local user
+--listen [PROFILE=]127.0.0.1:PORT (or [::1]:PORT, or localhost:PORT) adds a loopback TCP
+port for JDBC tools, GUIs and Windows, held on both 127.0.0.1 and [::1] (the proxy
+refuses to start when another program has either). Clients there log in with
+SCRAM-SHA-256 and a random local password, made once per profile (it does not
+rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; a line for it goes into
+your libpq password file (PGPASSFILE or ~/.pgpass) so libpq programs need nothing
+typed. --no-password turns that check off: every local user
 can then act as your IAM identity.
 
 At start, one line per endpoint on stderr says how to connect. Then one line per
@@ -79,7 +81,7 @@ Examples:
    dsqlenv proxy --listen 127.0.0.1:6432 prod     # then DBeaver: 127.0.0.1:6432, SSL off
    dsqlenv proxy --listen prod=127.0.0.1:6432 --listen dev=127.0.0.1:6433 prod dev`,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "listen", Destination: &listen, Usage: "also listen on loopback TCP `[PROFILE=]ADDR` (127.0.0.1:PORT or [::1]:PORT); PROFILE= is needed with several profiles"},
+			&cli.StringSliceFlag{Name: "listen", Destination: &listen, Usage: "also listen on loopback TCP `[PROFILE=]ADDR` (127.0.0.1:PORT, [::1]:PORT or localhost:PORT: both families are held); PROFILE= is needed with several profiles"},
 			&cli.BoolFlag{Name: "no-password", Destination: &o.noPassword, Usage: "do not ask TCP clients for the local password (every local user can then use your IAM identity)"},
 			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
 			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
@@ -189,8 +191,13 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			ep.signer.Close()
 		}
 	}()
+	// The psql line for TCP carries require_auth=scram-sha-256 where the psql on PATH takes it.
+	var lib libpqOnPath
+	if len(o.listen) > 0 && !o.noPassword {
+		lib = probeLibpq(r.Env)
+	}
 	for _, s := range sessions {
-		ep, err := r.startEndpoint(ctx, o, s)
+		ep, err := r.startEndpoint(ctx, o, s, lib)
 		if ep != nil {
 			eps = append(eps, ep)
 		}
@@ -240,8 +247,9 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	return nil
 }
 
-// startEndpoint makes the proxy for one profile and its listeners.
-func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*endpoint, error) {
+// startEndpoint makes the proxy for one profile and its listeners; lib is the libpq of the
+// psql on PATH, which the printed psql line is for.
+func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath) (*endpoint, error) {
 	conn := s.conn
 	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
@@ -279,17 +287,25 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 	}
 	addr, tcp := o.listen[conn.Profile]
 	if tcp {
-		ln, err := net.Listen("tcp", addr)
+		lns, err := proxy.ListenTCP(addr)
 		if err != nil {
-			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, err)
+			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
 		}
-		ep.lns = append(ep.lns, ln)
+		ep.lns = append(ep.lns, lns...)
+		ln := lns[0]
 		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		// require_auth=scram-sha-256: libpq then never sends the password in cleartext,
+		// which anyone holding the port while the proxy is down could ask for. libpq before
+		// 16 rejects the keyword, so the line carries it only for a psql that takes it.
+		requireAuth := ""
+		if !o.noPassword && lib.requireAuth {
+			requireAuth = " require_auth=scram-sha-256"
+		}
 		ep.lines = append(ep.lines,
-			fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s sslmode=disable\"", host, port, conn.User, conn.Database),
+			fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s sslmode=disable%s\"", host, port, conn.User, conn.Database, requireAuth),
 			fmt.Sprintf("jdbc:postgresql://%s/%s?user=%s&sslmode=disable", net.JoinHostPort(host, port), conn.Database, conn.User))
 		if o.noPassword {
-			ep.lines = append(ep.lines, "warning: --no-password: every local user can connect to "+ln.Addr().String()+" and act as your IAM identity")
+			ep.lines = append(ep.lines, "warning: --no-password: every local user can connect to "+listenerNames(lns)+" and act as your IAM identity")
 		} else {
 			pw, file, err := r.localPassword(conn.Profile)
 			if err != nil {
@@ -300,13 +316,27 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 			if _, err := pgfile.WritePass(r.lockDir(), passfile, []pgfile.PassEntry{{Host: host, Port: port, Database: conn.Database, User: conn.User, Password: pw}}); err != nil {
 				return ep, fmt.Errorf("proxy %s: adding the local password to %s: %v", conn.Profile, passfile, err)
 			}
-			ep.lines = append(ep.lines, fmt.Sprintf("local password in %s (and in %s for %s@%s)", file, passfile, conn.User, conn.Database))
+			ep.lines = append(ep.lines, fmt.Sprintf("TCP on %s: local password in %s (and in %s for %s@%s)", listenerNames(lns), file, passfile, conn.User, conn.Database))
+			if requireAuth == "" {
+				why := "no psql on PATH to ask whether its libpq takes it (16 and newer do)"
+				if lib.found {
+					why = lib.psql + " on PATH loads a libpq older than 16, which rejects it"
+				}
+				ep.lines = append(ep.lines, "note: the psql line lacks require_auth=scram-sha-256: "+why+"; without it libpq gives the password in cleartext to whatever holds the port while the proxy is down")
+			}
 		}
 	}
 	if ep.server, err = proxy.New(cfg); err != nil {
 		return ep, err
 	}
 	if r.GOOS != "windows" {
+		// The fallback parent in /tmp is checked before anything goes into it: another user
+		// who made it first could swap the socket folder inside.
+		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
+			if err := proxy.PrivateDir(parent); err != nil {
+				return ep, fmt.Errorf("proxy %s: %s", conn.Profile, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
+			}
+		}
 		dir, err := r.socketDir(conn.Profile)
 		if err != nil {
 			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
@@ -323,6 +353,15 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session) (*e
 		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
 	}
 	return ep, nil
+}
+
+// listenerNames names the addresses of lns, for messages: "127.0.0.1:6432 and [::1]:6432".
+func listenerNames(lns []net.Listener) string {
+	var names []string
+	for _, ln := range lns {
+		names = append(names, ln.Addr().String())
+	}
+	return strings.Join(names, " and ")
 }
 
 // upstreamRoots is the pool the proxy verifies the cluster with, and its name for messages:

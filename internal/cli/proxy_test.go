@@ -8,11 +8,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -36,8 +39,15 @@ type proxyRun struct {
 // startProxy runs the binary's proxy command with env and waits for its start-up lines.
 func startProxy(t *testing.T, env []string, want int, args ...string) *proxyRun {
 	t.Helper()
+	return startProxyIn(t, "", env, want, args...)
+}
+
+// startProxyIn is startProxy in the working directory dir ("": the test's).
+func startProxyIn(t *testing.T, dir string, env []string, want int, args ...string) *proxyRun {
+	t.Helper()
 	p := &proxyRun{cmd: exec.Command(binPath, append([]string{"proxy"}, args...)...), lines: make(chan string, 100), done: make(chan struct{})}
 	p.cmd.Env = env
+	p.cmd.Dir = dir
 	errPipe, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +168,14 @@ func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `password authentication failed for user "admin"`) {
 		t.Errorf("TCP with a wrong password: %v %q", err, out)
 	}
+	// The same port on [::1] is the proxy's too, where localhost resolves to ::1 first.
+	data, _ := os.ReadFile(passfile)
+	pw := string(data[strings.LastIndexByte(strings.TrimSpace(string(data)), ':')+1:])
+	cmd = exec.Command(psql, "-XAtc", "select current_user", "host=::1 port="+port+" user=admin dbname=postgres sslmode=disable")
+	cmd.Env = append(penv, "PGPASSWORD="+strings.TrimSpace(pw), "PGPASSFILE=/nonexistent")
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+		t.Errorf("TCP on [::1] with the local password: %v %q", err, out)
+	}
 
 	// The tokens live 12 s (expires_in). 13 s later a block minted now is dead, and the proxy
 	// still gets in because it mints one per session. (The SDK signs with the real clock, so
@@ -218,6 +236,201 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("proxy %v: %+v", tc.args, r)
 		}
+	}
+}
+
+// proxyAtStart runs a proxy that should fail at start. One that starts instead runs until
+// killed: 60 s tells that apart on a loaded machine.
+func proxyAtStart(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, append([]string{"proxy"}, args...)...)
+	cmd.Env = env
+	return runCmd(t, cmd)
+}
+
+// TestProxySocketParentInTmp: the short fallback parent of the socket folder,
+// $TMPDIR/dsqlenv-UID, is refused when another user could have made or changed it (a link,
+// mode 0777, another owner), and made 0700 when missing.
+func TestProxySocketParentInTmp(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
+	// A runtime folder so long that the socket's path passes the limit.
+	runtime := filepath.Join(t.TempDir(), strings.Repeat("r", 110))
+	if err := os.MkdirAll(runtime, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		make func(parent string) error
+		want string
+	}{
+		{"a link", func(parent string) error { return os.Symlink(elsewhere, parent) }, "is not a directory but a symbolic link"},
+		{"mode 0777", func(parent string) error {
+			if err := os.Mkdir(parent, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(parent, 0o777)
+		}, "has mode 0777"},
+		{"another owner", func(parent string) error {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to make a folder of another user's")
+			}
+			if err := os.Mkdir(parent, 0o700); err != nil {
+				return err
+			}
+			return os.Chown(parent, 65534, 65534)
+		}, "belongs to UID 65534"},
+		{"missing", func(string) error { return nil }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			parent := filepath.Join(tmp, "dsqlenv-"+strconv.Itoa(os.Getuid()))
+			if err := tc.make(parent); err != nil {
+				t.Fatal(err)
+			}
+			env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+runtime, "TMPDIR="+tmp)
+			if tc.want == "" {
+				p := startProxy(t, env, 1, "p")
+				if fi, err := os.Lstat(parent); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 || !strings.Contains(p.log(), "host="+filepath.Join(parent, "p")+" ") {
+					t.Errorf("%s: %v %v\n%s", parent, fi, err, p.log())
+				}
+				return
+			}
+			r := proxyAtStart(t, env, "p")
+			if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, parent+" ") || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "XDG_RUNTIME_DIR") {
+				t.Errorf("%+v", r)
+			}
+			if entries, _ := os.ReadDir(elsewhere); len(entries) > 0 {
+				t.Errorf("the proxy wrote through the link: %v", entries)
+			}
+		})
+	}
+}
+
+// TestProxyHoldsBothLoopbackFamilies: with [::1]:PORT taken (by another user, say), the
+// proxy refuses to listen on 127.0.0.1:PORT, naming the address and why: clients that try ::1
+// first for localhost would give the other program their password.
+func TestProxyHoldsBothLoopbackFamilies(t *testing.T) {
+	foreign, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("this test needs an IPv6 loopback: %v", err)
+	}
+	defer foreign.Close()
+	port := strconv.Itoa(foreign.Addr().(*net.TCPAddr).Port)
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"))
+	for _, addr := range []string{"127.0.0.1:" + port, "localhost:" + port} {
+		r := proxyAtStart(t, env, "--listen", addr, "p")
+		if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "[::1]:"+port+" is taken") || !strings.Contains(r.stderr, "localhost") {
+			t.Errorf("--listen %s beside a foreign [::1]:%s: %+v", addr, port, r)
+		}
+	}
+}
+
+// TestProxyPsqlLineRequiresSCRAM: where the psql on PATH loads libpq 16 or newer, the TCP
+// line carries require_auth=scram-sha-256 and connects as printed; a program that takes the
+// port while the proxy is down and asks for the password in cleartext then gets nothing.
+// libpq 15 rejects the keyword, so its line lacks it, with a note saying why; it gives the
+// password away.
+func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
+	t.Parallel() // its own servers, proxies and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	passfile := filepath.Join(t.TempDir(), "pgpass")
+	tcp := regexp.MustCompile(`psql "(host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=disable( require_auth=scram-sha-256)?)"`)
+	for _, libpq := range []int{18, 15} {
+		psql, penv := testkit.PsqlWithLibpq(t, libpq)
+		env := awsEnv(t, true, append([]string{"XDG_RUNTIME_DIR=" + t.TempDir(), "PGPASSFILE=" + passfile, "DSQLENV_CONFIG=" + cfg}, penv...)...)
+		env[0] = "PATH=" + filepath.Dir(psql) + string(os.PathListSeparator) + os.Getenv("PATH")
+		p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+		m := tcp.FindStringSubmatch(p.log())
+		if m == nil || (m[3] != "") != (libpq >= 16) {
+			t.Fatalf("libpq %d: start-up lines:\n%s", libpq, p.log())
+		}
+		conninfo, port := m[1], m[2]
+		cmd := exec.Command(psql, "-XAtc", "select current_user", conninfo)
+		cmd.Env = append(penv, "PGPASSFILE="+passfile)
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+			t.Errorf("libpq %d: the printed line %q: %v %q", libpq, conninfo, err, out)
+		}
+		if code := p.stop(t, syscall.SIGTERM); code != 0 {
+			t.Errorf("exit %d:\n%s", code, p.log())
+		}
+		if note := strings.Contains(p.log(), "note: the psql line lacks require_auth=scram-sha-256: psql 15"); note != (libpq < 16) {
+			t.Errorf("libpq %d: the note on require_auth is there: %v\n%s", libpq, note, p.log())
+		}
+
+		// Another program takes the port and asks for the password in cleartext.
+		ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			defer ln.Close()
+			c, err := ln.Accept()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			be := pgproto3.NewBackend(c, c)
+			if _, err := be.ReceiveStartupMessage(); err != nil {
+				got <- err.Error()
+				return
+			}
+			be.Send(&pgproto3.AuthenticationCleartextPassword{})
+			be.Flush()
+			be.SetAuthType(pgproto3.AuthTypeCleartextPassword)
+			msg, err := be.Receive()
+			if pw, ok := msg.(*pgproto3.PasswordMessage); ok {
+				got <- "password " + pw.Password
+				be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: "got it"})
+				be.Flush()
+				return
+			}
+			got <- fmt.Sprintf("no password: %T %v", msg, err)
+		}()
+		cmd = exec.Command(psql, "-XAtc", "select 1", conninfo)
+		cmd.Env = append(penv, "PGPASSFILE="+passfile)
+		out, err := cmd.CombinedOutput()
+		heard := <-got
+		if libpq >= 16 {
+			if err == nil || !strings.Contains(string(out), "server requested a cleartext password") || !strings.HasPrefix(heard, "no password") {
+				t.Errorf("libpq %d with require_auth against a cleartext request: %v %q; the other program: %q", libpq, err, out, heard)
+			}
+		} else if !strings.HasPrefix(heard, "password ") || len(heard) < len("password ")+20 {
+			t.Errorf("libpq %d without require_auth against a cleartext request: %v %q; the other program: %q (the note says it gets the password)", libpq, err, out, heard)
+		}
+	}
+}
+
+// TestProxyPassFileAsLibpqReadsIt: the proxy writes the local password where libpq reads
+// PGPASSFILE, as it is: "~/pgpass" is a folder named ~ in the working directory, not the home.
+func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	cwd := t.TempDir()
+	if err := os.Mkdir(filepath.Join(cwd, "~"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE=~/pgpass", "DSQLENV_CONFIG="+cfg)
+	p := startProxyIn(t, cwd, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil || !strings.Contains(p.log(), "(and in ~/pgpass for admin@postgres)") {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	psql, penv := testkit.PsqlWithLibpq(t, 18)
+	cmd := exec.Command(psql, "-XAtc", "select current_user", "host=127.0.0.1 port="+m[1]+" user=admin dbname=postgres sslmode=disable")
+	cmd.Dir = cwd
+	cmd.Env = append(penv, "PGPASSFILE=~/pgpass", "HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
+		t.Errorf("psql with PGPASSFILE=~/pgpass from %s: %v %q", cwd, err, out)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }
 

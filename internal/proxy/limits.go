@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // tokenBucket paces new upstream connections: rate per second, up to burst at once. Callers
@@ -105,4 +108,55 @@ func (k *keyMap) lookup(pid uint32, secret []byte) (upstreamKey, bool) {
 		return upstreamKey{}, false
 	}
 	return e.up, true
+}
+
+// lineLimiter passes at most burst log lines a period and counts the rest; the next line it
+// passes says how many it left out. Connections that never log in cost the client nothing
+// to make, so their lines would otherwise let anyone who can connect flood the log.
+type lineLimiter struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	period  time.Duration
+	burst   int
+	start   time.Time // of the current period
+	passed  int       // in the current period
+	dropped int       // since the last line passed
+}
+
+func newLineLimiter(now func() time.Time, burst int, period time.Duration) *lineLimiter {
+	return &lineLimiter{now: now, period: period, burst: burst}
+}
+
+// pass returns the line to log, with the count of lines left out before it, or "" to log
+// nothing.
+func (l *lineLimiter) pass(line string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := l.now(); now.Sub(l.start) >= l.period {
+		l.start, l.passed = now, 0
+	}
+	if l.passed >= l.burst {
+		l.dropped++
+		return ""
+	}
+	l.passed++
+	if l.dropped > 0 {
+		line += fmt.Sprintf(" (and %d more such lines left out)", l.dropped)
+		l.dropped = 0
+	}
+	return line
+}
+
+// logField is s cut to max bytes, on a character boundary, and quoted, which escapes every
+// control character: one line, safe on a terminal. It bounds in a log line what a client
+// chose, such as a user name.
+func logField(s string, max int) string {
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strconv.Quote(s)
 }

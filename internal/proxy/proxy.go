@@ -20,8 +20,8 @@
 // ErrorResponse), the local check, a token from Mint for the user asked for, an upstream
 // connection by pgconn (verify-full TLS, direct or after an SSLRequest, the token as
 // password), then AuthenticationOk, the upstream's ParameterStatus messages, a BackendKeyData
-// of the proxy's own (cancel requests are mapped back to the upstream session) and
-// ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
+// of the proxy's own when the upstream sent one (cancel requests are mapped back to the
+// upstream session) and ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
 // as an ErrorResponse with an SQLSTATE; an upstream error is passed on whole.
 package proxy
 
@@ -68,9 +68,14 @@ type Config struct {
 	// value lets only root in: set it, usually to os.Getuid().)
 	PeerUID int
 
-	MaxSessions int     // authenticated sessions; 0: no limit; beyond it a client gets 53300
-	Rate        float64 // new upstream connections per second (default 100); callers wait
-	Burst       int     // default 1000
+	MaxSessions int // authenticated sessions; 0: no limit; beyond it a client gets 53300
+	// MaxPending bounds connections that have not finished the local login (startup packet,
+	// peer check, password), which cost a client nothing to hold until the startup deadline;
+	// beyond it a new connection is closed at once, before it takes more descriptors.
+	// Default 256 (pgbouncer's max_client_conn, for every client, is 100).
+	MaxPending int
+	Rate       float64 // new upstream connections per second (default 100); callers wait
+	Burst      int     // default 1000
 
 	// Log receives one line per session when it ends, from the session's goroutine (so
 	// concurrently); nil is quiet. Lines never hold a token or a password.
@@ -86,8 +91,11 @@ const (
 	defaultDialTimeout    = 30 * time.Second
 	defaultMintTimeout    = 60 * time.Second
 	defaultStartupTimeout = 30 * time.Second
-	cancelTimeout         = 10 * time.Second
-	closeGrace            = 2 * time.Second
+	defaultMaxPending     = 256
+	// At most preLoginLines lines a minute for connections that never logged in.
+	preLoginLines = 20
+	cancelTimeout = 10 * time.Second
+	closeGrace    = 2 * time.Second
 )
 
 // Server is a running proxy. Create it with New and start it with Serve.
@@ -101,6 +109,10 @@ type Server struct {
 	// startupTimeout bounds everything before the upstream connection: reading the startup
 	// packet and local authentication.
 	startupTimeout time.Duration
+	now            func() time.Time // the clock of the log's rate limit
+
+	pending  atomic.Int64 // connections before the end of their local login
+	preLogin *lineLimiter // their log lines
 
 	ctx    context.Context // canceled by Close and at the end of Shutdown
 	cancel context.CancelFunc
@@ -146,11 +158,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxSessions < 0 {
 		cfg.MaxSessions = 0
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = defaultMaxPending
+	}
 	s := &Server{
 		cfg:            cfg,
 		limiter:        newTokenBucket(cfg.Rate, cfg.Burst),
 		keys:           newKeyMap(),
 		startupTimeout: defaultStartupTimeout,
+		now:            time.Now,
 		listeners:      map[net.Listener]struct{}{},
 		conns:          map[net.Conn]bool{},
 	}
@@ -174,6 +190,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Upstream.Direct {
 		s.tls.NextProtos = []string{"postgresql"}
 	}
+	s.preLogin = newLineLimiter(func() time.Time { return s.now() }, preLoginLines, time.Minute)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -234,7 +251,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
+		if s.pending.Add(1) > int64(s.cfg.MaxPending) {
+			s.pending.Add(-1)
+			s.logPreLogin(fmt.Sprintf("dsqlenv proxy: profile=%s client=%s end=%q", s.cfg.Profile, clientName(c, unix),
+				fmt.Sprintf("closed at once: %d connections have not finished the local login (the limit)", s.cfg.MaxPending)))
+			c.Close()
+			continue
+		}
 		if !s.track(c, true) {
+			s.pending.Add(-1)
 			c.Close()
 			return nil
 		}

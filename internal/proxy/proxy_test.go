@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -75,11 +76,14 @@ func TestProxy(t *testing.T) {
 		{"MaxSessions", testMaxSessions},
 		{"HostileStartup", testHostileStartup},
 		{"StartupDeadline", testStartupDeadline},
+		{"PendingCap", testPendingCap},
+		{"PreLoginLogLines", testPreLoginLogLines},
 		{"ManySessionsLeaveNothingBehind", testManySessionsLeaveNothingBehind},
 		{"Shutdown", testShutdown},
 		{"ShutdownWaitsForSessions", testShutdownWaitsForSessions},
 		{"RatePacing", testRatePacing},
 		{"CloseEndsAPacedWait", testCloseEndsAPacedWait},
+		{"CancelIsPaced", testCancelIsPaced},
 		{"EveryConnectionMintsAFreshToken", testEveryConnectionMintsAFreshToken},
 		{"NodePostgres", testNodePostgres},
 		{"EnvironmentDoesNotReachUpstream", testEnvironmentDoesNotReachUpstream},
@@ -732,6 +736,112 @@ func testStartupDeadline(t *testing.T, pg *testkit.Postgres) {
 	}
 }
 
+// testPendingCap: connections that have not finished the local login are capped; one beyond
+// the cap is closed at once (and logged), one that logged in no longer counts, and one that
+// leaves gives its place back.
+func testPendingCap(t *testing.T, pg *testkit.Postgres) {
+	f := startProxyWith(t, upstreamOf(t, pg), func(c *Config) { c.MaxPending = 3 },
+		func(s *Server) { s.startupTimeout = 10 * time.Minute }) // only the cap may close them
+	waitPending := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); f.srv.pending.Load() != want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections before their login, want %d", f.srv.pending.Load(), want)
+			}
+		}
+	}
+	session := mustConnect(t, f.tcpConn("tester", localPW)) // logged in: not counted
+	defer session.Close(context.Background())
+	var idle []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", f.tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	waitPending(3)
+	beyond, err := net.Dial("tcp", f.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer beyond.Close()
+	// Closed at once, not at the startup deadline, which is minutes away.
+	beyond.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := beyond.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection beyond the cap: %d bytes, %v; want it closed at once", n, err)
+	}
+	if logs := strings.Join(f.logLines(), "\n"); !strings.Contains(logs, "closed at once: 3 connections have not finished the local login") {
+		t.Errorf("no line for the closed connection:\n%s", logs)
+	}
+	// pgconn's sslmode=prefer takes two connections, one after the other.
+	idle[0].Close()
+	idle[1].Close()
+	waitPending(1)
+	c := mustConnect(t, f.tcpConn("tester", localPW))
+	c.Close(context.Background())
+	waitPending(1)
+}
+
+// testPreLoginLogLines: connections refused before their login, with a huge user name, write
+// a bounded number of short lines; the next period's line says how many were left out; a
+// session that logged in is always logged.
+func testPreLoginLogLines(t *testing.T, pg *testkit.Postgres) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f := startProxyWith(t, upstreamOf(t, pg), nil, func(s *Server) {
+		s.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	seen := func() int {
+		f.srv.preLogin.mu.Lock()
+		defer f.srv.preLogin.mu.Unlock()
+		return f.srv.preLogin.passed + f.srv.preLogin.dropped
+	}
+	waitSeen := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); seen() < want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections logged or left out, want %d", seen(), want)
+			}
+		}
+	}
+	long := strings.Repeat("\x1b[2J", 4400/4)
+	const n = 3 * preLoginLines
+	for range n { // a wrong SCRAM message: refused before the login
+		if e := rawStartup(t, f.tcp, append(startupPacket(3<<16, "user", long), 'p', 0, 0, 0, 9, 'x', 'y', 'z', 0, 0)); e == nil || e.Code != "08P01" {
+			t.Fatalf("a bad SCRAM message: %v", e)
+		}
+	}
+	waitSeen(n)
+	mustConnect(t, f.tcpConn("tester", localPW)).Close(context.Background())
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	rawStartup(t, f.tcp, startupPacket(3<<16, "user", long))
+	for deadline := time.Now().Add(30 * time.Second); len(f.logLines()) < preLoginLines+2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	lines := f.logLines()
+	if len(lines) != preLoginLines+2 {
+		t.Fatalf("%d log lines for %d refused connections, one session and one more refusal, want %d:\n%s", len(lines), n, preLoginLines+2, strings.Join(lines, "\n"))
+	}
+	loggedIn, leftOut := 0, 0
+	for _, l := range lines {
+		if len(l) > 600 || strings.Contains(l, "\x1b") {
+			t.Errorf("a line of %d bytes, or with an ESC: %.200q", len(l), l)
+		}
+		if strings.Contains(l, `user="tester"`) {
+			loggedIn++
+		}
+		if strings.Contains(l, fmt.Sprintf("(and %d more such lines left out)", n-preLoginLines)) && strings.Contains(l, `…"`) {
+			leftOut++
+		}
+	}
+	if loggedIn != 1 || leftOut != 1 {
+		t.Errorf("%d session lines, %d lines saying how many were left out, want 1 each:\n%s", loggedIn, leftOut, strings.Join(lines, "\n"))
+	}
+}
+
 func testManySessionsLeaveNothingBehind(t *testing.T, pg *testkit.Postgres) {
 	baseline := runtime.NumGoroutine()
 	f := startProxy(t, upstreamOf(t, pg), nil)
@@ -881,6 +991,92 @@ func testCloseEndsAPacedWait(t *testing.T, pg *testkit.Postgres) {
 	case <-closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close did not return")
+	}
+}
+
+// testCancelIsPaced: a cancel request opens an upstream connection, so it waits for the
+// pacing like a new session: with the one connection of the burst spent, it waits and the
+// query goes on.
+func testCancelIsPaced(t *testing.T, pg *testkit.Postgres) {
+	f := startProxy(t, upstreamOf(t, pg), func(c *Config) { c.Rate, c.Burst = 0.001, 1 })
+	conn := mustConnect(t, f.unixConn("tester"))
+	go conn.Exec(context.Background(), "select pg_sleep(60) -- pacedcancel").ReadAll()
+	waitActive(t, pg, "pacedcancel", 1)
+	go conn.CancelRequest(context.Background())
+	waiting := func() bool {
+		f.srv.limiter.mu.Lock()
+		defer f.srv.limiter.mu.Unlock()
+		return f.srv.limiter.tokens < 0
+	}
+	for deadline := time.Now().Add(30 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the cancel request is not waiting for the pacing (%d queries still sleep)", activeSleeps(t, pg, "pacedcancel"))
+		}
+	}
+	if n := activeSleeps(t, pg, "pacedcancel"); n != 1 {
+		t.Errorf("%d queries sleep while the cancel waits, want 1", n)
+	}
+}
+
+// TestNoBackendKeyDataWithoutUpstreamKey: an upstream that sends no BackendKeyData gets its
+// client none either: the proxy has no key of its own to map a cancel to.
+func TestNoBackendKeyDataWithoutUpstreamKey(t *testing.T) {
+	ca := testkit.NewCA(t, "a server without keys")
+	certPEM, keyPEM := ca.Issue(t, []string{"localhost"}, nil, time.Now().Add(time.Hour))
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"postgresql"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				be := pgproto3.NewBackend(c, c)
+				if _, err := be.ReceiveStartupMessage(); err != nil {
+					return
+				}
+				be.Send(&pgproto3.AuthenticationOk{})
+				be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
+				be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+				be.Flush()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
+	f := startProxy(t, Upstream{Addr: ln.Addr().String(), ServerName: "localhost", RootCAs: pool, Direct: true, Database: "postgres"}, nil)
+
+	c, err := net.Dial("unix", filepath.Join(f.sockDir, ".s.PGSQL.5432"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	c.Write(startupPacket(3<<16, "user", "tester", "database", "postgres"))
+	fe := pgproto3.NewFrontend(c, c)
+	var seen []string
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after %v: %v", seen, err)
+		}
+		seen = append(seen, fmt.Sprintf("%T", msg))
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if got := strings.Join(seen, " "); got != "*pgproto3.AuthenticationOk *pgproto3.ParameterStatus *pgproto3.ReadyForQuery" {
+		t.Errorf("the client got %s", got)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,17 +24,49 @@ type session struct {
 	start    time.Time
 	in, out  int64 // bytes client→server, server→client after the hand-over
 	end      string
+	loggedIn bool // past the local login: s.pending no longer counts it
 }
 
 // handle serves one client connection; the caller closes c.
 func (s *Server) handle(c net.Conn, unix bool) {
 	sess := &session{client: clientName(c, unix), start: time.Now()}
-	if !s.serve(c, unix, sess) {
+	began := s.serve(c, unix, sess)
+	if !sess.loggedIn {
+		s.pending.Add(-1)
+	}
+	if !began {
 		return // a cancel request, or nothing the client asked for: no session to log
 	}
+	line := fmt.Sprintf("dsqlenv proxy: profile=%s user=%s database=%s client=%s duration=%s bytes_in=%d bytes_out=%d end=",
+		s.cfg.Profile, logField(sess.user, maxLogName), logField(sess.database, maxLogName), sess.client, time.Since(sess.start).Round(time.Millisecond), sess.in, sess.out)
+	if !sess.loggedIn {
+		// Refused or abandoned before the login: whoever can connect chose these words.
+		s.logPreLogin(line + logField(sess.end, maxLogEnd))
+		return
+	}
+	s.log(line + strconv.Quote(sess.end))
+}
+
+// maxLogName and maxLogEnd bound, in a log line, the names a client sent (PostgreSQL's are
+// at most 63 bytes) and the reason a connection that never logged in ended.
+const (
+	maxLogName = 64
+	maxLogEnd  = 256
+)
+
+func (s *Server) log(line string) {
 	if s.cfg.Log != nil {
-		s.cfg.Log(fmt.Sprintf("dsqlenv proxy: profile=%s user=%q database=%q client=%s duration=%s bytes_in=%d bytes_out=%d end=%q",
-			s.cfg.Profile, sess.user, sess.database, sess.client, time.Since(sess.start).Round(time.Millisecond), sess.in, sess.out, sess.end))
+		s.cfg.Log(line)
+	}
+}
+
+// logPreLogin logs a line about a connection that never logged in, within the rate limit.
+func (s *Server) logPreLogin(line string) {
+	if s.cfg.Log == nil {
+		return
+	}
+	if line = s.preLogin.pass(line); line != "" {
+		s.cfg.Log(line)
 	}
 }
 
@@ -156,6 +189,8 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		}
 	}
 	c.SetDeadline(time.Time{})
+	sess.loggedIn = true
+	s.pending.Add(-1)
 
 	// Only clients that passed the local check count against the limit, so that clients
 	// that never finish authenticating cannot lock the owner out.
@@ -205,13 +240,18 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	defer s.untrack(up.raw)
 	defer up.conn.Close()
 
-	pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.pid, secret: up.secret})
-	defer s.keys.remove(pid)
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
 	for _, k := range slices.Sorted(maps.Keys(up.params)) {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
 	}
-	msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]}, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
+	// A key of the proxy's own, only for a session the upstream gave one: a client without
+	// one knows it cannot cancel, rather than sending cancels that go nowhere.
+	if up.hasKey {
+		pid, secret := s.keys.add(upstreamKey{addr: up.raw.RemoteAddr().String(), pid: up.pid, secret: up.secret})
+		defer s.keys.remove(pid)
+		msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]})
+	}
+	msgs = append(msgs, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
 	if !s.handOver(c) {
 		return fail(shuttingDown())
 	}
@@ -282,6 +322,10 @@ func (s *Server) forwardCancel(m *pgproto3.CancelRequest) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, cancelTimeout)
 	defer cancel()
+	// A cancel opens an upstream connection too, which DSQL counts against its rate.
+	if err := s.limiter.wait(ctx); err != nil {
+		return
+	}
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", key.addr)
 	if err != nil {
 		return

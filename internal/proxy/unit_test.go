@@ -81,6 +81,34 @@ func TestListenUnix(t *testing.T) {
 	}
 }
 
+// TestListenTCP: a loopback address of either family, or localhost, holds the same port in
+// both families, so no other user can take the one a client tries first.
+func TestListenTCP(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", "localhost:0", "LocalHost:0"} {
+		lns, err := ListenTCP(addr)
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		if len(lns) != 2 {
+			t.Fatalf("%s: %d listeners, want one per loopback family", addr, len(lns))
+		}
+		a, b := lns[0].Addr().(*net.TCPAddr), lns[1].Addr().(*net.TCPAddr)
+		if a.Port != b.Port || (a.IP.To4() == nil) == (b.IP.To4() == nil) || !a.IP.IsLoopback() || !b.IP.IsLoopback() {
+			t.Errorf("%s: listening on %s and %s", addr, a, b)
+		}
+		for _, ln := range lns {
+			if other, err := net.Listen("tcp", ln.Addr().String()); err == nil {
+				other.Close()
+				t.Errorf("%s: another listener took %s beside the proxy", addr, ln.Addr())
+			}
+			ln.Close()
+		}
+	}
+	if _, err := ListenTCP("0.0.0.0:0"); err == nil {
+		t.Error("ListenTCP took a wildcard address")
+	}
+}
+
 // fakeListener claims a non-loopback address.
 type fakeListener struct{ net.Listener }
 

@@ -31,6 +31,7 @@ import (
 type upstreamConn struct {
 	conn     net.Conn // TLS over raw
 	raw      net.Conn // the TCP connection, tracked for Close
+	hasKey   bool     // the server sent a BackendKeyData: pid and secret cancel its queries
 	pid      uint32
 	secret   []byte
 	params   map[string]string // ParameterStatus
@@ -120,7 +121,7 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 		case *pgproto3.ParameterStatus:
 			up.params[m.Name] = m.Value
 		case *pgproto3.BackendKeyData:
-			up.pid, up.secret = m.ProcessID, append([]byte(nil), m.SecretKey...)
+			up.hasKey, up.pid, up.secret = true, m.ProcessID, append([]byte(nil), m.SecretKey...)
 		case *pgproto3.ErrorResponse:
 			return nil, &upstreamError{*m}
 		case *pgproto3.ReadyForQuery:
