@@ -92,6 +92,10 @@ type sourceWatch struct {
 	command        string
 	commandProfile string
 	imds           *imds.Client
+	// profile and shared: the AWS profile the SDK resolved and its settings (nil when it
+	// read none), where a role's or SSO role's cache key comes from.
+	profile string
+	shared  *config.SharedConfig
 
 	mu             sync.Mutex
 	processTimeout bool      // a credential_process was stopped
@@ -114,6 +118,18 @@ func (w *sourceWatch) loadOptions() []func(*config.LoadOptions) error {
 		// client with the process provider before any option can reach it, so the client is
 		// rebuilt from its own options with the grouped provider in its place.
 		config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
+			// The AWS CLI sends no DurationSeconds without duration_seconds, and STS then
+			// gives an hour; the SDK asks for 15 minutes, which a cache that refreshes with
+			// 15 minutes left (botocore's window) could never use.
+			if o.Duration == 0 {
+				o.Duration = time.Hour
+			}
+			// mfa_serial: the code is asked for on the terminal when STS is called, as the
+			// AWS CLI asks; the cache makes that once per role session.
+			if o.SerialNumber != nil {
+				serial := *o.SerialNumber
+				o.TokenProvider = func() (string, error) { return askMFA(serial, w.profile) }
+			}
 			cl, ok := o.Client.(*sts.Client)
 			if !ok {
 				return
@@ -148,6 +164,7 @@ func (w *sourceWatch) adopt(cfg *aws.Config) {
 		if sc == nil {
 			continue
 		}
+		w.profile, w.shared = sc.Profile, sc
 		// Only the profile where the source_profile chain ends can run a process.
 		for sc.Source != nil {
 			sc = sc.Source
