@@ -284,10 +284,10 @@ func (c *cachedCredentials) write(creds aws.Credentials) error {
 // cacheCredentials puts the AWS CLI's cache in front of cfg's credentials when the profile
 // the SDK resolved is a role or an SSO role, and the SDK chose that provider (keys in the
 // environment win over the default chain's profile, and are left alone). dir "" keeps the
-// cache off and still records the origin.
-func cacheCredentials(cfg *aws.Config, sc *config.SharedConfig, dir string, refresh bool, now func() time.Time, debugf func(string, ...any), origin *originBox) {
+// cache off and still records the origin. It returns the cache, nil when it put none.
+func cacheCredentials(cfg *aws.Config, sc *config.SharedConfig, dir string, refresh bool, now func() time.Time, debugf func(string, ...any), origin *originBox) *cachedCredentials {
 	if sc == nil {
-		return
+		return nil
 	}
 	c := &cachedCredentials{inner: cfg.Credentials, now: now, debugf: debugf, refresh: refresh, origin: origin}
 	var key string
@@ -300,10 +300,11 @@ func cacheCredentials(cfg *aws.Config, sc *config.SharedConfig, dir string, refr
 	case sc.RoleARN == "" && sc.SSOAccountID != "" && sc.SSORoleName != "" && aws.IsCredentialsProvider(cfg.Credentials, (*ssocreds.Provider)(nil)):
 		key, c.via, c.sso = ssoCacheKey(sc), ViaSSO, true
 	default:
-		return
+		return nil
 	}
 	if dir != "" {
 		c.path = filepath.Join(dir, key+".json")
 	}
 	cfg.Credentials = aws.NewCredentialsCache(c)
+	return c
 }

@@ -74,6 +74,7 @@ type Signer struct {
 	cfg    aws.Config
 	w      *sourceWatch
 	origin *originBox
+	cache  *cachedCredentials // nil: not a role or an SSO role
 }
 
 // NewSigner loads the AWS configuration for c (it sets c.Region from it when the profile has
@@ -115,9 +116,24 @@ func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	if debugf == nil {
 		debugf = func(string, ...any) {}
 	}
-	cacheCredentials(&cfg, w.shared, c.CredentialCache, c.RefreshCredentials, now, debugf, s.origin)
+	s.cache = cacheCredentials(&cfg, w.shared, c.CredentialCache, c.RefreshCredentials, now, debugf, s.origin)
 	s.cfg = cfg
 	return s, nil
+}
+
+// Peek says where the signer's credentials would come from, reading the AWS CLI's cache but
+// calling nothing: Cached with the entry's expiry when a fresh one is there.
+func (s *Signer) Peek() CredentialOrigin {
+	if s.cache == nil {
+		return CredentialOrigin{}
+	}
+	o := CredentialOrigin{Via: s.cache.via, CacheFile: s.cache.path}
+	if o.CacheFile != "" {
+		if creds, ok := s.cache.read(); ok {
+			o.Cached, o.Expires = true, creds.Expires
+		}
+	}
+	return o
 }
 
 // Origin says where the credentials of the last Mint or Retrieve came from.
@@ -339,10 +355,10 @@ func (e *CredentialsError) noTerminal(nt *NoTerminalError, who, name string) str
 	what := fmt.Sprintf("%s: %s needs an MFA code for %s, and there is no terminal to ask on (%s: %v)", subject(e.Command, e.Profile), who, nt.Serial, nt.Device, nt.Err)
 	aws := cmp.Or(name, "default")
 	switch {
+	case e.Command != "":
+		return what + ": run it in a terminal"
 	case e.NoCache:
 		return what + ": run it in a terminal (the credential cache is off here, credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off, so a code typed elsewhere is not seen)"
-	case e.Command != "":
-		return what + ": run `aws sts get-caller-identity --profile " + aws + "` in a terminal, which fills the AWS CLI's credential cache, then this again"
 	}
 	return what + ": run `dsqlenv login " + e.Profile + "` in a terminal, or any `aws … --profile " + aws + "` command there; either fills the AWS CLI's credential cache, which this reads"
 }
