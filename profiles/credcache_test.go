@@ -271,3 +271,86 @@ func TestSSORoleCredentialsAreCached(t *testing.T) {
 		t.Errorf("SSO entry without ProviderType sso: %s", data)
 	}
 }
+
+// mfaSetup is roleSetup with mfa_serial, the terminal at tty.
+func mfaSetup(t *testing.T, tty string) (*testkit.AWSStandIn, *Connection) {
+	t.Helper()
+	sts, c, _ := roleSetup(t, "mfa_serial = arn:aws:iam::123456789012:mfa/me\n")
+	oldIn, oldOut := ttyIn, ttyOut
+	ttyIn, ttyOut = tty, tty
+	t.Cleanup(func() { ttyIn, ttyOut = oldIn, oldOut })
+	return sts, c
+}
+
+func TestMFAWithoutATerminal(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(c *Connection)
+		fix  string
+	}{
+		{"a profile", func(c *Connection) {}, ": run `dsqlenv login p` in a terminal, or any `aws … --profile role` command there; either fills the AWS CLI's credential cache, which this reads"},
+		{"the cache off", func(c *Connection) { c.CredentialCache = "" }, ": run it in a terminal (the credential cache is off here, credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off, so a code typed elsewhere is not seen)"},
+		{"a command", func(c *Connection) { c.Profile, c.Command = "", "clusters" }, ": run it in a terminal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tty := filepath.Join(t.TempDir(), "tty")
+			sts, c := mfaSetup(t, tty)
+			tc.set(c)
+			_, err := MintWithSDK(context.Background(), c)
+			subject := "profile p"
+			if c.Command != "" {
+				subject = c.Command
+			}
+			want := subject + ": AWS profile role (from " + map[bool]string{true: "--aws-profile", false: "aws_profile:"}[c.Command != ""] +
+				") needs an MFA code for arn:aws:iam::123456789012:mfa/me, and there is no terminal to ask on (" + tty + ": no such file or directory)" + tc.fix
+			if err == nil || err.Error() != want {
+				t.Errorf("got  %v\nwant %s", err, want)
+			}
+			if n := len(sts.AssumeRoleCalls()); n != 0 {
+				t.Errorf("%d AssumeRole calls without a code", n)
+			}
+		})
+	}
+}
+
+// firedDeadline is a context whose deadline passes when its done channel is closed: the
+// test decides when, after the prompt is shown, whatever the machine's load.
+type firedDeadline struct {
+	context.Context
+	done chan struct{}
+}
+
+func (d *firedDeadline) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
+func (d *firedDeadline) Done() <-chan struct{}       { return d.done }
+func (d *firedDeadline) Err() error {
+	select {
+	case <-d.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestMFACodeNotTyped: a deadline that passes while the prompt waits says so, not that STS
+// did not answer.
+func TestMFACodeNotTyped(t *testing.T) {
+	tty := filepath.Join(t.TempDir(), "tty")
+	if err := unix.Mkfifo(tty, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sts, c := mfaSetup(t, tty) // opened read-write, the FIFO has no line until the test writes one
+	ctx := &firedDeadline{context.Background(), make(chan struct{})}
+	c.OnPrompt = func() { close(ctx.done) }
+	_, err := MintWithSDK(ctx, c)
+	if err == nil || !strings.Contains(err.Error(), "no MFA code was typed within") {
+		t.Errorf("got %v, want the code not typed", err)
+	}
+	if n := len(sts.AssumeRoleCalls()); n != 0 {
+		t.Errorf("%d AssumeRole calls without a code", n)
+	}
+	// The prompt still reads the FIFO: a line ends it.
+	if f, err := os.OpenFile(tty, os.O_WRONLY, 0); err == nil {
+		f.WriteString("\n")
+		f.Close()
+	}
+}

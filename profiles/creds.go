@@ -25,6 +25,7 @@ import (
 const (
 	SourceProcess = "credential_process"
 	SourceIMDS    = "the EC2 instance metadata service"
+	SourceMFA     = "the MFA code prompt"
 )
 
 // TimeoutError is a credential source that did not answer in time: a credential_process that
@@ -53,6 +54,9 @@ func (e *TimeoutError) Error() string {
 	case SourceProcess:
 		what = "its credential_process did not finish within " + formatBudget(e.After) + " and was stopped"
 		fix = "run the credential_process of AWS profile " + e.ProcessProfile + " in " + configFileName(e.ConfigFile) + " by hand to see why it hangs"
+	case SourceMFA:
+		what = "no MFA code was typed within " + formatBudget(e.After)
+		fix = "type it sooner"
 	case SourceIMDS:
 		what = SourceIMDS + " did not answer within " + formatBudget(e.After)
 		fix = "dsqlenv is not on an EC2 instance with an instance profile, or the service is blocked: change credential_source of " + who + " in " + configFileName(e.ConfigFile)
@@ -96,6 +100,11 @@ type sourceWatch struct {
 	// read none), where a role's or SSO role's cache key comes from.
 	profile string
 	shared  *config.SharedConfig
+	// onPrompt runs before the MFA code is asked for (Connection.OnPrompt); prompting is
+	// set while it is, so that a deadline then is told as the code not typed.
+	onPrompt  func()
+	prompting bool
+	tty       [2]string // ttyIn and ttyOut, as they were when the signer was made
 
 	mu             sync.Mutex
 	processTimeout bool      // a credential_process was stopped
@@ -128,7 +137,7 @@ func (w *sourceWatch) loadOptions() []func(*config.LoadOptions) error {
 			// AWS CLI asks; the cache makes that once per role session.
 			if o.SerialNumber != nil {
 				serial := *o.SerialNumber
-				o.TokenProvider = func() (string, error) { return askMFA(serial, w.profile) }
+				o.TokenProvider = func() (string, error) { return w.askMFA(serial) }
 			}
 			cl, ok := o.Client.(*sts.Client)
 			if !ok {
@@ -303,12 +312,30 @@ func (w *sourceWatch) timedOut(ctx context.Context) (source string, imdsBudgetSp
 	switch {
 	case w.processTimeout:
 		return SourceProcess, false
+	case w.prompting && ctx.Err() != nil:
+		return SourceMFA, false
 	case w.imdsTimeout && ctx.Err() == nil:
 		return SourceIMDS, true
 	case w.imdsTimeout || w.imdsInFlight > 0:
 		return SourceIMDS, false
 	}
 	return "", false
+}
+
+// askMFA asks for the MFA code on the terminal, noting that it does.
+func (w *sourceWatch) askMFA(serial string) (string, error) {
+	w.mu.Lock()
+	w.prompting = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.prompting = false
+		w.mu.Unlock()
+	}()
+	if w.onPrompt != nil {
+		w.onPrompt()
+	}
+	return askMFA(serial, w.profile, w.tty[0], w.tty[1])
 }
 
 // waitingOn names the last step of the resolved chain, what a deadline most likely cut short.

@@ -15,7 +15,7 @@ import (
 var processShell = []string{"sh", "-c"}
 
 // ttyIn and ttyOut are the controlling terminal, where an MFA code is asked for (tty(4)).
-const ttyIn, ttyOut = "/dev/tty", "/dev/tty"
+var ttyIn, ttyOut = "/dev/tty", "/dev/tty"
 
 // inOwnGroup makes cmd the leader of a new process group and, when its context ends, kills
 // the whole group: `sh -c 'sleep 300 & sleep 300'` or a helper that forks leaves children the

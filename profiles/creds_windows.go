@@ -14,7 +14,7 @@ var processShell = []string{"cmd.exe", "/C"}
 
 // ttyIn and ttyOut are the console, where an MFA code is asked for: CONIN$ and CONOUT$ are
 // the console's input and output whatever stdin and stdout are (CreateFile, "Consoles").
-const ttyIn, ttyOut = "CONIN$", "CONOUT$"
+var ttyIn, ttyOut = "CONIN$", "CONOUT$"
 
 // inOwnGroup kills the credential_process's whole tree when its context ends: cmd.exe /C alone
 // would leave what it started running. Windows has no process groups; a job object would be the

@@ -27,7 +27,7 @@ func (e *NoTerminalError) Unwrap() error { return e.Err }
 // CLI does (botocore: "Enter MFA code for <serial>: "), naming the AWS profile too. It never
 // reads stdin or writes stdout: under eval "$(dsqlenv bash prod)" stdout is captured, and
 // stdin may be a pipe.
-func askMFA(serial, awsProfile string) (string, error) {
+func askMFA(serial, awsProfile, ttyIn, ttyOut string) (string, error) {
 	in, err := os.OpenFile(ttyIn, os.O_RDWR, 0)
 	if err != nil {
 		return "", &NoTerminalError{Serial: serial, Device: ttyIn, Err: unwrapPathErr(err)}

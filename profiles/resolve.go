@@ -76,6 +76,8 @@ type Connection struct {
 	// gets --debug lines about the cache.
 	Now    func() time.Time
 	Debugf func(format string, args ...any)
+	// OnPrompt, when set, runs before an MFA code is asked for on the terminal.
+	OnPrompt func()
 	// Origin says where the credentials of the last MintWithSDK came from.
 	Origin CredentialOrigin
 }

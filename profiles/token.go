@@ -82,6 +82,7 @@ type Signer struct {
 // Close is called.
 func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	w := newSourceWatch(ctx)
+	w.onPrompt, w.tty = c.OnPrompt, [2]string{ttyIn, ttyOut}
 	// The SDK's own warnings (such as "falling back to IMDSv1") would land on the user's
 	// terminal at every prompt; failures come back as errors and are reported once.
 	opts := append(w.loadOptions(), config.WithLogger(logging.Nop{}))

@@ -131,6 +131,8 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 				credentialSource(conn), text.FormatDuration(g.timeout))
 		})
 		defer slow.Stop()
+		// An MFA prompt is the wait explained: the line must not land in the middle of it.
+		conn.OnPrompt = func() { slow.Stop() }
 	}
 	conn.Now = r.Now
 	conn.Debugf = func(format string, args ...any) { g.debugf(r, format, args...) }
