@@ -354,3 +354,40 @@ func TestMFACodeNotTyped(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestCredentialCacheField: credential_cache: false in defaults: or a profile keeps the cache
+// off for that profile; a profile's own value wins; the cache is on without the field.
+func TestCredentialCacheField(t *testing.T) {
+	f, err := Parse("p.yaml", []byte(`defaults:
+  credential_cache: false
+profiles:
+  off:
+    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws
+  on:
+    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws
+    credential_cache: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"off": "", "on": filepath.Join("/home/u", ".aws", "cli", "cache")} {
+		c, err := f.Resolve(name, "/home/u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CredentialCache != want {
+			t.Errorf("profile %s: cache %q, want %q", name, c.CredentialCache, want)
+		}
+	}
+	f, err = Parse("p.yaml", []byte("profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Resolve("p", "/home/u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CredentialCache != filepath.Join("/home/u", ".aws", "cli", "cache") {
+		t.Errorf("without the field: %q, want the AWS CLI's cache", c.CredentialCache)
+	}
+}

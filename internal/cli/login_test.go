@@ -187,3 +187,30 @@ func TestRoleRunsShareOneSTSCall(t *testing.T) {
 		t.Errorf("with DSQLENV_CREDENTIAL_CACHE=off: %s %v, %d calls (want no cache, 3 calls)", cache, err, len(sts.AssumeRoleCalls()))
 	}
 }
+
+// TestSSORunsShareOneCall: consecutive runs with an SSO role make one GetRoleCredentials call
+// (the SSO token planted where `aws sso login` leaves it); with the SSO login expired, login
+// says to run aws sso login.
+func TestSSORunsShareOneCall(t *testing.T) {
+	sso := testkit.StartAWSStandIn(t)
+	env, home := mfaEnv(t, sso)
+	env = append(env, "AWS_ENDPOINT_URL_SSO="+sso.URL)
+	ssoConfig := "[profile mfa]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n"
+	if err := os.WriteFile(filepath.Join(home, "aws-config"), []byte(ssoConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WriteSSOToken(t, home, "https://example.awsapps.com/start", time.Now().Add(time.Hour))
+	for range 3 {
+		if r := runBin(t, env, "token", "p"); r.code != 0 {
+			t.Fatalf("token: exit %d, %s", r.code, r.stderr)
+		}
+	}
+	if calls := sso.SSOCalls(); len(calls) != 1 || calls[0].Get("token") != "cached-token" {
+		t.Errorf("GetRoleCredentials calls %v for 3 runs, want 1 with the planted token", calls)
+	}
+	testkit.WriteSSOToken(t, home, "https://example.awsapps.com/start", time.Now().Add(-time.Hour))
+	r := runBin(t, env, "login", "p")
+	if r.code != 1 || !strings.Contains(r.stderr, "run `aws sso login --profile mfa`") || len(sso.SSOCalls()) != 1 {
+		t.Errorf("login with the SSO login expired: exit %d, %q, %d calls", r.code, r.stderr, len(sso.SSOCalls()))
+	}
+}

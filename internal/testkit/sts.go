@@ -1,12 +1,16 @@
 package testkit
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -94,4 +98,20 @@ func (s *AWSStandIn) serve(w http.ResponseWriter, req *http.Request) {
 		`</AssumeRoleResult><ResponseMetadata><RequestId>r%s</RequestId></ResponseMetadata></AssumeRoleResponse>`,
 		form.Get("RoleSessionName"), form.Get("RoleSessionName"), ExampleKeyID, ExampleSecret, ExampleSessionToken,
 		expires.Format(time.RFC3339), strconv.Itoa(len(s.AssumeRoleCalls())))
+}
+
+// WriteSSOToken writes the cached SSO token `aws sso login` leaves in home's
+// ~/.aws/sso/cache, under the key the SDK looks for (the start URL, or the sso-session
+// name), expiring at expires; its access token is "cached-token".
+func WriteSSOToken(t testing.TB, home, key string, expires time.Time) {
+	t.Helper()
+	sum := sha1.Sum([]byte(key))
+	dir := filepath.Join(home, ".aws", "sso", "cache")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"accessToken":"cached-token","expiresAt":"` + expires.UTC().Format(time.RFC3339) + `","region":"us-east-1","startUrl":"https://example.awsapps.com/start"}`
+	if err := os.WriteFile(filepath.Join(dir, hex.EncodeToString(sum[:])+".json"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
