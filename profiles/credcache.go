@@ -252,14 +252,22 @@ func (c *cachedCredentials) read() (aws.Credentials, bool) {
 		CanExpire: true, Expires: exp, AccountID: cr.AccountId, Source: "AWS CLI cache"}, true
 }
 
-// parseExpiration reads the times botocore writes (isoformat, "+00:00"; the SSO entry's
-// "Z") and the other RFC 3339 forms dateutil accepts.
+// cliExpiration is how the AWS CLI writes an assumed role's expiry: the STS answer's
+// datetime (UTC) through JSONFileCache._serialize_if_needed, strftime('%Y-%m-%dT%H:%M:%S%Z').
+const cliExpiration = "2006-01-02T15:04:05UTC"
+
+// parseExpiration reads the times botocore writes: cliExpiration for an assumed role, the
+// SSO entry's "Z" form, and the other RFC 3339 forms dateutil also accepts.
 func parseExpiration(s string) (time.Time, error) {
+	if t, err := time.Parse(cliExpiration, s); err == nil {
+		return t, nil
+	}
 	return time.Parse(time.RFC3339Nano, s)
 }
 
 // write stores creds the way the AWS CLI does: the assume-role entry's Expiration as
-// Python's isoformat ("+00:00"), the SSO entry's with "Z" and ProviderType "sso". The file
+// cliExpiration, the SSO entry's with "Z" (SSOCredentialFetcher._UTC_DATE_FORMAT) and
+// ProviderType "sso". The file
 // is 0600, written atomically, never through a link, in a directory of the user's own
 // (created 0700).
 func (c *cachedCredentials) write(creds aws.Credentials) error {
@@ -269,7 +277,7 @@ func (c *cachedCredentials) write(creds aws.Credentials) error {
 		f.ProviderType = "sso"
 		f.Credentials.Expiration = exp.Format("2006-01-02T15:04:05Z")
 	} else {
-		f.Credentials.Expiration = exp.Format("2006-01-02T15:04:05+00:00")
+		f.Credentials.Expiration = exp.Format(cliExpiration)
 	}
 	f.Credentials.AccessKeyId, f.Credentials.SecretAccessKey, f.Credentials.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
 	f.Credentials.AccountId = creds.AccountID

@@ -111,14 +111,15 @@ func TestRoleCredentialsAreCachedTheAWSCLIWay(t *testing.T) {
 	// The file is the one the AWS CLI reads: botocore's key, its JSON, 0600 in a 0700 directory.
 	key := botocoreKey(t, map[string]any{"RoleArn": "arn:aws:iam::123456789012:role/dev", "DurationSeconds": 3600}, false)
 	path := filepath.Join(c.CredentialCache, key+".json")
-	checkCacheFile(t, path, "+00:00")
+	checkCacheFile(t, path, "UTC")
 	if st, err := os.Stat(c.CredentialCache); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("cache directory: %v %v, want 0700", st.Mode(), err)
 	}
 }
 
 // checkCacheFile holds a cache file to what botocore reads: 0600, Credentials with the
-// example keys and an Expiration dateutil parses, written with suffix (+00:00 or Z).
+// example keys and an Expiration written as the AWS CLI writes it, ending in suffix (UTC for a
+// role, Z for SSO).
 func checkCacheFile(t *testing.T, path, suffix string) {
 	t.Helper()
 	st, err := os.Lstat(path)
@@ -137,14 +138,15 @@ func checkCacheFile(t *testing.T, path, suffix string) {
 	if cr["AccessKeyId"] != exampleKeyID || cr["SecretAccessKey"] != exampleSecret || cr["SessionToken"] != testkit.ExampleSessionToken || !strings.HasSuffix(cr["Expiration"], suffix) {
 		t.Errorf("cache file %s", data)
 	}
-	exp, err := time.Parse(time.RFC3339, cr["Expiration"])
+	exp, err := time.Parse(time.RFC3339, strings.Replace(cr["Expiration"], "UTC", "Z", 1))
 	if err != nil || time.Until(exp) < 50*time.Minute {
 		t.Errorf("Expiration %q: %v, want about an hour ahead", cr["Expiration"], err)
 	}
 }
 
 // writeCLICache writes an entry as the AWS CLI does (json.dumps of the AssumeRole answer,
-// Expiration in isoformat), under botocore's key for the role of roleSetup.
+// the Expiration datetime through strftime('%Y-%m-%dT%H:%M:%S%Z'), which for UTC ends in
+// "UTC"), under botocore's key for the role of roleSetup.
 func writeCLICache(t *testing.T, dir string, expires time.Time, accessKey string) string {
 	t.Helper()
 	key := botocoreKey(t, map[string]any{"RoleArn": "arn:aws:iam::123456789012:role/dev"}, false)
@@ -153,7 +155,7 @@ func writeCLICache(t *testing.T, dir string, expires time.Time, accessKey string
 	}
 	path := filepath.Join(dir, key+".json")
 	body := fmt.Sprintf(`{"Credentials": {"AccessKeyId": %q, "SecretAccessKey": %q, "SessionToken": "cli-token", "Expiration": %q, "AccountId": "123456789012"}, "AssumedRoleUser": {"AssumedRoleId": "AROAEXAMPLE:botocore-session-1", "Arn": "arn:aws:sts::123456789012:assumed-role/dev/botocore-session-1"}, "ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": 200, "RetryAttempts": 0}}`,
-		accessKey, exampleSecret, expires.UTC().Format("2006-01-02T15:04:05+00:00"))
+		accessKey, exampleSecret, pyStrftimeUTC(t, expires))
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +220,7 @@ func TestCacheEntriesThatAreNotTrusted(t *testing.T) {
 			if !strings.Contains(strings.Join(debug, "\n"), tc.debug) {
 				t.Errorf("debug lines %q, want one saying %q", debug, tc.debug)
 			}
-			checkCacheFile(t, path, "+00:00") // replaced by a fresh entry, never written through a link
+			checkCacheFile(t, path, "UTC") // replaced by a fresh entry, never written through a link
 		})
 	}
 }
@@ -390,4 +392,16 @@ profiles:
 	if c.CredentialCache != filepath.Join("/home/u", ".aws", "cli", "cache") {
 		t.Errorf("without the field: %q, want the AWS CLI's cache", c.CredentialCache)
 	}
+}
+
+// pyStrftimeUTC is Python's own rendering of t as the AWS CLI writes an expiry.
+func pyStrftimeUTC(t *testing.T, at time.Time) string {
+	t.Helper()
+	out, err := exec.Command(testkit.RequireTool(t, "python3"), "-c", "import sys, datetime\n"+
+		"print(datetime.datetime.fromtimestamp(int(sys.argv[1]), datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S%Z'))",
+		fmt.Sprint(at.Unix())).Output()
+	if err != nil {
+		t.Fatalf("python3: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }
