@@ -316,3 +316,24 @@ func cacheCredentials(cfg *aws.Config, sc *config.SharedConfig, dir string, refr
 	cfg.Credentials = aws.NewCredentialsCache(c)
 	return c
 }
+
+// sourceRole is the source credentials of an assumed role that are themselves an assumed role
+// (a source_profile with its own role_arn). botocore caches every role of such a chain, so an
+// MFA code typed for the first role serves every role assumed from it; so does this.
+type sourceRole struct {
+	w     *sourceWatch
+	outer string // the role_arn assumed with these credentials
+	inner aws.CredentialsProvider
+}
+
+func (s *sourceRole) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	w := s.w
+	for sc := w.shared; sc != nil && w.cacheDir != ""; sc = sc.Source {
+		if sc.RoleARN == s.outer && sc.Source != nil && sc.Source.RoleARN != "" {
+			c := &cachedCredentials{inner: s.inner, path: filepath.Join(w.cacheDir, roleCacheKey(sc.Source)+".json"),
+				via: ViaAssumeRole, now: w.now, debugf: w.debugf, origin: &originBox{}}
+			return c.Retrieve(ctx)
+		}
+	}
+	return s.inner.Retrieve(ctx)
+}

@@ -405,3 +405,47 @@ func pyStrftimeUTC(t *testing.T, at time.Time) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestChainedRolesShareTheMFASession: prod is assumed from jump, which has mfa_serial; both
+// answers are cached under botocore's keys, so a new prod session (its entry gone) is assumed
+// from the cached jump session, without a code.
+func TestChainedRolesShareTheMFASession(t *testing.T) {
+	isolateAWS(t, false)
+	sts := testkit.StartAWSStandIn(t)
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	writeAWSConfig(t, "[profile prod]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/prod\nsource_profile = jump\n\n"+
+		"[profile jump]\nrole_arn = arn:aws:iam::123456789012:role/jump\nsource_profile = keys\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n\n"+
+		"[profile keys]\naws_access_key_id = "+exampleKeyID+"\naws_secret_access_key = "+exampleSecret+"\n")
+	tty := filepath.Join(t.TempDir(), "tty") // a file with one line: the code, typed once
+	if err := os.WriteFile(tty, []byte("123456\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	oldIn, oldOut := ttyIn, ttyOut
+	ttyIn, ttyOut = tty, os.DevNull // the prompt must not overwrite the line
+	t.Cleanup(func() { ttyIn, ttyOut = oldIn, oldOut })
+	home := t.TempDir()
+	c := &Connection{Profile: "p", Host: "h.dsql.us-east-1.on.aws", Region: "us-east-1", User: "admin", ExpiresIn: 15 * time.Minute,
+		AWSProfile: "prod", CredentialCache: CredentialCacheDir(home)}
+	if _, err := MintWithSDK(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	jumpKey := botocoreKey(t, map[string]any{"RoleArn": "arn:aws:iam::123456789012:role/jump", "SerialNumber": "arn:aws:iam::123456789012:mfa/me"}, false)
+	prodKey := botocoreKey(t, map[string]any{"RoleArn": "arn:aws:iam::123456789012:role/prod"}, false)
+	for _, k := range []string{jumpKey, prodKey} {
+		checkCacheFile(t, filepath.Join(c.CredentialCache, k+".json"), "UTC")
+	}
+	if err := os.Remove(filepath.Join(c.CredentialCache, prodKey+".json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MintWithSDK(context.Background(), c); err != nil {
+		t.Fatalf("a new prod session from the cached jump session: %v", err)
+	}
+	var arns []string
+	for _, call := range sts.AssumeRoleCalls() {
+		arns = append(arns, call.Get("RoleArn")+" code="+call.Get("TokenCode"))
+	}
+	want := "arn:aws:iam::123456789012:role/jump code=123456,arn:aws:iam::123456789012:role/prod code=,arn:aws:iam::123456789012:role/prod code="
+	if got := strings.Join(arns, ","); got != want {
+		t.Errorf("AssumeRole calls %s\nwant %s", got, want)
+	}
+}

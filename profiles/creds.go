@@ -105,6 +105,11 @@ type sourceWatch struct {
 	onPrompt  func()
 	prompting bool
 	tty       [2]string // ttyIn and ttyOut, as they were when the signer was made
+	// The credential cache (Connection.CredentialCache, "" when off) and its clock and
+	// debug lines, for the source roles of a chain (sourceRole).
+	cacheDir string
+	now      func() time.Time
+	debugf   func(format string, args ...any)
 
 	mu             sync.Mutex
 	processTimeout bool      // a credential_process was stopped
@@ -143,9 +148,14 @@ func (w *sourceWatch) loadOptions() []func(*config.LoadOptions) error {
 			if !ok {
 				return
 			}
-			if opts := cl.Options(); aws.IsCredentialsProvider(opts.Credentials, (*processcreds.Provider)(nil)) {
+			switch opts := cl.Options(); {
+			case aws.IsCredentialsProvider(opts.Credentials, (*processcreds.Provider)(nil)):
 				grouped := aws.NewCredentialsCache(w.processProvider(opts.Credentials))
 				o.Client = sts.New(opts, func(o *sts.Options) { o.Credentials = grouped })
+			case aws.IsCredentialsProvider(opts.Credentials, (*stscreds.AssumeRoleProvider)(nil)):
+				// A role assumed from a role: the source role goes through the cache too.
+				src := aws.NewCredentialsCache(&sourceRole{w: w, outer: o.RoleARN, inner: opts.Credentials})
+				o.Client = sts.New(opts, func(o *sts.Options) { o.Credentials = src })
 			}
 		}),
 		// Instance metadata is reached both at the end of the default chain and through

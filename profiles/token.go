@@ -83,6 +83,13 @@ type Signer struct {
 func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	w := newSourceWatch(ctx)
 	w.onPrompt, w.tty = c.OnPrompt, [2]string{ttyIn, ttyOut}
+	w.cacheDir, w.now, w.debugf = c.CredentialCache, c.Now, c.Debugf
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.debugf == nil {
+		w.debugf = func(string, ...any) {}
+	}
 	// The SDK's own warnings (such as "falling back to IMDSv1") would land on the user's
 	// terminal at every prompt; failures come back as errors and are reported once.
 	opts := append(w.loadOptions(), config.WithLogger(logging.Nop{}))
@@ -110,14 +117,7 @@ func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	}
 	c.Region = region
 	s := &Signer{c: *c, w: w, origin: &originBox{}}
-	now, debugf := c.Now, c.Debugf
-	if now == nil {
-		now = time.Now
-	}
-	if debugf == nil {
-		debugf = func(string, ...any) {}
-	}
-	s.cache = cacheCredentials(&cfg, w.shared, c.CredentialCache, c.RefreshCredentials, now, debugf, s.origin)
+	s.cache = cacheCredentials(&cfg, w.shared, c.CredentialCache, c.RefreshCredentials, w.now, w.debugf, s.origin)
 	s.cfg = cfg
 	return s, nil
 }
