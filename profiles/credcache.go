@@ -56,6 +56,7 @@ type CredentialOrigin struct {
 	Via       string    // ViaAssumeRole, ViaAssumeRoleMFA, ViaSSO; "" for any other source
 	Cached    bool      // read from the AWS CLI's cache, no call made
 	CacheFile string    // the cache file read or written, "" when the cache is off
+	CacheErr  error     // why the credentials could not be written to CacheFile
 	Expires   time.Time // zero for credentials that do not expire
 }
 
@@ -211,12 +212,13 @@ func (c *cachedCredentials) Retrieve(ctx context.Context) (aws.Credentials, erro
 	if err != nil {
 		return creds, err
 	}
-	c.origin.set(CredentialOrigin{Via: c.via, CacheFile: c.path, Expires: creds.Expires})
+	o := CredentialOrigin{Via: c.via, CacheFile: c.path, Expires: creds.Expires}
 	if c.path != "" && creds.CanExpire {
-		if err := c.write(creds); err != nil {
-			c.debugf("AWS CLI credential cache: %v (the credentials are used, not kept)", err)
+		if o.CacheErr = c.write(creds); o.CacheErr != nil {
+			c.debugf("AWS CLI credential cache: %v (the credentials are used, not kept)", o.CacheErr)
 		}
 	}
+	c.origin.set(o)
 	return creds, nil
 }
 

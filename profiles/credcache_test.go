@@ -449,3 +449,25 @@ func TestChainedRolesShareTheMFASession(t *testing.T) {
 		t.Errorf("AssumeRole calls %s\nwant %s", got, want)
 	}
 }
+
+// TestCacheDirectoryOthersCanWrite: a cache directory others can write is not written into
+// (they could swap the file); the credentials are used and the origin says why they were not
+// kept.
+func TestCacheDirectoryOthersCanWrite(t *testing.T) {
+	_, c, _ := roleSetup(t, "")
+	if err := os.MkdirAll(c.CredentialCache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(c.CredentialCache, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MintWithSDK(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Origin.CacheErr == nil || !strings.Contains(c.Origin.CacheErr.Error(), "can be written by others") {
+		t.Errorf("origin %+v, want why the credentials were not kept", c.Origin)
+	}
+	if entries, _ := os.ReadDir(c.CredentialCache); len(entries) != 0 {
+		t.Errorf("written into a directory others can write: %v", entries)
+	}
+}

@@ -124,8 +124,9 @@ func newSourceWatch(ctx context.Context) *sourceWatch {
 	return w
 }
 
-// loadOptions hook the SDK's chain where it runs a credential_process behind an assumed role
-// and where it asks instance metadata for credentials.
+// loadOptions hook the SDK's chain where it assumes a role (the MFA prompt, the duration, a
+// credential_process or another role as its source) and where it asks instance metadata for
+// credentials.
 func (w *sourceWatch) loadOptions() []func(*config.LoadOptions) error {
 	return []func(*config.LoadOptions) error{
 		// A role assumed with a credential_process as its source: the SDK builds the STS

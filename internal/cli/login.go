@@ -53,6 +53,8 @@ func runLogin(ctx context.Context, r *run, o loginOptions) error {
 	switch {
 	case origin.Via == "":
 		r.say("%s: credentials from %s need no login (not an assumed role or an SSO role): nothing to keep", o.profile, credentialSource(conn))
+	case origin.CacheErr != nil:
+		r.say("%s: %s: %s; not kept: %s", o.profile, credentialSource(conn), r.credentialOrigin(conn), termSafe(origin.CacheErr.Error()))
 	case origin.CacheFile == "":
 		r.say("%s: %s: %s; not kept: the credential cache is off (credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off)", o.profile, credentialSource(conn), r.credentialOrigin(conn))
 	default:
