@@ -160,6 +160,9 @@ func TestRoleRunsShareOneSTSCall(t *testing.T) {
 		t.Errorf("%d AssumeRole calls for 20 runs, want 1", n)
 	}
 	cache := filepath.Join(home, ".aws", "cli", "cache")
+	if r := runBin(t, env, "--debug", "token", "p"); !strings.Contains(r.stderr, "dsqlenv: debug: AWS CLI credential cache: using "+cache+string(filepath.Separator)) {
+		t.Errorf("--debug does not say the cache was used:\n%s", r.stderr)
+	}
 	// show and doctor say where the credentials come from.
 	cached := "STS AssumeRole, cached until "
 	if r := runBin(t, env, "show", "p"); !strings.Contains(r.stdout, "note: credentials: "+cached) || !strings.Contains(r.stdout, "(AWS CLI cache, "+cache+string(filepath.Separator)) {
