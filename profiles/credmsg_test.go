@@ -4,19 +4,18 @@ package profiles
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
 // credMsgConfig is an ~/.aws/config with the setups a newcomer meets: SSO (legacy and
@@ -52,20 +51,8 @@ aws_access_key_id = AKIAIOSFODNN7EXAMPLE
 aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 `
 
-// writeSSOCache writes the cached SSO token the AWS CLI leaves after `aws sso login`, under
-// the key the SDK looks for (the start URL, or the sso-session name), expiring at expires.
-func writeSSOCache(t *testing.T, home, key string, expires time.Time) {
-	t.Helper()
-	sum := sha1.Sum([]byte(key))
-	dir := filepath.Join(home, ".aws", "sso", "cache")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	body := `{"accessToken":"cached-token","expiresAt":"` + expires.UTC().Format(time.RFC3339) + `","region":"us-east-1","startUrl":"https://example.awsapps.com/start"}`
-	if err := os.WriteFile(filepath.Join(dir, hex.EncodeToString(sum[:])+".json"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
+// writeSSOCache writes the cached SSO token the AWS CLI leaves after `aws sso login`.
+var writeSSOCache = testkit.WriteSSOToken
 
 // closedPort returns a local address nothing listens on.
 func closedPort(t *testing.T) string {

@@ -25,6 +25,7 @@ import (
 const (
 	SourceProcess = "credential_process"
 	SourceIMDS    = "the EC2 instance metadata service"
+	SourceMFA     = "the MFA code prompt"
 )
 
 // TimeoutError is a credential source that did not answer in time: a credential_process that
@@ -57,6 +58,9 @@ func (e *TimeoutError) Error() string {
 	case SourceProcess:
 		what = "its credential_process did not finish within " + formatBudget(e.After) + " and was stopped"
 		fix = "run the credential_process of AWS profile " + e.ProcessProfile + " in " + configFileName(e.ConfigFile) + " by hand to see why it hangs"
+	case SourceMFA:
+		what = "no MFA code was typed within " + formatBudget(e.After)
+		fix = "type it sooner"
 	case SourceIMDS:
 		what = SourceIMDS + " did not answer within " + formatBudget(e.After)
 		fix = "dsqlenv is not on an EC2 instance with an instance profile, or the service is blocked: change credential_source of " + who + " in " + configFileName(e.ConfigFile)
@@ -96,6 +100,20 @@ type sourceWatch struct {
 	command        string
 	commandProfile string
 	imds           ec2rolecreds.GetMetadataAPIClient
+	// profile and shared: the AWS profile the SDK resolved and its settings (nil when it
+	// read none), where a role's or SSO role's cache key comes from.
+	profile string
+	shared  *config.SharedConfig
+	// onPrompt runs before the MFA code is asked for (Connection.OnPrompt); prompting is
+	// set while it is, so that a deadline then is told as the code not typed.
+	onPrompt  func()
+	prompting bool
+	tty       [2]string // ttyIn and ttyOut, as they were when the signer was made
+	// The credential cache (Connection.CredentialCache, "" when off) and its clock and
+	// debug lines, for the source roles of a chain (sourceRole).
+	cacheDir string
+	now      func() time.Time
+	debugf   func(format string, args ...any)
 
 	mu             sync.Mutex
 	processTimeout bool      // a credential_process was stopped
@@ -110,21 +128,39 @@ func newSourceWatch(ctx context.Context) *sourceWatch {
 	return w
 }
 
-// loadOptions hook the SDK's chain where it runs a credential_process behind an assumed role
-// and where it asks instance metadata for credentials.
+// loadOptions hook the SDK's chain where it assumes a role (the MFA prompt, the duration, a
+// credential_process or another role as its source) and where it asks instance metadata for
+// credentials.
 func (w *sourceWatch) loadOptions() []func(*config.LoadOptions) error {
 	return []func(*config.LoadOptions) error{
 		// A role assumed with a credential_process as its source: the SDK builds the STS
 		// client with the process provider before any option can reach it, so the client is
 		// rebuilt from its own options with the grouped provider in its place.
 		config.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
+			// The AWS CLI sends no DurationSeconds without duration_seconds, and STS then
+			// gives an hour; the SDK asks for 15 minutes, which a cache that refreshes with
+			// 15 minutes left (botocore's window) could never use.
+			if o.Duration == 0 {
+				o.Duration = time.Hour
+			}
+			// mfa_serial: the code is asked for on the terminal when STS is called, as the
+			// AWS CLI asks; the cache makes that once per role session.
+			if o.SerialNumber != nil {
+				serial := *o.SerialNumber
+				o.TokenProvider = func() (string, error) { return w.askMFA(serial) }
+			}
 			cl, ok := o.Client.(*sts.Client)
 			if !ok {
 				return
 			}
-			if opts := cl.Options(); aws.IsCredentialsProvider(opts.Credentials, (*processcreds.Provider)(nil)) {
+			switch opts := cl.Options(); {
+			case aws.IsCredentialsProvider(opts.Credentials, (*processcreds.Provider)(nil)):
 				grouped := aws.NewCredentialsCache(w.processProvider(opts.Credentials))
 				o.Client = sts.New(opts, func(o *sts.Options) { o.Credentials = grouped })
+			case aws.IsCredentialsProvider(opts.Credentials, (*stscreds.AssumeRoleProvider)(nil)):
+				// A role assumed from a role: the source role goes through the cache too.
+				src := aws.NewCredentialsCache(&sourceRole{w: w, outer: o.RoleARN, inner: opts.Credentials})
+				o.Client = sts.New(opts, func(o *sts.Options) { o.Credentials = src })
 			}
 		}),
 		// Instance metadata is reached both at the end of the default chain and through
@@ -152,6 +188,7 @@ func (w *sourceWatch) adopt(cfg *aws.Config) {
 		if sc == nil {
 			continue
 		}
+		w.profile, w.shared = sc.Profile, sc
 		// Only the profile where the source_profile chain ends can run a process.
 		for sc.Source != nil {
 			sc = sc.Source
@@ -290,12 +327,30 @@ func (w *sourceWatch) timedOut(ctx context.Context) (source string, imdsBudgetSp
 	switch {
 	case w.processTimeout:
 		return SourceProcess, false
+	case w.prompting && ctx.Err() != nil:
+		return SourceMFA, false
 	case w.imdsTimeout && ctx.Err() == nil:
 		return SourceIMDS, true
 	case w.imdsTimeout || w.imdsInFlight > 0:
 		return SourceIMDS, false
 	}
 	return "", false
+}
+
+// askMFA asks for the MFA code on the terminal, noting that it does.
+func (w *sourceWatch) askMFA(serial string) (string, error) {
+	w.mu.Lock()
+	w.prompting = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.prompting = false
+		w.mu.Unlock()
+	}()
+	if w.onPrompt != nil {
+		w.onPrompt()
+	}
+	return askMFA(serial, w.profile, w.tty[0], w.tty[1])
 }
 
 // waitingOn names the last step of the resolved chain, what a deadline most likely cut short.

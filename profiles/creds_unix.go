@@ -14,6 +14,9 @@ import (
 // processShell runs a credential_process as the SDK does: sh -c on Unix.
 var processShell = []string{"sh", "-c"}
 
+// ttyIn and ttyOut are the controlling terminal, where an MFA code is asked for (tty(4)).
+var ttyIn, ttyOut = "/dev/tty", "/dev/tty"
+
 // inOwnGroup makes cmd the leader of a new process group and, when its context ends, kills
 // the whole group: `sh -c 'sleep 300 & sleep 300'` or a helper that forks leaves children the
 // default (killing the sh alone) would orphan, still holding the terminal. A child that leaves

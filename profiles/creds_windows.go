@@ -12,6 +12,10 @@ import (
 // processShell runs a credential_process as the SDK does: cmd.exe /C on Windows.
 var processShell = []string{"cmd.exe", "/C"}
 
+// ttyIn and ttyOut are the console, where an MFA code is asked for: CONIN$ and CONOUT$ are
+// the console's input and output whatever stdin and stdout are (CreateFile, "Consoles").
+var ttyIn, ttyOut = "CONIN$", "CONOUT$"
+
 // inOwnGroup kills the credential_process's whole tree when its context ends: cmd.exe /C alone
 // would leave what it started running. Windows has no process groups; a job object would be the
 // exact tool, but a process can only be put in one after it started (Go's exec starts it running

@@ -36,6 +36,7 @@ type Fields struct {
 	ConnectTimeout  Field[int]
 	Options         Field[string]
 	DatabaseURL     Field[string]
+	CredentialCache Field[bool]
 }
 
 // Field is one setting: its value, whether the file set it, and on which line.
@@ -65,6 +66,7 @@ var fieldDecoders = map[string]func(f *Fields, n *yaml.Node, c check) error{
 	"connect_timeout":  func(f *Fields, n *yaml.Node, c check) error { return decodeInt(&f.ConnectTimeout, n, c) },
 	"options":          func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.Options, n, c) },
 	"database_url":     func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.DatabaseURL, n, c) },
+	"credential_cache": func(f *Fields, n *yaml.Node, _ check) error { return decodeBool(&f.CredentialCache, n) },
 }
 
 // check says why a value cannot be used, or returns "". nil takes any value.
@@ -91,7 +93,7 @@ var fieldAliases = map[string]string{
 
 // FieldNames lists the keys a profile may hold, in the documented order.
 var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
-	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url"}
+	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url", "credential_cache"}
 
 // lineError is an error at a line of the profiles file; Load adds the file name.
 type lineError struct {
@@ -212,6 +214,16 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s seconds is longer than a duration can be", s)
 	}
 	return time.Duration(n) * time.Second, nil
+}
+
+// decodeBool takes true or false (YAML's booleans).
+func decodeBool(f *Field[bool], n *yaml.Node) error {
+	var v bool
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&v) != nil {
+		return errAt(n, "expected a boolean (true or false), found %s", describe(n))
+	}
+	*f = Field[bool]{Value: v, Set: true, Line: n.Line}
+	return nil
 }
 
 // decodeExpiresIn takes a Go duration ("15m", "1h30m") or whole seconds (900).

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/internal/text"
@@ -63,13 +64,33 @@ type Connection struct {
 	AWSConfigFile string
 	// Settings lists every resolved setting with its source, in the documented order.
 	Settings []Setting
+
+	// CredentialCache is the AWS CLI's credential cache directory, read and written for a
+	// role or an SSO role; "" keeps dsqlenv out of it (credential_cache: false,
+	// DSQLENV_CREDENTIAL_CACHE=off).
+	CredentialCache string
+	// RefreshCredentials fetches new credentials even when the cache holds fresh ones
+	// (dsqlenv login).
+	RefreshCredentials bool
+	// Now is the clock the cache's expiry is judged by (nil: time.Now); Debugf, when set,
+	// gets --debug lines about the cache.
+	Now    func() time.Time
+	Debugf func(format string, args ...any)
+	// OnPrompt, when set, runs before an MFA code is asked for on the terminal.
+	OnPrompt func()
+	// Origin says where the credentials of the last MintWithSDK came from.
+	Origin CredentialOrigin
 }
 
 // NoteEnvironment records which AWS profile the environment chooses for the default chain, so
-// a credentials error can name it and the variable that chose it. getenv is the caller's view
+// a credentials error can name it and the variable that chose it, and turns the credential
+// cache off for DSQLENV_CREDENTIAL_CACHE=off. getenv is the caller's view
 // of the environment; nothing in this package reads it directly.
 func (c *Connection) NoteEnvironment(getenv func(string) string) {
 	c.AWSConfigFile = getenv("AWS_CONFIG_FILE")
+	if strings.EqualFold(getenv("DSQLENV_CREDENTIAL_CACHE"), "off") {
+		c.CredentialCache = ""
+	}
 	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} { // the SDK's order
 		if v := getenv(k); v != "" {
 			c.AWSProfileEnv, c.EnvAWSProfile = k, v
@@ -204,6 +225,18 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	num("connect_timeout", pf.ConnectTimeout, d.ConnectTimeout, 0, &c.ConnectTimeout)
 	str("options", pf.Options, d.Options, "", &c.Options)
 	str("database_url", pf.DatabaseURL, d.DatabaseURL, "", &c.DatabaseURL)
+	cache := true
+	switch {
+	case pf.CredentialCache.Set:
+		cache = pf.CredentialCache.Value
+		c.Settings = append(c.Settings, Setting{"credential_cache", strconv.FormatBool(cache), FromProfile, pf.CredentialCache.Line})
+	case d.CredentialCache.Set:
+		cache = d.CredentialCache.Value
+		c.Settings = append(c.Settings, Setting{"credential_cache", strconv.FormatBool(cache), FromDefaults, d.CredentialCache.Line})
+	}
+	if cache {
+		c.CredentialCache = CredentialCacheDir(home)
+	}
 
 	rootLine := c.setting("sslrootcert").Line
 	switch c.SSLRootCert {

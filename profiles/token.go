@@ -51,7 +51,9 @@ func MintWithSDK(ctx context.Context, c *Connection) (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	return s.mint(ctx, c.User, true, given)
+	tok, err := s.mint(ctx, c.User, true, given)
+	c.Origin = s.Origin()
+	return tok, err
 }
 
 // timeLeft is the time to ctx's deadline, 0 without one: what a timeout message says the
@@ -68,9 +70,11 @@ func timeLeft(ctx context.Context) time.Duration {
 // are fresh makes no network call and starts no process. MintWithSDK uses one for a single
 // token; the proxy keeps one per profile for as long as it runs.
 type Signer struct {
-	c   Connection
-	cfg aws.Config
-	w   *sourceWatch
+	c      Connection
+	cfg    aws.Config
+	w      *sourceWatch
+	origin *originBox
+	cache  *cachedCredentials // nil: not a role or an SSO role
 }
 
 // NewSigner loads the AWS configuration for c (it sets c.Region from it when the profile has
@@ -78,6 +82,14 @@ type Signer struct {
 // Close is called.
 func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 	w := newSourceWatch(ctx)
+	w.onPrompt, w.tty = c.OnPrompt, [2]string{ttyIn, ttyOut}
+	w.cacheDir, w.now, w.debugf = c.CredentialCache, c.Now, c.Debugf
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.debugf == nil {
+		w.debugf = func(string, ...any) {}
+	}
 	// The SDK's own warnings (such as "falling back to IMDSv1") would land on the user's
 	// terminal at every prompt; failures come back as errors and are reported once.
 	opts := append(w.loadOptions(), config.WithLogger(logging.Nop{}))
@@ -104,8 +116,29 @@ func NewSigner(ctx context.Context, c *Connection) (*Signer, error) {
 		return nil, fmt.Errorf("profile %s: no region: the endpoint %s does not name one and the AWS configuration has none: add region: to the profile", c.Profile, c.Host)
 	}
 	c.Region = region
-	return &Signer{c: *c, cfg: cfg, w: w}, nil
+	s := &Signer{c: *c, w: w, origin: &originBox{}}
+	s.cache = cacheCredentials(&cfg, w.shared, c.CredentialCache, c.RefreshCredentials, w.now, w.debugf, s.origin)
+	s.cfg = cfg
+	return s, nil
 }
+
+// Peek says where the signer's credentials would come from, reading the AWS CLI's cache but
+// calling nothing: Cached with the entry's expiry when a fresh one is there.
+func (s *Signer) Peek() CredentialOrigin {
+	if s.cache == nil {
+		return CredentialOrigin{}
+	}
+	o := CredentialOrigin{Via: s.cache.via, CacheFile: s.cache.path}
+	if o.CacheFile != "" {
+		if creds, ok := s.cache.read(); ok {
+			o.Cached, o.Expires = true, creds.Expires
+		}
+	}
+	return o
+}
+
+// Origin says where the credentials of the last Mint or Retrieve came from.
+func (s *Signer) Origin() CredentialOrigin { return s.origin.get() }
 
 // Mint signs a token for user: DbConnectAdmin for admin, DbConnect for any other role.
 func (s *Signer) Mint(ctx context.Context, user string) (string, error) {
@@ -118,7 +151,7 @@ func (s *Signer) Mint(ctx context.Context, user string) (string, error) {
 func (s *Signer) mint(ctx context.Context, user string, once bool, given time.Duration) (string, error) {
 	c := s.c
 	c.User = user
-	if _, err := s.cfg.Credentials.Retrieve(ctx); err != nil {
+	if err := s.retrieve(ctx); err != nil {
 		if once {
 			s.w.finish() // the process is gone before the error is judged, and before it is printed
 		}
@@ -150,11 +183,25 @@ func (s *Signer) AWSConfig() aws.Config {
 // as dsqlenv tells it rather than as the SDK's operation error.
 func (s *Signer) Retrieve(ctx context.Context) error {
 	given := timeLeft(ctx)
-	if _, err := s.cfg.Credentials.Retrieve(ctx); err != nil {
+	if err := s.retrieve(ctx); err != nil {
 		c := s.c
 		return retrieveError(ctx, &c, s.cfg.Credentials, s.w, given, err)
 	}
 	return nil
+}
+
+// retrieve gets the credentials and notes the expiry of those that do not come from a role
+// or SSO role (cachedCredentials notes theirs).
+func (s *Signer) retrieve(ctx context.Context) error {
+	creds, err := s.cfg.Credentials.Retrieve(ctx)
+	if err == nil && creds.CanExpire {
+		s.origin.mu.Lock()
+		if s.origin.o.Via == "" {
+			s.origin.o.Expires = creds.Expires
+		}
+		s.origin.mu.Unlock()
+	}
+	return err
 }
 
 // Close stops every credential_process the signer started and waits until each is reaped.
@@ -217,7 +264,10 @@ type CredentialsError struct {
 	// a source_profile chain; "" when the configuration was never loaded.
 	SourceProfile string
 	ConfigFile    string // AWS_CONFIG_FILE, "" for ~/.aws/config
-	Err           error
+	// NoCache: the AWS CLI's credential cache is off for this profile, so an MFA code
+	// typed elsewhere cannot reach it.
+	NoCache bool
+	Err     error
 }
 
 func (e *CredentialsError) Error() string {
@@ -235,7 +285,10 @@ func (e *CredentialsError) Error() string {
 	// ssocreds.InvalidTokenError where the SDK gives one (legacy sso_start_url profiles); the
 	// sso-session token provider returns plain text.
 	isSSO := errors.As(e.Err, &invalid) || strings.Contains(msg, "cached SSO token") || strings.Contains(msg, "SSO session has expired")
+	var noTTY *NoTerminalError
 	switch {
+	case errors.As(e.Err, &noTTY):
+		return e.noTerminal(noTTY, who, name)
 	case strings.Contains(msg, "parse failed of process output"):
 		// The SDK quotes the whole output, which holds the secret key when the JSON is
 		// merely malformed (a trailing comma): never print it.
@@ -297,6 +350,20 @@ func (e *CredentialsError) Error() string {
 }
 
 func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// noTerminal is an MFA code that could not be asked for: the fix is to fill the AWS CLI's
+// credential cache from a terminal, which this run then reads.
+func (e *CredentialsError) noTerminal(nt *NoTerminalError, who, name string) string {
+	what := fmt.Sprintf("%s: %s needs an MFA code for %s, and there is no terminal to ask on (%s: %v)", subject(e.Command, e.Profile), who, nt.Serial, nt.Device, nt.Err)
+	aws := cmp.Or(name, "default")
+	switch {
+	case e.Command != "":
+		return what + ": run it in a terminal"
+	case e.NoCache:
+		return what + ": run it in a terminal (the credential cache is off here, credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off, so a code typed elsewhere is not seen)"
+	}
+	return what + ": run `dsqlenv login " + e.Profile + "` in a terminal, or any `aws … --profile " + aws + "` command there; either fills the AWS CLI's credential cache, which this reads"
+}
 
 // profileSetting is where AWSProfile was chosen: aws_profile: in a profile, or --aws-profile.
 func (e *CredentialsError) profileSetting() string {
@@ -501,7 +568,7 @@ func unreachable(err error) (string, bool) {
 
 func credentialsError(c *Connection, sourceProfile string, err error) error {
 	return &CredentialsError{Profile: c.Profile, Command: c.Command, AWSProfileFrom: c.AWSProfileFrom, AWSProfile: c.AWSProfile, EnvVar: c.AWSProfileEnv, EnvProfile: c.EnvAWSProfile,
-		SourceProfile: sourceProfile, ConfigFile: c.AWSConfigFile, Err: err}
+		SourceProfile: sourceProfile, ConfigFile: c.AWSConfigFile, NoCache: c.CredentialCache == "", Err: err}
 }
 
 // oneLine flattens an SDK error chain to one line, at most about 300 bytes, cut between words.

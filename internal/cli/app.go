@@ -352,7 +352,7 @@ Examples:
 	app.Commands = append(app.Commands, newListCommand(r), newShowCommand(r), newTokenCommand(r), newExecCommand(r),
 		newInitCommand(r), newServiceCommand(r), newPgpassCommand(r), newCertCommand(r), newDoctorCommand(r),
 		newHookCommand(r), newCompletionCommand(r), newCompleteCommand(r), newStatusCommand(r), newURLCommand(r), newJDBCCommand(r),
-		newProxyCommand(r), newClustersCommand(r), newAddCommand(r))
+		newProxyCommand(r), newClustersCommand(r), newAddCommand(r), newLoginCommand(r))
 	for _, cmd := range app.Commands {
 		// A PROFILE named help or h is a profile: only --help and -h ask for help.
 		cmd.HideHelpCommand = true

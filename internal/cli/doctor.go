@@ -227,7 +227,11 @@ func (d *doctor) credentials(name string, s *session) (minted bool, _ []check) {
 	if len(key) > 4 {
 		key = "…" + key[len(key)-4:]
 	}
-	out.add("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", credentialSource(conn), key, s.info.Action, text.FormatDuration(s.info.Lifetime)), "")
+	from := credentialSource(conn)
+	if o := d.r.credentialOrigin(conn); o != "" {
+		from += ", " + o
+	}
+	out.add("ok", name, fmt.Sprintf("credentials from %s (access key %s); token for %s lives %s", from, key, s.info.Action, text.FormatDuration(s.info.Lifetime)), "")
 	if s.shortLived() {
 		out.add("warn", name, fmt.Sprintf("the token lives %s, not %s: the credentials expire first", text.FormatDuration(s.info.Lifetime), text.FormatDuration(conn.ExpiresIn)), "refresh the AWS session (aws sso login) or lower expires_in")
 	}

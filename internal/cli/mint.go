@@ -73,6 +73,31 @@ func credentialSource(c *profiles.Connection) string {
 	return "the default AWS credential chain"
 }
 
+// credentialOrigin says where the last mint's credentials came from, for doctor, login and
+// show: "STS AssumeRole, cached until 14:05 (AWS CLI cache, FILE)", "STS AssumeRole, MFA,
+// valid until 15:00", or "" when the signer said nothing (long-term keys, a test's signer).
+func (r *run) credentialOrigin(c *profiles.Connection) string {
+	o := c.Origin
+	until := ""
+	if !o.Expires.IsZero() {
+		until = "until " + o.Expires.In(r.Now().Location()).Format("15:04")
+		if o.Expires.Sub(r.Now()) >= 24*time.Hour {
+			until = "until " + o.Expires.In(r.Now().Location()).Format("2006-01-02 15:04")
+		}
+	}
+	switch {
+	case o.Cached:
+		return o.Via + ", cached " + until + " (AWS CLI cache, " + termSafe(o.CacheFile) + ")"
+	case o.Via != "" && until != "":
+		return o.Via + ", valid " + until
+	case o.Via != "":
+		return o.Via
+	case until != "":
+		return "valid " + until
+	}
+	return ""
+}
+
 // mint signs the session's token, warning on stderr when the credentials cut its life short.
 func (r *run) mint(ctx context.Context, g global, s *session) error {
 	if err := r.sign(ctx, g, s); err != nil {
@@ -106,7 +131,11 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 				credentialSource(conn), text.FormatDuration(g.timeout))
 		})
 		defer slow.Stop()
+		// An MFA prompt is the wait explained: the line must not land in the middle of it.
+		conn.OnPrompt = func() { slow.Stop() }
 	}
+	conn.Now = r.Now
+	conn.Debugf = func(format string, args ...any) { g.debugf(r, format, args...) }
 	tok, err := r.Mint(ctx, conn)
 	if err != nil {
 		// The signer names the credential source that timed out; the generic message is for

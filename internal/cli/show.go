@@ -39,7 +39,7 @@ Examples:
 	}
 }
 
-func runShow(_ context.Context, r *run, o showOptions) error {
+func runShow(ctx context.Context, r *run, o showOptions) error {
 	name := o.profile
 	f, err := o.loadProfiles()
 	if err != nil {
@@ -71,6 +71,21 @@ func runShow(_ context.Context, r *run, o showOptions) error {
 		fmt.Fprintf(&r.out, "note: tokens are signed with AWS profile %s (from %s)\n", termSafe(conn.EnvAWSProfile), conn.AWSProfileEnv)
 	default:
 		fmt.Fprintln(&r.out, "note: tokens are signed with the AWS SDK's default credentials (no aws_profile:, no AWS_PROFILE): environment keys, then the default profile, then instance metadata")
+	}
+	// A role's or SSO role's credentials: whether the AWS CLI's cache holds them, read
+	// without calling STS or SSO.
+	conn.Now = r.Now
+	if sg, err := profiles.NewSigner(ctx, conn); err == nil {
+		conn.Origin = sg.Peek()
+		sg.Close()
+		switch o := conn.Origin; {
+		case o.Cached:
+			fmt.Fprintf(&r.out, "note: credentials: %s\n", r.credentialOrigin(conn))
+		case o.Via != "" && o.CacheFile != "":
+			fmt.Fprintf(&r.out, "note: credentials: %s, not cached: the next mint calls it and keeps the answer in %s (dsqlenv login %s does it now)\n", o.Via, termSafe(o.CacheFile), termSafe(name))
+		case o.Via != "":
+			fmt.Fprintf(&r.out, "note: credentials: %s at every mint: the credential cache is off (credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off)\n", o.Via)
+		}
 	}
 	if conn.SSLRootCert == profiles.RootAmazon {
 		fmt.Fprintf(&r.out, "note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to %s when a block needs it\n", termSafe(r.amazonRootPath()))
