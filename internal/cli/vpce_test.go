@@ -125,6 +125,24 @@ profiles:
 		}
 		sessions(t, d, "psql service=pl", before, 1)
 	})
+	// libpq matches a password file's host against host, not hostaddr: the PrivateLink name.
+	t.Run("password file and service file", func(t *testing.T) {
+		dir := t.TempDir()
+		svc, pass := filepath.Join(dir, "pg_service.conf"), filepath.Join(dir, "pgpass")
+		if r := runBin(t, env, "pgpass", "--file", pass, "pl"); r.code != 0 {
+			t.Fatalf("pgpass: %+v", r)
+		}
+		if r := runBin(t, env, "service", "--file", svc, "--passfile", pass, "pl"); r.code != 0 {
+			t.Fatalf("service: %+v", r)
+		}
+		before := d.Stats()
+		cmd := exec.Command(psql, "-X", "-At", "-c", "select current_user", "service=pl")
+		cmd.Env = append(clean, "PGSERVICEFILE="+svc)
+		if out, err := cmd.CombinedOutput(); strings.TrimSpace(string(out)) != "admin" || err != nil {
+			t.Fatalf("psql service=pl with passfile: %v\n%s", err, out)
+		}
+		sessions(t, d, "psql service=pl with passfile", before, 1)
+	})
 	t.Run("url", func(t *testing.T) {
 		u := strings.TrimSpace(runBin(t, env, "url", "pl").stdout)
 		before := d.Stats()
