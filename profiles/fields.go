@@ -3,6 +3,7 @@ package profiles
 import (
 	"fmt"
 	"math"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ const MaxExpiresIn = 604800 * time.Second
 // remembers its line so errors and `dsqlenv show` can point at it.
 type Fields struct {
 	Endpoint        Field[string]
+	VPCEndpoint     Field[string]
 	Region          Field[string]
 	User            Field[string]
 	Database        Field[string]
@@ -50,9 +52,10 @@ type Field[T any] struct {
 // order of FieldNames follows the documentation of the file format. A libpq setting's value
 // is checked by its row in the libpq table (libpq.Setting.Check), which UnmarshalYAML hands
 // the decoder (rowCheck); endpoint's by checkEndpoint instead, which knows DSQL's cluster
-// IDs and ARNs.
+// IDs and ARNs, and vpc_endpoint's by checkVPCEndpoint, which knows host names.
 var fieldDecoders = map[string]func(f *Fields, n *yaml.Node, c check) error{
 	"endpoint":         func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.Endpoint, n, checkEndpoint) },
+	"vpc_endpoint":     func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.VPCEndpoint, n, checkVPCEndpoint) },
 	"region":           func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.Region, n, checkRegion) },
 	"user":             func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.User, n, c) },
 	"database":         func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.Database, n, c) },
@@ -92,7 +95,7 @@ var fieldAliases = map[string]string{
 }
 
 // FieldNames lists the keys a profile may hold, in the documented order.
-var FieldNames = []string{"endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
+var FieldNames = []string{"endpoint", "vpc_endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
 	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url", "credential_cache"}
 
 // lineError is an error at a line of the profiles file; Load adds the file name.
@@ -266,6 +269,14 @@ func checkEndpoint(s string) string {
 		return fmt.Sprintf("%q is not a bare host name: put the port in port: and drop any path", s)
 	case !isHostname(s):
 		return fmt.Sprintf("%q is not a valid host name", s)
+	}
+	return ""
+}
+
+// checkVPCEndpoint takes an IP address or a host name (the VPC endpoint's DNS name).
+func checkVPCEndpoint(s string) string {
+	if net.ParseIP(s) == nil && !isHostname(s) {
+		return fmt.Sprintf("%q is neither an IP address nor a host name: give the VPC endpoint's DNS name (vpce-….dsql-<svc>.<region>.vpce.amazonaws.com, in the VPC console) or its IP address", s)
 	}
 	return ""
 }

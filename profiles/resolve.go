@@ -1,7 +1,10 @@
 package profiles
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +25,8 @@ const (
 	FromClusterID = "expanded from the cluster ID and region"
 	// FromARN is the source of an endpoint given as the cluster's ARN.
 	FromARN = "read from the cluster ARN (cluster ID and region)"
+	// FromPrivateLink is the source of the endpoint of a profile with vpc_endpoint:.
+	FromPrivateLink = "the cluster's PrivateLink name, for vpc_endpoint:"
 )
 
 // Root certificate keywords a profile may use instead of a file path.
@@ -34,17 +39,23 @@ const (
 
 // Connection is a profile resolved into what libpq and the token signer need.
 type Connection struct {
-	Profile        string
-	Host           string
-	Port           int
-	Database       string
-	User           string
-	SSLMode        string
-	SSLRootCert    string // a file path, RootSystem or RootAmazon
-	SSLNegotiation string // "direct", "postgres", or "" for libpq's default (postgres)
-	Region         string // empty: ask the AWS SDK when minting
-	ExpiresIn      time.Duration
-	AWSProfile     string // empty: the SDK's default chain
+	Profile string
+	Host    string
+	// VPCEndpoint is vpc_endpoint: as written (a name or an address), "" for none; HostAddr
+	// is the address it resolved to, filled by the command that writes the connection out
+	// (ResolveVPCEndpoint), since Resolve does no network I/O. With one, Host is the
+	// cluster's PrivateLink name: the token, the SNI and verify-full are for it, and clients
+	// connect to HostAddr.
+	VPCEndpoint, HostAddr string
+	Port                  int
+	Database              string
+	User                  string
+	SSLMode               string
+	SSLRootCert           string // a file path, RootSystem or RootAmazon
+	SSLNegotiation        string // "direct", "postgres", or "" for libpq's default (postgres)
+	Region                string // empty: ask the AWS SDK when minting
+	ExpiresIn             time.Duration
+	AWSProfile            string // empty: the SDK's default chain
 	// Command, set instead of Profile by a command that talks to AWS with no profile (dsqlenv
 	// clusters): credential messages name it, and AWSProfile as its --aws-profile.
 	Command string
@@ -197,6 +208,13 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 		}
 	}
 
+	str("vpc_endpoint", pf.VPCEndpoint, d.VPCEndpoint, "", &c.VPCEndpoint)
+	if c.VPCEndpoint != "" {
+		if err := c.privateLink(pf.Endpoint.Line, c.setting("vpc_endpoint").Line, fail); err != nil {
+			return nil, err
+		}
+	}
+
 	str("user", pf.User, d.User, "admin", &c.User)
 	str("database", pf.Database, d.Database, "postgres", &c.Database)
 	num("port", pf.Port, d.Port, 5432, &c.Port)
@@ -272,6 +290,83 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 		}
 	}
 	return c, nil
+}
+
+// privateLink makes Host the cluster's PrivateLink name <cluster id>.dsql-<svc>.<region>.on.aws,
+// for a connection through VPCEndpoint without private DNS: the name DSQL's certificate holds
+// and routes by (AWS DSQL user guide, "Managing Aurora DSQL clusters with AWS PrivateLink"),
+// so that clients keep verify-full while they connect to the endpoint's address. The
+// dsql-<svc> label comes from the endpoint when it is already a PrivateLink name, else from
+// the VPC endpoint's own name, vpce-….dsql-<svc>.<region>.vpce.amazonaws.com.
+func (c *Connection) privateLink(endpointLine, vpcLine int, fail func(int, string, ...any) error) error {
+	id, label, region, ok := dsqlName(c.Host)
+	if !ok {
+		return fail(endpointLine, "endpoint %s is not a DSQL cluster endpoint, which vpc_endpoint: needs: give <cluster id>.dsql.<region>.on.aws, the cluster's ARN, or its ID with region:", c.Host)
+	}
+	vLabel, vRegion, named := vpceName(c.VPCEndpoint)
+	switch {
+	case named && !strings.EqualFold(vRegion, region):
+		return fail(vpcLine, "vpc_endpoint %s is in %s, but the cluster %s is in %s: give the VPC endpoint of the cluster's region", c.VPCEndpoint, vRegion, c.Host, region)
+	case label == "dsql" && !named:
+		return fail(vpcLine, "vpc_endpoint %s does not name the cluster's endpoint service (dsql-<svc>), and endpoint %s is the public name: give vpc_endpoint as the endpoint's DNS name vpce-….dsql-<svc>.<region>.vpce.amazonaws.com, or endpoint as the cluster's PrivateLink name <cluster id>.dsql-<svc>.<region>.on.aws (aws dsql get-vpc-endpoint-service-name --identifier <cluster id> names the service)", c.VPCEndpoint, c.Host)
+	case label == "dsql":
+		label = vLabel
+	case named && !strings.EqualFold(vLabel, label):
+		return fail(vpcLine, "vpc_endpoint %s is for the service %s, but endpoint %s is for %s: give the VPC endpoint of the cluster's own service", c.VPCEndpoint, vLabel, c.Host, label)
+	}
+	host := strings.ToLower(id + "." + label + "." + region + ".on.aws")
+	if host != strings.ToLower(c.Host) {
+		c.Host = host
+		for i := range c.Settings {
+			if c.Settings[i].Field == "endpoint" {
+				c.Settings[i].Value, c.Settings[i].Source = host, FromPrivateLink
+			}
+		}
+	}
+	return nil
+}
+
+// ResolveVPCEndpoint sets HostAddr to the address of VPCEndpoint, looked up with lookup when
+// it is a name (the first address: libpq takes one hostaddr for one host); file names the
+// profiles file in the error.
+func (c *Connection) ResolveVPCEndpoint(ctx context.Context, file string, lookup func(context.Context, string) ([]string, error)) error {
+	if ip := net.ParseIP(c.VPCEndpoint); ip != nil || c.VPCEndpoint == "" {
+		c.HostAddr = c.VPCEndpoint
+		return nil
+	}
+	addrs, err := lookup(ctx, c.VPCEndpoint)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no address")
+	}
+	if err != nil {
+		return &FileError{Path: file, Line: c.setting("vpc_endpoint").Line, Msg: fmt.Sprintf(
+			"profile %s: vpc_endpoint %s does not resolve (%v): check the name (the VPC endpoint's DNS name, in the VPC console) and that this machine uses a resolver that knows it, or give the endpoint's IP address", c.Profile, c.VPCEndpoint, err)}
+	}
+	c.HostAddr = addrs[0]
+	return nil
+}
+
+// dsqlName splits a cluster endpoint, <cluster id>.<label>.<region>.on.aws with a label of
+// dsql (public) or dsql-<svc> (PrivateLink), into its parts.
+func dsqlName(host string) (id, label, region string, ok bool) {
+	parts := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(parts) != 5 || !strings.EqualFold(parts[3]+"."+parts[4], "on.aws") || !IsClusterID(strings.ToLower(parts[0])) ||
+		!strings.EqualFold(parts[1], "dsql") && !strings.HasPrefix(strings.ToLower(parts[1]), "dsql-") {
+		return "", "", "", false
+	}
+	return parts[0], strings.ToLower(parts[1]), strings.ToLower(parts[2]), true
+}
+
+// vpceName reads the endpoint service label and region from a VPC endpoint's DNS name,
+// vpce-<id>.dsql-<svc>.<region>.vpce.amazonaws.com; ok is false for any other name or an
+// address.
+func vpceName(name string) (label, region string, ok bool) {
+	parts := strings.Split(strings.ToLower(strings.TrimSuffix(name, ".")), ".")
+	if len(parts) != 6 || !strings.HasPrefix(parts[0], "vpce-") || !strings.HasPrefix(parts[1], "dsql-") ||
+		!isRegion(parts[2]) || parts[3]+"."+parts[4]+"."+parts[5] != "vpce.amazonaws.com" {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
 }
 
 // Explicit reports whether the profiles file sets field, in the profile or its defaults, rather

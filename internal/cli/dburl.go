@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/dsqlenv/dsqlenv/internal/libpq"
@@ -102,8 +103,17 @@ func (s *session) urlParts(t libpq.Target) (host, port, db, user, password strin
 
 // jdbcURL is the session as pgjdbc's URL: jdbc:postgresql://host:port/database?user=…&
 // password=…&… pgjdbc decodes the database and every value with java.net.URLDecoder, which
-// also reads + as a space, so everything but the unreserved characters is escaped.
-func (s *session) jdbcURL() string {
+// also reads + as a space, so everything but the unreserved characters is escaped. A setting
+// pgjdbc cannot carry (libpq.Setting.NoJDBC) is refused, never left out: a URL without
+// hostaddr would connect elsewhere, or tempt its user to turn verification off.
+func (s *session) jdbcURL() (string, error) {
+	v := s.values()
+	for i := range libpq.Settings {
+		if p := &libpq.Settings[i]; p.NoJDBC != "" && p.Value(v, libpq.URL) != "" {
+			return "", fmt.Errorf("profile %s: %s %s cannot go in a JDBC URL: %s. Run dsqlenv proxy %s and point JDBC at the URL it prints (the proxy connects to %s, verifying %s), or map %s to %s in your DNS or hosts file and remove %s: from the profile",
+				s.conn.Profile, p.Field, s.conn.VPCEndpoint, p.NoJDBC, s.conn.Profile, s.conn.HostAddr, s.conn.Host, s.conn.Host, s.conn.HostAddr, p.Field)
+		}
+	}
 	host, port, db, user, password, rest := s.urlParts(libpq.JDBC)
 	query := []string{"user=" + escapeURL(user, "")}
 	if password != "" {
@@ -113,7 +123,7 @@ func (s *session) jdbcURL() string {
 		query = append(query, kv.Key+"="+escapeURL(kv.Value, ""))
 	}
 	return "jdbc:postgresql://" + escapeURL(host, "") + ":" + port + "/" + escapeURL(db, "") +
-		"?" + strings.Join(query, "&")
+		"?" + strings.Join(query, "&"), nil
 }
 
 // escapeURL percent-encodes s for a part of a URL (RFC 3986, section 2.1): every byte except

@@ -22,19 +22,28 @@ import (
 // network resolves, connects, asks PostgreSQL for TLS and verifies the handshake.
 func (d *doctor) network(name string, conn *profiles.Connection, roots *x509.CertPool) (bool, []check) {
 	var out checks
-	ctx, cancel := context.WithTimeout(context.Background(), doctorDNSTimeout)
-	addrs, err := net.DefaultResolver.LookupHost(ctx, conn.Host)
-	cancel()
-	if err != nil {
-		msg := err.Error()
-		if errors.Is(err, context.DeadlineExceeded) {
-			msg = fmt.Sprintf("timed out after %s", doctorDNSTimeout)
+	dialHost := conn.Host
+	if conn.HostAddr != "" {
+		// vpc_endpoint: the PrivateLink name resolves only with private DNS; libpq connects to
+		// the address the block carries (PGHOSTADDR) and checks the certificate against the
+		// name, and so does this probe.
+		dialHost = conn.HostAddr
+		out.add("ok", name, fmt.Sprintf("vpc_endpoint %s: connecting to %s, the certificate checked against %s", conn.VPCEndpoint, conn.HostAddr, conn.Host), "")
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), doctorDNSTimeout)
+		addrs, err := net.DefaultResolver.LookupHost(ctx, conn.Host)
+		cancel()
+		if err != nil {
+			msg := err.Error()
+			if errors.Is(err, context.DeadlineExceeded) {
+				msg = fmt.Sprintf("timed out after %s", doctorDNSTimeout)
+			}
+			out.add("FAIL", name, "DNS: "+conn.Host+": "+msg, "check the endpoint, your network or VPN")
+			return false, out
 		}
-		out.add("FAIL", name, "DNS: "+conn.Host+": "+msg, "check the endpoint, your network or VPN")
-		return false, out
+		out.add("ok", name, fmt.Sprintf("DNS: %s resolves to %s", conn.Host, strings.Join(addrs, ", ")), "")
 	}
-	out.add("ok", name, fmt.Sprintf("DNS: %s resolves to %s", conn.Host, strings.Join(addrs, ", ")), "")
-	addr := net.JoinHostPort(conn.Host, strconv.Itoa(conn.Port))
+	addr := net.JoinHostPort(dialHost, strconv.Itoa(conn.Port))
 	raw, err := net.DialTimeout("tcp", addr, doctorDialTimeout)
 	if err != nil {
 		msg := err.Error()

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -25,7 +26,9 @@ type Env struct {
 	Paths            Paths
 	Mint             profiles.Minter
 	Identity         profiles.Identifier // doctor's "who signs"; nil skips that check
-	Executable       string              // this binary's absolute path, "" when unknown
+	// LookupHost resolves a vpc_endpoint: name; nil is the system's resolver.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
+	Executable string // this binary's absolute path, "" when unknown
 	// ParentName names the process that started dsqlenv ("fish", "bash"), "" when unknown:
 	// for the hint when a block is evaluated by another shell than it was written for.
 	ParentName func() string

@@ -27,8 +27,8 @@ func newExecCommand(r *run) *cli.Command {
 		Usage:     "run COMMAND with a fresh token and PROFILE's libpq variables",
 		ArgsUsage: "PROFILE -- COMMAND [ARGS...]",
 		Description: `Mints a token for PROFILE and runs COMMAND with the variables a shell block
-would set, and without PGSERVICE, PGHOSTADDR or any variable of an earlier block
-that PROFILE does not set. Nothing is left in your shell. dsqlenv's flags go before
+would set, and without PGSERVICE or any variable of an earlier block that PROFILE
+does not set (PGHOSTADDR among them). Nothing is left in your shell. dsqlenv's flags go before
 COMMAND; everything from COMMAND on is COMMAND's own.
 On Unix dsqlenv replaces itself with COMMAND; on Windows it runs COMMAND and exits
 with its status. When COMMAND cannot be found the status is 127, when it cannot be

@@ -169,6 +169,6 @@ func TestUnsetWindowsDialects(t *testing.T) {
 
 // fullConnection sets every optional field, so a block from it sets every variable.
 func fullConnection() *profiles.Connection {
-	return &profiles.Connection{Profile: "full", Host: "h", Port: 5432, Database: "postgres", User: "admin",
+	return &profiles.Connection{Profile: "full", Host: "h", VPCEndpoint: "10.0.0.5", HostAddr: "10.0.0.5", Port: 5432, Database: "postgres", User: "admin",
 		SSLMode: "verify-full", SSLRootCert: "/ca.pem", SSLNegotiation: "direct", ApplicationName: "app", ConnectTimeout: 5, Options: "-c x=y", DatabaseURL: "DATABASE_URL"}
 }

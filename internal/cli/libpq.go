@@ -31,7 +31,7 @@ func (s *session) values() *libpq.Values {
 	c := s.conn
 	return &libpq.Values{
 		Profile: c.Profile, File: s.file,
-		Host: c.Host, Port: c.Port, Database: c.Database, User: c.User,
+		Host: c.Host, HostAddr: c.HostAddr, Port: c.Port, Database: c.Database, User: c.User,
 		SSLMode: c.SSLMode, SSLNegotiation: c.SSLNegotiation,
 		ApplicationName: c.ApplicationName, Options: c.Options, ConnectTimeout: c.ConnectTimeout,
 		RootCert: s.rootCert, RootCertFile: s.urlRootCert,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/dsqlenv/dsqlenv/emit"
@@ -37,12 +38,30 @@ func (r *run) sessionOf(f *profiles.File, name string, clients readers) (*sessio
 		return nil, err
 	}
 	conn.NoteEnvironment(r.Getenv) // for credential errors: which AWS_PROFILE the SDK reads
+	// The address is looked up as the output is made, so a block carries where the VPC
+	// endpoint is now.
+	ctx, cancel := context.WithTimeout(context.Background(), vpcEndpointLookupTimeout)
+	defer cancel()
+	if err := conn.ResolveVPCEndpoint(ctx, f.Path, r.lookupHost()); err != nil {
+		return nil, err
+	}
 	s := &session{conn: conn, file: f.Path}
 	if clients != noRootCert {
 		s.rootCert = r.rootCertFor(s, clients == forWindows)
 	}
 	r.prepareURL(s, clients)
 	return s, nil
+}
+
+// vpcEndpointLookupTimeout bounds the DNS lookup of a vpc_endpoint: name.
+const vpcEndpointLookupTimeout = 10 * time.Second
+
+// lookupHost is Env.LookupHost, or the system's resolver.
+func (r *run) lookupHost() func(context.Context, string) ([]string, error) {
+	if r.LookupHost != nil {
+		return r.LookupHost
+	}
+	return net.DefaultResolver.LookupHost
 }
 
 // clientsOf says which sslrootcert a dialect's readers need.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -263,7 +264,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	cfg := proxy.Config{
 		Profile: conn.Profile,
 		Upstream: proxy.Upstream{
-			Addr:            net.JoinHostPort(conn.Host, strconv.Itoa(conn.Port)),
+			Addr:            net.JoinHostPort(cmp.Or(conn.HostAddr, conn.Host), strconv.Itoa(conn.Port)), // vpc_endpoint's address, if any
 			ServerName:      conn.Host,
 			RootCAs:         pool,
 			RootsFile:       rootsName,

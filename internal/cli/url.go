@@ -94,7 +94,10 @@ func runURL(ctx context.Context, r *run, o urlOptions) error {
 	r.stageRoots(s)
 	u, use := s.connURL(), fmt.Sprintf(`DATABASE_URL="$(dsqlenv url %s)" node app.js; for psql: dsqlenv exec %s -- psql`, o.profile, o.profile)
 	if o.jdbc {
-		u, use = s.jdbcURL(), fmt.Sprintf(`SPRING_DATASOURCE_URL="$(dsqlenv jdbc %s)" java -jar app.jar, or your tool's connection settings`, o.profile)
+		if u, err = s.jdbcURL(); err != nil {
+			return err
+		}
+		use = fmt.Sprintf(`SPRING_DATASOURCE_URL="$(dsqlenv jdbc %s)" java -jar app.jar, or your tool's connection settings`, o.profile)
 	}
 	if r.StdoutIsTerminal {
 		// A URL shown at a terminal is about to be copied, and the easy place to paste it is a

@@ -188,7 +188,7 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 	// Switching: the variable an earlier block named is cleared, whatever the new profile.
 	old := testEnv(fixedMint, "DSQLENV_URL_VAR=OLD_URL", "OLD_URL=postgresql://old")
 	r = runEnv(t, old, "-c", cfg, "bash", "plain")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "if :; then :; fi;\nunset PGSERVICE PGHOSTADDR OLD_URL ") || strings.Contains(r.stdout, "export DATABASE_URL") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "if :; then :; fi;\nunset PGSERVICE OLD_URL PGHOSTADDR ") || strings.Contains(r.stdout, "export DATABASE_URL") {
 		t.Errorf("switching to plain does not clear OLD_URL:\n%s", r.stdout)
 	}
 	if !strings.Contains(r.stdout, "DSQLENV_URL_VAR") || strings.Contains(r.stdout, "export DSQLENV_URL_VAR") {
@@ -201,7 +201,7 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 	// A name no block would have written (PGHOST, or not a name) is left alone.
 	for _, bad := range []string{"PGHOST", "a b", "1X"} {
 		r = runEnv(t, testEnv(fixedMint, "DSQLENV_URL_VAR="+bad), "bash", "--unset")
-		if strings.Count(r.stdout, "PGHOST") != 1 || strings.Contains(r.stdout, bad+";") && bad != "PGHOST" {
+		if strings.Count(r.stdout, " PGHOST ")+strings.Count(r.stdout, " PGHOST;") != 1 || strings.Contains(r.stdout, bad+";") && bad != "PGHOST" {
 			t.Errorf("DSQLENV_URL_VAR=%s: %s", bad, r.stdout)
 		}
 	}

@@ -36,7 +36,10 @@ type Values struct {
 	Profile string // the profile's name
 	File    string // the profiles file it came from, absolute
 	Host    string
-	Port    int
+	// HostAddr is the address to connect to when it is not Host's own (vpc_endpoint:), ""
+	// for none: Host is still the name the certificate and SNI are checked against.
+	HostAddr string
+	Port     int
 	// Database, User, SSLMode, SSLNegotiation, ApplicationName and Options are the profile's;
 	// "" leaves an optional one out.
 	Database, User, SSLMode, SSLNegotiation, ApplicationName, Options string
@@ -65,6 +68,9 @@ type Setting struct {
 	// URL's own parts, the others in its query. A row with one has the other:
 	// TestEveryURLSettingHasAJDBCName.
 	URLName, JDBCName string
+	// NoJDBC, for a row with a URL name but no JDBC name, says why pgjdbc cannot carry its
+	// value and what to use instead: jdbc refuses a profile that has one.
+	NoJDBC string
 	// Optional: the profile may leave it out, and there is no built-in value, so a block
 	// clears the variable and service files and URLs leave the keyword out.
 	Optional bool
@@ -109,6 +115,15 @@ func (s *Setting) Value(v *Values, t Target) string {
 var Settings = []Setting{
 	{Field: "endpoint", Env: "PGHOST", Keyword: "host", URLName: "host", JDBCName: "PGHOST",
 		value: func(v *Values, _ Target) string { return v.Host }},
+	// The address libpq connects to instead of resolving host, which stays the name checked
+	// by verify-full and sent as SNI (libpq documentation, "Parameter Key Words": hostaddr).
+	// PrivateLink without private DNS: host is the cluster's PrivateLink name, which only
+	// private DNS resolves, and hostaddr the VPC endpoint's address. Cleared when the profile
+	// has none, since a stale PGHOSTADDR would redirect the connection.
+	{Field: "vpc_endpoint", Env: "PGHOSTADDR", Keyword: "hostaddr", URLName: "hostaddr",
+		NoJDBC:   "pgjdbc has no hostaddr: it would connect to the PrivateLink name, which resolves only with private DNS",
+		Optional: true, // checked by profiles, which knows host names, as endpoint is
+		value:    func(v *Values, _ Target) string { return v.HostAddr }},
 	{Field: "port", Env: "PGPORT", Keyword: "port", URLName: "port", JDBCName: "PGPORT",
 		Check: Range(1, 65535),
 		value: func(v *Values, _ Target) string { return strconv.Itoa(v.Port) }},
@@ -167,9 +182,9 @@ var Settings = []Setting{
 }
 
 // RedirectVars are removed by every block and exec: a service file's values override the
-// environment (so a stale PGSERVICE would redirect psql), and PGHOSTADDR bypasses the host
-// name that verify-full checks (libpq documentation, "Environment Variables").
-var RedirectVars = []string{"PGSERVICE", "PGHOSTADDR"}
+// environment (libpq documentation, "Environment Variables"), so a stale PGSERVICE would
+// redirect psql. PGHOSTADDR is vpc_endpoint's row, cleared like any optional one.
+var RedirectVars = []string{"PGSERVICE"}
 
 // Names lists the settings' names in target t, in table order, leaving out the settings t
 // does not carry.

@@ -21,8 +21,8 @@ func TestEveryURLSettingHasAJDBCName(t *testing.T) {
 			t.Errorf("%s has two rows", s.Env)
 		}
 		envs[s.Env] = true
-		if (s.URLName == "") != (s.JDBCName == "") {
-			t.Errorf("%s: URL name %q but JDBC name %q: give both, or neither when URLs never carry it", s.Env, s.URLName, s.JDBCName)
+		if (s.URLName == "") != (s.JDBCName == "" && s.NoJDBC == "") || s.JDBCName != "" && s.NoJDBC != "" {
+			t.Errorf("%s: URL name %q but JDBC name %q (NoJDBC %q): give both, or NoJDBC instead of a JDBC name when pgjdbc cannot carry it, or neither when URLs never carry it", s.Env, s.URLName, s.JDBCName, s.NoJDBC)
 		}
 		if s.Keyword != "" && s.URLName != s.Keyword {
 			t.Errorf("%s: keyword %s goes in URLs as %q: libpq reads a URL's query parameters as keywords", s.Env, s.Keyword, s.URLName)
@@ -35,7 +35,7 @@ func TestEveryURLSettingHasAJDBCName(t *testing.T) {
 
 // full sets every value, each one different, so a row reading the wrong one shows.
 var full = Values{
-	Profile: "prod", File: "/p.yaml", Host: "h.example", Port: 5433, Database: "db", User: "u",
+	Profile: "prod", File: "/p.yaml", Host: "h.example", HostAddr: "10.0.0.5", Port: 5433, Database: "db", User: "u",
 	SSLMode: "verify-full", SSLNegotiation: "direct", ApplicationName: "app", Options: "-c x=1", ConnectTimeout: 7,
 	RootCert: "system", RootCertFile: "/roots.pem", Token: "tok", ExpiresAt: time.Unix(1800000000, 0), URLVar: "DATABASE_URL",
 }
@@ -57,12 +57,12 @@ func TestValuesFollowTheTarget(t *testing.T) {
 		t    Target
 		want string
 	}{
-		{Env, "PGHOST=h.example PGPORT=5433 PGDATABASE=db PGUSER=u PGSSLMODE=verify-full PGSSLROOTCERT=system PGSSLNEGOTIATION=direct " +
+		{Env, "PGHOST=h.example PGHOSTADDR=10.0.0.5 PGPORT=5433 PGDATABASE=db PGUSER=u PGSSLMODE=verify-full PGSSLROOTCERT=system PGSSLNEGOTIATION=direct " +
 			"PGPASSWORD=tok PGAPPNAME=app PGCONNECT_TIMEOUT=7 PGOPTIONS=-c x=1 DSQLENV_PROFILE=prod DSQLENV_PROFILES_FILE=/p.yaml " +
 			"DSQLENV_EXPIRES_AT=1800000000 DSQLENV_URL_VAR=DATABASE_URL"},
-		{Keyword, "host=h.example port=5433 dbname=db user=u sslmode=verify-full sslrootcert=system sslnegotiation=direct " +
+		{Keyword, "host=h.example hostaddr=10.0.0.5 port=5433 dbname=db user=u sslmode=verify-full sslrootcert=system sslnegotiation=direct " +
 			"application_name=app connect_timeout=7 options=-c x=1"},
-		{URL, "host=h.example port=5433 dbname=db user=u sslmode=verify-full sslrootcert=/roots.pem sslnegotiation=direct " +
+		{URL, "host=h.example hostaddr=10.0.0.5 port=5433 dbname=db user=u sslmode=verify-full sslrootcert=/roots.pem sslnegotiation=direct " +
 			"password=tok application_name=app connect_timeout=7 options=-c x=1"},
 		{JDBC, "PGHOST=h.example PGPORT=5433 PGDBNAME=db user=u sslmode=verify-full sslrootcert=/roots.pem sslNegotiation=direct " +
 			"password=tok ApplicationName=app connectTimeout=7 options=-c x=1"},
@@ -77,7 +77,7 @@ func TestValuesFollowTheTarget(t *testing.T) {
 // expiry either.
 func TestLeftOutSettingsHaveNoValue(t *testing.T) {
 	v := full
-	v.SSLNegotiation, v.ApplicationName, v.Options, v.ConnectTimeout, v.URLVar, v.Token = "", "", "", 0, "", ""
+	v.HostAddr, v.SSLNegotiation, v.ApplicationName, v.Options, v.ConnectTimeout, v.URLVar, v.Token = "", "", "", "", 0, "", ""
 	want := "PGHOST=h.example PGPORT=5433 PGDATABASE=db PGUSER=u PGSSLMODE=verify-full PGSSLROOTCERT=system " +
 		"DSQLENV_PROFILE=prod DSQLENV_PROFILES_FILE=/p.yaml"
 	if got := render(&v, Env); got != want {

@@ -72,7 +72,9 @@ type DSQLOptions struct {
 	ClusterID string
 	// Region of the cluster and of the endpoint name; us-east-1 when empty.
 	Region string
-	// Host replaces the endpoint name (ClusterID.dsql.Region.on.aws) when set. "localhost"
+	// Host replaces the endpoint name (ClusterID.dsql.Region.on.aws) when set, such as a
+	// PrivateLink name (ClusterID.dsql-<svc>.Region.on.aws), which no resolver here knows:
+	// clients reach it through hostaddr alone. "localhost"
 	// lets clients that resolve the name themselves (drivers, which take no hostaddr) reach
 	// the double with SNI and verify-full intact; tokens are then signed for localhost.
 	Host string
@@ -530,6 +532,12 @@ func (d *DSQL) checkToken(token, endpoint, user string) (hint, reason string) {
 	}
 	if !strings.EqualFold(host, endpoint) {
 		return "", fmt.Sprintf("signed for host %q, the client reached %q", host, endpoint)
+	}
+	// DSQL routes by the SNI name's cluster ID, and its certificate holds that name: a client
+	// that sent another name (a PrivateLink client that signed for and sent the public name,
+	// say) reached no cluster this endpoint serves.
+	if !strings.EqualFold(endpoint, d.Host) {
+		return "", fmt.Sprintf("the client sent SNI %q, not this cluster's endpoint %q", endpoint, d.Host)
 	}
 	date, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
 	if err != nil {

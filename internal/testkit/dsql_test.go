@@ -317,6 +317,18 @@ func TestDSQLNegotiation(t *testing.T) {
 		t.Errorf("without SNI: last refusal %q, endpoints %q", s.LastRefusal, s.Endpoints)
 	}
 
+	// Another cluster's name as SNI, with a token signed for that name and a certificate check
+	// that lets it through: DSQL routes by the SNI name, so this endpoint is not the one the
+	// client asked for.
+	other := "zyxwvutsrqponmlkjihgfedcba.dsql.us-east-1.on.aws"
+	_, err = dsqlConnect(t, d, "tester", mint(t, other, d.Region, "tester", testkit.ExampleSecret, "", 0), "sslmode=require", func(c *pgconn.Config) {
+		c.TLSConfig.ServerName, c.TLSConfig.InsecureSkipVerify = other, true
+	})
+	wantPgError(t, "another cluster's SNI", err, "28000", accessDenied, "")
+	if s := d.Stats(); !strings.Contains(s.LastRefusal, `the client sent SNI "`+other+`", not this cluster's endpoint`) {
+		t.Errorf("another cluster's SNI: last refusal %q", s.LastRefusal)
+	}
+
 	// A good token for a role the server lacks: the server's own refusal comes through.
 	_, err = dsqlConnect(t, d, "ghost", good(t, d, "ghost"), "", nil)
 	wantPgError(t, "a missing role", err, "28000", `role "ghost" does not exist`, "")
