@@ -2,7 +2,11 @@
 GO      ?= go
 BIN     ?= bin/dsqlenv
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/dsqlenv/dsqlenv/internal/cli.version=$(VERSION)
+# The commit and its date (not the build's: a rebuild gives the same binary), for --version.
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+LDFLAGS := -s -w -X github.com/dsqlenv/dsqlenv/internal/cli.version=$(VERSION) \
+	-X github.com/dsqlenv/dsqlenv/internal/cli.commit=$(COMMIT) -X github.com/dsqlenv/dsqlenv/internal/cli.date=$(DATE)
 # urfave/cli's man-page and markdown generators (and their blackfriday init, ~1 ms a start)
 # are left out: dsqlenv never uses them.
 TAGS    := urfave_cli_no_docs
@@ -14,7 +18,7 @@ DEMO_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_DEFAULT_PROFILE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: build demo test test-tools lint shellcheck tidy cross fuzz bench gobench install clean
+.PHONY: build demo test test-tools lint shellcheck tidy cross fuzz bench gobench install release release-check clean
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -107,8 +111,23 @@ shellcheck:
 tidy:
 	$(GO) mod tidy -diff
 
+# The release archives, Linux packages, package manager manifests and checksums, into dist/
+# (.ci/goreleaser.yaml), as a snapshot: nothing is published. Offline once the module cache
+# holds goreleaser, pinned in the tools module internal/tools (no dependency of dsqlenv's).
+# goreleaser reads the commit and its date only when the checkout names a remote (else it stamps
+# "none" and the year 1): a checkout without one gets the project's URL for this run alone.
+release:
+	@if [ -z "$$(git remote)" ]; then export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url \
+	  GIT_CONFIG_VALUE_0=https://github.com/dsqlenv/dsqlenv; fi; \
+	set -x; $(GO) tool -modfile=internal/tools/go.mod goreleaser release --config .ci/goreleaser.yaml --snapshot --clean
+
+# Builds the release twice and checks it: checksums, the packages' files, the binaries run
+# (the Windows one under wine), byte-identical builds. .ci/run runs it after make test.
+release-check:
+	.ci/release-check
+
 install:
 	$(GO) install -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' .
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -130,6 +130,19 @@ func TestZshAndPowerShellCompletionScripts(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "_dsqlenv\n" {
 		t.Errorf("zsh registration: %v %q", err, out)
 	}
+	// Installed in fpath (the .deb's /usr/share/zsh/vendor-completions/_dsqlenv), the file is
+	// autoloaded as _dsqlenv by the first Tab, which must complete too. compadd stands in for
+	// zsh's and prints what would be offered.
+	dir := t.TempDir()
+	writeFile(t, dir, "_dsqlenv", r.stdout)
+	cmd = exec.Command(zsh, "-f", "-c", `fpath=("$DIR" $fpath); autoload -Uz compinit && compinit -D
+compadd() { print -rl -- ${(P)2}; }
+words=(dsqlenv hoo); CURRENT=2
+_dsqlenv`)
+	cmd.Env = awsEnv(t, false, "DIR="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "hook\n" {
+		t.Errorf("zsh, autoloaded from fpath, first Tab: %v %q, want \"hook\\n\"", err, out)
+	}
 	p := runApp(t, fixedMint, "completion", "powershell")
 	if p.code != 0 || strings.Count(p.stdout, "\r\n") != strings.Count(p.stdout, "\n") {
 		t.Fatalf("powershell: exit %d, lines must end in CRLF", p.code)

@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,9 +16,11 @@ import (
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
-// version is set at build time with -ldflags "-X github.com/dsqlenv/dsqlenv/internal/cli.version=…";
-// a plain `go install` gets the module version from the build information instead.
-var version = ""
+// version, commit and date are set at build time with -ldflags "-X
+// github.com/dsqlenv/dsqlenv/internal/cli.version=…" (the Makefile and .ci/goreleaser.yaml set
+// all three; date is the commit's, so that a rebuild gives the same binary). A plain `go install`
+// gets the module version from the build information instead.
+var version, commit, date = "", "", ""
 
 // Main is the program: it resolves the process's facts once (streams, environment, clock, OS,
 // the user's directories, the signer), runs the command line and exits with its status. The
@@ -72,13 +75,42 @@ func processSignals() <-chan os.Signal {
 }
 
 func versionString() string {
-	if version != "" {
+	bi, _ := debug.ReadBuildInfo()
+	return describeVersion(version, commit, date, bi)
+}
+
+// describeVersion is what --version prints after "dsqlenv version": the version, then the
+// commit and its date where they are known, e.g. "v1.2.0 (commit 1a2b3c…, 2026-12-07T17:00:00Z)".
+// What the linker flags leave empty comes from the build information: the module version for
+// `go install …@v1.2.0`, the revision and its time for a `go build` in a git checkout.
+func describeVersion(version, commit, date string, bi *debug.BuildInfo) string {
+	if bi != nil {
+		if version == "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && commit == "":
+				commit = s.Value
+			case s.Key == "vcs.time" && date == "":
+				date = s.Value
+			}
+		}
+	}
+	if version == "" {
+		version = "dev"
+	}
+	var about []string
+	if commit != "" {
+		about = append(about, "commit "+commit)
+	}
+	if date != "" {
+		about = append(about, date)
+	}
+	if len(about) == 0 {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
+	return version + " (" + strings.Join(about, ", ") + ")"
 }
 
 // isPipe says f is a pipe (a FIFO), as the output of a command substitution is.
