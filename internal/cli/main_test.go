@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -369,7 +370,18 @@ func writeExecutable(t *testing.T, path, script string) {
 var binPath, xdgDir string
 
 func TestMain(m *testing.M) {
-	testscript.Main(binaryTests{m}, map[string]func(){"dsqlenv": Main})
+	testscript.Main(binaryTests{m}, map[string]func(){"dsqlenv": Main, "argsecho": argsEcho})
+}
+
+// argsEcho is a child for exec's tests: it prints its arguments quoted, one a line, then
+// PGHOST and whether PGPASSWORD holds a token, and exits with $ARGSECHO_EXIT.
+func argsEcho() {
+	for _, a := range os.Args[1:] {
+		fmt.Printf("%q\n", a)
+	}
+	fmt.Printf("PGHOST=%s\ntoken=%v\n", os.Getenv("PGHOST"), strings.Contains(os.Getenv("PGPASSWORD"), "X-Amz-Signature="))
+	code, _ := strconv.Atoi(os.Getenv("ARGSECHO_EXIT"))
+	os.Exit(code)
 }
 
 // binaryTests prepares the run of the tests once the dsqlenv link is on PATH.
