@@ -175,7 +175,7 @@ func TestMergePass(t *testing.T) {
 }
 
 func TestUpdateKeepsModeAndFollowsSymlink(t *testing.T) {
-	testkit.UnixOnly(t, "Windows has no mode bits to keep, and wine 8 makes no symbolic links")
+	testkit.UnixOnly(t, "Windows has no mode bits to keep, and wine 8 cannot open the symbolic links it makes")
 	dir := t.TempDir()
 	real := filepath.Join(dir, "dotfiles", "pg_service.conf")
 	os.MkdirAll(filepath.Dir(real), 0o755)
