@@ -18,7 +18,7 @@ DEMO_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_DEFAULT_PROFILE \
 	AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
 	AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: build demo test test-tools lint shellcheck tidy cross fuzz bench gobench install release release-check clean
+.PHONY: build demo test wintest test-tools lint shellcheck tidy cross fuzz bench gobench install release release-check clean
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) .
@@ -37,7 +37,13 @@ demo: build
 # guard for a machine loaded far past the usual few minutes, not a budget.
 test: test-tools lint tidy cross
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory wintest
 	@$(MAKE) --no-print-directory fuzz
+
+# The Windows build's tests, cross-compiled and run under wine in the repository's own wine
+# prefix (.ci/wine, which .ci/test-tools sets up).
+wintest:
+	@.ci/wintest
 
 # Installs the shells, PostgreSQL 15 and 18, libpq 18, the npm and Java clients and the linters
 # the tests use when it can (as root), and prints one line naming anything still missing.

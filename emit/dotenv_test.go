@@ -57,6 +57,7 @@ var dotenvReaders = []dotenvReader{
 		return composedotenv.ReadWithLookup(func(name string) (string, bool) { return "<" + name + ">", true }, path)
 	}},
 	{"python-dotenv", func(t *testing.T, path string) (map[string]string, error) {
+		testkit.UnixOnly(t, "python-dotenv is Debian's, a Linux program")
 		if _, err := os.Stat("/usr/lib/python3/dist-packages/dotenv/__init__.py"); err != nil {
 			if testkit.InCI() {
 				t.Fatal("python3-dotenv (Debian) is not installed: .ci/test-tools installs it (CI=true, so this is a failure)")

@@ -3,10 +3,14 @@
 package pgfile
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/windows"
 )
 
 // writeAtomic writes data to a temporary file in the same directory, syncs it and renames it
@@ -75,7 +79,30 @@ func (t *tempFiles) create(dir, pattern string) (*os.File, error) {
 	return f, err
 }
 
+// Windows refuses to rename over a file another program holds open without
+// FILE_SHARE_DELETE, as editors, indexers and virus scanners do for a moment. A replace tries
+// again for about renameRetry before it fails, as Go's own tools do
+// (cmd/go/internal/robustio: 2 s, on ERROR_ACCESS_DENIED and ERROR_SHARING_VIOLATION). The
+// wait is counted in the pauses taken, and sleep is a variable, so tests need no clock.
+var (
+	renameRetry = 2 * time.Second
+	sleep       = time.Sleep
+)
+
 func (t *tempFiles) rename(tmp, path string) error {
+	pause := time.Millisecond
+	for waited := time.Duration(0); ; waited += pause {
+		err := t.renameOnce(tmp, path)
+		if err == nil || waited >= renameRetry ||
+			!(errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_SHARING_VIOLATION)) {
+			return err
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+		sleep(pause)
+	}
+}
+
+func (t *tempFiles) renameOnce(tmp, path string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.aborted {

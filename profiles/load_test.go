@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func TestLoadFileErrors(t *testing.T) {
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Errorf("directory: %v", err)
 	}
-	if os.Geteuid() != 0 { // root reads any file
+	if os.Geteuid() != 0 && runtime.GOOS != "windows" { // root reads any file; Windows has no mode bits
 		p := filepath.Join(dir, "locked.yaml")
 		os.WriteFile(p, []byte(good), 0o000)
 		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "permission denied") {
@@ -188,7 +189,7 @@ func TestResolveErrors(t *testing.T) {
 		{"system with require", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslmode: require\n    sslrootcert: system\n",
 			"p.yaml:4: profile prod: sslmode require cannot be used with sslrootcert: system"},
 		{"missing root file", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n    sslrootcert: ~/nope.pem\n",
-			"p.yaml:4: profile prod: sslrootcert " + dir + "/nope.pem does not exist"},
+			"p.yaml:4: profile prod: sslrootcert " + filepath.Join(dir, "nope.pem") + " does not exist"},
 		{"unknown profile", "profiles:\n  prod:\n    endpoint: a.dsql.us-east-1.on.aws\n  prod2:\n    endpoint: b.dsql.us-east-1.on.aws\n",
 			`no profile "prdo" in p.yaml: did you mean "prod", "prod2"?`},
 	} {

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -209,8 +208,7 @@ func cmdStopped(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil || pid <= 0 {
 		ts.Fatalf("stopped: %s holds no pid: %v", args[0], err)
 	}
-	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
-		syscall.Kill(pid, syscall.SIGKILL)
+	if killIfRunning(pid) {
 		ts.Fatalf("process %d is still running", pid)
 	}
 }

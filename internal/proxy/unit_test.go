@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
 func TestIsLoopback(t *testing.T) {
@@ -24,6 +26,7 @@ func TestIsLoopback(t *testing.T) {
 }
 
 func TestListenUnix(t *testing.T) {
+	testkit.UnixOnly(t, "dsqlenv offers Unix sockets only on Unix (TestListenUnixRefusedOnWindows)")
 	dir, err := os.MkdirTemp("", "dsqlenv-ln-")
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -34,8 +33,11 @@ type Postgres struct {
 	Socket  string // Unix socket directory, for trusted superuser access
 	bin     string
 	data    string
-	cred    *syscall.Credential
+	owner   *owner // the server's user, when not the test's own (as root: nobody)
 }
+
+// owner is a Unix user and group.
+type owner struct{ uid, gid int }
 
 // CA is a test certificate authority.
 type CA struct {
@@ -149,6 +151,7 @@ type Options struct {
 // StartPostgresWith is StartPostgres with options.
 func StartPostgresWith(t testing.TB, opts Options) *Postgres {
 	t.Helper()
+	UnixOnly(t, "PostgreSQL runs on the Linux side, as another Unix user when the tests run as root")
 	if opts.Version == 0 {
 		opts.Version = 15
 	}
@@ -170,7 +173,7 @@ func StartPostgresWith(t testing.TB, opts Options) *Postgres {
 		}
 		uid, _ = strconv.Atoi(u.Uid)
 		gid, _ = strconv.Atoi(u.Gid)
-		pg.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		pg.owner = &owner{uid, gid}
 		if !othersCanReach(pg.bin) {
 			// A repository under /root, say: nobody cannot run the server from there. The
 			// server's files are linked into the server's own directory instead.
@@ -225,8 +228,8 @@ func (pg *Postgres) installCert(t testing.TB, crt, key []byte) {
 	if err := os.WriteFile(kp, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if pg.cred != nil {
-		os.Chown(kp, int(pg.cred.Uid), int(pg.cred.Gid))
+	if pg.owner != nil {
+		os.Chown(kp, pg.owner.uid, pg.owner.gid)
 	}
 }
 
@@ -293,9 +296,7 @@ func (pg *Postgres) run(t testing.TB, name string, args ...string) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = pg.Dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "LC_ALL=C.UTF-8"}
-	if pg.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred}
-	}
+	pg.runAsOwner(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(pg.Socket, "server.log"))
 		t.Fatalf("%s %s: %v\n%s\nserver log:\n%s", filepath.Base(name), strings.Join(args, " "), err, out, log)
@@ -305,9 +306,7 @@ func (pg *Postgres) run(t testing.TB, name string, args ...string) {
 func (pg *Postgres) stop() {
 	cmd := exec.Command(filepath.Join(pg.bin, "pg_ctl"), "-D", pg.data, "-m", "immediate", "-w", "stop")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	if pg.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: pg.cred}
-	}
+	pg.runAsOwner(cmd)
 	cmd.Run()
 }
 

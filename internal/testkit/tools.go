@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -36,9 +37,21 @@ func RequireTool(t testing.TB, name string) string {
 	return p
 }
 
+// UnixOnly skips a test in the Windows run, saying why. The Windows test binaries run under
+// wine (make wintest), which has no Unix shell, pty or PostgreSQL of its own: the Linux run
+// tests what needs them.
+func UnixOnly(t testing.TB, why string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("not in the Windows run: " + why)
+	}
+}
+
 // missing skips the test, or fails it under CI, saying what is missing and how to get it.
+// Every tool the tests find here is a Linux one: the Windows run skips what needs one.
 func missing(t testing.TB, what string) {
 	t.Helper()
+	UnixOnly(t, what+": the tests' tools are Linux programs")
 	if InCI() {
 		t.Fatalf("%s: .ci/test-tools installs it (CI=true, so this is a failure)", what)
 	}
