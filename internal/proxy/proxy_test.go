@@ -132,6 +132,7 @@ func startProxy(t *testing.T, up Upstream, mod func(*Config)) *fixture {
 // startProxyWith is startProxy with a change to the server before it serves.
 func startProxyWith(t *testing.T, up Upstream, mod func(*Config), srvMod func(*Server)) *fixture {
 	t.Helper()
+	testkit.UnixOnly(t, "the fixture's clients connect through the proxy's Unix socket")
 	f := &fixture{served: make(chan error, 2)}
 	cfg := Config{Profile: "test", Upstream: up, Mint: testMint, Password: localPW, PeerUID: os.Getuid(),
 		DialTimeout: 20 * time.Second,
