@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,4 +120,83 @@ func TestServiceFilePerOS(t *testing.T) {
 	if got := r.serviceFilePath(); got != "/etc/svc.conf" {
 		t.Errorf("PGSERVICEFILE: %s", got)
 	}
+}
+
+// TestRelativeSSLRootCertIsTheProfileFilesNeighbour: sslrootcert: ca.pem means the ca.pem
+// beside the profiles file, written absolute, whatever directory dsqlenv runs in.
+func TestRelativeSSLRootCertIsTheProfileFilesNeighbour(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "ca.pem", "not checked here")
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  p:\n    endpoint: "+matrixEndpoint+"\n    sslrootcert: ca.pem\n")
+	elsewhere := t.TempDir()
+	writeFile(t, elsewhere, "ca.pem", "an attacker's CA in the working directory")
+	cmd := exec.Command(binPath, "--config", cfg, "bash", "p")
+	cmd.Dir = elsewhere
+	cmd.Env = awsEnv(t, true)
+	r := runCmd(t, cmd)
+	if want := "export PGSSLROOTCERT='" + filepath.Join(dir, "ca.pem") + "';"; r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("want %s:\n%+v", want, r)
+	}
+	svc := filepath.Join(elsewhere, "svc.conf")
+	cmd = exec.Command(binPath, "--config", cfg, "service", "--file", svc, "p")
+	cmd.Dir, cmd.Env = elsewhere, awsEnv(t, true)
+	if r := runCmd(t, cmd); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if b, _ := os.ReadFile(svc); !strings.Contains(string(b), "sslrootcert="+filepath.Join(dir, "ca.pem")+"\n") {
+		t.Errorf("service file:\n%s", b)
+	}
+	// Run from the profiles file's own directory with a relative --config, too.
+	cmd = exec.Command(binPath, "--config", "p.yaml", "bash", "p")
+	cmd.Dir, cmd.Env = dir, awsEnv(t, true)
+	if r := runCmd(t, cmd); !strings.Contains(r.stdout, "export PGSSLROOTCERT='"+filepath.Join(dir, "ca.pem")+"';") {
+		t.Errorf("relative --config: %+v", r)
+	}
+}
+
+// TestBundledRootsReplaceALinkInsteadOfWritingThroughIt: the roots' path is dsqlenv's own; a
+// symbolic link there must not make dsqlenv overwrite (and chmod 0644) what it points at.
+func TestBundledRootsReplaceALinkInsteadOfWritingThroughIt(t *testing.T) {
+	e := testEnv(fixedMint)
+	e.Paths.DataHome = t.TempDir()
+	secret := writeFile(t, t.TempDir(), "secret", "mine")
+	path := filepath.Join(e.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	if err := os.Symlink(secret, path); err != nil {
+		t.Fatal(err)
+	}
+	if r := runEnv(t, e, "cert"); r.code != 0 || strings.TrimSpace(r.stdout) != path {
+		t.Fatalf("cert: %+v", r)
+	}
+	b, _ := os.ReadFile(secret)
+	st, _ := os.Stat(secret)
+	lst, _ := os.Lstat(path)
+	if string(b) != "mine" || st.Mode().Perm() != 0o600 || !lst.Mode().IsRegular() {
+		t.Errorf("target %q mode %v; the path is now %v", b, st.Mode().Perm(), lst.Mode())
+	}
+}
+
+// The bundle is the file every reference names: cert, cert --pem and the default agree.
+func TestCertAndTheDefaultShareOneBundle(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
+	path := strings.TrimSpace(runApp(t, fixedMint, "cert").stdout)
+	if filepath.Base(path) != bundleFile {
+		t.Fatalf("cert printed %q", path)
+	}
+	if r := runApp(t, fixedMint, "-c", cfg, "json", "p"); !strings.Contains(r.stdout, `"PGSSLROOTCERT": "`+path+`"`) {
+		t.Errorf("json block does not name %s:\n%s", path, r.stdout)
+	}
+	if r := runApp(t, fixedMint, "cert", "--pem"); r.stdout != string(roots.PEM) {
+		t.Errorf("cert --pem: %q", r.stdout)
+	}
+}
+
+// rootsOf is where a run with env writes the bundled roots.
+func rootsOf(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_DATA_HOME="); ok {
+			return filepath.Join(v, "dsqlenv", "AmazonRootCAs.pem")
+		}
+	}
+	panic("no XDG_DATA_HOME")
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -195,5 +196,74 @@ profiles:
 	}
 	if _, err := os.Stat(filepath.Join(e.Paths.DataHome, "dsqlenv", "AmazonRootCAs.pem")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a failed doctor left the roots file behind: %v", err)
+	}
+}
+
+// TestDoctorEscapesAServersCertificateNames: whoever answers at the endpoint chooses the
+// names in its certificate; doctor shows them escaped.
+func TestDoctorEscapesAServersCertificateNames(t *testing.T) {
+	// PostgreSQL itself, not the DSQL double: the test swaps the server's certificate, and
+	// doctor stops at the TLS step, before a token is sent.
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18, TrustTLS: true}) // takes direct TLS, the default
+	trusted := testkit.NewCA(t, "trusted")
+	caFile := writeFile(t, t.TempDir(), "ca.pem", string(trusted.CertPEM))
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n    sslrootcert: %s\n", pg.Port, caFile))
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg)
+	evil := testkit.NewCA(t, "evil\x1b]0;pwned\a\x1b[2J")
+	crt, key := evil.Issue(t, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Now().Add(time.Hour))
+	pg.ReplaceCert(t, crt, key)
+	r := runBin(t, env, "doctor", "p")
+	if r.code != 1 || strings.ContainsAny(r.stdout+r.stderr, "\x1b\a") || !strings.Contains(r.stdout, `evil\x1b]0;pwned`) {
+		t.Errorf("doctor with a hostile issuer name: exit %d\n%q", r.code, r.stdout)
+	}
+	crt, key = trusted.Issue(t, []string{"x\x1b[2J.example"}, nil, time.Now().Add(time.Hour))
+	pg.ReplaceCert(t, crt, key)
+	r = runBin(t, env, "doctor", "p")
+	if r.code != 1 || strings.ContainsAny(r.stdout+r.stderr, "\x1b\a") || !strings.Contains(r.stdout, "wrong host name") {
+		t.Errorf("doctor with a hostile host name: exit %d\n%q", r.code, r.stdout)
+	}
+}
+
+// A server that completes a direct TLS handshake without selecting ALPN "postgresql" is one
+// libpq 17+ hangs up on ("direct SSL connection was established without ALPN protocol
+// negotiation extension"), so doctor fails it.
+func TestDoctorRefusesDirectTLSWithoutALPN(t *testing.T) {
+	ca := testkit.NewCA(t, "alpn test CA")
+	certPEM, keyPEM := ca.Issue(t, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Now().Add(time.Hour))
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, alpn := range []string{"", "postgresql"} {
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+		if alpn != "" {
+			cfg.NextProtos = []string{alpn}
+		}
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.(*tls.Conn).Handshake()
+				c.Close()
+			}
+		}()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))
+		profilesFile := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: "+port+"\n    sslrootcert: "+caFile+"\n    sslnegotiation: direct\n")
+		r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+profilesFile, "PATH=/nonexistent"), "doctor", "p")
+		noALPN := `FAIL  p: TLS with direct negotiation (sslnegotiation direct): the server did not select ALPN protocol "postgresql", without which libpq 17+ refuses the connection`
+		if alpn == "" && (r.code != 1 || !strings.Contains(r.stdout, noALPN)) {
+			t.Errorf("without ALPN: exit %d\n%s", r.code, r.stdout)
+		}
+		if alpn != "" && !strings.Contains(r.stdout, "ok    p: TLS 1.3 verified (verify-full, sslnegotiation direct)") {
+			t.Errorf("with ALPN postgresql: exit %d\n%s", r.code, r.stdout)
+		}
 	}
 }

@@ -306,3 +306,81 @@ func TestHookInInteractiveFish(t *testing.T) {
 		t.Errorf("re-minted token: %v", err)
 	}
 }
+
+// TestHookIgnoresAProfileThatIsNotAName: DSQLENV_PROFILE=--help (or help) at an interactive
+// zsh or fish prompt must not make the hook run whatever help text says.
+func TestHookIgnoresAProfileThatIsNotAName(t *testing.T) {
+	for _, name := range []string{"--help", "-h"} {
+		for _, shell := range []string{"bash", "zsh"} {
+			t.Run(shell+name, func(t *testing.T) {
+				bin, count := countingBin(t)
+				env := awsEnv(t, true, "TERM=dumb", "DSQLENV_PROFILE="+name, "DSQLENV_EXPIRES_AT=1")
+				out, stderr := interactive(t, shell, env, "eval "+emit.QuotePOSIX(hookFor(t, shell, bin))+"\n:\n:\necho done\n")
+				if n := starts(t, count); n != 0 || !strings.Contains(out, "done") || strings.Contains(out+stderr, "psql") {
+					t.Errorf("DSQLENV_PROFILE=%s: dsqlenv started %d times\n%s\n%s", name, n, out, stderr)
+				}
+			})
+		}
+		t.Run("fish"+name, func(t *testing.T) {
+			fish := testkit.RequireTool(t, "fish")
+			bin, count := countingBin(t)
+			cmd := exec.Command(fish, "--no-config", "-c", hookFor(t, "fish", bin)+"\nemit fish_prompt\nemit fish_prompt\necho done")
+			cmd.Env = awsEnv(t, true, "DSQLENV_PROFILE="+name, "DSQLENV_EXPIRES_AT=1")
+			out, err := cmd.CombinedOutput()
+			if n := starts(t, count); err != nil || n != 0 || !strings.Contains(string(out), "done") {
+				t.Errorf("fish DSQLENV_PROFILE=%s: %v, %d starts\n%s", name, err, n, out)
+			}
+		})
+	}
+}
+
+// TestHookRemintsFromTheFileTheBlockCameFrom: after eval "$(dsqlenv --config other.yaml bash
+// prod)", a re-mint reads other.yaml, not the default file that also has a prod.
+func TestHookRemintsFromTheFileTheBlockCameFrom(t *testing.T) {
+	dir := t.TempDir()
+	def := writeFile(t, dir, "default.yaml", "profiles:\n  prod:\n    endpoint: dddddddddddddddddddddddddd.dsql.us-east-1.on.aws\n")
+	other := writeFile(t, dir, "other.yaml", "profiles:\n  prod:\n    endpoint: oooooooooooooooooooooooooo.dsql.us-east-1.on.aws\n")
+	for _, shell := range []string{"bash", "zsh"} {
+		t.Run(shell, func(t *testing.T) {
+			bin, count := countingBin(t)
+			script := "eval " + emit.QuotePOSIX(hookFor(t, shell, bin)) + "\n" +
+				`eval "$("$BIN" --config "$OTHER" ` + shell + ` prod)"` + "\n" +
+				"DSQLENV_EXPIRES_AT=" + strconv.FormatInt(time.Now().Unix()+10, 10) + "\n:\n" +
+				`echo "HOST=$PGHOST FILE=$DSQLENV_PROFILES_FILE"` + "\n"
+			out, stderr := interactive(t, shell, awsEnv(t, true, "TERM=dumb", "DSQLENV_CONFIG="+def, "OTHER="+other, "BIN="+binPath), script)
+			if n := starts(t, count); n != 1 || !strings.Contains(out, "HOST=oooo") || !strings.Contains(out, "FILE="+other) {
+				t.Errorf("%d re-mints; want one from other.yaml:\n%s\n%s", n, out, stderr)
+			}
+		})
+	}
+}
+
+// TestHooksIgnoreARelativeProfilesFile: a DSQLENV_PROFILES_FILE that is not absolute (only a
+// tampered environment has one) is not read from the prompt's directory: the re-mint uses
+// the default file.
+func TestHooksIgnoreARelativeProfilesFile(t *testing.T) {
+	dir := t.TempDir()
+	def := writeFile(t, dir, "default.yaml", "profiles:\n  demo:\n    endpoint: dddddddddddddddddddddddddd.dsql.us-east-1.on.aws\n")
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		t.Run(shell, func(t *testing.T) {
+			work := t.TempDir()
+			writeFile(t, work, "rel.yaml", "profiles:\n  demo:\n    endpoint: rrrrrrrrrrrrrrrrrrrrrrrrrr.dsql.us-east-1.on.aws\n")
+			env := append(hookEnv(t, true, 1), "DSQLENV_CONFIG="+def, "DSQLENV_PROFILES_FILE=rel.yaml")
+			hook := hookFor(t, shell, binPath)
+			var cmd *exec.Cmd
+			if shell == "fish" {
+				cmd = exec.Command(testkit.RequireTool(t, "fish"), "--no-config", "-c",
+					hook+"\nemit fish_prompt\necho HOST=$PGHOST")
+			} else {
+				args := map[string][]string{"bash": {"--norc", "--noprofile", "-i"}, "zsh": {"-f", "-i"}}[shell]
+				cmd = exec.Command(testkit.RequireTool(t, shell), args...)
+				cmd.Stdin = strings.NewReader("eval " + emit.QuotePOSIX(hook) + "\n:\necho HOST=$PGHOST\n")
+			}
+			cmd.Env, cmd.Dir = env, work
+			r := runCmd(t, cmd)
+			if !strings.Contains(r.stdout, "HOST=dddd") {
+				t.Errorf("re-minted from %q, want the default file:\n%s\n%s", r.stdout, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
@@ -80,42 +78,6 @@ func TestDefaultBlockPointsAtTheBundledAmazonRootsAndNegotiatesDirectly(t *testi
 	if r := runApp(t, fixedMint, "bash", "--unset"); !strings.Contains(r.stdout, "PGSSLNEGOTIATION") {
 		t.Errorf("--unset leaves PGSSLNEGOTIATION: %s", r.stdout)
 	}
-}
-
-func TestShowSaysWhereSSLNegotiationCameFrom(t *testing.T) {
-	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  builtin:\n    endpoint: localhost\n    region: us-east-1\n  own:\n    endpoint: localhost\n    region: us-east-1\n    sslnegotiation: postgres\n")
-	r := runApp(t, fixedMint, "-c", cfg, "show", "builtin")
-	for _, want := range []string{"sslrootcert  amazon       built-in default",
-		"note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to " + filepath.Join(xdgDir, "data", "dsqlenv", bundleFile),
-		"note: sslnegotiation is not set, so every client starts TLS with an SSLRequest (libpq's default, postgres); sslnegotiation: direct saves a round trip with libpq 17+ (see dsqlenv doctor)"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("show builtin lacks %q:\n%s", want, r.stdout)
-		}
-	}
-	r = runApp(t, fixedMint, "-c", cfg, "show", "own")
-	for _, want := range []string{"sslnegotiation  postgres     profile, line 8"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("show own lacks %q:\n%s", want, r.stdout)
-		}
-	}
-	if strings.Contains(show(t, cfg, "builtin"), "sslnegotiation  ") {
-		t.Errorf("a profile without sslnegotiation shows a value for it")
-	}
-	cfg = writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  sslnegotiation: direct\nprofiles:\n  d:\n    endpoint: localhost\n    region: us-east-1\n")
-	for _, want := range []string{"sslnegotiation  direct       defaults, line 2",
-		"libpq before 17 rejects the keyword in service files and URLs", "lib/pq 1.12.3 and older", "lib/pq#1331"} {
-		if got := show(t, cfg, "d"); !strings.Contains(got, want) {
-			t.Errorf("show d lacks %q:\n%s", want, got)
-		}
-	}
-}
-
-func show(t *testing.T, cfg, profile string) string {
-	r := runApp(t, fixedMint, "-c", cfg, "show", profile)
-	if r.code != 0 {
-		t.Fatalf("show %s: %+v", profile, r)
-	}
-	return r.stdout
 }
 
 // trustServers are PostgreSQL 15, which takes TLS only after an SSLRequest, and 18, which also
@@ -391,63 +353,4 @@ func TestTrustAndNegotiationWithLibpq15And18(t *testing.T) {
 			t.Errorf("psql 15, service with sslnegotiation: %v\n%s", err, out)
 		}
 	})
-}
-
-// The bundle is the file every reference names: cert, cert --pem and the default agree.
-func TestCertAndTheDefaultShareOneBundle(t *testing.T) {
-	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws\n")
-	path := strings.TrimSpace(runApp(t, fixedMint, "cert").stdout)
-	if filepath.Base(path) != bundleFile {
-		t.Fatalf("cert printed %q", path)
-	}
-	if r := runApp(t, fixedMint, "-c", cfg, "json", "p"); !strings.Contains(r.stdout, `"PGSSLROOTCERT": "`+path+`"`) {
-		t.Errorf("json block does not name %s:\n%s", path, r.stdout)
-	}
-	if r := runApp(t, fixedMint, "cert", "--pem"); r.stdout != string(roots.PEM) {
-		t.Errorf("cert --pem: %q", r.stdout)
-	}
-}
-
-// A server that completes a direct TLS handshake without selecting ALPN "postgresql" is one
-// libpq 17+ hangs up on ("direct SSL connection was established without ALPN protocol
-// negotiation extension"), so doctor fails it.
-func TestDoctorRefusesDirectTLSWithoutALPN(t *testing.T) {
-	ca := testkit.NewCA(t, "alpn test CA")
-	certPEM, keyPEM := ca.Issue(t, []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}, time.Now().Add(time.Hour))
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, alpn := range []string{"", "postgresql"} {
-		cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
-		if alpn != "" {
-			cfg.NextProtos = []string{alpn}
-		}
-		ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.(*tls.Conn).Handshake()
-				c.Close()
-			}
-		}()
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))
-		profilesFile := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: "+port+"\n    sslrootcert: "+caFile+"\n    sslnegotiation: direct\n")
-		r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+profilesFile, "PATH=/nonexistent"), "doctor", "p")
-		noALPN := `FAIL  p: TLS with direct negotiation (sslnegotiation direct): the server did not select ALPN protocol "postgresql", without which libpq 17+ refuses the connection`
-		if alpn == "" && (r.code != 1 || !strings.Contains(r.stdout, noALPN)) {
-			t.Errorf("without ALPN: exit %d\n%s", r.code, r.stdout)
-		}
-		if alpn != "" && !strings.Contains(r.stdout, "ok    p: TLS 1.3 verified (verify-full, sslnegotiation direct)") {
-			t.Errorf("with ALPN postgresql: exit %d\n%s", r.code, r.stdout)
-		}
-	}
 }

@@ -390,3 +390,19 @@ func TestPsqlReconnectsWithARefreshedPgpass(t *testing.T) {
 		}
 	})
 }
+
+// TestPgpassMinValidSeesAShadowingWildcard: an earlier *:*:*:*:old line is what libpq sends,
+// so the profile's own fresh line below it counts as stale, and the new token goes before it.
+func TestPgpassMinValidSeesAShadowingWildcard(t *testing.T) {
+	fresh := passLine(refreshProd, tokenSignedAt(refreshProd, fixedNow.Add(-time.Minute), 15*time.Minute))
+	cfg, file := refreshFiles(t, "*:*:*:*:OLDSTALE\n"+fresh)
+	mint, calls := countingMint()
+	r := runApp(t, mint, "-c", cfg, "pgpass", "--file", file, "--min-valid", "5m", "prod")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "refreshed 1 of 1 token(s)") || len(*calls) != 1 {
+		t.Fatalf("exit %d stdout %q stderr %q, %d mints", r.code, r.stdout, r.stderr, len(*calls))
+	}
+	b, _ := os.ReadFile(file)
+	if lines := strings.Split(string(b), "\n"); len(lines) < 2 || !strings.HasPrefix(lines[0], refreshProd+":") || lines[1] != "*:*:*:*:OLDSTALE" {
+		t.Errorf("file:\n%s", b)
+	}
+}

@@ -100,3 +100,81 @@ func TestTheOtherShellNoteIsOnlyForAnEval(t *testing.T) {
 		t.Errorf("stderr %q, want it to start with %q", r.stderr, want)
 	}
 }
+
+// switchProfiles: a sets every optional variable, b none of them.
+const switchProfiles = "profiles:\n" +
+	"  a:\n    endpoint: aaaaaaaaaaaaaaaaaaaaaaaaaa.dsql.us-east-1.on.aws\n    application_name: app-a\n" +
+	"    connect_timeout: 7\n    options: '-c amzn-cluster-id=aaaaaaaaaaaaaaaaaaaaaaaaaa'\n" +
+	"  b:\n    endpoint: bbbbbbbbbbbbbbbbbbbbbbbbbb.dsql.us-east-1.on.aws\n"
+
+// TestSwitchingProfilesLeavesNothingOfTheFirst: a then b in real shells and through exec
+// leaves none of a's variables.
+func TestSwitchingProfilesLeavesNothingOfTheFirst(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", switchProfiles)
+	check := func(t *testing.T, out string) {
+		env := "\n" + out
+		for _, v := range []string{"PGAPPNAME=", "PGCONNECT_TIMEOUT=", "PGOPTIONS=", "PGSERVICE=", "PGHOSTADDR="} {
+			if strings.Contains(env, "\n"+v) {
+				t.Errorf("%s survived the switch to b", v)
+			}
+		}
+		if !strings.Contains(env, "\nPGHOST=bbbb") || !strings.Contains(env, "\nDSQLENV_PROFILE=b\n") || !strings.Contains(env, "\nKEEP=kept\n") {
+			t.Errorf("after the switch:\n%s", out)
+		}
+	}
+	for shell, dialect := range map[string]string{"bash": "bash", "zsh": "zsh", "dash": "sh", "fish": "fish"} {
+		t.Run(shell, func(t *testing.T) {
+			path := testkit.RequireTool(t, shell)
+			script := `eval "$("$BIN" ` + dialect + ` a)" && eval "$("$BIN" ` + dialect + ` b)" && env`
+			if shell == "fish" {
+				script = `"$BIN" fish a | source; and "$BIN" fish b | source; and env`
+			}
+			cmd := exec.Command(path, "-c", script)
+			cmd.Env = append(awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "KEEP=kept", "PGSERVICE=x", "PGHOSTADDR=127.0.0.2"), "BIN="+binPath)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			check(t, string(out))
+		})
+	}
+	t.Run("exec", func(t *testing.T) {
+		r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "KEEP=kept", "PGAPPNAME=app-a", "PGCONNECT_TIMEOUT=7", "PGOPTIONS=-c x=y", "PGSERVICE=x"), "exec", "b", "--", "env")
+		if r.code != 0 {
+			t.Fatalf("exec: %+v", r)
+		}
+		check(t, r.stdout)
+	})
+}
+
+// TestUnquotedEvalSetsEveryVariable: eval $(dsqlenv bash p), without the double quotes, sets
+// every variable exactly, the token included, in bash, zsh and dash.
+func TestUnquotedEvalSetsEveryVariable(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: pppppppppppppppppppppppppp.dsql.us-east-1.on.aws\n    application_name: a'b&c|d\n    options: -c=x\n")
+	for _, shell := range []string{"bash", "zsh", "dash"} {
+		t.Run(shell, func(t *testing.T) {
+			path := testkit.RequireTool(t, shell)
+			cmd := exec.Command(path, "-c", `eval $("$BIN" bash p) && env`)
+			cmd.Dir = t.TempDir()
+			cmd.Env = append(awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "PGOPTIONS=stale"), "BIN="+binPath)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			env := "\n" + string(out)
+			for _, want := range []string{"PGHOST=pppppppppppppppppppppppppp.dsql.us-east-1.on.aws", "PGAPPNAME=a'b&c|d", "PGOPTIONS=-c=x", "PGSSLMODE=verify-full", "DSQLENV_PROFILE=p"} {
+				if !strings.Contains(env, "\n"+want+"\n") {
+					t.Errorf("%s missing after an unquoted eval:\n%s", want, out)
+				}
+			}
+			i := strings.Index(env, "\nPGPASSWORD=")
+			if i < 0 {
+				t.Fatalf("no PGPASSWORD:\n%s", out)
+			}
+			tok, _, _ := strings.Cut(env[i+len("\nPGPASSWORD="):], "\n")
+			if _, err := testkit.CheckSigV4(tok, testkit.ExampleSecret); err != nil {
+				t.Errorf("the token did not survive an unquoted eval: %v", err)
+			}
+		})
+	}
+}

@@ -282,3 +282,23 @@ func TestShowAndListExpandAClusterID(t *testing.T) {
 		t.Errorf("no region: exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestStatusAndPromptBelieveTheSameExpiry: a DSQLENV_EXPIRES_AT beyond 168 h, or not whole
+// seconds, is unknown to both.
+func TestStatusAndPromptBelieveTheSameExpiry(t *testing.T) {
+	bash, _ := emit.Lookup("bash")
+	if !strings.Contains(bash.Hook, "(( left > 604800 ))") || maxBelievableLeft != 604800 {
+		t.Fatal("the bash prompt and status no longer share the 168 h rule")
+	}
+	now := time.Now().Unix()
+	for _, exp := range []string{"9999999999999", strconv.FormatInt(now+604900, 10), "12.5"} {
+		env := []string{"PATH=" + os.Getenv("PATH"), "GORACE=" + os.Getenv("GORACE"), "DSQLENV_PROFILE=prod", "DSQLENV_EXPIRES_AT=" + exp}
+		r := runBin(t, env, "status")
+		cmd := exec.Command(testkit.RequireTool(t, "bash"), "--norc", "--noprofile", "-c", hookFor(t, "bash", binPath)+"\ndsqlenv_prompt")
+		cmd.Env = env
+		p := runCmd(t, cmd)
+		if r.code != 1 || r.stdout != "" || p.stdout != "prod ?" {
+			t.Errorf("DSQLENV_EXPIRES_AT=%s: status %+v, prompt %q", exp, r, p.stdout)
+		}
+	}
+}

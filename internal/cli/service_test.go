@@ -1,0 +1,27 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAFailedServiceWritesNothing: when the roots cannot be written, the service file that
+// would name them is not written either.
+func TestAFailedServiceWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+hardHost+"\n")
+	env := awsEnv(t, true)
+	data := filepath.Dir(rootsOf(env))
+	os.MkdirAll(data, 0o700)
+	os.Chmod(data, 0o777) // refused as a place for the roots, by root too
+	svc := filepath.Join(dir, "pg_service.conf")
+	r := runBin(t, env, "-c", cfg, "service", "--file", svc, "prod")
+	if r.code != 1 || !strings.Contains(r.stderr, "writing the Amazon root CAs") {
+		t.Errorf("exit %d stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Lstat(svc); err == nil {
+		t.Error("the service file was written though its roots were not")
+	}
+}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestShowSaysWhereSSLNegotiationCameFrom(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  builtin:\n    endpoint: localhost\n    region: us-east-1\n  own:\n    endpoint: localhost\n    region: us-east-1\n    sslnegotiation: postgres\n")
+	r := runApp(t, fixedMint, "-c", cfg, "show", "builtin")
+	for _, want := range []string{"sslrootcert  amazon       built-in default",
+		"note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to " + filepath.Join(xdgDir, "data", "dsqlenv", bundleFile),
+		"note: sslnegotiation is not set, so every client starts TLS with an SSLRequest (libpq's default, postgres); sslnegotiation: direct saves a round trip with libpq 17+ (see dsqlenv doctor)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show builtin lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runApp(t, fixedMint, "-c", cfg, "show", "own")
+	for _, want := range []string{"sslnegotiation  postgres     profile, line 8"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show own lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(show(t, cfg, "builtin"), "sslnegotiation  ") {
+		t.Errorf("a profile without sslnegotiation shows a value for it")
+	}
+	cfg = writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  sslnegotiation: direct\nprofiles:\n  d:\n    endpoint: localhost\n    region: us-east-1\n")
+	for _, want := range []string{"sslnegotiation  direct       defaults, line 2",
+		"libpq before 17 rejects the keyword in service files and URLs", "lib/pq 1.12.3 and older", "lib/pq#1331"} {
+		if got := show(t, cfg, "d"); !strings.Contains(got, want) {
+			t.Errorf("show d lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func show(t *testing.T, cfg, profile string) string {
+	r := runApp(t, fixedMint, "-c", cfg, "show", profile)
+	if r.code != 0 {
+		t.Fatalf("show %s: %+v", profile, r)
+	}
+	return r.stdout
+}
