@@ -64,11 +64,13 @@ func (w *awsFileWatch) touched(wait time.Duration) string {
 }
 
 // TestNoTokenCommandsDoNotLoadAWSConfig: commands that need no token must not pay for the
-// AWS configuration (it runs in shell start-up files and at every Tab).
+// AWS configuration (it runs in shell start-up files and at every Tab). show is not one of
+// them: it reads the AWS configuration to say whether the AWS CLI's cache holds a role's
+// credentials.
 func TestNoTokenCommandsDoNotLoadAWSConfig(t *testing.T) {
 	svc := filepath.Join(t.TempDir(), "pg_service.conf")
 	for _, args := range [][]string{
-		{"list"}, {"show", "demo"}, {"bash", "--unset"}, {"fish", "--unset"}, {"powershell", "--unset"}, {"cmd", "--unset"},
+		{"list"}, {"bash", "--unset"}, {"fish", "--unset"}, {"powershell", "--unset"}, {"cmd", "--unset"},
 		{"hook", "bash"}, {"hook", "zsh"}, {"hook", "fish"}, {"hook", "powershell"},
 		{"completion", "bash"}, {"completion", "zsh"}, {"completion", "fish"}, {"completion", "powershell"},
 		{"__complete", "--cur=", "bash"}, {"service", "--file", svc, "demo"}, {"cert"}, {"cert", "--pem"}, {"init", "--path"},
