@@ -113,8 +113,11 @@ func (p *warmPool) unusable(w *warmSession) string {
 	return ended(w.up.raw)
 }
 
-// fill opens warm sessions of this startup until it has p.n, as far as Config.MaxSessions
-// leaves room; the opens go through the same pacing as a client's.
+// fill is told that a client of this startup arrived: it opens warm sessions of the startup
+// until it has p.n ready or opening, and at least one more, so that a burst of clients (a
+// pool, pgbench -C) finds sessions ready at the rate it takes them, not at p.n per upstream
+// connection time. Sessions that land beyond p.n ready are closed. The opens go through the
+// same pacing as a client's, as far as Config.MaxSessions leaves room.
 func (p *warmPool) fill(user, database string, params map[string]string) {
 	if p == nil {
 		return
@@ -134,7 +137,7 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 		p.groups[key] = g
 	}
 	g.used = p.s.now()
-	p.fillLocked(key, g)
+	p.fillLocked(key, g, 1)
 	if !p.swept {
 		p.swept = true
 		p.wg.Add(1)
@@ -142,8 +145,9 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 	}
 }
 
-func (p *warmPool) fillLocked(key string, g *warmGroup) {
-	for len(g.idle)+g.opening < p.n {
+// fillLocked opens sessions for g until it has p.n ready or opening, and at least more.
+func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
+	for i := 0; i < more || len(g.idle)+g.opening < p.n; i++ {
 		n := p.s.sessions.Add(1)
 		if max := p.s.cfg.MaxSessions; max > 0 && n > int64(max) {
 			p.s.sessions.Add(-1)
@@ -161,8 +165,17 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	up, pe := p.s.open(g.user, g.database, g.params)
 	p.mu.Lock()
 	g.opening--
-	keep := pe == nil && !p.stopped && p.groups[key] == g
-	if keep {
+	var why string
+	switch {
+	case pe != nil:
+	case p.stopped || p.groups[key] != g:
+		why = "the proxy is shutting down"
+		if !p.stopped {
+			why = fmt.Sprintf("a newer startup took its place (at most %d are kept warm)", maxWarmKeys)
+		}
+	case len(g.idle) >= p.n:
+		why = fmt.Sprintf("%d are ready already (--warm %d)", len(g.idle), p.n)
+	default:
 		g.idle = append(g.idle, &warmSession{up: up, opened: p.s.now()})
 	}
 	p.mu.Unlock()
@@ -170,8 +183,8 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	case pe != nil:
 		p.s.sessions.Add(-1)
 		p.log(g, "not opened: "+pe.Message)
-	case !keep:
-		p.close(g, &warmSession{up: up}, "the proxy is shutting down")
+	case why != "":
+		p.close(g, &warmSession{up: up}, why)
 	default:
 		p.log(g, "opened")
 	}
@@ -276,7 +289,7 @@ func (p *warmPool) sweep() {
 		return
 	}
 	for k, g := range p.groups {
-		p.fillLocked(k, g)
+		p.fillLocked(k, g, 0)
 	}
 }
 
