@@ -94,6 +94,7 @@ func TestProxy(t *testing.T) {
 		{"WarmEndedUpstreamIsNotHandedOver", testWarmEndedUpstream},
 		{"WarmRespectsMaxSessions", testWarmMaxSessions},
 		{"WarmDrainClosesAndStopsOpening", testWarmDrain},
+		{"WarmBurstWaitsForSessionsBeingOpened", testWarmBurst},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, pg) })
 	}

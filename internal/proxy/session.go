@@ -193,7 +193,8 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	s.pending.Add(-1)
 
 	// A warm session of this startup is handed over with its slot of the limit, which it
-	// already holds.
+	// already holds; the client's arrival opens the next one.
+	s.warm.fill(user, db, params)
 	up := s.warm.take(user, db, params)
 	if up == nil {
 		// Only clients that passed the local check count against the limit, so that clients
@@ -216,7 +217,6 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 			return fail(pe)
 		}
 	}
-	s.warm.fill(user, db, params)
 	defer s.untrack(up.raw)
 	defer up.conn.Close()
 

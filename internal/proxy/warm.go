@@ -37,7 +37,9 @@ type warmGroup struct {
 	params         map[string]string
 	idle           []*warmSession // oldest first
 	opening        int
-	used           time.Time // the last client's arrival, for maxWarmKeys
+	waiters        []chan *upstreamConn // clients waiting for a session being opened, first first
+	landed         bool                 // an open has ended
+	used           time.Time            // the last client's arrival, for maxWarmKeys
 }
 
 type warmPool struct {
@@ -73,7 +75,9 @@ func warmKey(user, database string, params map[string]string) string {
 	return b.String()
 }
 
-// take returns a live warm session of this startup, or nil. The session keeps the slot of
+// take returns a live warm session of this startup, or nil. When none is ready but one is
+// being opened that no other client waits for, the client waits for it: it is further along
+// than a connection the client would start now. The session keeps the slot of
 // Config.MaxSessions it holds: the caller gives it back when the client's session ends. Warm
 // sessions found too old or ended by the server are closed on the way.
 func (p *warmPool) take(user, database string, params map[string]string) *upstreamConn {
@@ -84,14 +88,28 @@ func (p *warmPool) take(user, database string, params map[string]string) *upstre
 	for {
 		p.mu.Lock()
 		g := p.groups[key]
-		if p.stopped || g == nil || len(g.idle) == 0 {
-			if g != nil {
-				g.used = p.s.now()
-			}
+		if p.stopped || g == nil {
 			p.mu.Unlock()
 			return nil
 		}
 		g.used = p.s.now()
+		if len(g.idle) == 0 {
+			// None ready: the clients of this startup come faster than p.n cover, so one
+			// more is opened (not for its first client, whose arrival opened p.n+1).
+			if g.landed {
+				p.fillLocked(key, g, 1)
+			}
+			if g.opening <= len(g.waiters) {
+				p.mu.Unlock()
+				return nil
+			}
+			// open hands the next session it opens for g to the first waiter, or nil when
+			// the open failed.
+			ch := make(chan *upstreamConn, 1)
+			g.waiters = append(g.waiters, ch)
+			p.mu.Unlock()
+			return <-ch
+		}
 		w := g.idle[0]
 		g.idle = g.idle[1:]
 		p.mu.Unlock()
@@ -113,11 +131,11 @@ func (p *warmPool) unusable(w *warmSession) string {
 	return ended(w.up.raw)
 }
 
-// fill is told that a client of this startup arrived: it opens warm sessions of the startup
-// until it has p.n ready or opening, and at least one more, so that a burst of clients (a
-// pool, pgbench -C) finds sessions ready at the rate it takes them, not at p.n per upstream
-// connection time. Sessions that land beyond p.n ready are closed. The opens go through the
-// same pacing as a client's, as far as Config.MaxSessions leaves room.
+// fill is told that a client of this startup arrived: it opens sessions of the startup until
+// it has p.n ready or opening besides the one the client will take, and at least one, so that
+// a burst of clients (a pool, pgbench -C) finds sessions ready, or nearly, at the rate it
+// takes them. Sessions that land beyond p.n ready with no client waiting are closed. The opens
+// go through the same pacing as a client's, as far as Config.MaxSessions leaves room.
 func (p *warmPool) fill(user, database string, params map[string]string) {
 	if p == nil {
 		return
@@ -145,9 +163,9 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 	}
 }
 
-// fillLocked opens sessions for g until it has p.n ready or opening, and at least more.
+// fillLocked opens sessions for g until it has p.n+more ready or opening, and at least more.
 func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
-	for i := 0; i < more || len(g.idle)+g.opening < p.n; i++ {
+	for i := 0; i < more || len(g.idle)+g.opening < p.n+more; i++ {
 		n := p.s.sessions.Add(1)
 		if max := p.s.cfg.MaxSessions; max > 0 && n > int64(max) {
 			p.s.sessions.Add(-1)
@@ -165,6 +183,21 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	up, pe := p.s.open(g.user, g.database, g.params)
 	p.mu.Lock()
 	g.opening--
+	g.landed = true
+	if len(g.waiters) > 0 {
+		ch := g.waiters[0]
+		g.waiters = g.waiters[1:]
+		p.mu.Unlock()
+		if pe != nil {
+			p.s.sessions.Add(-1)
+			p.log(g, "not opened: "+pe.Message)
+			ch <- nil // the client opens its own
+			return
+		}
+		p.log(g, "opened for a waiting client")
+		ch <- up
+		return
+	}
 	var why string
 	switch {
 	case pe != nil:
@@ -174,7 +207,7 @@ func (p *warmPool) open(key string, g *warmGroup) {
 			why = fmt.Sprintf("a newer startup took its place (at most %d are kept warm)", maxWarmKeys)
 		}
 	case len(g.idle) >= p.n:
-		why = fmt.Sprintf("%d are ready already (--warm %d)", len(g.idle), p.n)
+		why = fmt.Sprintf("%d ready already (--warm %d)", len(g.idle), p.n)
 	default:
 		g.idle = append(g.idle, &warmSession{up: up, opened: p.s.now()})
 	}

@@ -242,3 +242,90 @@ func testWarmDrain(t *testing.T, pg *testkit.Postgres) {
 	a.Close(context.Background())
 	waitShutdown(t, done)
 }
+
+// testWarmBurst: a client that finds none ready waits for one being opened rather than opening
+// its own, and has one more opened, so that a burst of clients is served at the rate they come;
+// what lands beyond --warm ready with no one waiting is closed.
+func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
+	var (
+		mu      sync.Mutex
+		mints   int
+		hold    bool
+		release = make(chan struct{})
+	)
+	f, _, _ := startWarm(t, pg, func(c *Config) {
+		c.Warm = 1
+		mint := c.Mint
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			mu.Lock()
+			mints++
+			held := hold
+			mu.Unlock()
+			if held {
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}
+			return mint(ctx, user)
+		}
+	})
+	minted := func() int { mu.Lock(); defer mu.Unlock(); return mints }
+	waiting := func() int {
+		p := f.srv.warm
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		n := 0
+		for _, g := range p.groups {
+			n += len(g.waiters)
+		}
+		return n
+	}
+	conn := f.unixConn("tester") + " application_name=warmBurst"
+
+	// The first client's arrival opens one for it and one ahead; it takes the first to land.
+	mustConnect(t, conn)
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	if n := minted(); n != 2 {
+		t.Fatalf("%d tokens minted for the first client and one warm session; want 2", n)
+	}
+
+	mu.Lock()
+	hold = true
+	mu.Unlock()
+	mustConnect(t, conn) // takes the ready one; its arrival opens the next (held)
+	cDone := make(chan error, 1)
+	go func() {
+		c, err := connect(t, conn)
+		if err == nil {
+			err = c.Exec(context.Background(), "select 1").Close()
+			c.Close(context.Background())
+		}
+		cDone <- err
+	}()
+	// C finds none ready: it waits for one being opened, and one more is opened.
+	waitFor(t, "the third client to wait for a session being opened", func() bool { return waiting() == 1 })
+	if n := minted(); n != 5 {
+		t.Errorf("%d tokens minted; want 5 (2, then one at each arrival and one for the client that found none)", n)
+	}
+	close(release)
+	select {
+	case err := <-cDone:
+		if err != nil {
+			t.Fatalf("the client that waited: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the client that waited did not connect")
+	}
+	// Three landed: one to the waiting client, one ready, one beyond --warm 1 closed.
+	waitFor(t, "the session beyond --warm to close", func() bool {
+		return f.logged(`application_name="warmBurst" warm="closed: 1 ready already (--warm 1)"`) == 1
+	})
+	if n := f.logged(`application_name="warmBurst" warm="opened for a waiting client"`); n != 2 {
+		t.Errorf("%d sessions handed to a waiting client; want 2:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+	if n := minted(); n != 5 {
+		t.Errorf("%d tokens minted; want 5: the client that waited opened none of its own", n)
+	}
+}
