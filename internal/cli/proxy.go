@@ -35,6 +35,8 @@ type proxyOptions struct {
 	listen      map[string]string // profile → loopback host:port
 	noPassword  bool
 	maxSessions int
+	warm        int
+	warmAge     time.Duration
 	drain       time.Duration
 	quiet       bool
 }
@@ -85,6 +87,8 @@ Examples:
 			&cli.StringSliceFlag{Name: "listen", Destination: &listen, Usage: "also listen on loopback TCP `[PROFILE=]ADDR` (127.0.0.1:PORT, [::1]:PORT or localhost:PORT: both families are held); PROFILE= is needed with several profiles"},
 			&cli.BoolFlag{Name: "no-password", Destination: &o.noPassword, Usage: "do not ask TCP clients for the local password (every local user can then use your IAM identity)"},
 			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
+			&cli.IntFlag{Name: "warm", Destination: &o.warm, Usage: "keep `N` DSQL sessions open ahead for each startup (user, database, options, application_name) served, so the next client of it connects with no round trip to the region; each idles on DSQL and counts against --max-sessions and DSQL's connection quota (0: none)"},
+			&cli.DurationFlag{Name: "warm-age", Destination: &o.warmAge, Value: 2 * time.Minute, Usage: "close and replace a warm session no client took within this time, so a client gets nearly all of DSQL's 60-minute session"},
 			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
 		},
@@ -104,6 +108,12 @@ Examples:
 			}
 			if o.maxSessions < 1 {
 				return usagef("proxy: --max-sessions %d: give 1 or more", o.maxSessions)
+			}
+			if o.warm < 0 {
+				return usagef("proxy: --warm %d: give 0 (none) or more", o.warm)
+			}
+			if o.warmAge < time.Second || o.warmAge > 30*time.Minute {
+				return usagef("proxy: --warm-age %s: give a duration from 1s to 30m, such as 2m (a client gets 60 minutes less this)", o.warmAge)
 			}
 			if o.drain < 0 {
 				return usagef("proxy: --drain %s: give a duration of zero or more, such as 30s", o.drain)
@@ -282,6 +292,8 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		},
 		PeerUID:     os.Getuid(),
 		MaxSessions: o.maxSessions,
+		Warm:        o.warm,
+		WarmAge:     o.warmAge,
 	}
 	if !o.quiet {
 		cfg.Log = func(line string) { r.say("%s", strings.TrimPrefix(line, "dsqlenv ")) }

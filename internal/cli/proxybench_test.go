@@ -68,11 +68,7 @@ func BenchmarkProxy(b *testing.B) {
 	copyRows := envInt(b, "BENCH_PROXY_COPY_ROWS", 1000000)
 	const idleSessions = 200
 
-	psql, libpq18 := testkit.PsqlWithLibpq(b, 18)
-	pgbench := filepath.Join(filepath.Dir(psql), "pgbench")
-	if _, err := os.Stat(pgbench); err != nil {
-		b.Skipf("pgbench is not next to psql (%s): install postgresql-client or postgresql-15", pgbench)
-	}
+	psql, libpq18, pgbench := benchClients(b)
 	pg := testkit.StartPostgresWith(b, testkit.Options{Version: 18})
 	// 200 idle sessions through the proxy are 200 server sessions: above the default 100.
 	pg.SQL(b, "ALTER SYSTEM SET max_connections = 300")
@@ -310,6 +306,116 @@ func BenchmarkProxy(b *testing.B) {
 	b.ReportMetric(perSession/1e3, "rss-KB/session")
 }
 
+// BenchmarkProxyWarm measures sessions opened ahead (`proxy --warm 2`) where they pay: with
+// 10 ms added each way (testkit.DelayProxy) between the proxy and the DSQL double, and the
+// same 10 ms between a direct client and the double, as a laptop far from its region would
+// see. Sides and clients as in BenchmarkProxy (direct: verify-full TLS with direct
+// negotiation and a token; proxy: its Unix socket), in BENCH_WARM_ROUNDS (3) rounds of
+// direct then proxy, judged on the median of the per-round ratios:
+//
+//   - psql -X -c 'select 1' (start, connect, query, exit), BENCH_WARM_PSQL (15) runs a side
+//     a round, each 0.5 s after the last (the proxy replaces the session the last one took in
+//     about 4 round trips): the median wall time; target ≤ 0.35× direct;
+//   - pgbench -S -C -c 4 -j 2 -t 60 (a new connection per transaction): TPS; target ≥ 2.5×
+//     direct. 240 transactions a run keep the proxy's opens (one per client, and the ones
+//     that land beyond --warm) inside its pacing burst; each proxy run waits for the refill
+//     of what the last one took.
+//
+// Before the rounds, one psql and one pgbench run through the proxy tell it their startups
+// (application_name psql and pgbench), as a user's first connection of the day would.
+func BenchmarkProxyWarm(b *testing.B) {
+	rounds := envInt(b, "BENCH_WARM_ROUNDS", 3)
+	psqlRuns := envInt(b, "BENCH_WARM_PSQL", 15)
+	const delay = 10 * time.Millisecond
+
+	psql, libpq18, pgbench := benchClients(b)
+	pg := testkit.StartPostgresWith(b, testkit.Options{Version: 18})
+	pg.SQL(b, "CREATE ROLE admin LOGIN SUPERUSER")
+	runOK(b, exec.Command(pgbench, "-i", "-q", "-s", "1", "-h", pg.Socket, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "postgres"), nil)
+	d := testkit.StartDSQL(b, pg, testkit.DSQLOptions{Host: "localhost", RatePerSecond: 1e6, Burst: 1000000})
+	far := testkit.DelayProxy(b, d.Addr, delay)
+	_, farPort, _ := strings.Cut(far.Addr, ":")
+
+	dir := b.TempDir()
+	cfg := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %s\n    sslrootcert: %s\n    expires_in: 1h\n", d.Region, farPort, d.CAFile)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	env := benchEnv(b, "DSQLENV_CONFIG="+cfg)
+	tok := exec.Command(binPath, "token", "p")
+	tok.Env = env
+	token := strings.TrimSpace(runOK(b, tok, nil))
+	runtime := filepath.Join(dir, "run")
+	startBenchProxy(b, append(slices.Clone(env), "XDG_RUNTIME_DIR="+runtime), "--warm", "2")
+	sock := filepath.Join(runtime, "dsqlenv", "p")
+
+	direct := append(slices.Clone(libpq18), "PATH="+os.Getenv("PATH"), "HOME="+dir,
+		"PGHOST=localhost", "PGHOSTADDR=127.0.0.1", "PGPORT="+farPort, "PGUSER=admin", "PGDATABASE=postgres",
+		"PGSSLMODE=verify-full", "PGSSLROOTCERT="+d.CAFile, "PGSSLNEGOTIATION=direct", "PGPASSWORD="+token)
+	viaProxy := append(slices.Clone(libpq18), "PATH="+os.Getenv("PATH"), "HOME="+dir, "PGHOST="+sock, "PGUSER=admin", "PGDATABASE=postgres")
+	sides := []struct {
+		name string
+		env  []string
+	}{{"direct", direct}, {"proxy", viaProxy}}
+	logf := func(format string, args ...any) { fmt.Printf("proxybench: "+format+"\n", args...) }
+	logf("warm sessions: PostgreSQL 18 behind the DSQL double, %s added each way in front of it; psql and pgbench 15 on libpq 18; proxy --warm 2; %d rounds of direct, proxy", delay, rounds)
+
+	psqlOnce := func(env []string) time.Duration {
+		start := time.Now()
+		runOK(b, exec.Command(psql, "-X", "-q", "-A", "-t", "-c", "select 1"), env)
+		return time.Since(start)
+	}
+	pgbenchC := func(env []string) pgbenchResult {
+		return parsePgbench(b, runOK(b, exec.Command(pgbench, "-n", "-S", "-C", "-c", "4", "-j", "2", "-t", "60"), env))
+	}
+	psqlOnce(viaProxy)
+	runOK(b, exec.Command(pgbench, "-n", "-S", "-C", "-c", "1", "-t", "2"), viaProxy)
+	time.Sleep(time.Second) // the proxy opens its first warm sessions of each
+
+	var psqlRatios, tpsRatios []float64
+	for r := 1; r <= rounds; r++ {
+		var med [2]float64
+		for i, s := range sides {
+			times := make([]float64, psqlRuns)
+			for j := range times {
+				time.Sleep(500 * time.Millisecond)
+				times[j] = float64(psqlOnce(s.env).Microseconds()) / 1000
+			}
+			med[i] = median(times)
+			logf("psql -c 'select 1'  round %d %-6s  median %6.1f ms of %d (fastest %.1f, slowest %.1f)", r, s.name, med[i], psqlRuns, slices.Min(times), slices.Max(times))
+		}
+		psqlRatios = append(psqlRatios, med[1]/med[0])
+
+		var tps [2]float64
+		for i, s := range sides {
+			if s.name == "proxy" {
+				time.Sleep(6 * time.Second) // the pacing's burst refills (100 a second)
+			}
+			res := pgbenchC(s.env)
+			tps[i] = res.tps
+			logf("pgbench -S -C -c 4 -t 60  round %d %-6s  tps %7.1f  latency %7.3f ms  connection %7.3f ms", r, s.name, res.tps, res.latency, res.connTime)
+		}
+		tpsRatios = append(tpsRatios, tps[1]/tps[0])
+	}
+	psqlRatio, tpsRatio := median(psqlRatios), median(tpsRatios)
+	logf("psql connect + select 1, %s each way: proxy --warm 2/direct time per round %s, median %.3f (target ≤ 0.35): %s", delay, fmtRatios(psqlRatios), psqlRatio, verdict(psqlRatio <= 0.35))
+	logf("pgbench -S -C -c 4, %s each way: proxy --warm 2/direct TPS per round %s, median %.3f (target ≥ 2.5): %s", delay, fmtRatios(tpsRatios), tpsRatio, verdict(tpsRatio >= 2.5))
+	b.ReportMetric(psqlRatio, "warm-psql-time-ratio")
+	b.ReportMetric(tpsRatio, "warm-C-tps-ratio")
+}
+
+// benchClients returns psql 15 with the environment that runs it on libpq 18, and the
+// pgbench beside it; without pgbench the benchmark is skipped.
+func benchClients(b *testing.B) (psql string, libpq18 []string, pgbench string) {
+	b.Helper()
+	psql, libpq18 = testkit.PsqlWithLibpq(b, 18)
+	pgbench = filepath.Join(filepath.Dir(psql), "pgbench")
+	if _, err := os.Stat(pgbench); err != nil {
+		b.Skipf("pgbench is not next to psql (%s): install postgresql-client or postgresql-15", pgbench)
+	}
+	return psql, libpq18, pgbench
+}
+
 // startPerf records the proxy's stacks with perf: BENCH_PROXY_PERF=FILE records its pgbench -S
 // runs to FILE.S.ROUND and its one-client -C runs to FILE.C.ROUND; read them with
 // perf report -i FILE.S.1. (perf's sampling slows the proxy: leave it off for the numbers.)
@@ -416,11 +522,12 @@ type benchProxy struct {
 	log  bytes.Buffer // guarded by done: read only after it is closed
 }
 
-// startBenchProxy starts `dsqlenv proxy p` with env, --quiet (no line per session) and waits
-// for its start-up line.
-func startBenchProxy(tb testing.TB, env []string) *benchProxy {
+// startBenchProxy starts `dsqlenv proxy p` with env, --quiet (no line per session) and flags,
+// and waits for its start-up line.
+func startBenchProxy(tb testing.TB, env []string, flags ...string) *benchProxy {
 	tb.Helper()
-	p := &benchProxy{cmd: exec.Command(binPath, "proxy", "--quiet", "p"), done: make(chan struct{})}
+	args := append(append([]string{"proxy", "--quiet"}, flags...), "p")
+	p := &benchProxy{cmd: exec.Command(binPath, args...), done: make(chan struct{})}
 	p.cmd.Env = env
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

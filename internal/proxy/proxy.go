@@ -81,6 +81,14 @@ type Config struct {
 	// concurrently); nil is quiet. Lines never hold a token or a password.
 	Log func(line string)
 
+	// Warm is how many upstream sessions to keep open ahead for each startup (user,
+	// database, options, application_name…) the proxy has served; 0: none. They count
+	// against MaxSessions and the pacing (see warm.go).
+	Warm int
+	// WarmAge is how long a warm session may wait for a client before it is replaced;
+	// default 2 minutes.
+	WarmAge time.Duration
+
 	DialTimeout time.Duration // upstream dial, TLS and authentication; default 30 s
 	MintTimeout time.Duration // default 60 s
 }
@@ -105,6 +113,7 @@ type Server struct {
 	tls     *tls.Config
 	limiter *tokenBucket
 	keys    *keyMap
+	warm    *warmPool // nil without Config.Warm
 
 	// startupTimeout bounds everything before the upstream connection: reading the startup
 	// packet and local authentication.
@@ -192,6 +201,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.preLogin = newLineLimiter(func() time.Time { return s.now() }, preLoginLines, time.Minute)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.warm = newWarmPool(s, cfg.Warm, cfg.WarmAge)
 	return s, nil
 }
 
@@ -307,20 +317,22 @@ func (s *Server) untrack(c net.Conn) {
 	delete(s.conns, c)
 }
 
-// Sessions returns the number of client sessions being served or set up: clients that
-// passed the local check (peer UID or password) and have not ended. Config.MaxSessions
-// limits this number.
+// Sessions returns the number of client sessions being served or set up (clients that
+// passed the local check, peer UID or password, and have not ended) and of warm sessions
+// open or being opened. Config.MaxSessions limits this number.
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 
 // Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the
 // rest. It returns ctx's error when it had to close sessions.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopListening()
+	s.warm.stop()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		s.cancel()
+		s.warm.wait()
 		return nil
 	case <-ctx.Done():
 		s.Close()
@@ -334,6 +346,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.stopListening()
 	s.cancel()
+	s.warm.stop()
 	s.mu.Lock()
 	for c, now := range s.conns {
 		if now {
@@ -347,15 +360,15 @@ func (s *Server) Close() error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-time.After(closeGrace):
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
 	}
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	<-done
+	s.warm.wait()
 	return nil
 }
 

@@ -88,6 +88,13 @@ func TestProxy(t *testing.T) {
 		{"NodePostgres", testNodePostgres},
 		{"EnvironmentDoesNotReachUpstream", testEnvironmentDoesNotReachUpstream},
 		{"ShutdownDuringMint", testShutdownDuringMint},
+		// Warm sessions (warm_test.go), through the DSQL double in front of this server.
+		{"WarmHandedOverWithoutUpstreamRoundTrips", testWarmHandOver},
+		{"WarmReplacedPastWarmAge", testWarmAge},
+		{"WarmEndedUpstreamIsNotHandedOver", testWarmEndedUpstream},
+		{"WarmRespectsMaxSessions", testWarmMaxSessions},
+		{"WarmDrainClosesAndStopsOpening", testWarmDrain},
+		{"WarmBurstWaitsForSessionsBeingOpened", testWarmBurst},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, pg) })
 	}
@@ -941,6 +948,13 @@ func testShutdownWaitsForSessions(t *testing.T, pg *testkit.Postgres) {
 	default:
 	}
 	c.Close(context.Background())
+	waitShutdown(t, done)
+}
+
+// waitShutdown waits for the Shutdown that reports on done to return nil, once the last
+// session has ended.
+func waitShutdown(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -192,50 +192,30 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	sess.loggedIn = true
 	s.pending.Add(-1)
 
-	// Only clients that passed the local check count against the limit, so that clients
-	// that never finish authenticating cannot lock the owner out.
-	n := s.sessions.Add(1)
-	if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) {
-		// Given back before the client reads the refusal: Sessions() is right by then.
-		s.sessions.Add(-1)
-		return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
-			Hint: "Close idle sessions, or start the proxy with a higher session limit."})
+	// A warm session of this startup is handed over with its slot of the limit, which it
+	// already holds; the client's arrival opens the next one.
+	s.warm.fill(user, db, params)
+	up := s.warm.take(user, db, params)
+	if up == nil {
+		// Only clients that passed the local check count against the limit, so that clients
+		// that never finish authenticating cannot lock the owner out. Warm sessions count
+		// too, but give their slot to a client that needs it.
+		n := s.sessions.Add(1)
+		if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) && !s.warm.evict() {
+			// Given back before the client reads the refusal: Sessions() is right by then.
+			s.sessions.Add(-1)
+			return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
+				Hint: "Close idle sessions, or start the proxy with a higher session limit."})
+		}
 	}
 	defer s.sessions.Add(-1)
 
-	// From here the client waits for AuthenticationOk while the proxy mints and connects.
-	if err := s.limiter.wait(s.ctx); err != nil {
-		return fail(shuttingDown())
-	}
-	mctx, cancel := context.WithTimeout(s.ctx, s.cfg.MintTimeout)
-	token, err := s.cfg.Mint(mctx, user)
-	cancel()
-	if err != nil {
-		if s.ctx.Err() != nil {
-			return fail(shuttingDown())
-		}
-		return fail(&pgError{Code: "28000", Message: err.Error()})
-	}
-	if token == "" {
-		return fail(&pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv: the token minted for profile %s is empty", s.cfg.Profile)})
-	}
-
-	up, err := s.connect(user, db, params, token)
-	if err != nil {
+	if up == nil {
+		// From here the client waits for AuthenticationOk while the proxy mints and connects.
 		var pe *pgError
-		if !errors.As(err, &pe) {
-			pe = &pgError{Code: "08006", Message: err.Error()}
+		if up, pe = s.open(user, db, params); pe != nil {
+			return fail(pe)
 		}
-		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
-		scrub(&pe.Message)
-		scrub(&pe.Detail)
-		scrub(&pe.Hint)
-		if u := pe.upstream; u != nil {
-			for _, f := range []*string{&u.Message, &u.Detail, &u.Hint, &u.Where, &u.InternalQuery} {
-				scrub(f)
-			}
-		}
-		return fail(pe)
 	}
 	defer s.untrack(up.raw)
 	defer up.conn.Close()
@@ -261,6 +241,44 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	}
 	sess.in, sess.out, sess.end = s.splice(c, up.conn)
 	return true
+}
+
+// open paces, mints and opens an upstream session for user on database with params; its
+// error is what the client is told, with the token scrubbed from anything the server said.
+func (s *Server) open(user, db string, params map[string]string) (*upstreamConn, *pgError) {
+	if err := s.limiter.wait(s.ctx); err != nil {
+		return nil, shuttingDown()
+	}
+	mctx, cancel := context.WithTimeout(s.ctx, s.cfg.MintTimeout)
+	token, err := s.cfg.Mint(mctx, user)
+	cancel()
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return nil, shuttingDown()
+		}
+		return nil, &pgError{Code: "28000", Message: err.Error()}
+	}
+	if token == "" {
+		return nil, &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv: the token minted for profile %s is empty", s.cfg.Profile)}
+	}
+	up, err := s.connect(user, db, params, token)
+	if err != nil {
+		var pe *pgError
+		if !errors.As(err, &pe) {
+			pe = &pgError{Code: "08006", Message: err.Error()}
+		}
+		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
+		scrub(&pe.Message)
+		scrub(&pe.Detail)
+		scrub(&pe.Hint)
+		if u := pe.upstream; u != nil {
+			for _, f := range []*string{&u.Message, &u.Detail, &u.Hint, &u.Where, &u.InternalQuery} {
+				scrub(f)
+			}
+		}
+		return nil, pe
+	}
+	return up, nil
 }
 
 // drain reads briefly what a client sent beyond a packet the proxy refused, so that closing

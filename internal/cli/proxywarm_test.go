@@ -1,0 +1,66 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// TestProxyWarm: `proxy --warm 1` opens a session ahead after the first client of a startup,
+// and hands it to the next client of that startup, with no new connection to the double
+// while that client connects; SIGTERM closes it.
+func TestProxyWarm(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	d, cfg := dsqlBehindProxy(t)
+	runtime := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 1, "--warm", "1", "--warm-age", "10m", "p")
+	conninfo := "host=" + filepath.Join(runtime, "dsqlenv", "p") + " user=admin dbname=postgres application_name=warmcli"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	first, err := pgconn.Connect(ctx, conninfo)
+	if err != nil {
+		t.Fatalf("first client: %v\n%s", err, p.log())
+	}
+	defer first.Close(ctx)
+	// waitOpened waits for the nth session opened ahead to be ready.
+	waitOpened := func(n int) {
+		t.Helper()
+		ready := `user="admin" database="postgres" application_name="warmcli" warm="opened"`
+		for deadline := time.Now().Add(30 * time.Second); strings.Count(p.log(), ready) < n; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d warm sessions opened in 30 s, not %d:\n%s", strings.Count(p.log(), ready), n, p.log())
+			}
+		}
+	}
+	waitOpened(1)
+	accepted := d.Stats().Accepted
+	second, err := pgconn.Connect(ctx, conninfo)
+	if err != nil {
+		t.Fatalf("second client: %v\n%s", err, p.log())
+	}
+	// Its arrival opens the next one, in the background; the session it got was open before.
+	if got := d.Stats().Accepted; got > accepted+1 {
+		t.Errorf("the double accepted %d sessions while the second client connected; want at most the one opened ahead for the next", got-accepted)
+	}
+	if _, err := second.Exec(ctx, "select 1").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	second.Close(ctx)
+	first.Close(ctx)
+	waitOpened(2)
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit status %d after SIGTERM:\n%s", code, p.log())
+	}
+	if !strings.Contains(p.log(), `application_name="warmcli" warm="closed: the proxy is shutting down"`) {
+		t.Errorf("no warm session closed at the drain:\n%s", p.log())
+	}
+}

@@ -1,0 +1,331 @@
+package proxy
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+// testClock is the proxy's injected clock: it moves only when the test says.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// startWarm serves a proxy to a new DSQL double in front of pg, with tokens the double
+// accepts, the proxy's clock injected and mod applied.
+func startWarm(t *testing.T, pg *testkit.Postgres, mod func(*Config)) (*fixture, *testkit.DSQL, *testClock) {
+	t.Helper()
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{})
+	pem, err := os.ReadFile(d.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	up := Upstream{Addr: d.Addr, ServerName: d.Host, RootCAs: pool, RootsFile: d.CAFile, Direct: true, Database: "postgres"}
+	clk := &testClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	f := startProxyWith(t, up, func(c *Config) {
+		c.Mint = func(ctx context.Context, user string) (string, error) { return d.Token(t, user, 15*time.Minute), nil }
+		if mod != nil {
+			mod(c)
+		}
+	}, func(s *Server) { s.now = clk.Now })
+	return f, d, clk
+}
+
+// waitFor polls cond (state, not time) for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting, after 30 s, for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// backends returns the upstream PostgreSQL backends of sessions with that application_name.
+func backends(t *testing.T, pg *testkit.Postgres, app string) []string {
+	t.Helper()
+	out := pg.SQL(t, fmt.Sprintf("select pid from pg_stat_activity where application_name = '%s' and pid <> pg_backend_pid() order by pid", app))
+	return strings.Fields(out)
+}
+
+func without(list []string, drop ...string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return slices.Contains(drop, s) })
+}
+
+func (f *fixture) logged(part string) int {
+	n := 0
+	for _, l := range f.logLines() {
+		if strings.Contains(l, part) {
+			n++
+		}
+	}
+	return n
+}
+
+func testWarmHandOver(t *testing.T, pg *testkit.Postgres) {
+	f, d, _ := startWarm(t, pg, func(c *Config) { c.Warm = 2 })
+	conn := f.unixConn("tester") + " application_name=warmA"
+
+	a := mustConnect(t, conn)
+	aPid := query1(t, a, "select pg_backend_pid()::text")
+	waitFor(t, "two warm sessions", func() bool { return f.srv.Warm() == 2 })
+	if got := d.Stats().Accepted; got != 3 {
+		t.Fatalf("the double accepted %d sessions; want 3 (the client's and two warm)", got)
+	}
+	warm := without(backends(t, pg, "warmA"), aPid)
+	if len(warm) != 2 {
+		t.Fatalf("warm upstream sessions %v; want 2", warm)
+	}
+	if n := f.logged(`user="tester" database="postgres" application_name="warmA" warm="opened"`); n != 2 {
+		t.Errorf("%d lines for warm opens; want 2:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+	// State set in one session is never seen in the next.
+	query1(t, a, "select set_config('warmtest.x', 'leak', false)")
+
+	b := mustConnect(t, conn)
+	// The session B got existed before B connected: the hand-over opened nothing upstream.
+	bPid := query1(t, b, "select pg_backend_pid()::text")
+	if !slices.Contains(warm, bPid) {
+		t.Fatalf("B got upstream backend %s, not one of the warm ones %v", bPid, warm)
+	}
+	if got := query1(t, b, "select coalesce(current_setting('warmtest.x', true), '')"); got != "" {
+		t.Errorf("B sees A's setting: %q", got)
+	}
+	if got := b.ParameterStatus("application_name"); got != "warmA" {
+		t.Errorf("B's ParameterStatus application_name = %q; want warmA", got)
+	}
+	if b.ParameterStatus("server_version") == "" {
+		t.Error("B got no server_version ParameterStatus")
+	}
+	if fmt.Sprint(b.PID()) == bPid {
+		t.Errorf("B's BackendKeyData is the upstream's own pid %s, not the proxy's", bPid)
+	}
+	// B's cancel key is mapped to its warm session like any other.
+	if got := query1(t, b, "select 'b works'"); got != "b works" {
+		t.Errorf("got %q", got)
+	}
+	// The one taken is replaced.
+	waitFor(t, "the warm session taken to be replaced", func() bool { return f.srv.Warm() == 2 })
+
+	// Another startup (another application_name) is not served from these.
+	before := without(backends(t, pg, "warmA"), aPid, bPid)
+	c := mustConnect(t, f.unixConn("tester")+" application_name=warmC")
+	cPid := query1(t, c, "select pg_backend_pid()::text")
+	if slices.Contains(before, cPid) {
+		t.Errorf("a client with application_name=warmC got warmA's warm session %s", cPid)
+	}
+	if got := query1(t, c, "select current_setting('application_name')"); got != "warmC" {
+		t.Errorf("C's application_name upstream is %q", got)
+	}
+}
+
+func testWarmAge(t *testing.T, pg *testkit.Postgres) {
+	f, _, clk := startWarm(t, pg, func(c *Config) { c.Warm = 1; c.WarmAge = 2 * time.Minute })
+	conn := f.unixConn("tester") + " application_name=warmAge"
+	a := mustConnect(t, conn)
+	aPid := query1(t, a, "select pg_backend_pid()::text")
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	old := without(backends(t, pg, "warmAge"), aPid)
+
+	// Moved once the warm session has been opened: it is now past --warm-age.
+	clk.Advance(2*time.Minute + time.Second)
+	f.srv.warm.sweep()
+	waitFor(t, "the old warm session to be replaced", func() bool {
+		now := without(backends(t, pg, "warmAge"), aPid)
+		return f.srv.Warm() == 1 && len(now) == 1 && !slices.Contains(old, now[0])
+	})
+	if n := f.logged(`application_name="warmAge" warm="closed: unused for 2m1s (--warm-age 2m0s)"`); n != 1 {
+		t.Errorf("%d lines for the aged warm session; want 1:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+
+	// Without a sweep, the hand-over itself refuses a session past its age.
+	aged := without(backends(t, pg, "warmAge"), aPid)
+	clk.Advance(2*time.Minute + time.Second)
+	b := mustConnect(t, conn)
+	if bPid := query1(t, b, "select pg_backend_pid()::text"); slices.Contains(aged, bPid) {
+		t.Errorf("B was handed warm session %s, past --warm-age", bPid)
+	}
+}
+
+func testWarmEndedUpstream(t *testing.T, pg *testkit.Postgres) {
+	f, d, _ := startWarm(t, pg, func(c *Config) { c.Warm = 1 })
+	conn := f.unixConn("tester") + " application_name=warmKill"
+	a := mustConnect(t, conn)
+	aPid := query1(t, a, "select pg_backend_pid()::text")
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	warm := without(backends(t, pg, "warmKill"), aPid)
+	if len(warm) != 1 {
+		t.Fatalf("warm upstream sessions %v; want 1", warm)
+	}
+	// Ended upstream (as DSQL ends a session), and the double has closed its connection.
+	pg.SQL(t, "select pg_terminate_backend("+warm[0]+", 30000)")
+	waitFor(t, "the double to close the warm session", func() bool { return d.Stats().Open == 1 })
+
+	b := mustConnect(t, conn)
+	if bPid := query1(t, b, "select pg_backend_pid()::text"); bPid == warm[0] {
+		t.Fatalf("B was handed the warm session the server ended")
+	}
+	if n := f.logged(`application_name="warmKill" warm="closed: the server`); n != 1 {
+		t.Errorf("%d lines for the ended warm session; want 1:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+}
+
+func testWarmMaxSessions(t *testing.T, pg *testkit.Postgres) {
+	f, d, _ := startWarm(t, pg, func(c *Config) { c.Warm = 2; c.MaxSessions = 2 })
+	mustConnect(t, f.unixConn("tester")+" application_name=warmMax1")
+	// The slots are taken before the client hears ReadyForQuery: one for it, one warm.
+	if n := f.srv.Sessions(); n != 2 {
+		t.Fatalf("Sessions() = %d with one client and --max-sessions 2; want 2", n)
+	}
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	if got := d.Stats().Accepted; got != 2 {
+		t.Errorf("the double accepted %d sessions; want 2", got)
+	}
+	// A client of another startup takes the warm session's slot rather than being refused.
+	c := mustConnect(t, f.unixConn("tester")+" application_name=warmMax2")
+	query1(t, c, "select 1::text")
+	if n := f.logged(`application_name="warmMax1" warm="closed: a client needed its slot (--max-sessions)"`); n != 1 {
+		t.Errorf("%d lines for the evicted warm session; want 1:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+	if n, w := f.srv.Sessions(), f.srv.Warm(); n != 2 || w != 0 {
+		t.Errorf("Sessions() = %d, Warm() = %d; want 2 and 0", n, w)
+	}
+	_, err := connect(t, f.unixConn("tester")+" application_name=warmMax3")
+	wantPgError(t, err, "53300", "too many sessions")
+}
+
+func testWarmDrain(t *testing.T, pg *testkit.Postgres) {
+	f, d, clk := startWarm(t, pg, func(c *Config) { c.Warm = 2; c.WarmAge = time.Minute })
+	a := mustConnect(t, f.unixConn("tester")+" application_name=warmDrain")
+	waitFor(t, "two warm sessions", func() bool { return f.srv.Warm() == 2 })
+	accepted := d.Stats().Accepted
+
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Shutdown(context.Background()) }()
+	// The warm sessions close at once; the client's stays for the drain.
+	waitFor(t, "the warm sessions to close", func() bool { return d.Stats().Open == 1 && f.srv.Warm() == 0 })
+	if n := f.logged(`application_name="warmDrain" warm="closed: the proxy is shutting down"`); n != 2 {
+		t.Errorf("%d lines for warm sessions closed at drain; want 2:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+	// Nothing opens them again: not the age, not a sweep.
+	clk.Advance(2 * time.Minute)
+	f.srv.warm.sweep()
+	if got := query1(t, a, "select 'still here'"); got != "still here" {
+		t.Errorf("got %q", got)
+	}
+	if got := d.Stats().Accepted; got != accepted {
+		t.Errorf("the double accepted %d sessions during the drain; want none", got-accepted)
+	}
+	if n := f.srv.Sessions(); n != 1 {
+		t.Errorf("Sessions() = %d during the drain; want 1", n)
+	}
+	a.Close(context.Background())
+	waitShutdown(t, done)
+}
+
+// testWarmBurst: a client that finds none ready waits for one being opened rather than opening
+// its own, and has one more opened, so that a burst of clients is served at the rate they come;
+// what lands beyond --warm ready with no one waiting is closed.
+func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
+	var (
+		mu      sync.Mutex
+		mints   int
+		hold    bool
+		release = make(chan struct{})
+	)
+	f, _, _ := startWarm(t, pg, func(c *Config) {
+		c.Warm = 1
+		mint := c.Mint
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			mu.Lock()
+			mints++
+			held := hold
+			mu.Unlock()
+			if held {
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}
+			return mint(ctx, user)
+		}
+	})
+	minted := func() int { mu.Lock(); defer mu.Unlock(); return mints }
+	waiting := func() int {
+		p := f.srv.warm
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		n := 0
+		for _, g := range p.groups {
+			n += len(g.waiters)
+		}
+		return n
+	}
+	conn := f.unixConn("tester") + " application_name=warmBurst"
+
+	// The first client's arrival opens one for it and one ahead; it takes the first to land.
+	mustConnect(t, conn)
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	if n := minted(); n != 2 {
+		t.Fatalf("%d tokens minted for the first client and one warm session; want 2", n)
+	}
+
+	mu.Lock()
+	hold = true
+	mu.Unlock()
+	mustConnect(t, conn) // takes the ready one; its arrival opens the next (held)
+	cDone := make(chan error, 1)
+	go func() {
+		c, err := connect(t, conn)
+		if err == nil {
+			err = c.Exec(context.Background(), "select 1").Close()
+			c.Close(context.Background())
+		}
+		cDone <- err
+	}()
+	// C finds none ready: it waits for one being opened, and one more is opened.
+	waitFor(t, "the third client to wait for a session being opened", func() bool { return waiting() == 1 })
+	if n := minted(); n != 5 {
+		t.Errorf("%d tokens minted; want 5 (2, then one at each arrival and one for the client that found none)", n)
+	}
+	close(release)
+	select {
+	case err := <-cDone:
+		if err != nil {
+			t.Fatalf("the client that waited: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the client that waited did not connect")
+	}
+	// Three landed: one to the waiting client, one ready, one beyond --warm 1 closed.
+	waitFor(t, "the session beyond --warm to close", func() bool {
+		return f.logged(`application_name="warmBurst" warm="closed: 1 ready already (--warm 1)"`) == 1
+	})
+	if n := f.logged(`application_name="warmBurst" warm="opened for a waiting client"`); n != 2 {
+		t.Errorf("%d sessions handed to a waiting client; want 2:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+	if n := minted(); n != 5 {
+		t.Errorf("%d tokens minted; want 5: the client that waited opened none of its own", n)
+	}
+}
