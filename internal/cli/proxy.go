@@ -36,6 +36,7 @@ type proxyOptions struct {
 	maxSessions int
 	drain       time.Duration
 	quiet       bool
+	check       bool
 }
 
 func newProxyCommand(r *run) *cli.Command {
@@ -72,6 +73,10 @@ At start, one line per endpoint on stderr says how to connect. Then one line per
 session when it ends (--quiet: none): profile, user, database, client, duration,
 bytes each way, why it closed. Never a token or a password.
 
+--check logs in to each cluster once at start, as the profile's user, through the path
+every session takes (credentials, token, TLS, login), and exits 1 with the fix when
+one fails: an expired SSO session shows at start, not at the first client.
+
 SIGTERM or SIGINT stops accepting and waits --drain for open sessions, then closes
 them; a second SIGINT closes them at once.
 
@@ -86,6 +91,7 @@ Examples:
 			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
 			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
+			&cli.BoolFlag{Name: "check", Destination: &o.check, Usage: "at start, mint a token and log in to each cluster once; exit 1 with the fix when one fails"},
 		},
 		Action: func(c *cli.Context) error {
 			var err error
@@ -146,6 +152,7 @@ func listenOptions(values, names []string) (map[string]string, error) {
 // endpoint is one profile served: its proxy, its listeners, and what to tell the user.
 type endpoint struct {
 	profile string
+	user    string // the profile's, which --check logs in as
 	server  *proxy.Server
 	signer  *profiles.Signer
 	lns     []net.Listener
@@ -205,6 +212,11 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			return err
 		}
 	}
+	if o.check {
+		if err := r.checkEndpoints(ctx, o, eps); err != nil {
+			return err
+		}
+	}
 	serveErr := make(chan error, 8)
 	for _, ep := range eps {
 		for _, ln := range ep.lns {
@@ -259,7 +271,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if err != nil {
 		return nil, err
 	}
-	ep := &endpoint{profile: conn.Profile, signer: signer}
+	ep := &endpoint{profile: conn.Profile, user: conn.User, signer: signer}
 	cfg := proxy.Config{
 		Profile: conn.Profile,
 		Upstream: proxy.Upstream{
