@@ -77,7 +77,11 @@ bytes each way, why it closed. Never a token or a password.
 every session takes (credentials, token, TLS, login), and exits 1 with the fix when
 one fails: an expired SSO session shows at start, not at the first client.
 
-SIGTERM or SIGINT stops accepting and waits --drain for open sessions, then closes
+Under systemd: Type=notify is told READY=1 once the proxy listens and STOPPING=1 at
+the drain (NOTIFY_SOCKET); with socket activation (LISTEN_FDS), the sockets systemd
+passes are served instead of the proxy's own (the README has both unit files).
+
+SIGTERM, SIGHUP or SIGINT stops accepting and waits --drain for open sessions, then closes
 them; a second SIGINT closes them at once.
 
 Examples:
@@ -164,6 +168,26 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
 		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
 	}
+	// systemd's variables are taken at once, before anything could start a process that
+	// inherits them.
+	notifySocket := r.Getenv("NOTIFY_SOCKET")
+	os.Unsetenv("NOTIFY_SOCKET")
+	passed, passedNames, err := r.passedListeners()
+	if err != nil {
+		return err
+	}
+	var byProfile map[string][]net.Listener
+	if passed != nil {
+		if len(o.listen) > 0 {
+			for _, ln := range passed {
+				ln.Close()
+			}
+			return usagef("proxy: --listen and sockets from the service manager (LISTEN_FDS): give every address in the .socket unit (ListenStream=) instead")
+		}
+		if byProfile, err = listenersByProfile(passed, passedNames, o.names); err != nil {
+			return err
+		}
+	}
 	if err := o.waitsForAWS(); err != nil {
 		return err
 	}
@@ -200,11 +224,11 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	}()
 	// The psql line for TCP carries require_auth=scram-sha-256 where the psql on PATH takes it.
 	var lib libpqOnPath
-	if len(o.listen) > 0 && !o.noPassword {
+	if (len(o.listen) > 0 || passed != nil) && !o.noPassword {
 		lib = probeLibpq(r.Env)
 	}
 	for _, s := range sessions {
-		ep, err := r.startEndpoint(ctx, o, s, lib)
+		ep, err := r.startEndpoint(ctx, o, s, lib, byProfile[s.conn.Profile])
 		if ep != nil {
 			eps = append(eps, ep)
 		}
@@ -226,6 +250,10 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			r.say("proxy %s: %s", ep.profile, l)
 		}
 	}
+	// Listening since the endpoints started: a client that comes now waits in the backlog.
+	if err := sdNotify(notifySocket, "READY=1\nSTATUS=serving "+strings.Join(o.names, ", ")); err != nil {
+		r.say("proxy: %v", err)
+	}
 
 	var first os.Signal
 	select {
@@ -234,6 +262,9 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		if err != nil {
 			return fmt.Errorf("proxy: %v", err)
 		}
+	}
+	if err := sdNotify(notifySocket, "STOPPING=1"); err != nil {
+		r.say("proxy: %v", err)
 	}
 	r.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
 	drainCtx, stop := context.WithTimeout(ctx, o.drain)
@@ -259,9 +290,10 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	return nil
 }
 
-// startEndpoint makes the proxy for one profile and its listeners; lib is the libpq of the
-// psql on PATH, which the printed psql line is for.
-func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath) (*endpoint, error) {
+// startEndpoint makes the proxy for one profile and its listeners, or takes the listeners
+// the service manager passed (socket activation); lib is the libpq of the psql on PATH,
+// which the printed psql line is for.
+func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath, passed []net.Listener) (*endpoint, error) {
 	conn := s.conn
 	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
@@ -297,13 +329,29 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if !o.quiet {
 		cfg.Log = func(line string) { r.say("%s", strings.TrimPrefix(line, "dsqlenv ")) }
 	}
-	addr, tcp := o.listen[conn.Profile]
-	if tcp {
-		lns, err := proxy.ListenTCP(addr)
-		if err != nil {
+	var lns, unixLns []net.Listener
+	for _, ln := range passed {
+		ep.lns = append(ep.lns, ln)
+		switch a := ln.Addr().(type) {
+		case *net.UnixAddr:
+			unixLns = append(unixLns, ln)
+		case *net.TCPAddr:
+			if !a.IP.IsLoopback() {
+				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): the local leg has no TLS", conn.Profile, a)
+			}
+			lns = append(lns, ln)
+		default:
+			return ep, fmt.Errorf("proxy %s: the service manager passed a %s socket (%s): give a stream socket, ListenStream=", conn.Profile, ln.Addr().Network(), ln.Addr())
+		}
+	}
+	if addr, ok := o.listen[conn.Profile]; ok {
+		var err error
+		if lns, err = proxy.ListenTCP(addr); err != nil {
 			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
 		}
 		ep.lns = append(ep.lns, lns...)
+	}
+	if len(lns) > 0 {
 		ln := lns[0]
 		host, port, _ := net.SplitHostPort(ln.Addr().String())
 		// require_auth=scram-sha-256: libpq then never sends the password in cleartext,
@@ -341,7 +389,15 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if ep.server, err = proxy.New(cfg); err != nil {
 		return ep, err
 	}
-	if r.GOOS != "windows" {
+	for _, ln := range unixLns {
+		path := ln.Addr().String()
+		line := fmt.Sprintf("socket %s from the service manager: libpq finds a socket named .s.PGSQL.PORT only (ListenStream=%%t/dsqlenv/%s/.s.PGSQL.5432)", path, conn.Profile)
+		if port, ok := strings.CutPrefix(filepath.Base(path), ".s.PGSQL."); ok {
+			line = fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s\"", filepath.Dir(path), port, conn.User, conn.Database)
+		}
+		ep.lines = append([]string{line}, ep.lines...)
+	}
+	if r.GOOS != "windows" && passed == nil {
 		// The fallback parent in /tmp is checked before anything goes into it: another user
 		// who made it first could swap the socket folder inside.
 		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
