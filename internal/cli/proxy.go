@@ -37,6 +37,7 @@ type proxyOptions struct {
 	drain       time.Duration
 	quiet       bool
 	check       bool
+	http        string // --http: loopback host:port for health, metrics and sessions
 }
 
 func newProxyCommand(r *run) *cli.Command {
@@ -81,6 +82,12 @@ Under systemd: Type=notify is told READY=1 once the proxy listens and STOPPING=1
 the drain (NOTIFY_SOCKET); with socket activation (LISTEN_FDS), the sockets systemd
 passes are served instead of the proxy's own (the README has both unit files).
 
+--http 127.0.0.1:PORT serves, without authentication (so on loopback only): /startup,
+/liveness, /readiness (503 while starting or draining, when a profile cannot mint a token
+or has --max-sessions sessions), /metrics in Prometheus' text format, and /sessions, the
+open sessions as JSON (profile, user, database, application_name, client, age in
+seconds, state).
+
 SIGTERM, SIGHUP or SIGINT stops accepting and waits --drain for open sessions, then closes
 them; a second SIGINT closes them at once.
 
@@ -95,6 +102,7 @@ Examples:
 			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
 			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
+			&cli.StringFlag{Name: "http", Destination: &o.http, Usage: "serve /startup, /liveness, /readiness, /metrics (Prometheus) and /sessions (JSON) on loopback `ADDR` (127.0.0.1:PORT)"},
 			&cli.BoolFlag{Name: "check", Destination: &o.check, Usage: "at start, mint a token and log in to each cluster once; exit 1 with the fix when one fails"},
 		},
 		Action: func(c *cli.Context) error {
@@ -113,6 +121,14 @@ Examples:
 			}
 			if o.maxSessions < 1 {
 				return usagef("proxy: --max-sessions %d: give 1 or more", o.maxSessions)
+			}
+			if o.http != "" {
+				if _, port, err := net.SplitHostPort(o.http); err != nil || port == "" {
+					return usagef("proxy: --http %s: give HOST:PORT, such as 127.0.0.1:9090", o.http)
+				}
+				if !proxy.IsLoopback(o.http) {
+					return usagef("proxy: --http %s: only a loopback address is served (127.0.0.1:PORT or [::1]:PORT): health, metrics and the session list have no authentication", o.http)
+				}
 			}
 			if o.drain < 0 {
 				return usagef("proxy: --drain %s: give a duration of zero or more, such as 30s", o.drain)
@@ -205,6 +221,13 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	if err != nil {
 		return err
 	}
+	var web *proxyHTTP
+	if o.http != "" {
+		if web, err = r.startHTTP(o); err != nil {
+			return err
+		}
+		defer web.close()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var eps []*endpoint
@@ -251,6 +274,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}
 	}
 	// Listening since the endpoints started: a client that comes now waits in the backlog.
+	web.ready(eps)
 	if err := sdNotify(notifySocket, "READY=1\nSTATUS=serving "+strings.Join(o.names, ", ")); err != nil {
 		r.say("proxy: %v", err)
 	}
@@ -263,6 +287,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			return fmt.Errorf("proxy: %v", err)
 		}
 	}
+	web.draining()
 	if err := sdNotify(notifySocket, "STOPPING=1"); err != nil {
 		r.say("proxy: %v", err)
 	}

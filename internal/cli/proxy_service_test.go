@@ -3,16 +3,24 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -207,5 +215,165 @@ func TestProxyTakesSystemdsSocket(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(sockDir, ".s.PGSQL.5432")); err != nil {
 		t.Errorf("the proxy removed systemd's socket, which outlives it: %v", err)
+	}
+}
+
+var httpLine = regexp.MustCompile(`proxy: --http on (http://127\.0\.0\.1:\d+):`)
+
+// httpGet returns the status and body of a GET on the proxy's --http address.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestProxyHTTPHealthMetricsAndSessions: --http serves /startup, /liveness and /readiness
+// (ready, then not when a profile cannot mint or is at --max-sessions), /metrics in
+// Prometheus' text format counting sessions, refusals (53300 by the proxy, 53400 by the
+// cluster), mint failures and bytes, and /sessions with each open session and its state;
+// --http refuses an address other than loopback.
+func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	// Two new connections, then 53400: the double's clock stands still, so nothing refills.
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost", Burst: 2, RatePerSecond: 0.001})
+	dir := t.TempDir()
+	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'echo the SSO session has expired >&2; exit 3'\n")
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf("defaults:\n  region: us-east-1\n  port: %d\n  sslrootcert: %s\nprofiles:\n  p:\n    endpoint: localhost\n  nocreds:\n    endpoint: localhost\n    aws_profile: broken\n", d.Port, d.CAFile))
+	runtimeDir := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg)
+
+	if r := runBin(t, env, "proxy", "--http", "0.0.0.0:9090", "p"); r.code != 2 || !strings.Contains(r.stderr, "only a loopback address is served") {
+		t.Errorf("--http 0.0.0.0:9090: %+v", r)
+	}
+
+	// One profile that can mint: started, live and ready.
+	p := startProxy(t, env, 2, "--http", "127.0.0.1:0", "p")
+	m := httpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("no --http line:\n%s", p.log())
+	}
+	for _, path := range []string{"/startup", "/liveness", "/readiness"} {
+		if code, body := httpGet(t, m[1]+path); code != 200 {
+			t.Errorf("%s: %d %q", path, code, body)
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+
+	p = startProxy(t, env, 3, "--http", "127.0.0.1:0", "--max-sessions", "1", "p", "nocreds")
+	base := httpLine.FindStringSubmatch(p.log())[1]
+	code, body := httpGet(t, base+"/readiness")
+	if code != 503 || !strings.Contains(body, "profile nocreds cannot mint a token") || !strings.Contains(body, "credential_process") || strings.Contains(body, "profile p") {
+		t.Errorf("/readiness with a profile that cannot mint: %d %q", code, body)
+	}
+	sock := func(profile string) string { return filepath.Join(runtimeDir, "dsqlenv", profile) }
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	connect := func(profile, app string) (*pgconn.PgConn, error) {
+		return pgconn.Connect(ctx, "host="+sock(profile)+" user=admin dbname=postgres application_name="+app)
+	}
+	if _, err := connect("nocreds", "x"); err == nil || !strings.Contains(err.Error(), "credential_process") {
+		t.Errorf("nocreds connected, or not with the credential error: %v", err)
+	}
+	held, err := connect("p", "watcher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Exec(ctx, "begin").Close(); err != nil {
+		t.Fatal(err)
+	}
+	var pe *pgconn.PgError
+	if _, err := connect("p", "second"); !errors.As(err, &pe) || pe.Code != "53300" {
+		t.Errorf("a second session past --max-sessions 1: %v, want 53300", err)
+	}
+	code, body = httpGet(t, base+"/readiness")
+	if code != 503 || !strings.Contains(body, "profile p: 1 sessions, the --max-sessions limit") {
+		t.Errorf("/readiness at --max-sessions: %d %q", code, body)
+	}
+	code, body = httpGet(t, base+"/sessions")
+	var sessions []map[string]any
+	if err := json.Unmarshal([]byte(body), &sessions); code != 200 || err != nil || len(sessions) != 1 {
+		t.Fatalf("/sessions: %d %v %q", code, err, body)
+	}
+	s := sessions[0]
+	for k, want := range map[string]any{"profile": "p", "user": "admin", "database": "postgres", "application_name": "watcher", "client": "unix", "state": "idle in transaction"} {
+		if s[k] != want {
+			t.Errorf("/sessions: %s is %v, want %v: %s", k, s[k], want, body)
+		}
+	}
+	if age, ok := s["age"].(float64); !ok || age < 0 {
+		t.Errorf("/sessions: age %v", s["age"])
+	}
+	if err := held.Exec(ctx, "commit").Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, body = httpGet(t, base+"/sessions")
+	if !strings.Contains(body, `"state":"idle"`) {
+		t.Errorf("/sessions after commit: %s", body)
+	}
+	code, body = httpGet(t, base+"/metrics")
+	for _, want := range []string{
+		"# TYPE dsqlenv_proxy_sessions_open gauge\n",
+		`dsqlenv_proxy_sessions_open{profile="p"} 1` + "\n",
+		`dsqlenv_proxy_sessions_open{profile="nocreds"} 0` + "\n",
+		`dsqlenv_proxy_refusals_total{profile="p",sqlstate="53300"} 1` + "\n",
+		`dsqlenv_proxy_mint_failures_total{profile="nocreds"} 1` + "\n",
+		`dsqlenv_proxy_mint_failures_total{profile="p"} 0` + "\n",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q: %d\n%s", want, code, body)
+		}
+	}
+	held.Close(ctx)
+	// The session's slot is given back when its handler ends: ready again.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, body = httpGet(t, base+"/readiness"); !strings.Contains(body, "profile p:") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readiness still at the session limit 60 s after the session ended: %q", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, err := connect("p", "third") // the double's second and last new connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, body = httpGet(t, base+"/metrics"); strings.Contains(body, `dsqlenv_proxy_sessions_open{profile="p"} 0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session is still open 60 s after it ended:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := connect("p", "fourth"); !errors.As(err, &pe) || pe.Code != "53400" {
+		t.Errorf("past the double's burst: %v, want 53400", err)
+	}
+	_, body = httpGet(t, base+"/metrics")
+	for _, want := range []string{
+		`dsqlenv_proxy_sessions_total{profile="p"} 3` + "\n", // two served, the 53400 refusal's
+		`dsqlenv_proxy_refusals_total{profile="p",sqlstate="53400"} 1` + "\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	bytes := regexp.MustCompile(`dsqlenv_proxy_bytes_total\{profile="p",direction="client_to_server"\} (\d+)\n`).FindStringSubmatch(body)
+	if bytes == nil || bytes[1] == "0" {
+		t.Errorf("/metrics: no bytes from the sessions that ended:\n%s", body)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }
