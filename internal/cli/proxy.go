@@ -264,6 +264,12 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			return err
 		}
 	}
+	// Listening since the endpoints started: a client that comes now waits in the backlog.
+	// Ready before the lines saying how to connect, which whoever reads them may act on.
+	web.ready(eps)
+	if err := sdNotify(notifySocket, "READY=1\nSTATUS=serving "+strings.Join(o.names, ", ")); err != nil {
+		r.say("proxy: %v", err)
+	}
 	serveErr := make(chan error, 8)
 	for _, ep := range eps {
 		for _, ln := range ep.lns {
@@ -272,11 +278,6 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		for _, l := range ep.lines {
 			r.say("proxy %s: %s", ep.profile, l)
 		}
-	}
-	// Listening since the endpoints started: a client that comes now waits in the backlog.
-	web.ready(eps)
-	if err := sdNotify(notifySocket, "READY=1\nSTATUS=serving "+strings.Join(o.names, ", ")); err != nil {
-		r.say("proxy: %v", err)
 	}
 
 	var first os.Signal
