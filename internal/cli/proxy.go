@@ -38,6 +38,8 @@ type proxyOptions struct {
 	quiet       bool
 	check       bool
 	http        string // --http: loopback host:port for health, metrics and sessions
+	logFormat   string // text or json
+	log         *proxyLog
 }
 
 func newProxyCommand(r *run) *cli.Command {
@@ -69,6 +71,9 @@ rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; a line for it goes i
 your libpq password file (PGPASSFILE or ~/.pgpass) so libpq programs need nothing
 typed. --no-password turns that check off: every local user
 can then act as your IAM identity.
+
+With --log-format json, each line is a JSON object with the same fields (session lines
+have msg "session"). Refused or cancelled connections before a login are logged too.
 
 At start, one line per endpoint on stderr says how to connect. Then one line per
 session when it ends (--quiet: none): profile, user, database, client, duration,
@@ -103,6 +108,7 @@ Examples:
 			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
 			&cli.StringFlag{Name: "http", Destination: &o.http, Usage: "serve /startup, /liveness, /readiness, /metrics (Prometheus) and /sessions (JSON) on loopback `ADDR` (127.0.0.1:PORT)"},
+			&cli.StringFlag{Name: "log-format", Destination: &o.logFormat, Value: "text", Usage: "`FORMAT` of the log on stderr: text (dsqlenv: lines) or json (one object a line, the same fields)"},
 			&cli.BoolFlag{Name: "check", Destination: &o.check, Usage: "at start, mint a token and log in to each cluster once; exit 1 with the fix when one fails"},
 		},
 		Action: func(c *cli.Context) error {
@@ -129,6 +135,9 @@ Examples:
 				if !proxy.IsLoopback(o.http) {
 					return usagef("proxy: --http %s: only a loopback address is served (127.0.0.1:PORT or [::1]:PORT): health, metrics and the session list have no authentication", o.http)
 				}
+			}
+			if o.logFormat != "text" && o.logFormat != "json" {
+				return usagef("proxy: --log-format %s: give text or json", o.logFormat)
 			}
 			if o.drain < 0 {
 				return usagef("proxy: --drain %s: give a duration of zero or more, such as 30s", o.drain)
@@ -184,6 +193,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
 		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
 	}
+	o.log = newProxyLog(r, o.logFormat)
 	// systemd's variables are taken at once, before anything could start a process that
 	// inherits them.
 	notifySocket := r.Getenv("NOTIFY_SOCKET")
@@ -268,7 +278,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	// Ready before the lines saying how to connect, which whoever reads them may act on.
 	web.ready(eps)
 	if err := sdNotify(notifySocket, "READY=1\nSTATUS=serving "+strings.Join(o.names, ", ")); err != nil {
-		r.say("proxy: %v", err)
+		o.log.say("proxy: %v", err)
 	}
 	serveErr := make(chan error, 8)
 	for _, ep := range eps {
@@ -276,7 +286,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			go func(s *proxy.Server, ln net.Listener) { serveErr <- s.Serve(ln) }(ep.server, ln)
 		}
 		for _, l := range ep.lines {
-			r.say("proxy %s: %s", ep.profile, l)
+			o.log.say("proxy %s: %s", ep.profile, l)
 		}
 	}
 
@@ -290,9 +300,9 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	}
 	web.draining()
 	if err := sdNotify(notifySocket, "STOPPING=1"); err != nil {
-		r.say("proxy: %v", err)
+		o.log.say("proxy: %v", err)
 	}
-	r.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
+	o.log.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
 	drainCtx, stop := context.WithTimeout(ctx, o.drain)
 	defer stop()
 	go func() {
@@ -312,7 +322,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}(ep)
 	}
 	wg.Wait()
-	r.say("proxy: stopped")
+	o.log.say("proxy: stopped")
 	return nil
 }
 
@@ -353,7 +363,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		MaxSessions: o.maxSessions,
 	}
 	if !o.quiet {
-		cfg.Log = func(line string) { r.say("%s", strings.TrimPrefix(line, "dsqlenv ")) }
+		cfg.Log = o.log.session
 	}
 	var lns, unixLns []net.Listener
 	for _, ln := range passed {

@@ -29,7 +29,7 @@ func (r *run) checkEndpoints(ctx context.Context, o proxyOptions, eps []*endpoin
 			why := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "dsqlenv: "), "dsqlenv proxy: ")
 			return fmt.Errorf("proxy %s: --check: logging in as %s: %s", ep.profile, ep.user, why)
 		}
-		r.say("proxy %s: --check: logged in to the cluster as %s", ep.profile, ep.user)
+		o.log.say("proxy %s: --check: logged in to the cluster as %s", ep.profile, ep.user)
 	}
 	return nil
 }
@@ -61,7 +61,7 @@ func (r *run) startHTTP(o proxyOptions) (*proxyHTTP, error) {
 	mux.HandleFunc("GET /sessions", h.sessions)
 	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go h.srv.Serve(ln)
-	r.say("proxy: --http on http://%s: /startup, /liveness, /readiness, /metrics, /sessions", ln.Addr())
+	o.log.say("proxy: --http on http://%s: /startup, /liveness, /readiness, /metrics, /sessions", ln.Addr())
 	return h, nil
 }
 

@@ -377,3 +377,77 @@ func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }
+
+// TestProxyLogsJSON: with --log-format json every line on stderr is a JSON object: the
+// start-up lines, a session with the text line's fields (bytes as numbers), and connections
+// that ended before a login: a cancel request and a malformed startup packet.
+func TestProxyLogsJSON(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	runtimeDir := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
+	if r := runBin(t, env, "proxy", "--log-format", "yaml", "p"); r.code != 2 || !strings.Contains(r.stderr, "--log-format yaml: give text or json") {
+		t.Errorf("--log-format yaml: %+v", r)
+	}
+	p := startProxy(t, env, 1, "--log-format", "json", "p")
+	sock := filepath.Join(runtimeDir, "dsqlenv", "p")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := pgconn.Connect(ctx, "host="+sock+" user=admin dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "select 1").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	// Before any login: a cancel request for a key the proxy never gave, and a startup packet
+	// too short to be one.
+	for _, packet := range [][]byte{
+		{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 42, 1, 2, 3, 4},
+		{0, 0, 0, 4},
+	} {
+		conn, err := net.Dial("unix", filepath.Join(sock, ".s.PGSQL.5432"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(60 * time.Second))
+		conn.Write(packet)
+		io.Copy(io.Discard, conn)
+		conn.Close()
+	}
+	want := map[string]bool{"session": false, "cancel request ignored: no session has that key": false, "refused: invalid length of startup packet": false}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var lines []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(p.log()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil || m["time"] == nil || m["level"] != "INFO" {
+				t.Fatalf("a line that is not a JSON log object: %q (%v)", l, err)
+			}
+			lines = append(lines, m)
+		}
+		for _, m := range lines {
+			switch end, _ := m["end"].(string); {
+			case strings.HasPrefix(fmt.Sprint(m["msg"]), `proxy p: psql "host=`+sock):
+			case m["msg"] == "session" && end == "client closed":
+				in, _ := m["bytes_in"].(float64)
+				if m["profile"] != "p" || m["user"] != "admin" || m["database"] != "postgres" || m["client"] != "unix" || in <= 0 || m["duration"] == nil {
+					t.Errorf("the session's fields: %v", m)
+				}
+				want["session"] = true
+			case m["msg"] == "session" && m["profile"] == "p" && m["client"] == "unix":
+				want[end] = true
+			}
+		}
+		if want["session"] && want["cancel request ignored: no session has that key"] && want["refused: invalid length of startup packet"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lines missing (%v) 60 s on:\n%s", want, p.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
