@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/proxy"
 	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -94,7 +96,10 @@ open sessions as JSON (profile, user, database, application_name, client, age in
 seconds, state).
 
 SIGTERM, SIGHUP or SIGINT stops accepting and waits --drain for open sessions, then closes
-them; a second SIGINT closes them at once.
+them (telling those that wait for their client 57P01, as PostgreSQL does) and says
+how many it cut; a second SIGINT closes them at once.
+The global --timeout bounds getting credentials and each session's token; --debug logs
+each mint.
 
 Examples:
    dsqlenv proxy prod
@@ -314,15 +319,20 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}
 	}()
 	var wg sync.WaitGroup
+	var cut atomic.Int64
 	for _, ep := range eps {
-		wg.Add(1)
-		go func(ep *endpoint) {
-			defer wg.Done()
-			ep.server.Shutdown(drainCtx)
-		}(ep)
+		wg.Go(func() {
+			n, _ := ep.server.Drain(drainCtx)
+			cut.Add(int64(n))
+		})
 	}
 	wg.Wait()
-	o.log.say("proxy: stopped")
+	switch n := cut.Load(); {
+	case n > 0:
+		o.log.say("proxy: stopped; %d sessions were cut (told 57P01 when they waited for their client)", n)
+	default:
+		o.log.say("proxy: stopped; no session was cut")
+	}
 	return nil
 }
 
@@ -353,12 +363,23 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			ApplicationName: conn.ApplicationName,
 		},
 		Mint: func(ctx context.Context, user string) (string, error) {
+			debugf := func(format string, args ...any) {
+				if o.debug {
+					o.log.say("debug: "+format, args...)
+				}
+			}
+			debugf("proxy %s: minting a token for %s in %s (--timeout %s)", conn.Profile, user, orSDK(conn.Region), text.FormatDuration(o.timeout))
+			start := time.Now()
 			tok, err := signer.Mint(ctx, user)
 			if err != nil {
+				debugf("proxy %s: no token for %s after %s: %v", conn.Profile, user, time.Since(start).Round(time.Millisecond), err)
 				return "", fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
 			}
+			debugf("proxy %s: token for %s minted in %s", conn.Profile, user, time.Since(start).Round(time.Millisecond))
 			return tok, nil
 		},
+		// --timeout bounds getting credentials and the token, as for every command.
+		MintTimeout: o.timeout,
 		PeerUID:     os.Getuid(),
 		MaxSessions: o.maxSessions,
 	}

@@ -25,23 +25,33 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
+// brokenCreds is an AWS config whose profile broken fails as an expired SSO session does.
+const brokenCreds = "[profile broken]\ncredential_process = sh -c 'echo the SSO session has expired >&2; exit 3'\n"
+
+// doubleWithProfiles starts a DSQL double (opts, for localhost) in front of PostgreSQL 18
+// with the role admin, and writes a profiles file whose defaults point at it, with profiles
+// (YAML under profiles:), and awsConfig as the AWS config file. It returns the double, the
+// environment for the binary, and its XDG_RUNTIME_DIR.
+func doubleWithProfiles(t *testing.T, opts testkit.DSQLOptions, awsConfig, profiles string) (*testkit.DSQL, []string, string) {
+	t.Helper()
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	opts.Host = "localhost"
+	d := testkit.StartDSQL(t, pg, opts)
+	dir := t.TempDir()
+	awsCfg := writeFile(t, dir, "aws-config", awsConfig)
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf("defaults:\n  region: us-east-1\n  port: %d\n  sslrootcert: %s\nprofiles:\n%s", d.Port, d.CAFile, profiles))
+	runtimeDir := t.TempDir()
+	return d, awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg), runtimeDir
+}
+
 // TestProxyCheckLogsInAtStart: --check logs in to the double once per profile before serving;
 // failing credentials, a role the cluster does not know and a cluster that is down each end
 // the start with status 1 and the fix, before any client comes.
 func TestProxyCheckLogsInAtStart(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
-	pg.SQL(t, "CREATE ROLE admin LOGIN")
-	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
-	dir := t.TempDir()
-	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'echo the SSO session has expired >&2; exit 3'\n")
 	closed := testkit.FreePort(t)
-	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf(`defaults:
-  region: us-east-1
-  sslrootcert: %[2]s
-  port: %[1]d
-profiles:
-  p:
+	d, env, _ := doubleWithProfiles(t, testkit.DSQLOptions{}, brokenCreds, fmt.Sprintf(`  p:
     endpoint: localhost
   q:
     endpoint: localhost
@@ -53,9 +63,8 @@ profiles:
     user: ghost
   down:
     endpoint: localhost
-    port: %[3]d
-`, d.Port, d.CAFile, closed))
-	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg)
+    port: %d
+`, closed))
 
 	p := startProxy(t, env, 4, "--check", "p", "q")
 	if st := d.Stats(); st.Accepted != 2 {
@@ -239,15 +248,9 @@ func httpGet(t *testing.T, url string) (int, string) {
 // --http refuses an address other than loopback.
 func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
-	pg.SQL(t, "CREATE ROLE admin LOGIN")
 	// Two new connections, then 53400: the double's clock stands still, so nothing refills.
-	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost", Burst: 2, RatePerSecond: 0.001})
-	dir := t.TempDir()
-	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'echo the SSO session has expired >&2; exit 3'\n")
-	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf("defaults:\n  region: us-east-1\n  port: %d\n  sslrootcert: %s\nprofiles:\n  p:\n    endpoint: localhost\n  nocreds:\n    endpoint: localhost\n    aws_profile: broken\n", d.Port, d.CAFile))
-	runtimeDir := t.TempDir()
-	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg)
+	_, env, runtimeDir := doubleWithProfiles(t, testkit.DSQLOptions{Burst: 2, RatePerSecond: 0.001}, brokenCreds,
+		"  p:\n    endpoint: localhost\n  nocreds:\n    endpoint: localhost\n    aws_profile: broken\n")
 
 	if r := runBin(t, env, "proxy", "--http", "0.0.0.0:9090", "p"); r.code != 2 || !strings.Contains(r.stderr, "only a loopback address is served") {
 		t.Errorf("--http 0.0.0.0:9090: %+v", r)
@@ -449,5 +452,70 @@ func TestProxyLogsJSON(t *testing.T) {
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// readTermination reads what the proxy sent a client after the hand-over, once the proxy is
+// gone, and says whether it was a FATAL 57P01 before the end.
+func readTermination(t *testing.T, c *pgconn.PgConn) bool {
+	t.Helper()
+	conn := c.Conn()
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	data, _ := io.ReadAll(conn)
+	return len(data) > 0 && data[0] == 'E' && strings.Contains(string(data), "C57P01\x00")
+}
+
+// TestProxyDrainEndsIdleSessionsAndSaysSo: SIGHUP drains as SIGTERM does; when --drain runs
+// out, a session idle and one idle in a transaction are each told 57P01 before the proxy
+// closes them, and the stop line counts them. The global --timeout bounds a credential_process
+// that hangs, and --debug explains each mint without showing a token.
+func TestProxyDrainEndsIdleSessionsAndSaysSo(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	d, env, runtimeDir := doubleWithProfiles(t, testkit.DSQLOptions{}, "[profile hangs]\ncredential_process = sleep 300\n",
+		"  p:\n    endpoint: localhost\n  slow:\n    endpoint: localhost\n    aws_profile: hangs\n")
+	p := startProxy(t, env, 2, "--debug", "--timeout", "3s", "--drain", "1s", "p", "slow")
+	sock := func(profile string) string { return filepath.Join(runtimeDir, "dsqlenv", profile) }
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	// The proxy's own mint budget is 60 s: the client hears of --timeout's 3 s instead.
+	_, err := pgconn.Connect(ctx, "host="+sock("slow")+" user=admin dbname=postgres")
+	if err == nil || !strings.Contains(err.Error(), "within 3s") {
+		t.Errorf("a credential_process that hangs, with --timeout 3s: %v", err)
+	}
+	idle, err := pgconn.Connect(ctx, "host="+sock("p")+" user=admin dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx, err := pgconn.Connect(ctx, "host="+sock("p")+" user=admin dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inTx.Exec(ctx, "begin").Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.stop(t, syscall.SIGHUP); code != 0 {
+		t.Errorf("exit %d after SIGHUP:\n%s", code, p.log())
+	}
+	for name, c := range map[string]*pgconn.PgConn{"idle": idle, "in a transaction": inTx} {
+		if !readTermination(t, c) {
+			t.Errorf("the session %s was not told 57P01 before the proxy closed it", name)
+		}
+	}
+	log := p.log()
+	for _, want := range []string{
+		"proxy: SIGHUP: waiting up to 1s",
+		"proxy: stopped; 2 sessions were cut",
+		"debug: proxy p: token for admin minted in",
+		"debug: proxy slow: no token for admin after",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, tk := range d.Stats().Tokens {
+		if _, sig, _ := strings.Cut(tk, "X-Amz-Signature="); sig == "" || strings.Contains(log, sig) {
+			t.Fatalf("a token's signature (%q) is in the proxy's log", sig)
+		}
 	}
 }
