@@ -189,13 +189,16 @@ func TestProxyTakesSystemdsSocket(t *testing.T) {
 	defer f.Close()
 
 	runtimeDir := t.TempDir()
+	notify := filepath.Join(t.TempDir(), "notify")
+	n := notifyListener(t, notify)
 	env := awsEnv(t, false, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg,
-		"LISTEN_FDS=1", "LISTEN_FDNAMES=dsqlenv-proxy.socket")
+		"LISTEN_FDS=1", "LISTEN_FDNAMES=dsqlenv-proxy.socket", "NOTIFY_SOCKET="+notify)
 	// LISTEN_PID is the proxy's own pid, which only the process itself knows before exec.
 	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, binPath, "proxy", "p")
 	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{f} // descriptor 3
 	p := startProxyCmd(t, cmd, 1)
+	readNotify(t, n, "READY=1")
 	if want := `psql "host=` + sockDir + ` port=5432 user=admin dbname=postgres"`; !strings.Contains(p.log(), want) {
 		t.Errorf("the start-up line is not %s:\n%s", want, p.log())
 	}
