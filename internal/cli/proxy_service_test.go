@@ -130,7 +130,8 @@ func readNotify(t *testing.T, c *net.UnixConn, want string) {
 
 // TestProxyTellsSystemdReadyAndStopping: with NOTIFY_SOCKET set, as systemd sets it for a
 // Type=notify service (a path, or an abstract name on Linux), the proxy sends READY=1 once
-// it listens and STOPPING=1 when it starts draining.
+// it listens and STOPPING=1 when it starts draining; LISTEN_FDS meant for another process is
+// left alone.
 func TestProxyTellsSystemdReadyAndStopping(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	_, cfg := dsqlBehindProxy(t)
@@ -141,7 +142,8 @@ func TestProxyTellsSystemdReadyAndStopping(t *testing.T) {
 	for _, name := range names {
 		c := notifyListener(t, name)
 		runtimeDir := t.TempDir()
-		env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "NOTIFY_SOCKET="+name)
+		// LISTEN_ variables for another process (pid 1) are not the proxy's: it makes its own socket.
+		env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "NOTIFY_SOCKET="+name, "LISTEN_FDS=1", "LISTEN_PID=1")
 		p := startProxy(t, env, 1, "p")
 		readNotify(t, c, "READY=1")
 		if _, err := os.Stat(filepath.Join(runtimeDir, "dsqlenv", "p", ".s.PGSQL.5432")); err != nil {
@@ -520,5 +522,34 @@ func TestProxyDrainEndsIdleSessionsAndSaysSo(t *testing.T) {
 		if _, sig, _ := strings.Cut(tk, "X-Amz-Signature="); sig == "" || strings.Contains(log, sig) {
 			t.Fatalf("a token's signature (%q) is in the proxy's log", sig)
 		}
+	}
+}
+
+// TestPassedSocketsGoToTheirProfiles: one profile takes every socket systemd passes, whatever
+// their names; several take theirs by FileDescriptorName, and a socket named for no profile,
+// or a profile left without one, is an error naming the fix.
+func TestPassedSocketsGoToTheirProfiles(t *testing.T) {
+	var lns []net.Listener
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		lns = append(lns, ln)
+	}
+	got, err := listenersByProfile(lns, []string{"dsqlenv.socket", "", "x"}, []string{"p"})
+	if err != nil || len(got["p"]) != 3 {
+		t.Errorf("one profile: %v %v", got, err)
+	}
+	got, err = listenersByProfile(lns, []string{"p", "q", "p"}, []string{"p", "q"})
+	if err != nil || len(got["p"]) != 2 || got["q"][0] != lns[1] {
+		t.Errorf("by name: %v %v", got, err)
+	}
+	if _, err := listenersByProfile(lns, []string{"p", "q", "r"}, []string{"p", "q"}); err == nil || !strings.Contains(err.Error(), `named "r", which is not a profile served here (p, q): with several profiles, give each socket FileDescriptorName=PROFILE`) {
+		t.Errorf("a socket for no profile: %v", err)
+	}
+	if _, err := listenersByProfile(lns, []string{"p", "p", "p"}, []string{"p", "q"}); err == nil || !strings.Contains(err.Error(), "no socket for profile q: give one FileDescriptorName=q") {
+		t.Errorf("a profile without a socket: %v", err)
 	}
 }
