@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/proxy"
 	"github.com/dsqlenv/dsqlenv/internal/roots"
 	"github.com/dsqlenv/dsqlenv/internal/safefile"
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/pgfile"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
@@ -39,6 +41,10 @@ type proxyOptions struct {
 	warmAge     time.Duration
 	drain       time.Duration
 	quiet       bool
+	check       bool
+	http        string // --http: loopback host:port for health, metrics and sessions
+	logFormat   string // text or json
+	log         *proxyLog
 }
 
 func newProxyCommand(r *run) *cli.Command {
@@ -71,12 +77,32 @@ your libpq password file (PGPASSFILE or ~/.pgpass) so libpq programs need nothin
 typed. --no-password turns that check off: every local user
 can then act as your IAM identity.
 
+With --log-format json, each line is a JSON object with the same fields (session lines
+have msg "session"). Refused or cancelled connections before a login are logged too.
+
 At start, one line per endpoint on stderr says how to connect. Then one line per
 session when it ends (--quiet: none): profile, user, database, client, duration,
 bytes each way, why it closed. Never a token or a password.
 
-SIGTERM or SIGINT stops accepting and waits --drain for open sessions, then closes
-them; a second SIGINT closes them at once.
+--check logs in to each cluster once at start, as the profile's user, through the path
+every session takes (credentials, token, TLS, login), and exits 1 with the fix when
+one fails: an expired SSO session shows at start, not at the first client.
+
+Under systemd: Type=notify is told READY=1 once the proxy listens and STOPPING=1 at
+the drain (NOTIFY_SOCKET); with socket activation (LISTEN_FDS), the sockets systemd
+passes are served instead of the proxy's own (the README has both unit files).
+
+--http 127.0.0.1:PORT serves, without authentication (so on loopback only): /startup,
+/liveness, /readiness (503 while starting or draining, when a profile cannot mint a token
+or has --max-sessions sessions), /metrics in Prometheus' text format, and /sessions, the
+open sessions as JSON (profile, user, database, application_name, client, age in
+seconds, state).
+
+SIGTERM, SIGHUP or SIGINT stops accepting and waits --drain for open sessions, then closes
+them (telling those that wait for their client 57P01, as PostgreSQL does) and says
+how many it cut; a second SIGINT closes them at once.
+The global --timeout bounds getting credentials and each session's token; --debug logs
+each mint.
 
 Examples:
    dsqlenv proxy prod
@@ -91,6 +117,9 @@ Examples:
 			&cli.DurationFlag{Name: "warm-age", Destination: &o.warmAge, Value: 2 * time.Minute, Usage: "close and replace a warm session no client took within this time, so a client gets nearly all of DSQL's 60-minute session"},
 			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
+			&cli.StringFlag{Name: "http", Destination: &o.http, Usage: "serve /startup, /liveness, /readiness, /metrics (Prometheus) and /sessions (JSON) on loopback `ADDR` (127.0.0.1:PORT)"},
+			&cli.StringFlag{Name: "log-format", Destination: &o.logFormat, Value: "text", Usage: "`FORMAT` of the log on stderr: text (dsqlenv: lines) or json (one object a line, the same fields)"},
+			&cli.BoolFlag{Name: "check", Destination: &o.check, Usage: "at start, mint a token and log in to each cluster once; exit 1 with the fix when one fails"},
 		},
 		Action: func(c *cli.Context) error {
 			var err error
@@ -114,6 +143,17 @@ Examples:
 			}
 			if o.warmAge < time.Second || o.warmAge > 30*time.Minute {
 				return usagef("proxy: --warm-age %s: give a duration from 1s to 30m, such as 2m (a client gets 60 minutes less this)", o.warmAge)
+			}
+			if o.http != "" {
+				if _, port, err := net.SplitHostPort(o.http); err != nil || port == "" {
+					return usagef("proxy: --http %s: give HOST:PORT, such as 127.0.0.1:9090", o.http)
+				}
+				if !proxy.IsLoopback(o.http) {
+					return usagef("proxy: --http %s: only a loopback address is served (127.0.0.1:PORT or [::1]:PORT): health, metrics and the session list have no authentication", o.http)
+				}
+			}
+			if o.logFormat != "text" && o.logFormat != "json" {
+				return usagef("proxy: --log-format %s: give text or json", o.logFormat)
 			}
 			if o.drain < 0 {
 				return usagef("proxy: --drain %s: give a duration of zero or more, such as 30s", o.drain)
@@ -157,6 +197,7 @@ func listenOptions(values, names []string) (map[string]string, error) {
 // endpoint is one profile served: its proxy, its listeners, and what to tell the user.
 type endpoint struct {
 	profile string
+	user    string // the profile's, which --check logs in as
 	server  *proxy.Server
 	signer  *profiles.Signer
 	lns     []net.Listener
@@ -167,6 +208,27 @@ type endpoint struct {
 func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
 		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
+	}
+	o.log = newProxyLog(r, o.logFormat)
+	// systemd's variables are taken at once, before anything could start a process that
+	// inherits them.
+	notifySocket := r.Getenv("NOTIFY_SOCKET")
+	os.Unsetenv("NOTIFY_SOCKET")
+	passed, passedNames, err := r.passedListeners()
+	if err != nil {
+		return err
+	}
+	var byProfile map[string][]net.Listener
+	if passed != nil {
+		if len(o.listen) > 0 {
+			for _, ln := range passed {
+				ln.Close()
+			}
+			return usagef("proxy: --listen and sockets from the service manager (LISTEN_FDS): give every address in the .socket unit (ListenStream=) instead")
+		}
+		if byProfile, err = listenersByProfile(passed, passedNames, o.names); err != nil {
+			return err
+		}
 	}
 	if err := o.waitsForAWS(); err != nil {
 		return err
@@ -184,6 +246,13 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	sessions, err := r.sessions(o.global, o.names, noRootCert)
 	if err != nil {
 		return err
+	}
+	var web *proxyHTTP
+	if o.http != "" {
+		if web, err = r.startHTTP(o); err != nil {
+			return err
+		}
+		defer web.close()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -204,11 +273,11 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	}()
 	// The psql line for TCP carries require_auth=scram-sha-256 where the psql on PATH takes it.
 	var lib libpqOnPath
-	if len(o.listen) > 0 && !o.noPassword {
+	if (len(o.listen) > 0 || passed != nil) && !o.noPassword {
 		lib = probeLibpq(r.Env)
 	}
 	for _, s := range sessions {
-		ep, err := r.startEndpoint(ctx, o, s, lib)
+		ep, err := r.startEndpoint(ctx, o, s, lib, byProfile[s.conn.Profile])
 		if ep != nil {
 			eps = append(eps, ep)
 		}
@@ -216,13 +285,24 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			return err
 		}
 	}
+	if o.check {
+		if err := r.checkEndpoints(ctx, o, eps); err != nil {
+			return err
+		}
+	}
+	// Listening since the endpoints started: a client that comes now waits in the backlog.
+	// Ready before the lines saying how to connect, which whoever reads them may act on.
+	web.ready(eps)
+	if err := sdNotify(notifySocket, "READY=1\nSTATUS=serving "+strings.Join(o.names, ", ")); err != nil {
+		o.log.say("proxy: %v", err)
+	}
 	serveErr := make(chan error, 8)
 	for _, ep := range eps {
 		for _, ln := range ep.lns {
 			go func(s *proxy.Server, ln net.Listener) { serveErr <- s.Serve(ln) }(ep.server, ln)
 		}
 		for _, l := range ep.lines {
-			r.say("proxy %s: %s", ep.profile, l)
+			o.log.say("proxy %s: %s", ep.profile, l)
 		}
 	}
 
@@ -234,7 +314,11 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 			return fmt.Errorf("proxy: %v", err)
 		}
 	}
-	r.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
+	web.draining()
+	if err := sdNotify(notifySocket, "STOPPING=1"); err != nil {
+		o.log.say("proxy: %v", err)
+	}
+	o.log.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
 	drainCtx, stop := context.WithTimeout(ctx, o.drain)
 	defer stop()
 	go func() {
@@ -246,21 +330,27 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}
 	}()
 	var wg sync.WaitGroup
+	var cut atomic.Int64
 	for _, ep := range eps {
-		wg.Add(1)
-		go func(ep *endpoint) {
-			defer wg.Done()
-			ep.server.Shutdown(drainCtx)
-		}(ep)
+		wg.Go(func() {
+			n, _ := ep.server.Drain(drainCtx)
+			cut.Add(int64(n))
+		})
 	}
 	wg.Wait()
-	r.say("proxy: stopped")
+	switch n := cut.Load(); {
+	case n > 0:
+		o.log.say("proxy: stopped; %d sessions were cut (told 57P01 when they waited for their client)", n)
+	default:
+		o.log.say("proxy: stopped; no session was cut")
+	}
 	return nil
 }
 
-// startEndpoint makes the proxy for one profile and its listeners; lib is the libpq of the
-// psql on PATH, which the printed psql line is for.
-func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath) (*endpoint, error) {
+// startEndpoint makes the proxy for one profile and its listeners, or takes the listeners
+// the service manager passed (socket activation); lib is the libpq of the psql on PATH,
+// which the printed psql line is for.
+func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath, passed []net.Listener) (*endpoint, error) {
 	conn := s.conn
 	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
@@ -270,7 +360,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if err != nil {
 		return nil, err
 	}
-	ep := &endpoint{profile: conn.Profile, signer: signer}
+	ep := &endpoint{profile: conn.Profile, user: conn.User, signer: signer}
 	cfg := proxy.Config{
 		Profile: conn.Profile,
 		Upstream: proxy.Upstream{
@@ -284,27 +374,54 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			ApplicationName: conn.ApplicationName,
 		},
 		Mint: func(ctx context.Context, user string) (string, error) {
+			debugf := func(format string, args ...any) {
+				if o.debug {
+					o.log.say("debug: "+format, args...)
+				}
+			}
+			debugf("proxy %s: minting a token for %s in %s (--timeout %s)", conn.Profile, user, orSDK(conn.Region), text.FormatDuration(o.timeout))
+			start := time.Now()
 			tok, err := signer.Mint(ctx, user)
 			if err != nil {
+				debugf("proxy %s: no token for %s after %s: %v", conn.Profile, user, time.Since(start).Round(time.Millisecond), err)
 				return "", fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
 			}
+			debugf("proxy %s: token for %s minted in %s", conn.Profile, user, time.Since(start).Round(time.Millisecond))
 			return tok, nil
 		},
+		// --timeout bounds getting credentials and the token, as for every command.
+		MintTimeout: o.timeout,
 		PeerUID:     os.Getuid(),
 		MaxSessions: o.maxSessions,
 		Warm:        o.warm,
 		WarmAge:     o.warmAge,
 	}
 	if !o.quiet {
-		cfg.Log = func(line string) { r.say("%s", strings.TrimPrefix(line, "dsqlenv ")) }
+		cfg.Log = o.log.session
 	}
-	addr, tcp := o.listen[conn.Profile]
-	if tcp {
-		lns, err := proxy.ListenTCP(addr)
-		if err != nil {
+	var lns, unixLns []net.Listener
+	for _, ln := range passed {
+		ep.lns = append(ep.lns, ln)
+		switch a := ln.Addr().(type) {
+		case *net.UnixAddr:
+			unixLns = append(unixLns, ln)
+		case *net.TCPAddr:
+			if !a.IP.IsLoopback() {
+				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): the local leg has no TLS", conn.Profile, a)
+			}
+			lns = append(lns, ln)
+		default:
+			return ep, fmt.Errorf("proxy %s: the service manager passed a %s socket (%s): give a stream socket, ListenStream=", conn.Profile, ln.Addr().Network(), ln.Addr())
+		}
+	}
+	if addr, ok := o.listen[conn.Profile]; ok {
+		var err error
+		if lns, err = proxy.ListenTCP(addr); err != nil {
 			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
 		}
 		ep.lns = append(ep.lns, lns...)
+	}
+	if len(lns) > 0 {
 		ln := lns[0]
 		host, port, _ := net.SplitHostPort(ln.Addr().String())
 		// require_auth=scram-sha-256: libpq then never sends the password in cleartext,
@@ -342,7 +459,15 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if ep.server, err = proxy.New(cfg); err != nil {
 		return ep, err
 	}
-	if r.GOOS != "windows" {
+	for _, ln := range unixLns {
+		path := ln.Addr().String()
+		line := fmt.Sprintf("socket %s from the service manager: libpq finds a socket named .s.PGSQL.PORT only (ListenStream=%%t/dsqlenv/%s/.s.PGSQL.5432)", path, conn.Profile)
+		if port, ok := strings.CutPrefix(filepath.Base(path), ".s.PGSQL."); ok {
+			line = fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s\"", filepath.Dir(path), port, conn.User, conn.Database)
+		}
+		ep.lines = append([]string{line}, ep.lines...)
+	}
+	if r.GOOS != "windows" && passed == nil {
 		// The fallback parent in /tmp is checked before anything goes into it: another user
 		// who made it first could swap the socket folder inside.
 		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {

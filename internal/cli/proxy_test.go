@@ -45,9 +45,16 @@ func startProxy(t *testing.T, env []string, want int, args ...string) *proxyRun 
 // startProxyIn is startProxy in the working directory dir ("": the test's).
 func startProxyIn(t *testing.T, dir string, env []string, want int, args ...string) *proxyRun {
 	t.Helper()
-	p := &proxyRun{cmd: exec.Command(binPath, append([]string{"proxy"}, args...)...), lines: make(chan string, 100), done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Dir = dir
+	cmd := exec.Command(binPath, append([]string{"proxy"}, args...)...)
+	cmd.Env = env
+	cmd.Dir = dir
+	return startProxyCmd(t, cmd, want)
+}
+
+// startProxyCmd is startProxy for a prepared command.
+func startProxyCmd(t *testing.T, cmd *exec.Cmd, want int) *proxyRun {
+	t.Helper()
+	p := &proxyRun{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
 	errPipe, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -127,6 +127,7 @@ type Server struct {
 	cancel context.CancelFunc
 
 	sessions atomic.Int64
+	counters counters       // Stats and OpenSessions (service.go)
 	wg       sync.WaitGroup // one per live connection handler
 
 	mu        sync.Mutex
@@ -323,21 +324,10 @@ func (s *Server) untrack(c net.Conn) {
 func (s *Server) Sessions() int { return int(s.sessions.Load()) }
 
 // Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the
-// rest. It returns ctx's error when it had to close sessions.
+// rest (Drain). It returns ctx's error when it had to close sessions.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopListening()
-	s.warm.stop()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.cancel()
-		s.warm.wait()
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		return ctx.Err()
-	}
+	_, err := s.Drain(ctx)
+	return err
 }
 
 // Close closes the listeners and every connection now, and waits for the handlers to end.

@@ -21,6 +21,8 @@ type session struct {
 	client   string
 	user     string
 	database string
+	app      string // application_name
+	watch    *txWatch
 	start    time.Time
 	in, out  int64 // bytes client→server, server→client after the hand-over
 	end      string
@@ -29,13 +31,16 @@ type session struct {
 
 // handle serves one client connection; the caller closes c.
 func (s *Server) handle(c net.Conn, unix bool) {
-	sess := &session{client: clientName(c, unix), start: time.Now()}
+	sess := &session{client: clientName(c, unix), start: time.Now(), watch: &txWatch{}}
 	began := s.serve(c, unix, sess)
 	if !sess.loggedIn {
 		s.pending.Add(-1)
 	}
 	if !began {
-		return // a cancel request, or nothing the client asked for: no session to log
+		if sess.end != "" { // a cancel request, or a startup packet refused
+			s.logPreLogin(fmt.Sprintf("dsqlenv proxy: profile=%s client=%s end=%s", s.cfg.Profile, sess.client, logField(sess.end, maxLogEnd)))
+		}
+		return
 	}
 	line := fmt.Sprintf("dsqlenv proxy: profile=%s user=%s database=%s client=%s duration=%s bytes_in=%d bytes_out=%d end=",
 		s.cfg.Profile, logField(sess.user, maxLogName), logField(sess.database, maxLogName), sess.client, time.Since(sess.start).Round(time.Millisecond), sess.in, sess.out)
@@ -105,6 +110,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		if err != nil {
 			var pe *pgError
 			if errors.As(err, &pe) {
+				sess.end = "refused: " + pe.Message
 				send(c, pe.response())
 				drain(c, min(time.Second, s.startupTimeout))
 			}
@@ -115,6 +121,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 			// The local leg is a socket or loopback: no encryption, and the client goes on in
 			// plain text (sslmode=prefer) or gives up (require).
 			if i >= 2 {
+				sess.end = "refused: too many encryption requests"
 				send(c, protocolViolation("too many encryption requests").response())
 				return false
 			}
@@ -123,8 +130,10 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 			}
 			continue
 		case *pgproto3.CancelRequest:
-			if peerErr == nil {
-				s.forwardCancel(m)
+			if peerErr != nil {
+				sess.end = "cancel request refused: " + peerErr.Message
+			} else {
+				sess.end = "cancel request " + s.forwardCancel(m)
 			}
 			return false
 		}
@@ -151,6 +160,8 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		db = s.cfg.Upstream.Database
 	}
 	sess.database = db
+	sess.app = params["application_name"]
+	defer s.opened(sess)()
 	if params["options"] == "" && s.cfg.Upstream.Options != "" {
 		params["options"] = s.cfg.Upstream.Options
 	}
@@ -159,6 +170,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 	}
 
 	fail := func(e *pgError) bool {
+		s.refused(e)
 		send(c, e.response())
 		sess.end = e.Message
 		return true
@@ -209,6 +221,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		}
 	}
 	defer s.sessions.Add(-1)
+	s.counters.total.Add(1)
 
 	if up == nil {
 		// From here the client waits for AuthenticationOk while the proxy mints and connects.
@@ -239,7 +252,8 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		sess.end = "client gone before the hand-over"
 		return true
 	}
-	sess.in, sess.out, sess.end = s.splice(c, up.conn)
+	sess.watch.start(c, up.txStatus)
+	sess.in, sess.out, sess.end = s.splice(c, up.conn, sess.watch)
 	return true
 }
 
@@ -256,6 +270,7 @@ func (s *Server) open(user, db string, params map[string]string) (*upstreamConn,
 		if s.ctx.Err() != nil {
 			return nil, shuttingDown()
 		}
+		s.counters.mintFailures.Add(1)
 		return nil, &pgError{Code: "28000", Message: err.Error()}
 	}
 	if token == "" {
@@ -296,7 +311,8 @@ func shuttingDown() *pgError {
 }
 
 // splice copies bytes both ways until one side ends, then closes both.
-func (s *Server) splice(client, server net.Conn) (in, out int64, why string) {
+// toClient carries the server's bytes to client.
+func (s *Server) splice(client, server net.Conn, toClient io.Writer) (in, out int64, why string) {
 	type result struct {
 		toServer bool
 		n        int64
@@ -304,7 +320,7 @@ func (s *Server) splice(client, server net.Conn) (in, out int64, why string) {
 	}
 	done := make(chan result, 2)
 	go func() { n, err := io.Copy(server, client); done <- result{true, n, err} }()
-	go func() { n, err := io.Copy(client, server); done <- result{false, n, err} }()
+	go func() { n, err := io.Copy(toClient, server); done <- result{false, n, err} }()
 	first := <-done
 	client.Close()
 	server.Close()
@@ -333,24 +349,25 @@ func (s *Server) splice(client, server net.Conn) (in, out int64, why string) {
 
 // forwardCancel sends a client's cancel request, when its key is one the proxy gave out, to
 // the upstream session it maps to, over a new TLS connection.
-func (s *Server) forwardCancel(m *pgproto3.CancelRequest) {
+// It says what became of the request, for the log.
+func (s *Server) forwardCancel(m *pgproto3.CancelRequest) string {
 	key, ok := s.keys.lookup(m.ProcessID, m.SecretKey)
 	if !ok {
-		return // unknown keys are ignored, as PostgreSQL does
+		return "ignored: no session has that key" // as PostgreSQL does
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, cancelTimeout)
 	defer cancel()
 	// A cancel opens an upstream connection too, which DSQL counts against its rate.
 	if err := s.limiter.wait(ctx); err != nil {
-		return
+		return "dropped: " + err.Error()
 	}
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", key.addr)
 	if err != nil {
-		return
+		return "not forwarded: " + err.Error()
 	}
 	if !s.track(c, false) {
 		c.Close()
-		return
+		return "dropped: shutting down"
 	}
 	defer s.untrack(c)
 	defer c.Close()
@@ -358,17 +375,18 @@ func (s *Server) forwardCancel(m *pgproto3.CancelRequest) {
 	c.SetDeadline(deadline)
 	if !s.cfg.Upstream.Direct {
 		if _, err := c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
-			return
+			return "not forwarded: " + err.Error()
 		}
 		var b [1]byte
 		if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != 'S' {
-			return
+			return "not forwarded: the server refused TLS"
 		}
 	}
 	tc := tls.Client(c, s.tls.Clone())
 	buf, _ := (&pgproto3.CancelRequest{ProcessID: key.pid, SecretKey: key.secret}).Encode(nil)
 	if _, err := tc.Write(buf); err != nil {
-		return
+		return "not forwarded: " + err.Error()
 	}
 	io.Copy(io.Discard, tc) // the server closes the connection when done
+	return "forwarded"
 }

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dsqlenv/dsqlenv/internal/proxy"
+)
+
+// The proxy run as a service: a check at start, systemd's readiness and socket activation,
+// health and metrics over HTTP, and logs for a journal.
+
+// checkEndpoints logs in once per profile, as its user, through the proxy's own path to the
+// cluster (credentials, token, TLS, login), so that what would fail the first client fails
+// the start instead.
+func (r *run) checkEndpoints(ctx context.Context, o proxyOptions, eps []*endpoint) error {
+	for _, ep := range eps {
+		cctx, cancel := context.WithTimeout(ctx, o.timeout)
+		err := ep.server.Check(cctx, ep.user)
+		cancel()
+		if err != nil {
+			why := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "dsqlenv: "), "dsqlenv proxy: ")
+			return fmt.Errorf("proxy %s: --check: logging in as %s: %s", ep.profile, ep.user, why)
+		}
+		o.log.say("proxy %s: --check: logged in to the cluster as %s", ep.profile, ep.user)
+	}
+	return nil
+}
+
+// proxyHTTP is what --http serves: health for a supervisor, metrics for Prometheus, and the
+// open sessions. It has no authentication, so it listens on loopback only.
+type proxyHTTP struct {
+	r       *run
+	o       proxyOptions
+	eps     []*endpoint // set before started
+	started atomic.Bool
+	drain   atomic.Bool
+	srv     *http.Server
+}
+
+// startHTTP listens on --http before anything else starts, so that /startup can say the
+// proxy is still starting.
+func (r *run) startHTTP(o proxyOptions) (*proxyHTTP, error) {
+	ln, err := net.Listen("tcp", o.http)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: --http %s: %v", o.http, err)
+	}
+	h := &proxyHTTP{r: r, o: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /startup", h.startup)
+	mux.HandleFunc("GET /liveness", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readiness", h.readiness)
+	mux.HandleFunc("GET /metrics", h.metrics)
+	mux.HandleFunc("GET /sessions", h.sessions)
+	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go h.srv.Serve(ln)
+	o.log.say("proxy: --http on http://%s: /startup, /liveness, /readiness, /metrics, /sessions", ln.Addr())
+	return h, nil
+}
+
+// ready marks the start done: every endpoint listens.
+func (h *proxyHTTP) ready(eps []*endpoint) {
+	if h != nil {
+		h.eps = eps
+		h.started.Store(true)
+	}
+}
+
+func (h *proxyHTTP) draining() {
+	if h != nil {
+		h.drain.Store(true)
+	}
+}
+
+func (h *proxyHTTP) close() {
+	if h != nil {
+		h.srv.Close()
+	}
+}
+
+func (h *proxyHTTP) startup(w http.ResponseWriter, _ *http.Request) {
+	if !h.started.Load() {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// readiness fails while the proxy starts or drains, when a profile cannot mint a token (the
+// credentials have expired, say), and when a profile has --max-sessions sessions.
+func (h *proxyHTTP) readiness(w http.ResponseWriter, req *http.Request) {
+	var why []string
+	switch {
+	case !h.started.Load():
+		why = append(why, "starting")
+	case h.drain.Load():
+		why = append(why, "draining: the proxy is stopping")
+	default:
+		for _, ep := range h.eps {
+			if n := ep.server.Sessions(); n >= h.o.maxSessions {
+				why = append(why, fmt.Sprintf("profile %s: %d sessions, the --max-sessions limit", ep.profile, n))
+			}
+			ctx, cancel := context.WithTimeout(req.Context(), h.o.timeout)
+			_, err := ep.signer.Mint(ctx, ep.user)
+			cancel()
+			if err != nil {
+				why = append(why, fmt.Sprintf("profile %s cannot mint a token: %s", ep.profile, strings.TrimPrefix(err.Error(), "dsqlenv: ")))
+			}
+		}
+	}
+	if len(why) > 0 {
+		http.Error(w, strings.Join(why, "\n"), http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// metrics writes Prometheus' text exposition format by hand: a client library would cost
+// every other command its start-up, and these few lines are the whole format the proxy needs
+// (https://prometheus.io/docs/instrumenting/exposition_formats/).
+func (h *proxyHTTP) metrics(w http.ResponseWriter, _ *http.Request) {
+	var eps []*endpoint
+	if h.started.Load() {
+		eps = h.eps
+	}
+	stats := make([]proxy.Stats, len(eps))
+	for i, ep := range eps {
+		stats[i] = ep.server.Stats()
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	var b strings.Builder
+	family := func(name, kind, help string, value func(proxy.Stats) int64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)
+		for i, ep := range eps {
+			fmt.Fprintf(&b, "%s{profile=%s} %d\n", name, promLabel(ep.profile), value(stats[i]))
+		}
+	}
+	family("dsqlenv_proxy_sessions_open", "gauge", "Client sessions past the local login, now.",
+		func(s proxy.Stats) int64 { return int64(s.Open) })
+	family("dsqlenv_proxy_sessions_total", "counter", "Client sessions past the local login.",
+		func(s proxy.Stats) int64 { return s.Total })
+	family("dsqlenv_proxy_mint_failures_total", "counter", "Sessions refused because no token could be minted.",
+		func(s proxy.Stats) int64 { return s.MintFailures })
+	fmt.Fprintf(&b, "# HELP dsqlenv_proxy_refusals_total Sessions refused: 53300 at --max-sessions, 53400 by the cluster's connection limits.\n# TYPE dsqlenv_proxy_refusals_total counter\n")
+	for i, ep := range eps {
+		fmt.Fprintf(&b, "dsqlenv_proxy_refusals_total{profile=%s,sqlstate=\"53300\"} %d\n", promLabel(ep.profile), stats[i].Refused53300)
+		fmt.Fprintf(&b, "dsqlenv_proxy_refusals_total{profile=%s,sqlstate=\"53400\"} %d\n", promLabel(ep.profile), stats[i].Refused53400)
+	}
+	fmt.Fprintf(&b, "# HELP dsqlenv_proxy_bytes_total Bytes copied by sessions that have ended, by direction.\n# TYPE dsqlenv_proxy_bytes_total counter\n")
+	for i, ep := range eps {
+		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"client_to_server\"} %d\n", promLabel(ep.profile), stats[i].BytesIn)
+		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"server_to_client\"} %d\n", promLabel(ep.profile), stats[i].BytesOut)
+	}
+	io.WriteString(w, b.String())
+}
+
+// promLabel quotes a label value as the text format does: backslash, double quote and line
+// feed escaped.
+func promLabel(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v) + `"`
+}
+
+// sessionJSON is one line of /sessions; age in seconds.
+type sessionJSON struct {
+	proxy.SessionInfo
+	Age float64 `json:"age"`
+}
+
+func (h *proxyHTTP) sessions(w http.ResponseWriter, _ *http.Request) {
+	out := []sessionJSON{}
+	if h.started.Load() {
+		now := time.Now()
+		for _, ep := range h.eps {
+			for _, s := range ep.server.OpenSessions() {
+				out = append(out, sessionJSON{SessionInfo: s, Age: now.Sub(s.Start).Round(time.Millisecond).Seconds()})
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}

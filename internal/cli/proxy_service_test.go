@@ -1,0 +1,555 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
+)
+
+// brokenCreds is an AWS config whose profile broken fails as an expired SSO session does.
+const brokenCreds = "[profile broken]\ncredential_process = sh -c 'echo the SSO session has expired >&2; exit 3'\n"
+
+// doubleWithProfiles starts a DSQL double (opts, for localhost) in front of PostgreSQL 18
+// with the role admin, and writes a profiles file whose defaults point at it, with profiles
+// (YAML under profiles:), and awsConfig as the AWS config file. It returns the double, the
+// environment for the binary, and its XDG_RUNTIME_DIR.
+func doubleWithProfiles(t *testing.T, opts testkit.DSQLOptions, awsConfig, profiles string) (*testkit.DSQL, []string, string) {
+	t.Helper()
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	opts.Host = "localhost"
+	d := testkit.StartDSQL(t, pg, opts)
+	dir := t.TempDir()
+	awsCfg := writeFile(t, dir, "aws-config", awsConfig)
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf("defaults:\n  region: us-east-1\n  port: %d\n  sslrootcert: %s\nprofiles:\n%s", d.Port, d.CAFile, profiles))
+	runtimeDir := t.TempDir()
+	return d, awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg), runtimeDir
+}
+
+// TestProxyCheckLogsInAtStart: --check logs in to the double once per profile before serving;
+// failing credentials, a role the cluster does not know and a cluster that is down each end
+// the start with status 1 and the fix, before any client comes.
+func TestProxyCheckLogsInAtStart(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	closed := testkit.FreePort(t)
+	d, env, _ := doubleWithProfiles(t, testkit.DSQLOptions{}, brokenCreds, fmt.Sprintf(`  p:
+    endpoint: localhost
+  q:
+    endpoint: localhost
+  nocreds:
+    endpoint: localhost
+    aws_profile: broken
+  ghost:
+    endpoint: localhost
+    user: ghost
+  down:
+    endpoint: localhost
+    port: %d
+`, closed))
+
+	p := startProxy(t, env, 4, "--check", "p", "q")
+	if st := d.Stats(); st.Accepted != 2 {
+		t.Errorf("--check opened %d sessions at the double, want one per profile (2): %+v", st.Accepted, st)
+	}
+	for _, profile := range []string{"p", "q"} {
+		if !strings.Contains(p.log(), "proxy "+profile+": --check: logged in to the cluster as admin") {
+			t.Errorf("no --check line for %s:\n%s", profile, p.log())
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+
+	for _, tc := range []struct {
+		profile string
+		want    []string
+	}{
+		{"nocreds", []string{"proxy nocreds: --check: logging in as admin", "credential_process", "the SSO session has expired", "AWS profile broken"}},
+		{"ghost", []string{"proxy ghost: --check: logging in as ghost", "the cluster refused the login", `role "ghost" does not exist`}},
+		{"down", []string{"proxy down: --check: logging in as admin", fmt.Sprintf("cannot connect to localhost:%d", closed), "refused", "Check that the cluster endpoint is right"}},
+	} {
+		before := d.Stats().Accepted
+		r := proxyAtStart(t, env, "--check", "p", tc.profile)
+		if r.code != 1 || r.stdout != "" {
+			t.Errorf("--check %s: %+v, want status 1 and nothing on stdout", tc.profile, r)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("--check %s: the error lacks %q:\n%s", tc.profile, w, r.stderr)
+			}
+		}
+		if strings.Contains(r.stderr, "dsqlenv: dsqlenv") || strings.Contains(r.stderr, "psql \"host=") {
+			t.Errorf("--check %s: a repeated prefix, or a line saying how to connect to a proxy that did not start:\n%s", tc.profile, r.stderr)
+		}
+		if got := d.Stats().Accepted - before; got > 1 {
+			t.Errorf("--check p %s opened %d sessions, want at most p's", tc.profile, got)
+		}
+	}
+}
+
+// notifyListener is a socket standing for systemd's NOTIFY_SOCKET.
+func notifyListener(t *testing.T, name string) *net.UnixConn {
+	t.Helper()
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readNotify reads one datagram the proxy sent to NOTIFY_SOCKET.
+func readNotify(t *testing.T, c *net.UnixConn, want string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil || !strings.Contains(string(buf[:n]), want) {
+		t.Errorf("NOTIFY_SOCKET got %q, %v; want %s", buf[:n], err, want)
+	}
+}
+
+// TestProxyTellsSystemdReadyAndStopping: with NOTIFY_SOCKET set, as systemd sets it for a
+// Type=notify service (a path, or an abstract name on Linux), the proxy sends READY=1 once
+// it listens and STOPPING=1 when it starts draining; LISTEN_FDS meant for another process is
+// left alone.
+func TestProxyTellsSystemdReadyAndStopping(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	names := []string{filepath.Join(t.TempDir(), "notify")}
+	if runtime.GOOS == "linux" {
+		names = append(names, fmt.Sprintf("@dsqlenv-test-notify-%d", os.Getpid()))
+	}
+	for _, name := range names {
+		c := notifyListener(t, name)
+		runtimeDir := t.TempDir()
+		// LISTEN_ variables for another process (pid 1) are not the proxy's: it makes its own socket.
+		env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "NOTIFY_SOCKET="+name, "LISTEN_FDS=1", "LISTEN_PID=1")
+		p := startProxy(t, env, 1, "p")
+		readNotify(t, c, "READY=1")
+		if _, err := os.Stat(filepath.Join(runtimeDir, "dsqlenv", "p", ".s.PGSQL.5432")); err != nil {
+			t.Errorf("READY=1 came before the socket was there: %v", err)
+		}
+		if code := p.stop(t, syscall.SIGTERM); code != 0 {
+			t.Errorf("exit %d:\n%s", code, p.log())
+		}
+		readNotify(t, c, "STOPPING=1")
+	}
+}
+
+// TestProxyTakesSystemdsSocket: started as systemd starts a socket-activated service (the
+// listening socket as descriptor 3, LISTEN_FDS=1, LISTEN_PID its own pid), the proxy serves
+// that socket and makes none of its own; a client connecting through it gets a session, and
+// a process the proxy starts (the credential_process) inherits none of the LISTEN_
+// variables.
+func TestProxyTakesSystemdsSocket(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "credential-process-env")
+	creds := writeFile(t, dir, "creds.json", `{"Version": 1, "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}`)
+	script := filepath.Join(dir, "creds.sh")
+	writeExecutable(t, script, fmt.Sprintf("#!/bin/sh\nenv > '%s'\ncat '%s'\n", envFile, creds))
+	awsCfg := writeFile(t, dir, "aws-config", "[profile byprocess]\ncredential_process = "+script+"\n")
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: %d\n    sslrootcert: %s\n    aws_profile: byprocess\n", d.Port, d.CAFile))
+
+	// What the .socket unit makes: ListenStream=%t/dsqlenv/p/.s.PGSQL.5432, in a 0700 folder.
+	sockDir := filepath.Join(t.TempDir(), "p")
+	if err := os.Mkdir(sockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(sockDir, ".s.PGSQL.5432"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	f, err := ln.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	runtimeDir := t.TempDir()
+	notify := filepath.Join(t.TempDir(), "notify")
+	n := notifyListener(t, notify)
+	env := awsEnv(t, false, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg,
+		"LISTEN_FDS=1", "LISTEN_FDNAMES=dsqlenv-proxy.socket", "NOTIFY_SOCKET="+notify)
+	// LISTEN_PID is the proxy's own pid, which only the process itself knows before exec.
+	cmd := exec.Command("sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, binPath, "proxy", "p")
+	cmd.Env = env
+	cmd.ExtraFiles = []*os.File{f} // descriptor 3
+	p := startProxyCmd(t, cmd, 1)
+	readNotify(t, n, "READY=1")
+	if want := `psql "host=` + sockDir + ` port=5432 user=admin dbname=postgres"`; !strings.Contains(p.log(), want) {
+		t.Errorf("the start-up line is not %s:\n%s", want, p.log())
+	}
+	if _, err := os.Lstat(filepath.Join(runtimeDir, "dsqlenv")); err == nil {
+		t.Errorf("the proxy made a socket folder of its own beside the one it was given")
+	}
+
+	psql := testkit.RequireTool(t, "psql")
+	client := exec.Command(psql, "-XAtc", "select current_user", "host="+sockDir+" user=admin dbname=postgres connect_timeout=60")
+	client.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	if out, err := client.CombinedOutput(); err != nil || string(out) != "admin\n" {
+		t.Fatalf("through the passed socket: %v %q\n%s", err, out, p.log())
+	}
+	if d.Stats().Accepted != 1 {
+		t.Errorf("the double accepted %d sessions, want 1", d.Stats().Accepted)
+	}
+	data, err := os.ReadFile(envFile)
+	if err != nil || !strings.Contains(string(data), "AWS_CONFIG_FILE=") {
+		t.Fatalf("the credential_process did not run: %v %q", err, data)
+	}
+	if strings.Contains(string(data), "LISTEN_") || strings.Contains(string(data), "NOTIFY_SOCKET") {
+		t.Errorf("the credential_process inherited systemd's variables:\n%s", data)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+	if _, err := os.Lstat(filepath.Join(sockDir, ".s.PGSQL.5432")); err != nil {
+		t.Errorf("the proxy removed systemd's socket, which outlives it: %v", err)
+	}
+}
+
+var httpLine = regexp.MustCompile(`proxy: --http on (http://127\.0\.0\.1:\d+):`)
+
+// httpGet returns the status and body of a GET on the proxy's --http address.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestProxyHTTPHealthMetricsAndSessions: --http serves /startup, /liveness and /readiness
+// (ready, then not when a profile cannot mint or is at --max-sessions), /metrics in
+// Prometheus' text format counting sessions, refusals (53300 by the proxy, 53400 by the
+// cluster), mint failures and bytes, and /sessions with each open session and its state;
+// --http refuses an address other than loopback.
+func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	// Two new connections, then 53400: the double's clock stands still, so nothing refills.
+	_, env, runtimeDir := doubleWithProfiles(t, testkit.DSQLOptions{Burst: 2, RatePerSecond: 0.001}, brokenCreds,
+		"  p:\n    endpoint: localhost\n  nocreds:\n    endpoint: localhost\n    aws_profile: broken\n")
+
+	if r := runBin(t, env, "proxy", "--http", "0.0.0.0:9090", "p"); r.code != 2 || !strings.Contains(r.stderr, "only a loopback address is served") {
+		t.Errorf("--http 0.0.0.0:9090: %+v", r)
+	}
+
+	// One profile that can mint: started, live and ready.
+	p := startProxy(t, env, 2, "--http", "127.0.0.1:0", "p")
+	m := httpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("no --http line:\n%s", p.log())
+	}
+	for _, path := range []string{"/startup", "/liveness", "/readiness"} {
+		if code, body := httpGet(t, m[1]+path); code != 200 {
+			t.Errorf("%s: %d %q", path, code, body)
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+
+	p = startProxy(t, env, 3, "--http", "127.0.0.1:0", "--max-sessions", "1", "p", "nocreds")
+	base := httpLine.FindStringSubmatch(p.log())[1]
+	code, body := httpGet(t, base+"/readiness")
+	if code != 503 || !strings.Contains(body, "profile nocreds cannot mint a token") || !strings.Contains(body, "credential_process") || strings.Contains(body, "profile p") {
+		t.Errorf("/readiness with a profile that cannot mint: %d %q", code, body)
+	}
+	sock := func(profile string) string { return filepath.Join(runtimeDir, "dsqlenv", profile) }
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	connect := func(profile, app string) (*pgconn.PgConn, error) {
+		return pgconn.Connect(ctx, "host="+sock(profile)+" user=admin dbname=postgres application_name="+app)
+	}
+	if _, err := connect("nocreds", "x"); err == nil || !strings.Contains(err.Error(), "credential_process") {
+		t.Errorf("nocreds connected, or not with the credential error: %v", err)
+	}
+	held, err := connect("p", "watcher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Exec(ctx, "begin").Close(); err != nil {
+		t.Fatal(err)
+	}
+	var pe *pgconn.PgError
+	if _, err := connect("p", "second"); !errors.As(err, &pe) || pe.Code != "53300" {
+		t.Errorf("a second session past --max-sessions 1: %v, want 53300", err)
+	}
+	code, body = httpGet(t, base+"/readiness")
+	if code != 503 || !strings.Contains(body, "profile p: 1 sessions, the --max-sessions limit") {
+		t.Errorf("/readiness at --max-sessions: %d %q", code, body)
+	}
+	code, body = httpGet(t, base+"/sessions")
+	var sessions []map[string]any
+	if err := json.Unmarshal([]byte(body), &sessions); code != 200 || err != nil || len(sessions) != 1 {
+		t.Fatalf("/sessions: %d %v %q", code, err, body)
+	}
+	s := sessions[0]
+	for k, want := range map[string]any{"profile": "p", "user": "admin", "database": "postgres", "application_name": "watcher", "client": "unix", "state": "idle in transaction"} {
+		if s[k] != want {
+			t.Errorf("/sessions: %s is %v, want %v: %s", k, s[k], want, body)
+		}
+	}
+	if age, ok := s["age"].(float64); !ok || age < 0 {
+		t.Errorf("/sessions: age %v", s["age"])
+	}
+	if err := held.Exec(ctx, "commit").Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, body = httpGet(t, base+"/sessions")
+	if !strings.Contains(body, `"state":"idle"`) {
+		t.Errorf("/sessions after commit: %s", body)
+	}
+	code, body = httpGet(t, base+"/metrics")
+	for _, want := range []string{
+		"# TYPE dsqlenv_proxy_sessions_open gauge\n",
+		`dsqlenv_proxy_sessions_open{profile="p"} 1` + "\n",
+		`dsqlenv_proxy_sessions_open{profile="nocreds"} 0` + "\n",
+		`dsqlenv_proxy_refusals_total{profile="p",sqlstate="53300"} 1` + "\n",
+		`dsqlenv_proxy_mint_failures_total{profile="nocreds"} 1` + "\n",
+		`dsqlenv_proxy_mint_failures_total{profile="p"} 0` + "\n",
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q: %d\n%s", want, code, body)
+		}
+	}
+	held.Close(ctx)
+	// The session's slot is given back when its handler ends: ready again.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, body = httpGet(t, base+"/readiness"); !strings.Contains(body, "profile p:") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readiness still at the session limit 60 s after the session ended: %q", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, err := connect("p", "third") // the double's second and last new connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, body = httpGet(t, base+"/metrics"); strings.Contains(body, `dsqlenv_proxy_sessions_open{profile="p"} 0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session is still open 60 s after it ended:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := connect("p", "fourth"); !errors.As(err, &pe) || pe.Code != "53400" {
+		t.Errorf("past the double's burst: %v, want 53400", err)
+	}
+	_, body = httpGet(t, base+"/metrics")
+	for _, want := range []string{
+		`dsqlenv_proxy_sessions_total{profile="p"} 3` + "\n", // two served, the 53400 refusal's
+		`dsqlenv_proxy_refusals_total{profile="p",sqlstate="53400"} 1` + "\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	bytes := regexp.MustCompile(`dsqlenv_proxy_bytes_total\{profile="p",direction="client_to_server"\} (\d+)\n`).FindStringSubmatch(body)
+	if bytes == nil || bytes[1] == "0" {
+		t.Errorf("/metrics: no bytes from the sessions that ended:\n%s", body)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// TestProxyLogsJSON: with --log-format json every line on stderr is a JSON object: the
+// start-up lines, a session with the text line's fields (bytes as numbers), and connections
+// that ended before a login: a cancel request and a malformed startup packet.
+func TestProxyLogsJSON(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	runtimeDir := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
+	if r := runBin(t, env, "proxy", "--log-format", "yaml", "p"); r.code != 2 || !strings.Contains(r.stderr, "--log-format yaml: give text or json") {
+		t.Errorf("--log-format yaml: %+v", r)
+	}
+	p := startProxy(t, env, 1, "--log-format", "json", "p")
+	sock := filepath.Join(runtimeDir, "dsqlenv", "p")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := pgconn.Connect(ctx, "host="+sock+" user=admin dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "select 1").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	// Before any login: a cancel request for a key the proxy never gave, and a startup packet
+	// too short to be one.
+	for _, packet := range [][]byte{
+		{0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 42, 1, 2, 3, 4},
+		{0, 0, 0, 4},
+	} {
+		conn, err := net.Dial("unix", filepath.Join(sock, ".s.PGSQL.5432"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(60 * time.Second))
+		conn.Write(packet)
+		io.Copy(io.Discard, conn)
+		conn.Close()
+	}
+	want := map[string]bool{"session": false, "cancel request ignored: no session has that key": false, "refused: invalid length of startup packet": false}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var lines []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(p.log()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil || m["time"] == nil || m["level"] != "INFO" {
+				t.Fatalf("a line that is not a JSON log object: %q (%v)", l, err)
+			}
+			lines = append(lines, m)
+		}
+		for _, m := range lines {
+			switch end, _ := m["end"].(string); {
+			case strings.HasPrefix(fmt.Sprint(m["msg"]), `proxy p: psql "host=`+sock):
+			case m["msg"] == "session" && end == "client closed":
+				in, _ := m["bytes_in"].(float64)
+				if m["profile"] != "p" || m["user"] != "admin" || m["database"] != "postgres" || m["client"] != "unix" || in <= 0 || m["duration"] == nil {
+					t.Errorf("the session's fields: %v", m)
+				}
+				want["session"] = true
+			case m["msg"] == "session" && m["profile"] == "p" && m["client"] == "unix":
+				want[end] = true
+			}
+		}
+		if want["session"] && want["cancel request ignored: no session has that key"] && want["refused: invalid length of startup packet"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lines missing (%v) 60 s on:\n%s", want, p.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// readTermination reads what the proxy sent a client after the hand-over, once the proxy is
+// gone, and says whether it was a FATAL 57P01 before the end.
+func readTermination(t *testing.T, c *pgconn.PgConn) bool {
+	t.Helper()
+	conn := c.Conn()
+	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	data, _ := io.ReadAll(conn)
+	return len(data) > 0 && data[0] == 'E' && strings.Contains(string(data), "C57P01\x00")
+}
+
+// TestProxyDrainEndsIdleSessionsAndSaysSo: SIGHUP drains as SIGTERM does; when --drain runs
+// out, a session idle and one idle in a transaction are each told 57P01 before the proxy
+// closes them, and the stop line counts them. The global --timeout bounds a credential_process
+// that hangs, and --debug explains each mint without showing a token.
+func TestProxyDrainEndsIdleSessionsAndSaysSo(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	d, env, runtimeDir := doubleWithProfiles(t, testkit.DSQLOptions{}, "[profile hangs]\ncredential_process = sleep 300\n",
+		"  p:\n    endpoint: localhost\n  slow:\n    endpoint: localhost\n    aws_profile: hangs\n")
+	p := startProxy(t, env, 2, "--debug", "--timeout", "3s", "--drain", "1s", "p", "slow")
+	sock := func(profile string) string { return filepath.Join(runtimeDir, "dsqlenv", profile) }
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+
+	// The proxy's own mint budget is 60 s: the client hears of --timeout's 3 s instead.
+	_, err := pgconn.Connect(ctx, "host="+sock("slow")+" user=admin dbname=postgres")
+	if err == nil || !strings.Contains(err.Error(), "within 3s") {
+		t.Errorf("a credential_process that hangs, with --timeout 3s: %v", err)
+	}
+	idle, err := pgconn.Connect(ctx, "host="+sock("p")+" user=admin dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx, err := pgconn.Connect(ctx, "host="+sock("p")+" user=admin dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inTx.Exec(ctx, "begin").Close(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.stop(t, syscall.SIGHUP); code != 0 {
+		t.Errorf("exit %d after SIGHUP:\n%s", code, p.log())
+	}
+	for name, c := range map[string]*pgconn.PgConn{"idle": idle, "in a transaction": inTx} {
+		if !readTermination(t, c) {
+			t.Errorf("the session %s was not told 57P01 before the proxy closed it", name)
+		}
+	}
+	log := p.log()
+	for _, want := range []string{
+		"proxy: SIGHUP: waiting up to 1s",
+		"proxy: stopped; 2 sessions were cut",
+		"debug: proxy p: token for admin minted in",
+		"debug: proxy slow: no token for admin after",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, tk := range d.Stats().Tokens {
+		if _, sig, _ := strings.Cut(tk, "X-Amz-Signature="); sig == "" || strings.Contains(log, sig) {
+			t.Fatalf("a token's signature (%q) is in the proxy's log", sig)
+		}
+	}
+}
+
+// TestPassedSocketsGoToTheirProfiles: one profile takes every socket systemd passes, whatever
+// their names; several take theirs by FileDescriptorName, and a socket named for no profile,
+// or a profile left without one, is an error naming the fix.
+func TestPassedSocketsGoToTheirProfiles(t *testing.T) {
+	var lns []net.Listener
+	for range 3 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		lns = append(lns, ln)
+	}
+	got, err := listenersByProfile(lns, []string{"dsqlenv.socket", "", "x"}, []string{"p"})
+	if err != nil || len(got["p"]) != 3 {
+		t.Errorf("one profile: %v %v", got, err)
+	}
+	got, err = listenersByProfile(lns, []string{"p", "q", "p"}, []string{"p", "q"})
+	if err != nil || len(got["p"]) != 2 || got["q"][0] != lns[1] {
+		t.Errorf("by name: %v %v", got, err)
+	}
+	if _, err := listenersByProfile(lns, []string{"p", "q", "r"}, []string{"p", "q"}); err == nil || !strings.Contains(err.Error(), `named "r", which is not a profile served here (p, q): with several profiles, give each socket FileDescriptorName=PROFILE`) {
+		t.Errorf("a socket for no profile: %v", err)
+	}
+	if _, err := listenersByProfile(lns, []string{"p", "p", "p"}, []string{"p", "q"}); err == nil || !strings.Contains(err.Error(), "no socket for profile q: give one FileDescriptorName=q") {
+		t.Errorf("a profile without a socket: %v", err)
+	}
+}

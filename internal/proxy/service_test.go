@@ -1,0 +1,68 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// TestTxWatchFollowsTheFraming: the state a session shows follows the server's messages
+// however the bytes are cut into writes, and a drain tells a client 57P01 only between
+// messages, after a ReadyForQuery.
+func TestTxWatchFollowsTheFraming(t *testing.T) {
+	server, client := net.Pipe()
+	defer server.Close()
+	got := make(chan []byte)
+	go func() { b, _ := io.ReadAll(client); got <- b }()
+	w := &txWatch{}
+	if s := w.state(); s != "login" {
+		t.Fatalf("before the hand-over: %q", s)
+	}
+	w.start(server, 'I')
+	if s := w.state(); s != "idle" {
+		t.Fatalf("after the hand-over: %q", s)
+	}
+	var stream []byte
+	stream, _ = (&pgproto3.CommandComplete{CommandTag: []byte("BEGIN")}).Encode(stream)
+	stream, _ = (&pgproto3.ReadyForQuery{TxStatus: 'T'}).Encode(stream)
+	var sent []byte
+	// One byte at a time, then in two halves: the framing is the same.
+	for i := range stream {
+		w.Write(stream[i : i+1])
+		if want := "active"; i < len(stream)-1 && w.state() != want {
+			t.Fatalf("after %d of %d bytes: %q, want %q", i+1, len(stream), w.state(), want)
+		}
+	}
+	sent = append(sent, stream...)
+	if s := w.state(); s != "idle in transaction" {
+		t.Fatalf("after ReadyForQuery T: %q", s)
+	}
+	half := len(stream) / 2
+	w.Write(stream[:half])
+	w.terminate() // mid-message: nothing may be inserted
+	if _, err := w.Write(stream[half:]); err == nil {
+		t.Error("a write after terminate went through")
+	}
+	sent = append(sent, stream[:half]...)
+	server.Close()
+	if b := <-got; string(b) != string(sent) {
+		t.Errorf("the client got %q, want %q (no error inserted mid-message)", b, sent)
+	}
+
+	// Between messages, after ReadyForQuery: the client is told.
+	server, client = net.Pipe()
+	defer server.Close()
+	go func() { b, _ := io.ReadAll(client); got <- b }()
+	w = &txWatch{}
+	w.start(server, 'I')
+	w.terminate()
+	server.Close()
+	b := <-got
+	msg, err := pgproto3.NewFrontend(bytes.NewReader(b), nil).Receive()
+	if e, ok := msg.(*pgproto3.ErrorResponse); err != nil || !ok || e.Code != "57P01" || e.Severity != "FATAL" {
+		t.Errorf("an idle client got %T %v (%v), want FATAL 57P01", msg, msg, err)
+	}
+}
