@@ -264,12 +264,11 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 	path, locks := filepath.Join(t.TempDir(), "svc"), testLocks(t)
 	var cmds []*exec.Cmd
 	for i := 0; i < 8; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestConcurrentProcessesLoseNothing$")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("PGFILE_CHILD=c%d", i), "PGFILE_PATH="+path, "PGFILE_LOCKS="+locks)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, cmd)
+		cmds = append(cmds, testkit.StartCmd(t, func() *exec.Cmd {
+			cmd := exec.Command(os.Args[0], "-test.run", "^TestConcurrentProcessesLoseNothing$")
+			cmd.Env = append(os.Environ(), fmt.Sprintf("PGFILE_CHILD=c%d", i), "PGFILE_PATH="+path, "PGFILE_LOCKS="+locks)
+			return cmd
+		}))
 	}
 	for _, c := range cmds {
 		if err := c.Wait(); err != nil {

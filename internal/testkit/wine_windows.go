@@ -10,7 +10,11 @@ import (
 // exports wine_get_version; Windows' does not.
 func SkipUnderWine(t testing.TB, why string) {
 	t.Helper()
-	if windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil {
+	if underWine() {
 		t.Skip("not under wine: " + why)
 	}
+}
+
+func underWine() bool {
+	return windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
 }
