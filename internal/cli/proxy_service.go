@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -158,6 +159,23 @@ func (h *proxyHTTP) metrics(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"client_to_server\"} %d\n", promLabel(ep.profile), stats[i].BytesIn)
 		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"server_to_client\"} %d\n", promLabel(ep.profile), stats[i].BytesOut)
 	}
+	const connect = "dsqlenv_proxy_upstream_connect_seconds"
+	fmt.Fprintf(&b, "# HELP %s Time to open an upstream session (TCP, TLS, startup and login; not the token), of those that opened, for clients and warm sessions.\n# TYPE %s histogram\n", connect, connect)
+	for i, ep := range eps {
+		h, profile := stats[i].Connect, promLabel(ep.profile)
+		for j, le := range h.Bounds {
+			fmt.Fprintf(&b, "%s_bucket{profile=%s,le=\"%s\"} %d\n", connect, profile, strconv.FormatFloat(le, 'g', -1, 64), h.Counts[j])
+		}
+		fmt.Fprintf(&b, "%s_bucket{profile=%s,le=\"+Inf\"} %d\n", connect, profile, h.Count)
+		fmt.Fprintf(&b, "%s_sum{profile=%s} %s\n", connect, profile, strconv.FormatFloat(h.Sum, 'g', -1, 64))
+		fmt.Fprintf(&b, "%s_count{profile=%s} %d\n", connect, profile, h.Count)
+	}
+	family("dsqlenv_proxy_warm_sessions", "gauge", "Warm sessions (--warm) open and ready for a client, now.",
+		func(s proxy.Stats) int64 { return int64(s.Warm) })
+	family("dsqlenv_proxy_warm_hits_total", "counter", "Client sessions handed a warm session ready when they came (--warm).",
+		func(s proxy.Stats) int64 { return s.WarmHits })
+	family("dsqlenv_proxy_warm_misses_total", "counter", "Client sessions that waited for an upstream session to open while --warm was on: none was ready.",
+		func(s proxy.Stats) int64 { return s.WarmMisses })
 	io.WriteString(w, b.String())
 }
 

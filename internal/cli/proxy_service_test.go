@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -552,5 +553,162 @@ func TestPassedSocketsGoToTheirProfiles(t *testing.T) {
 	}
 	if _, err := listenersByProfile(lns, []string{"p", "p", "p"}, []string{"p", "q"}); err == nil || !strings.Contains(err.Error(), "no socket for profile q: give one FileDescriptorName=q") {
 		t.Errorf("a profile without a socket: %v", err)
+	}
+}
+
+var (
+	// promSample is a sample line of Prometheus' text format: name, labels, value.
+	promSample = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^{}]*)\})? (\S+)$`)
+	promLabels = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*$`)
+	promType   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$`)
+	promHelp   = regexp.MustCompile(`^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$`)
+)
+
+// parseMetrics holds body to Prometheus' text format
+// (https://prometheus.io/docs/instrumenting/exposition_formats/): every line a HELP, a TYPE
+// or a sample; each sample after its family's TYPE (a histogram's as NAME_bucket with an le
+// label, NAME_sum and NAME_count), its value a number, no series twice. It returns the
+// samples by series as written: `name{label="value",…}`.
+func parseMetrics(t *testing.T, body string) map[string]float64 {
+	t.Helper()
+	types := map[string]string{}
+	out := map[string]float64{}
+	if !strings.HasSuffix(body, "\n") {
+		t.Errorf("/metrics does not end with a line feed")
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		if m := promType.FindStringSubmatch(line); m != nil {
+			if types[m[1]] != "" {
+				t.Errorf("/metrics: a second TYPE for %s", m[1])
+			}
+			types[m[1]] = m[2]
+			continue
+		}
+		if promHelp.MatchString(line) {
+			continue
+		}
+		m := promSample.FindStringSubmatch(line)
+		if m == nil || (m[2] != "" && !promLabels.MatchString(m[2])) {
+			t.Errorf("/metrics: a malformed line: %q", line)
+			continue
+		}
+		family := m[1]
+		if types[family] == "" {
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if f, ok := strings.CutSuffix(m[1], suffix); ok && types[f] == "histogram" {
+					family = f
+					if suffix == "_bucket" && !strings.Contains(m[2], `le="`) {
+						t.Errorf("/metrics: a bucket without le: %q", line)
+					}
+				}
+			}
+		}
+		if types[family] == "" || types[family] == "histogram" && family == m[1] {
+			t.Errorf("/metrics: a sample with no TYPE before it: %q", line)
+		}
+		v, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			t.Errorf("/metrics: the value of %q is not a number", line)
+		}
+		series := m[1] + "{" + m[2] + "}"
+		if _, dup := out[series]; dup {
+			t.Errorf("/metrics: %s twice", series)
+		}
+		out[series] = v
+	}
+	return out
+}
+
+// TestProxyMetricsConnectLatencyAndWarm: after sessions through the DSQL double with
+// --warm 1, /metrics is well-formed Prometheus text; its connect-latency histogram counts
+// every session the double accepted (clients' and warm ones), in cumulative buckets from
+// 1 ms to 10 s; the client that came first waited for its session (a warm miss) and the next
+// was handed a ready one (a hit).
+func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	d, cfg := dsqlBehindProxy(t)
+	runtimeDir := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
+	// --warm-age 30m: no warm session is replaced while the test runs.
+	p := startProxy(t, env, 2, "--http", "127.0.0.1:0", "--warm", "1", "--warm-age", "30m", "p")
+	base := httpLine.FindStringSubmatch(p.log())[1]
+	scrape := func() map[string]float64 {
+		t.Helper()
+		code, body := httpGet(t, base+"/metrics")
+		if code != 200 {
+			t.Fatalf("/metrics: %d %q", code, body)
+		}
+		return parseMetrics(t, body)
+	}
+	// waitWarm waits for the warm session to be ready.
+	waitWarm := func() map[string]float64 {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			m := scrape()
+			if m[`dsqlenv_proxy_warm_sessions{profile="p"}`] == 1 {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no warm session ready 60 s on: %v\n%s", m, p.log())
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	session := func() {
+		t.Helper()
+		c, err := pgconn.Connect(ctx, "host="+filepath.Join(runtimeDir, "dsqlenv", "p")+" user=admin dbname=postgres application_name=metrics")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, p.log())
+		}
+		if _, err := c.Exec(ctx, "select 1").ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+		c.Close(ctx)
+	}
+	if m := scrape(); m[`dsqlenv_proxy_upstream_connect_seconds_count{profile="p"}`] != 0 || m[`dsqlenv_proxy_warm_misses_total{profile="p"}`] != 0 {
+		t.Errorf("/metrics before any session: %v", m)
+	}
+	session() // opens its own and one ahead; it waits for the first to land
+	waitWarm()
+	session() // handed the one ahead; its arrival opens the next
+	m := waitWarm()
+
+	accepted := d.Stats().Accepted
+	if accepted != 3 {
+		t.Errorf("the double accepted %d sessions, want 3 (the first client's and two warm)", accepted)
+	}
+	const h = "dsqlenv_proxy_upstream_connect_seconds"
+	if got := m[h+`_count{profile="p"}`]; got != float64(accepted) {
+		t.Errorf("%s_count is %v, want the %d sessions the double accepted", h, got, accepted)
+	}
+	if got := m[h+`_sum{profile="p"}`]; got <= 0 {
+		t.Errorf("%s_sum is %v", h, got)
+	}
+	var last float64
+	for _, le := range []string{"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"} {
+		series := h + `_bucket{profile="p",le="` + le + `"}`
+		got, ok := m[series]
+		if !ok || got < last {
+			t.Errorf("%s: %v (present %v), below the bucket before it (%v)", series, got, ok, last)
+		}
+		last = got
+	}
+	if last != float64(accepted) {
+		t.Errorf("the +Inf bucket holds %v, want %d", last, accepted)
+	}
+	for series, want := range map[string]float64{
+		`dsqlenv_proxy_sessions_total{profile="p"}`:      2,
+		`dsqlenv_proxy_warm_hits_total{profile="p"}`:     1,
+		`dsqlenv_proxy_warm_misses_total{profile="p"}`:   1,
+		`dsqlenv_proxy_warm_sessions{profile="p"}`:       1,
+		`dsqlenv_proxy_mint_failures_total{profile="p"}`: 0,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("%s is %v (present %v), want %v", series, got, ok, want)
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }

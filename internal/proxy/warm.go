@@ -79,18 +79,31 @@ func warmKey(user, database string, params map[string]string) string {
 // being opened that no other client waits for, the client waits for it: it is further along
 // than a connection the client would start now. The session keeps the slot of
 // Config.MaxSessions it holds: the caller gives it back when the client's session ends. Warm
-// sessions found too old or ended by the server are closed on the way.
+// sessions found too old or ended by the server are closed on the way. A client handed a
+// session ready when it came counts as a warm hit, any other as a miss.
 func (p *warmPool) take(user, database string, params map[string]string) *upstreamConn {
 	if p == nil {
 		return nil
 	}
+	up, ready := p.takeOne(user, database, params)
+	if ready {
+		p.s.counters.warmHits.Add(1)
+	} else {
+		p.s.counters.warmMisses.Add(1)
+	}
+	return up
+}
+
+// takeOne is take; ready says the session was ready when the client came (a hit), rather
+// than opened while it waited.
+func (p *warmPool) takeOne(user, database string, params map[string]string) (up *upstreamConn, ready bool) {
 	key := warmKey(user, database, params)
 	for {
 		p.mu.Lock()
 		g := p.groups[key]
 		if p.stopped || g == nil {
 			p.mu.Unlock()
-			return nil
+			return nil, false
 		}
 		g.used = p.s.now()
 		if len(g.idle) == 0 {
@@ -101,14 +114,14 @@ func (p *warmPool) take(user, database string, params map[string]string) *upstre
 			}
 			if g.opening <= len(g.waiters) {
 				p.mu.Unlock()
-				return nil
+				return nil, false
 			}
 			// open hands the next session it opens for g to the first waiter, or nil when
 			// the open failed.
 			ch := make(chan *upstreamConn, 1)
 			g.waiters = append(g.waiters, ch)
 			p.mu.Unlock()
-			return <-ch
+			return <-ch, false
 		}
 		w := g.idle[0]
 		g.idle = g.idle[1:]
@@ -117,7 +130,7 @@ func (p *warmPool) take(user, database string, params map[string]string) *upstre
 			p.close(g, w, why)
 			continue
 		}
-		return w.up
+		return w.up, true
 	}
 }
 
