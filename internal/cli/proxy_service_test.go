@@ -640,16 +640,17 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 		}
 		return parseMetrics(t, body)
 	}
-	// waitWarm waits for the warm session to be ready.
+	// waitWarm waits for the warm session to be ready and the client's session to end: the
+	// warm one is not a client's session.
 	waitWarm := func() map[string]float64 {
 		t.Helper()
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			m := scrape()
-			if m[`dsqlenv_proxy_warm_sessions{profile="p"}`] == 1 {
+			if m[`dsqlenv_proxy_warm_sessions{profile="p"}`] == 1 && m[`dsqlenv_proxy_sessions_open{profile="p"}`] == 0 {
 				return m
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("no warm session ready 60 s on: %v\n%s", m, p.log())
+				t.Fatalf("60 s on, not one warm session ready and no client session open: %v\n%s", m, p.log())
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,6 +47,10 @@ type warmPool struct {
 	s   *Server
 	n   int
 	age time.Duration
+
+	// held counts the slots of Config.MaxSessions that warm sessions hold (open, or being
+	// opened) and no client has taken yet: Server.Sessions leaves them out.
+	held atomic.Int64
 
 	mu      sync.Mutex
 	stopped bool
@@ -130,6 +135,7 @@ func (p *warmPool) takeOne(user, database string, params map[string]string) (up 
 			p.close(g, w, why)
 			continue
 		}
+		p.held.Add(-1) // the client's now
 		return w.up, true
 	}
 }
@@ -179,9 +185,7 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 // fillLocked opens sessions for g until it has p.n+more ready or opening, and at least more.
 func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
 	for i := 0; i < more || len(g.idle)+g.opening < p.n+more; i++ {
-		n := p.s.sessions.Add(1)
-		if max := p.s.cfg.MaxSessions; max > 0 && n > int64(max) {
-			p.s.sessions.Add(-1)
+		if !p.acquire() {
 			return
 		}
 		g.opening++
@@ -202,12 +206,13 @@ func (p *warmPool) open(key string, g *warmGroup) {
 		g.waiters = g.waiters[1:]
 		p.mu.Unlock()
 		if pe != nil {
-			p.s.sessions.Add(-1)
+			p.release()
 			p.log(g, "not opened: "+pe.Message)
 			ch <- nil // the client opens its own
 			return
 		}
 		p.log(g, "opened for a waiting client")
+		p.held.Add(-1) // the client's now
 		ch <- up
 		return
 	}
@@ -227,7 +232,7 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	p.mu.Unlock()
 	switch {
 	case pe != nil:
-		p.s.sessions.Add(-1)
+		p.release()
 		p.log(g, "not opened: "+pe.Message)
 	case why != "":
 		p.close(g, &warmSession{up: up}, why)
@@ -243,8 +248,35 @@ func (p *warmPool) close(g *warmGroup, w *warmSession, why string) {
 	w.up.conn.Write([]byte{'X', 0, 0, 0, 4})
 	w.up.conn.Close()
 	p.s.untrack(w.up.raw)
-	p.s.sessions.Add(-1)
+	p.release()
 	p.log(g, "closed: "+why)
+}
+
+// acquire takes a slot of Config.MaxSessions for a warm session, when the limit leaves one.
+func (p *warmPool) acquire() bool {
+	// held moves first here and last in release: for a moment Sessions may count one client
+	// too few, never one too many.
+	p.held.Add(1)
+	n := p.s.sessions.Add(1)
+	if max := p.s.cfg.MaxSessions; max > 0 && n > int64(max) {
+		p.release()
+		return false
+	}
+	return true
+}
+
+// release gives back the slot of a warm session that no client took.
+func (p *warmPool) release() {
+	p.s.sessions.Add(-1)
+	p.held.Add(-1)
+}
+
+// slots returns the slots of Config.MaxSessions held by warm sessions no client has.
+func (p *warmPool) slots() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.held.Load()
 }
 
 func (p *warmPool) log(g *warmGroup, what string) {
