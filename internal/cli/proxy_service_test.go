@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/dsqlenv/dsqlenv/internal/proxy"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
@@ -630,7 +632,7 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 	runtimeDir := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
 	// --warm-age 30m: no warm session is replaced while the test runs.
-	p := startProxy(t, env, 2, "--http", "127.0.0.1:0", "--warm", "1", "--warm-age", "30m", "p")
+	p := startProxy(t, env, 2, "--http", "127.0.0.1:0", "--warm", "1", "--warm-age", "30m", "--max-sessions", "2", "p")
 	base := httpLine.FindStringSubmatch(p.log())[1]
 	scrape := func() map[string]float64 {
 		t.Helper()
@@ -640,23 +642,23 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 		}
 		return parseMetrics(t, body)
 	}
-	// waitWarm waits for the warm session to be ready and the client's session to end: the
-	// warm one is not a client's session.
-	waitWarm := func() map[string]float64 {
+	// waitWarm waits for the warm session to be ready and open client sessions: the warm
+	// one is not a client's session.
+	waitWarm := func(open float64) map[string]float64 {
 		t.Helper()
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			m := scrape()
-			if m[`dsqlenv_proxy_warm_sessions{profile="p"}`] == 1 && m[`dsqlenv_proxy_sessions_open{profile="p"}`] == 0 {
+			if m[`dsqlenv_proxy_warm_sessions{profile="p"}`] == 1 && m[`dsqlenv_proxy_sessions_open{profile="p"}`] == open {
 				return m
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("60 s on, not one warm session ready and no client session open: %v\n%s", m, p.log())
+				t.Fatalf("60 s on, not one warm session ready and %v client sessions open: %v\n%s", open, m, p.log())
 			}
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	session := func() {
+	session := func() *pgconn.PgConn {
 		t.Helper()
 		c, err := pgconn.Connect(ctx, "host="+filepath.Join(runtimeDir, "dsqlenv", "p")+" user=admin dbname=postgres application_name=metrics")
 		if err != nil {
@@ -665,15 +667,22 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 		if _, err := c.Exec(ctx, "select 1").ReadAll(); err != nil {
 			t.Fatal(err)
 		}
-		c.Close(ctx)
+		return c
 	}
 	if m := scrape(); m[`dsqlenv_proxy_upstream_connect_seconds_count{profile="p"}`] != 0 || m[`dsqlenv_proxy_warm_misses_total{profile="p"}`] != 0 {
 		t.Errorf("/metrics before any session: %v", m)
 	}
-	session() // opens its own and one ahead; it waits for the first to land
-	waitWarm()
-	session() // handed the one ahead; its arrival opens the next
-	m := waitWarm()
+	session().Close(ctx) // opens its own and one ahead; it waits for the first to land
+	waitWarm(0)
+	b := session() // handed the one ahead; its arrival opens the next
+	// B and the next warm session hold both slots of --max-sessions 2, but the warm one
+	// yields its slot to a client: ready.
+	waitWarm(1)
+	if code, body := httpGet(t, base+"/readiness"); code != 200 {
+		t.Errorf("/readiness with one client and one warm session at --max-sessions 2: %d %q", code, body)
+	}
+	b.Close(ctx)
+	m := waitWarm(0)
 
 	accepted := d.Stats().Accepted
 	if accepted != 3 {
@@ -712,4 +721,74 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
 	}
+}
+
+// TestReadinessKeepsItsAnswersAWhile: /readiness mints (which may call STS or SSO) and dials
+// the cluster at most once in 10 s, on the proxy's clock, and mints again sooner when the
+// credentials expire sooner; a failed mint is kept as long, so a broken credential chain is not
+// run on every probe either. It fails when a profile cannot mint, when its cluster does not take
+// a connection (a port nothing listens on), and at --max-sessions.
+func TestReadinessKeepsItsAnswersAWhile(t *testing.T) {
+	cluster, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	srv, err := proxy.New(proxy.Config{Profile: "p", Upstream: proxy.Upstream{Addr: cluster.Addr().String()},
+		Mint: func(context.Context, string) (string, error) { return "", errors.New("not used") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var (
+		mints   int
+		expires = now.Add(time.Hour)
+		mintErr error
+	)
+	h := &proxyHTTP{o: proxyOptions{maxSessions: 1}, eps: []*endpoint{{profile: "p", server: srv}}}
+	h.probes = []*readiness{{now: func() time.Time { return now }, timeout: time.Minute, reach: srv.Reachable,
+		mint: func(context.Context) (time.Time, error) { mints++; return expires, mintErr }}}
+	h.started.Store(true)
+	probe := func(wantMints int, wantCode int, wantBody string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.readiness(rec, httptest.NewRequest("GET", "/readiness", nil))
+		if rec.Code != wantCode || !strings.Contains(rec.Body.String(), wantBody) || mints != wantMints {
+			t.Errorf("at %s: %d %q after %d mints; want %d %q after %d", now.Format(time.TimeOnly), rec.Code, rec.Body, mints, wantCode, wantBody, wantMints)
+		}
+	}
+	probe(1, 200, "ok")
+	probe(1, 200, "ok")
+	now = now.Add(readyFor - time.Second)
+	probe(1, 200, "ok")
+	now = now.Add(time.Second)
+	probe(2, 200, "ok")
+
+	// Credentials that expire in 3 s: the answer is kept 3 s.
+	now = now.Add(readyFor)
+	expires = now.Add(3 * time.Second)
+	probe(3, 200, "ok")
+	now = now.Add(3 * time.Second)
+	probe(4, 200, "ok")
+
+	// A chain that fails: told, and kept as long as a good answer.
+	mintErr = errors.New("dsqlenv: profile p: the SSO session has expired: run aws sso login")
+	now = now.Add(readyFor)
+	probe(5, 503, "profile p cannot mint a token: profile p: the SSO session has expired: run aws sso login")
+	probe(5, 503, "the SSO session has expired")
+	mintErr = nil
+	now = now.Add(readyFor)
+	probe(6, 200, "ok")
+
+	// The cluster goes away: kept as reachable until the answer is 10 s old.
+	cluster.Close()
+	probe(6, 200, "ok")
+	now = now.Add(readyFor)
+	probe(7, 503, "profile p cannot reach its cluster: cannot connect to "+cluster.Addr().String())
+
+	// At the limit (here 0 of 0; a real session at --max-sessions is in
+	// TestProxyHTTPHealthMetricsAndSessions).
+	h.o.maxSessions = 0
+	probe(7, 503, "profile p: 0 sessions, the --max-sessions limit")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -183,6 +184,16 @@ func (s *Server) Check(ctx context.Context, user string) error {
 	buf, _ := (&pgproto3.Terminate{}).Encode(nil)
 	up.conn.Write(buf)
 	return up.conn.Close()
+}
+
+// Reachable dials the cluster's address and hangs up: TCP only, with no TLS and no login, so
+// no token is sent and no session is opened. Its error names the address.
+func (s *Server) Reachable(ctx context.Context) error {
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.cfg.Upstream.Addr)
+	if err != nil {
+		return fmt.Errorf("dsqlenv proxy: cannot connect to %s: %v", s.cfg.Upstream.Addr, err)
+	}
+	return c.Close()
 }
 
 // Drain stops accepting and waits for sessions to end until ctx is done. Then it tells each
