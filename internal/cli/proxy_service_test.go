@@ -718,6 +718,24 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 			t.Errorf("%s is %v (present %v), want %v", series, got, ok, want)
 		}
 	}
+	// The README's table names every metric served.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for series := range m {
+		name, _, _ := strings.Cut(series, "{")
+		if strings.HasPrefix(name, h) {
+			name = h
+		}
+		names[name] = true
+	}
+	for name := range names {
+		if !strings.Contains(string(readme), "| `"+name) {
+			t.Errorf("the README's table of metrics lacks %s", name)
+		}
+	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
 	}
