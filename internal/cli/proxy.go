@@ -93,8 +93,9 @@ the drain (NOTIFY_SOCKET); with socket activation (LISTEN_FDS), the sockets syst
 passes are served instead of the proxy's own (the README has both unit files).
 
 --http 127.0.0.1:PORT serves, without authentication (so on loopback only): /startup,
-/liveness, /readiness (503 while starting or draining, when a profile cannot mint a token
-or has --max-sessions sessions), /metrics in Prometheus' text format, and /sessions, the
+/liveness, /readiness (503 while starting or draining, when a profile cannot mint a token,
+cannot reach its cluster or has --max-sessions client sessions; each check's answer is kept
+10 s), /metrics in Prometheus' text format, and /sessions, the
 open sessions as JSON (profile, user, database, application_name, client, age in
 seconds, state).
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,7 +41,8 @@ func (r *run) checkEndpoints(ctx context.Context, o proxyOptions, eps []*endpoin
 type proxyHTTP struct {
 	r       *run
 	o       proxyOptions
-	eps     []*endpoint // set before started
+	eps     []*endpoint  // set before started
+	probes  []*readiness // one per endpoint, set before started
 	started atomic.Bool
 	drain   atomic.Bool
 	srv     *http.Server
@@ -67,10 +70,20 @@ func (r *run) startHTTP(o proxyOptions) (*proxyHTTP, error) {
 
 // ready marks the start done: every endpoint listens.
 func (h *proxyHTTP) ready(eps []*endpoint) {
-	if h != nil {
-		h.eps = eps
-		h.started.Store(true)
+	if h == nil {
+		return
 	}
+	h.eps = eps
+	for _, ep := range eps {
+		h.probes = append(h.probes, &readiness{now: h.r.Now, timeout: h.o.timeout, reach: ep.server.Reachable,
+			mint: func(ctx context.Context) (time.Time, error) {
+				if _, err := ep.signer.Mint(ctx, ep.user); err != nil {
+					return time.Time{}, err
+				}
+				return ep.signer.Origin().Expires, nil
+			}})
+	}
+	h.started.Store(true)
 }
 
 func (h *proxyHTTP) draining() {
@@ -93,9 +106,10 @@ func (h *proxyHTTP) startup(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// readiness fails while the proxy starts or drains, when a profile cannot mint a token (the
-// credentials have expired, say), and when a profile has --max-sessions sessions.
-func (h *proxyHTTP) readiness(w http.ResponseWriter, req *http.Request) {
+// readiness fails while the proxy starts or drains, when a profile has --max-sessions client
+// sessions, cannot mint a token (the credentials have expired, say) or cannot reach its
+// cluster.
+func (h *proxyHTTP) readiness(w http.ResponseWriter, _ *http.Request) {
 	var why []string
 	switch {
 	case !h.started.Load():
@@ -103,15 +117,16 @@ func (h *proxyHTTP) readiness(w http.ResponseWriter, req *http.Request) {
 	case h.drain.Load():
 		why = append(why, "draining: the proxy is stopping")
 	default:
-		for _, ep := range h.eps {
+		for i, ep := range h.eps {
 			if n := ep.server.Sessions(); n >= h.o.maxSessions {
 				why = append(why, fmt.Sprintf("profile %s: %d sessions, the --max-sessions limit", ep.profile, n))
 			}
-			ctx, cancel := context.WithTimeout(req.Context(), h.o.timeout)
-			_, err := ep.signer.Mint(ctx, ep.user)
-			cancel()
-			if err != nil {
-				why = append(why, fmt.Sprintf("profile %s cannot mint a token: %s", ep.profile, strings.TrimPrefix(err.Error(), "dsqlenv: ")))
+			mintErr, reachErr := h.probes[i].check()
+			if mintErr != nil {
+				why = append(why, fmt.Sprintf("profile %s cannot mint a token: %s", ep.profile, strings.TrimPrefix(mintErr.Error(), "dsqlenv: ")))
+			}
+			if reachErr != nil {
+				why = append(why, fmt.Sprintf("profile %s cannot reach its cluster: %s", ep.profile, strings.TrimPrefix(reachErr.Error(), "dsqlenv proxy: ")))
 			}
 		}
 	}
@@ -120,6 +135,55 @@ func (h *proxyHTTP) readiness(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	io.WriteString(w, "ok\n")
+}
+
+// How long /readiness keeps a profile's answers to the checks that cost a call outside the
+// proxy, and how long it waits for the cluster to take a TCP connection. A supervisor probes
+// every few seconds (Kubernetes' periodSeconds defaults to 10, and people set 1): kept 10 s,
+// the answers cost the credential chain (STS, SSO, a credential_process) and the cluster one
+// call in ten seconds whatever the rate.
+const (
+	readyFor     = 10 * time.Second
+	reachTimeout = 5 * time.Second
+)
+
+// readiness is one profile's answers to whether it can mint a token and whether its cluster
+// takes a TCP connection, each kept readyFor, and a mint's no longer than the credentials it
+// used (then the next probe finds out whether they renew).
+type readiness struct {
+	now     func() time.Time
+	timeout time.Duration                            // the mint's: --timeout
+	mint    func(context.Context) (time.Time, error) // and when the credentials expire: zero for never
+	reach   func(context.Context) error
+
+	mu                    sync.Mutex // held through the checks: probes at once share their answers
+	mintErr, reachErr     error
+	mintUntil, reachUntil time.Time
+}
+
+// check returns the answers, checking again those that are older than they may be.
+func (p *readiness) check() (mintErr, reachErr error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.now().Before(p.mintUntil) {
+		// Not the probe's context: an answer cut short by a supervisor that stopped waiting
+		// would be kept as if the profile had failed.
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		expires, err := p.mint(ctx)
+		cancel()
+		now := p.now()
+		p.mintErr, p.mintUntil = err, now.Add(readyFor)
+		if err == nil && expires.After(now) && expires.Before(p.mintUntil) {
+			p.mintUntil = expires
+		}
+	}
+	if !p.now().Before(p.reachUntil) {
+		ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
+		p.reachErr = p.reach(ctx)
+		cancel()
+		p.reachUntil = p.now().Add(readyFor)
+	}
+	return p.mintErr, p.reachErr
 }
 
 // metrics writes Prometheus' text exposition format by hand: a client library would cost
@@ -158,6 +222,23 @@ func (h *proxyHTTP) metrics(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"client_to_server\"} %d\n", promLabel(ep.profile), stats[i].BytesIn)
 		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"server_to_client\"} %d\n", promLabel(ep.profile), stats[i].BytesOut)
 	}
+	const connect = "dsqlenv_proxy_upstream_connect_seconds"
+	fmt.Fprintf(&b, "# HELP %s Time to open an upstream session (TCP, TLS, startup and login; not the token), of those that opened, for clients and warm sessions.\n# TYPE %s histogram\n", connect, connect)
+	for i, ep := range eps {
+		h, profile := stats[i].Connect, promLabel(ep.profile)
+		for j, le := range h.Bounds {
+			fmt.Fprintf(&b, "%s_bucket{profile=%s,le=\"%s\"} %d\n", connect, profile, strconv.FormatFloat(le, 'g', -1, 64), h.Counts[j])
+		}
+		fmt.Fprintf(&b, "%s_bucket{profile=%s,le=\"+Inf\"} %d\n", connect, profile, h.Count)
+		fmt.Fprintf(&b, "%s_sum{profile=%s} %s\n", connect, profile, strconv.FormatFloat(h.Sum, 'g', -1, 64))
+		fmt.Fprintf(&b, "%s_count{profile=%s} %d\n", connect, profile, h.Count)
+	}
+	family("dsqlenv_proxy_warm_sessions", "gauge", "Warm sessions (--warm) open and ready for a client, now.",
+		func(s proxy.Stats) int64 { return int64(s.Warm) })
+	family("dsqlenv_proxy_warm_hits_total", "counter", "Client sessions handed a warm session ready when they came (--warm).",
+		func(s proxy.Stats) int64 { return s.WarmHits })
+	family("dsqlenv_proxy_warm_misses_total", "counter", "Client sessions that waited for an upstream session to open while --warm was on: none was ready.",
+		func(s proxy.Stats) int64 { return s.WarmMisses })
 	io.WriteString(w, b.String())
 }
 

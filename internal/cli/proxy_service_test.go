@@ -10,11 +10,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/dsqlenv/dsqlenv/internal/proxy"
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
@@ -553,4 +556,257 @@ func TestPassedSocketsGoToTheirProfiles(t *testing.T) {
 	if _, err := listenersByProfile(lns, []string{"p", "p", "p"}, []string{"p", "q"}); err == nil || !strings.Contains(err.Error(), "no socket for profile q: give one FileDescriptorName=q") {
 		t.Errorf("a profile without a socket: %v", err)
 	}
+}
+
+var (
+	// promSample is a sample line of Prometheus' text format: name, labels, value.
+	promSample = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^{}]*)\})? (\S+)$`)
+	promLabels = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*$`)
+	promType   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$`)
+	promHelp   = regexp.MustCompile(`^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$`)
+)
+
+// parseMetrics holds body to Prometheus' text format
+// (https://prometheus.io/docs/instrumenting/exposition_formats/): every line a HELP, a TYPE
+// or a sample; each sample after its family's TYPE (a histogram's as NAME_bucket with an le
+// label, NAME_sum and NAME_count), its value a number, no series twice. It returns the
+// samples by series as written: `name{label="value",…}`.
+func parseMetrics(t *testing.T, body string) map[string]float64 {
+	t.Helper()
+	types := map[string]string{}
+	out := map[string]float64{}
+	if !strings.HasSuffix(body, "\n") {
+		t.Errorf("/metrics does not end with a line feed")
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		if m := promType.FindStringSubmatch(line); m != nil {
+			if types[m[1]] != "" {
+				t.Errorf("/metrics: a second TYPE for %s", m[1])
+			}
+			types[m[1]] = m[2]
+			continue
+		}
+		if promHelp.MatchString(line) {
+			continue
+		}
+		m := promSample.FindStringSubmatch(line)
+		if m == nil || (m[2] != "" && !promLabels.MatchString(m[2])) {
+			t.Errorf("/metrics: a malformed line: %q", line)
+			continue
+		}
+		family := m[1]
+		if types[family] == "" {
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if f, ok := strings.CutSuffix(m[1], suffix); ok && types[f] == "histogram" {
+					family = f
+					if suffix == "_bucket" && !strings.Contains(m[2], `le="`) {
+						t.Errorf("/metrics: a bucket without le: %q", line)
+					}
+				}
+			}
+		}
+		if types[family] == "" || types[family] == "histogram" && family == m[1] {
+			t.Errorf("/metrics: a sample with no TYPE before it: %q", line)
+		}
+		v, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			t.Errorf("/metrics: the value of %q is not a number", line)
+		}
+		series := m[1] + "{" + m[2] + "}"
+		if _, dup := out[series]; dup {
+			t.Errorf("/metrics: %s twice", series)
+		}
+		out[series] = v
+	}
+	return out
+}
+
+// TestProxyMetricsConnectLatencyAndWarm: after sessions through the DSQL double with
+// --warm 1, /metrics is well-formed Prometheus text; its connect-latency histogram counts
+// every session the double accepted (clients' and warm ones), in cumulative buckets from
+// 1 ms to 10 s; the client that came first waited for its session (a warm miss) and the next
+// was handed a ready one (a hit).
+func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	d, cfg := dsqlBehindProxy(t)
+	runtimeDir := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
+	// --warm-age 30m: no warm session is replaced while the test runs.
+	p := startProxy(t, env, 2, "--http", "127.0.0.1:0", "--warm", "1", "--warm-age", "30m", "--max-sessions", "2", "p")
+	base := httpLine.FindStringSubmatch(p.log())[1]
+	scrape := func() map[string]float64 {
+		t.Helper()
+		code, body := httpGet(t, base+"/metrics")
+		if code != 200 {
+			t.Fatalf("/metrics: %d %q", code, body)
+		}
+		return parseMetrics(t, body)
+	}
+	// waitWarm waits for the warm session to be ready and open client sessions: the warm
+	// one is not a client's session.
+	waitWarm := func(open float64) map[string]float64 {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			m := scrape()
+			if m[`dsqlenv_proxy_warm_sessions{profile="p"}`] == 1 && m[`dsqlenv_proxy_sessions_open{profile="p"}`] == open {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("60 s on, not one warm session ready and %v client sessions open: %v\n%s", open, m, p.log())
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	session := func() *pgconn.PgConn {
+		t.Helper()
+		c, err := pgconn.Connect(ctx, "host="+filepath.Join(runtimeDir, "dsqlenv", "p")+" user=admin dbname=postgres application_name=metrics")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, p.log())
+		}
+		if _, err := c.Exec(ctx, "select 1").ReadAll(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if m := scrape(); m[`dsqlenv_proxy_upstream_connect_seconds_count{profile="p"}`] != 0 || m[`dsqlenv_proxy_warm_misses_total{profile="p"}`] != 0 {
+		t.Errorf("/metrics before any session: %v", m)
+	}
+	session().Close(ctx) // opens its own and one ahead; it waits for the first to land
+	waitWarm(0)
+	b := session() // handed the one ahead; its arrival opens the next
+	// B and the next warm session hold both slots of --max-sessions 2, but the warm one
+	// yields its slot to a client: ready.
+	waitWarm(1)
+	if code, body := httpGet(t, base+"/readiness"); code != 200 {
+		t.Errorf("/readiness with one client and one warm session at --max-sessions 2: %d %q", code, body)
+	}
+	b.Close(ctx)
+	m := waitWarm(0)
+
+	accepted := d.Stats().Accepted
+	if accepted != 3 {
+		t.Errorf("the double accepted %d sessions, want 3 (the first client's and two warm)", accepted)
+	}
+	const h = "dsqlenv_proxy_upstream_connect_seconds"
+	if got := m[h+`_count{profile="p"}`]; got != float64(accepted) {
+		t.Errorf("%s_count is %v, want the %d sessions the double accepted", h, got, accepted)
+	}
+	if got := m[h+`_sum{profile="p"}`]; got <= 0 {
+		t.Errorf("%s_sum is %v", h, got)
+	}
+	var last float64
+	for _, le := range []string{"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"} {
+		series := h + `_bucket{profile="p",le="` + le + `"}`
+		got, ok := m[series]
+		if !ok || got < last {
+			t.Errorf("%s: %v (present %v), below the bucket before it (%v)", series, got, ok, last)
+		}
+		last = got
+	}
+	if last != float64(accepted) {
+		t.Errorf("the +Inf bucket holds %v, want %d", last, accepted)
+	}
+	for series, want := range map[string]float64{
+		`dsqlenv_proxy_sessions_total{profile="p"}`:      2,
+		`dsqlenv_proxy_warm_hits_total{profile="p"}`:     1,
+		`dsqlenv_proxy_warm_misses_total{profile="p"}`:   1,
+		`dsqlenv_proxy_warm_sessions{profile="p"}`:       1,
+		`dsqlenv_proxy_mint_failures_total{profile="p"}`: 0,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("%s is %v (present %v), want %v", series, got, ok, want)
+		}
+	}
+	// The README's table names every metric served.
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for series := range m {
+		name, _, _ := strings.Cut(series, "{")
+		if strings.HasPrefix(name, h) {
+			name = h
+		}
+		names[name] = true
+	}
+	for name := range names {
+		if !strings.Contains(string(readme), "| `"+name) {
+			t.Errorf("the README's table of metrics lacks %s", name)
+		}
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// TestReadinessKeepsItsAnswersAWhile: /readiness mints (which may call STS or SSO) and dials
+// the cluster at most once in 10 s, on the proxy's clock, and mints again sooner when the
+// credentials expire sooner; a failed mint is kept as long, so a broken credential chain is not
+// run on every probe either. It fails when a profile cannot mint, when its cluster does not take
+// a connection (a port nothing listens on), and at --max-sessions.
+func TestReadinessKeepsItsAnswersAWhile(t *testing.T) {
+	cluster, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	srv, err := proxy.New(proxy.Config{Profile: "p", Upstream: proxy.Upstream{Addr: cluster.Addr().String()},
+		Mint: func(context.Context, string) (string, error) { return "", errors.New("not used") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var (
+		mints   int
+		expires = now.Add(time.Hour)
+		mintErr error
+	)
+	h := &proxyHTTP{o: proxyOptions{maxSessions: 1}, eps: []*endpoint{{profile: "p", server: srv}}}
+	h.probes = []*readiness{{now: func() time.Time { return now }, timeout: time.Minute, reach: srv.Reachable,
+		mint: func(context.Context) (time.Time, error) { mints++; return expires, mintErr }}}
+	h.started.Store(true)
+	probe := func(wantMints int, wantCode int, wantBody string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.readiness(rec, httptest.NewRequest("GET", "/readiness", nil))
+		if rec.Code != wantCode || !strings.Contains(rec.Body.String(), wantBody) || mints != wantMints {
+			t.Errorf("at %s: %d %q after %d mints; want %d %q after %d", now.Format(time.TimeOnly), rec.Code, rec.Body, mints, wantCode, wantBody, wantMints)
+		}
+	}
+	probe(1, 200, "ok")
+	probe(1, 200, "ok")
+	now = now.Add(readyFor - time.Second)
+	probe(1, 200, "ok")
+	now = now.Add(time.Second)
+	probe(2, 200, "ok")
+
+	// Credentials that expire in 3 s: the answer is kept 3 s.
+	now = now.Add(readyFor)
+	expires = now.Add(3 * time.Second)
+	probe(3, 200, "ok")
+	now = now.Add(3 * time.Second)
+	probe(4, 200, "ok")
+
+	// A chain that fails: told, and kept as long as a good answer.
+	mintErr = errors.New("dsqlenv: profile p: the SSO session has expired: run aws sso login")
+	now = now.Add(readyFor)
+	probe(5, 503, "profile p cannot mint a token: profile p: the SSO session has expired: run aws sso login")
+	probe(5, 503, "the SSO session has expired")
+	mintErr = nil
+	now = now.Add(readyFor)
+	probe(6, 200, "ok")
+
+	// The cluster goes away: kept as reachable until the answer is 10 s old.
+	cluster.Close()
+	probe(6, 200, "ok")
+	now = now.Add(readyFor)
+	probe(7, 503, "profile p cannot reach its cluster: cannot connect to "+cluster.Addr().String())
+
+	// At the limit (here 0 of 0; a real session at --max-sessions is in
+	// TestProxyHTTPHealthMetricsAndSessions).
+	h.o.maxSessions = 0
+	probe(7, 503, "profile p: 0 sessions, the --max-sessions limit")
 }

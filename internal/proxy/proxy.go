@@ -319,9 +319,9 @@ func (s *Server) untrack(c net.Conn) {
 }
 
 // Sessions returns the number of client sessions being served or set up (clients that
-// passed the local check, peer UID or password, and have not ended) and of warm sessions
-// open or being opened. Config.MaxSessions limits this number.
-func (s *Server) Sessions() int { return int(s.sessions.Load()) }
+// passed the local check, peer UID or password, and have not ended). Config.MaxSessions
+// limits this number and the warm sessions together, but a warm one gives its slot to a client.
+func (s *Server) Sessions() int { return int(max(0, s.sessions.Load()-s.warm.slots())) }
 
 // Shutdown stops accepting, waits for sessions to end until ctx is done, then closes the
 // rest (Drain). It returns ctx's error when it had to close sessions.

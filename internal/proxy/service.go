@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -25,11 +26,22 @@ type Stats struct {
 	Refused53400 int64 // the upstream refused: DSQL's connection limits
 	BytesIn      int64 // client→server, of sessions that have ended
 	BytesOut     int64 // server→client, of sessions that have ended
+
+	// Connect is how long the upstream sessions that opened took to open (TCP, TLS, startup
+	// and login; not the token), clients' and warm ones alike.
+	Connect Histogram
+	// With Config.Warm: Warm sessions are ready for a client now; a hit is a client handed
+	// one of them at once, a miss a client that waited for an upstream session to open (its
+	// own, or a warm one still opening).
+	Warm                 int
+	WarmHits, WarmMisses int64
 }
 
 // counters is Stats' live side, in Server.
 type counters struct {
 	total, mintFailures, refused53300, refused53400, bytesIn, bytesOut atomic.Int64
+	warmHits, warmMisses                                               atomic.Int64
+	connect                                                            histogram
 
 	mu   sync.Mutex
 	live map[*session]struct{} // sessions past their startup message
@@ -40,7 +52,48 @@ func (s *Server) Stats() Stats {
 	c := &s.counters
 	return Stats{Open: s.Sessions(), Total: c.total.Load(), MintFailures: c.mintFailures.Load(),
 		Refused53300: c.refused53300.Load(), Refused53400: c.refused53400.Load(),
-		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load()}
+		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+		Connect: c.connect.snapshot(), Warm: s.Warm(), WarmHits: c.warmHits.Load(), WarmMisses: c.warmMisses.Load()}
+}
+
+// connectBuckets are the upper bounds, in seconds, of the connect-latency histogram: from a
+// cluster in the same region (a few milliseconds) to a dial that TLS or a loaded server holds
+// up for seconds; slower ones fall in +Inf.
+var connectBuckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Histogram is a snapshot of a latency histogram, as Prometheus reads one.
+type Histogram struct {
+	Bounds []float64 // the buckets' upper bounds in seconds, +Inf left out
+	Counts []int64   // cumulative: Counts[i] observations took at most Bounds[i]
+	Count  int64     // every observation (+Inf's bucket)
+	Sum    float64   // seconds
+}
+
+type histogram struct {
+	mu     sync.Mutex
+	counts [len(connectBuckets) + 1]int64 // per bucket, not cumulative; the last is +Inf's
+	sum    time.Duration
+}
+
+func (h *histogram) observe(d time.Duration) {
+	i, _ := slices.BinarySearch(connectBuckets[:], d.Seconds()) // the first bound ≥ d
+	h.mu.Lock()
+	h.counts[i]++
+	h.sum += d
+	h.mu.Unlock()
+}
+
+func (h *histogram) snapshot() Histogram {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := Histogram{Bounds: slices.Clone(connectBuckets[:]), Counts: make([]int64, len(connectBuckets)), Sum: h.sum.Seconds()}
+	for i, n := range h.counts {
+		out.Count += n
+		if i < len(out.Counts) {
+			out.Counts[i] = out.Count
+		}
+	}
+	return out
 }
 
 // SessionInfo is one open client session, as /sessions shows it.
@@ -131,6 +184,16 @@ func (s *Server) Check(ctx context.Context, user string) error {
 	buf, _ := (&pgproto3.Terminate{}).Encode(nil)
 	up.conn.Write(buf)
 	return up.conn.Close()
+}
+
+// Reachable dials the cluster's address and hangs up: TCP only, with no TLS and no login, so
+// no token is sent and no session is opened. Its error names the address.
+func (s *Server) Reachable(ctx context.Context) error {
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.cfg.Upstream.Addr)
+	if err != nil {
+		return fmt.Errorf("dsqlenv proxy: cannot connect to %s: %v", s.cfg.Upstream.Addr, err)
+	}
+	return c.Close()
 }
 
 // Drain stops accepting and waits for sessions to end until ctx is done. Then it tells each

@@ -3,8 +3,11 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"math"
 	"net"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -64,5 +67,23 @@ func TestTxWatchFollowsTheFraming(t *testing.T) {
 	msg, err := pgproto3.NewFrontend(bytes.NewReader(b), nil).Receive()
 	if e, ok := msg.(*pgproto3.ErrorResponse); err != nil || !ok || e.Code != "57P01" || e.Severity != "FATAL" {
 		t.Errorf("an idle client got %T %v (%v), want FATAL 57P01", msg, msg, err)
+	}
+}
+
+// TestConnectHistogramBuckets: an observation falls in the first bucket whose bound it does
+// not pass (a bound is inclusive, as Prometheus' le is), beyond 10 s in +Inf only; the
+// snapshot's counts are cumulative.
+func TestConnectHistogramBuckets(t *testing.T) {
+	var h histogram
+	for _, d := range []time.Duration{0, time.Millisecond, 1500 * time.Microsecond, 300 * time.Millisecond, 10 * time.Second, 11 * time.Second} {
+		h.observe(d)
+	}
+	got := h.snapshot()
+	want := []int64{2, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 5} // ≤ 0.001, 0.0025, …, 0.5, …, 10
+	if !slices.Equal(got.Counts, want) || got.Count != 6 || len(got.Bounds) != len(want) || got.Bounds[0] != 0.001 || got.Bounds[len(want)-1] != 10 {
+		t.Errorf("snapshot %+v; want counts %v and 6 in all", got, want)
+	}
+	if sum := 0.001 + 0.0015 + 0.3 + 10 + 11; math.Abs(got.Sum-sum) > 1e-9 {
+		t.Errorf("sum %v; want %v", got.Sum, sum)
 	}
 }

@@ -51,6 +51,7 @@ func (e *upstreamError) Error() string { return e.resp.Message + " (SQLSTATE " +
 func (s *Server) connect(user, database string, params map[string]string, token string) (*upstreamConn, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
 	defer cancel()
+	began := time.Now()
 	raw, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", s.cfg.Upstream.Addr)
 	if err != nil {
 		return nil, s.upstreamError(err)
@@ -65,6 +66,7 @@ func (s *Server) connect(user, database string, params map[string]string, token 
 		s.untrack(raw)
 		return nil, s.upstreamError(err)
 	}
+	s.counters.connect.observe(time.Since(began))
 	return up, nil
 }
 

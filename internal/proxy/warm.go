@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,6 +48,10 @@ type warmPool struct {
 	n   int
 	age time.Duration
 
+	// held counts the slots of Config.MaxSessions that warm sessions hold (open, or being
+	// opened) and no client has taken yet: Server.Sessions leaves them out.
+	held atomic.Int64
+
 	mu      sync.Mutex
 	stopped bool
 	swept   bool // the sweeper runs: started by the first fill
@@ -79,18 +84,31 @@ func warmKey(user, database string, params map[string]string) string {
 // being opened that no other client waits for, the client waits for it: it is further along
 // than a connection the client would start now. The session keeps the slot of
 // Config.MaxSessions it holds: the caller gives it back when the client's session ends. Warm
-// sessions found too old or ended by the server are closed on the way.
+// sessions found too old or ended by the server are closed on the way. A client handed a
+// session ready when it came counts as a warm hit, any other as a miss.
 func (p *warmPool) take(user, database string, params map[string]string) *upstreamConn {
 	if p == nil {
 		return nil
 	}
+	up, ready := p.takeOne(user, database, params)
+	if ready {
+		p.s.counters.warmHits.Add(1)
+	} else {
+		p.s.counters.warmMisses.Add(1)
+	}
+	return up
+}
+
+// takeOne is take; ready says the session was ready when the client came (a hit), rather
+// than opened while it waited.
+func (p *warmPool) takeOne(user, database string, params map[string]string) (up *upstreamConn, ready bool) {
 	key := warmKey(user, database, params)
 	for {
 		p.mu.Lock()
 		g := p.groups[key]
 		if p.stopped || g == nil {
 			p.mu.Unlock()
-			return nil
+			return nil, false
 		}
 		g.used = p.s.now()
 		if len(g.idle) == 0 {
@@ -101,14 +119,14 @@ func (p *warmPool) take(user, database string, params map[string]string) *upstre
 			}
 			if g.opening <= len(g.waiters) {
 				p.mu.Unlock()
-				return nil
+				return nil, false
 			}
 			// open hands the next session it opens for g to the first waiter, or nil when
 			// the open failed.
 			ch := make(chan *upstreamConn, 1)
 			g.waiters = append(g.waiters, ch)
 			p.mu.Unlock()
-			return <-ch
+			return <-ch, false
 		}
 		w := g.idle[0]
 		g.idle = g.idle[1:]
@@ -117,7 +135,8 @@ func (p *warmPool) take(user, database string, params map[string]string) *upstre
 			p.close(g, w, why)
 			continue
 		}
-		return w.up
+		p.held.Add(-1) // the client's now
+		return w.up, true
 	}
 }
 
@@ -166,9 +185,7 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 // fillLocked opens sessions for g until it has p.n+more ready or opening, and at least more.
 func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
 	for i := 0; i < more || len(g.idle)+g.opening < p.n+more; i++ {
-		n := p.s.sessions.Add(1)
-		if max := p.s.cfg.MaxSessions; max > 0 && n > int64(max) {
-			p.s.sessions.Add(-1)
+		if !p.acquire() {
 			return
 		}
 		g.opening++
@@ -189,12 +206,13 @@ func (p *warmPool) open(key string, g *warmGroup) {
 		g.waiters = g.waiters[1:]
 		p.mu.Unlock()
 		if pe != nil {
-			p.s.sessions.Add(-1)
+			p.release()
 			p.log(g, "not opened: "+pe.Message)
 			ch <- nil // the client opens its own
 			return
 		}
 		p.log(g, "opened for a waiting client")
+		p.held.Add(-1) // the client's now
 		ch <- up
 		return
 	}
@@ -214,7 +232,7 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	p.mu.Unlock()
 	switch {
 	case pe != nil:
-		p.s.sessions.Add(-1)
+		p.release()
 		p.log(g, "not opened: "+pe.Message)
 	case why != "":
 		p.close(g, &warmSession{up: up}, why)
@@ -230,8 +248,35 @@ func (p *warmPool) close(g *warmGroup, w *warmSession, why string) {
 	w.up.conn.Write([]byte{'X', 0, 0, 0, 4})
 	w.up.conn.Close()
 	p.s.untrack(w.up.raw)
-	p.s.sessions.Add(-1)
+	p.release()
 	p.log(g, "closed: "+why)
+}
+
+// acquire takes a slot of Config.MaxSessions for a warm session, when the limit leaves one.
+func (p *warmPool) acquire() bool {
+	// held moves first here and last in release: for a moment Sessions may count one client
+	// too few, never one too many.
+	p.held.Add(1)
+	n := p.s.sessions.Add(1)
+	if max := p.s.cfg.MaxSessions; max > 0 && n > int64(max) {
+		p.release()
+		return false
+	}
+	return true
+}
+
+// release gives back the slot of a warm session that no client took.
+func (p *warmPool) release() {
+	p.s.sessions.Add(-1)
+	p.held.Add(-1)
+}
+
+// slots returns the slots of Config.MaxSessions held by warm sessions no client has.
+func (p *warmPool) slots() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.held.Load()
 }
 
 func (p *warmPool) log(g *warmGroup, what string) {
