@@ -37,7 +37,7 @@ func TestAddKeepsAHandWrittenFile(t *testing.T) {
 	if strings.Replace(string(got), added, "", 1) != string(original) || !strings.Contains(string(got), "(not yet)\n\n    staging:   {endpoint: dddddddddddddddddddddddddd.dsql.us-west-2.on.aws}\n"+added+"\n# end") {
 		t.Errorf("the file changed beyond the new profile:\n%s", got)
 	}
-	if st, _ := os.Stat(file); st.Mode().Perm() != 0o640 {
+	if st, _ := os.Stat(file); st.Mode().Perm() != permHere(0o640) {
 		t.Errorf("mode %v: the file's own mode must stay", st.Mode().Perm())
 	}
 	r = runBin(t, env, "--config", file, "show", "orders")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestCertWritesTheFileAndPrintsThePath(t *testing.T) {
 	}
 	b, err := os.ReadFile(path)
 	st, _ := os.Stat(path)
-	if err != nil || string(b) != string(roots.PEM) || st.Mode().Perm() != 0o644 {
+	if err != nil || string(b) != string(roots.PEM) || st.Mode().Perm() != permHere(0o644) {
 		t.Errorf("file %v mode %v", err, st.Mode())
 	}
 	os.WriteFile(path, []byte("tampered"), 0o644)
@@ -113,7 +114,7 @@ func TestServiceFilePerOS(t *testing.T) {
 		t.Errorf("windows (names without case): %s", got)
 	}
 	r.GOOS, r.Paths.Home = "darwin", "/Users/ana"
-	if got := r.serviceFilePath(); got != "/Users/ana/.pg_service.conf" {
+	if got := r.serviceFilePath(); got != filepath.Join("/Users/ana", ".pg_service.conf") {
 		t.Errorf("darwin: %s", got)
 	}
 	r.GOOS, r.Environ = "linux", []string{"PGSERVICEFILE=/etc/svc.conf"}
@@ -171,7 +172,7 @@ func TestBundledRootsReplaceALinkInsteadOfWritingThroughIt(t *testing.T) {
 	b, _ := os.ReadFile(secret)
 	st, _ := os.Stat(secret)
 	lst, _ := os.Lstat(path)
-	if string(b) != "mine" || st.Mode().Perm() != 0o600 || !lst.Mode().IsRegular() {
+	if string(b) != "mine" || st.Mode().Perm() != permHere(0o600) || !lst.Mode().IsRegular() {
 		t.Errorf("target %q mode %v; the path is now %v", b, st.Mode().Perm(), lst.Mode())
 	}
 }
@@ -183,7 +184,7 @@ func TestCertAndTheDefaultShareOneBundle(t *testing.T) {
 	if filepath.Base(path) != bundleFile {
 		t.Fatalf("cert printed %q", path)
 	}
-	if r := runApp(t, fixedMint, "-c", cfg, "json", "p"); !strings.Contains(r.stdout, `"PGSSLROOTCERT": "`+path+`"`) {
+	if r := runApp(t, fixedMint, "-c", cfg, "json", "p"); !strings.Contains(r.stdout, `"PGSSLROOTCERT": `+strconv.Quote(path)) {
 		t.Errorf("json block does not name %s:\n%s", path, r.stdout)
 	}
 	if r := runApp(t, fixedMint, "cert", "--pem"); r.stdout != string(roots.PEM) {

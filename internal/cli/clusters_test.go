@@ -429,7 +429,7 @@ func TestClustersAddNewFileFailsWithoutWriting(t *testing.T) {
 	if r.code != 0 || string(got) != want {
 		t.Errorf("exit %d, stderr %s, file:\n%s\nwant:\n%s", r.code, r.stderr, got, want)
 	}
-	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != permHere(0o600) {
 		t.Errorf("new file: %v %v", st, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 )
 
 func TestExecRunsTheCommandWithAFreshToken(t *testing.T) {
+	testkit.UnixOnly(t, "runs sh; exec on Windows: TestWindowsExecPassesArgumentsEnvironmentAndStatus")
 	env := awsEnv(t, true, "PGSERVICE=stale", "PGHOSTADDR=127.0.0.2", "PGPASSWORD=old", "KEEP=kept")
 	r := runBin(t, env, "-c", demoYAML, "exec", "demo", "--", "sh", "-c",
 		`printf '%s\n' "${PGSERVICE-none}" "${PGHOSTADDR-none}" "$KEEP" "$PGHOST" "$PGSSLMODE" "$DSQLENV_PROFILE" "$PGPASSWORD"`)
@@ -33,6 +34,7 @@ func TestExecRunsTheCommandWithAFreshToken(t *testing.T) {
 }
 
 func TestExecStatuses(t *testing.T) {
+	testkit.UnixOnly(t, "runs sh and a file without the execute bit; exec on Windows: TestWindowsExecPassesArgumentsEnvironmentAndStatus")
 	notExec := writeFile(t, t.TempDir(), "not-executable", "#!/bin/sh\n")
 	for _, tc := range []struct {
 		name   string

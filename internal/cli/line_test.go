@@ -32,8 +32,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		t.Errorf("a bash line with a flag left without its value printed %q", r.stdout)
 	}
 	// exec: dsqlenv's flags before COMMAND, COMMAND's own after it.
-	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg), "exec", "prod", "--debug", "--", "sh", "-c", "echo ran $PGHOST", "--debug")
-	if r.code != 0 || !strings.Contains(r.stdout, "ran "+matrixEndpoint) || !strings.Contains(r.stderr, "debug:") {
+	r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg), "exec", "prod", "--debug", "--", "argsecho", "--debug")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "\"--debug\"\nPGHOST="+matrixEndpoint+"\n") || !strings.Contains(r.stderr, "debug:") {
 		t.Errorf("exec with --debug after PROFILE: %+v", r)
 	}
 	// --file=~/x is the user's home, never a directory named ~.

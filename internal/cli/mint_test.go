@@ -13,6 +13,7 @@ import (
 // TestMalformedCredentialProcessOutputIsNotPrinted: a credential_process whose JSON is almost
 // right (a trailing comma) still holds a secret key; the SDK's error quotes the output whole.
 func TestMalformedCredentialProcessOutputIsNotPrinted(t *testing.T) {
+	testkit.UnixOnly(t, "its credential_process is a sh command line")
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  p:\n    endpoint: "+matrixEndpoint+"\n    aws_profile: bad\n")
 	awsConfig := writeFile(t, dir, "aws-config", "[profile bad]\ncredential_process = printf '{\"Version\": 1, \"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\", \"SecretAccessKey\": \"SUPERSECRETKEYVALUE1234\", \"SessionToken\": \"TOKENSECRET\",}'\n")
@@ -51,6 +52,7 @@ func TestNewcomerSSONeverLoggedInThroughAWSProfile(t *testing.T) {
 // TestSlowCredentialsSayWhatTheyWaitFor: a credential_process that takes 15 s; at a terminal
 // dsqlenv says after 2 s what it waits for (13 s of slack), piped it says nothing.
 func TestSlowCredentialsSayWhatTheyWaitFor(t *testing.T) {
+	testkit.UnixOnly(t, "its credential_process is a sh command line")
 	dir := t.TempDir()
 	creds := writeFile(t, dir, "creds.json", `{"Version": 1, "AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}`)
 	awsCfg := writeFile(t, dir, "aws-config", "[profile slow]\ncredential_process = sh -c 'sleep 15; cat "+creds+"'\n")

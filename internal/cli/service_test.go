@@ -14,8 +14,8 @@ func TestAFailedServiceWritesNothing(t *testing.T) {
 	cfg := writeFile(t, dir, "p.yaml", "profiles:\n  prod:\n    endpoint: "+hardHost+"\n")
 	env := awsEnv(t, true)
 	data := filepath.Dir(rootsOf(env))
-	os.MkdirAll(data, 0o700)
-	os.Chmod(data, 0o777) // refused as a place for the roots, by root too
+	os.MkdirAll(filepath.Dir(data), 0o700)
+	writeFile(t, filepath.Dir(data), filepath.Base(data), "") // a file where the roots' directory goes
 	svc := filepath.Join(dir, "pg_service.conf")
 	r := runBin(t, env, "-c", cfg, "service", "--file", svc, "prod")
 	if r.code != 1 || !strings.Contains(r.stderr, "writing the Amazon root CAs") {

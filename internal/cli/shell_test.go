@@ -139,6 +139,7 @@ func TestSwitchingProfilesLeavesNothingOfTheFirst(t *testing.T) {
 		})
 	}
 	t.Run("exec", func(t *testing.T) {
+		testkit.UnixOnly(t, "runs env; exec on Windows: TestWindowsExecPassesArgumentsEnvironmentAndStatus")
 		r := runBin(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "KEEP=kept", "PGAPPNAME=app-a", "PGCONNECT_TIMEOUT=7", "PGOPTIONS=-c x=y", "PGSERVICE=x"), "exec", "b", "--", "env")
 		if r.code != 0 {
 			t.Fatalf("exec: %+v", r)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,6 +57,10 @@ func TestStatusReadsTheEnvironmentOnly(t *testing.T) {
 // TestStatusFailsWithOneLine: exit 1, nothing on stdout and one line on stderr saying why,
 // whatever the environment holds; hostile values are named, never acted on.
 func TestStatusFailsWithOneLine(t *testing.T) {
+	unknownShellHint := `DSQLENV_PROFILE is not set): run eval "$(dsqlenv bash PROFILE)"`
+	if runtime.GOOS == "windows" {
+		unknownShellHint = "DSQLENV_PROFILE is not set): run dsqlenv powershell PROFILE | iex" // Windows' own shell
+	}
 	for _, tc := range []struct {
 		name string
 		vars []string
@@ -66,7 +71,7 @@ func TestStatusFailsWithOneLine(t *testing.T) {
 			"prod admin@" + statusHost + `: the token expired 3m ago: run eval "$(dsqlenv zsh prod)" again`},
 		{"expired in fish", []string{"DSQLENV_PROFILE=prod", "SHELL=/usr/local/bin/fish", expiresIn(-time.Hour)},
 			"prod: the token expired 1h ago: run dsqlenv fish prod | source again"},
-		{"an unknown shell", []string{"SHELL=/bin/tcsh", expiresIn(time.Hour)}, `DSQLENV_PROFILE is not set): run eval "$(dsqlenv bash PROFILE)"`},
+		{"an unknown shell", []string{"SHELL=/bin/tcsh", expiresIn(time.Hour)}, unknownShellHint},
 		{"expires now", []string{"DSQLENV_PROFILE=prod", expiresIn(0)}, "prod: the token expired 0s ago"},
 		{"no expiry", []string{"DSQLENV_PROFILE=prod", "PGHOST=h"}, `prod h: DSQLENV_EXPIRES_AT="" is not a Unix time`},
 		{"code in the expiry", []string{"DSQLENV_PROFILE=prod", "DSQLENV_EXPIRES_AT=a[$(touch x)]"}, `DSQLENV_EXPIRES_AT="a[$(touch x)]" is not a Unix time`},
