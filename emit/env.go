@@ -2,6 +2,7 @@ package emit
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"unicode"
 )
@@ -20,15 +21,25 @@ var JSON Shell = jsonObject{}
 // everything after the first `=` literally (docker run --env-file reference); systemd strips
 // surrounding whitespace and interprets quotes and backslashes (systemd.exec, EnvironmentFile=).
 // A value holding neither quote nor backslash, and with no whitespace at either end, reads the
-// same in both, so anything else is refused rather than written ambiguously.
+// same in both, so anything else is refused rather than written ambiguously. On Windows, where
+// systemd does not run, docker is the one reader and a backslash is taken as it is: every
+// Windows path holds one (the profiles file's, the bundled roots').
 func CheckEnvValue(name, value string) error {
-	if strings.ContainsAny(value, `"'\`) {
+	if strings.ContainsAny(value, envRefused()) {
 		return &ValueError{"env", name, "holds a quote or a backslash, which docker and systemd read differently"}
 	}
 	if value != strings.TrimFunc(value, unicode.IsSpace) {
 		return &ValueError{"env", name, "starts or ends with white space, which systemd strips"}
 	}
 	return nil
+}
+
+// envRefused is what an env file's value may not hold here (see CheckEnvValue).
+func envRefused() string {
+	if runtime.GOOS == "windows" {
+		return `"'`
+	}
+	return `"'\`
 }
 
 func (env) Render(b Block) ([]byte, error) {

@@ -387,12 +387,6 @@ func permHere(perm os.FileMode) os.FileMode {
 	return 0o444
 }
 
-// envFailsHere: on Windows the env dialect fails for every profile: it refuses a backslash
-// (docker and systemd read one differently, emit.CheckEnvValue), and the profiles file's path
-// and the roots' path it carries hold one there. A known gap, not yet decided; the tests that
-// render every dialect leave env out on Windows until it is.
-func envFailsHere(dialect string) bool { return dialect == "env" && runtime.GOOS == "windows" }
-
 // argsEcho is a child for exec's tests: it prints its arguments quoted, one a line, then
 // PGHOST and whether PGPASSWORD holds a token, and exits with $ARGSECHO_EXIT.
 func argsEcho() {

@@ -180,9 +180,6 @@ func TestDatabaseURLVariableInEveryOutput(t *testing.T) {
 		t.Errorf("json: %v\n%s", err, r.stdout)
 	}
 	for _, d := range []string{"env", "dotenv", "fish", "powershell", "cmd", "bat"} {
-		if envFailsHere(d) {
-			continue
-		}
 		if r := runApp(t, fixedMint, "-c", cfg, d, "prod"); r.code != 0 || !strings.Contains(r.stdout, "DATABASE_URL") {
 			t.Errorf("%s: %+v", d, r)
 		}
