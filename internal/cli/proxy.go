@@ -207,8 +207,8 @@ type endpoint struct {
 }
 
 func runProxy(ctx context.Context, r *run, o proxyOptions) error {
-	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
-		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
+	if !proxySockets(r.GOOS) && len(o.listen) < len(o.names) {
+		return usagef("proxy: %s", noProxySocket(r.GOOS))
 	}
 	o.log = newProxyLog(r, o.logFormat)
 	// systemd's variables are taken at once, before anything could start a process that
@@ -468,7 +468,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		}
 		ep.lines = append([]string{line}, ep.lines...)
 	}
-	if r.GOOS != "windows" && passed == nil {
+	if proxySockets(r.GOOS) && passed == nil {
 		// The fallback parent in /tmp is checked before anything goes into it: another user
 		// who made it first could swap the socket folder inside.
 		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
@@ -492,6 +492,19 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
 	}
 	return ep, nil
+}
+
+// proxySockets says whether the proxy serves a Unix socket on goos: only where it can check
+// the connecting user (SO_PEERCRED on Linux, LOCAL_PEERCRED on macOS); elsewhere a socket
+// would let every local user in, so only --listen on loopback, with the local password.
+func proxySockets(goos string) bool { return goos == "linux" || goos == "darwin" }
+
+// noProxySocket says why there is no proxy socket on goos, and what to use instead.
+func noProxySocket(goos string) string {
+	if goos == "windows" {
+		return "Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT"
+	}
+	return "no Unix socket on " + goos + ", where the proxy cannot check who connects to one (Linux and macOS can): give each profile a --listen 127.0.0.1:PORT"
 }
 
 // listenerNames names the addresses of lns, for messages: "127.0.0.1:6432 and [::1]:6432".

@@ -787,3 +787,27 @@ func TestProxyUnderLoadLeavesNothingBehind(t *testing.T) {
 		t.Error("the socket file outlived the proxy")
 	}
 }
+
+// Where the proxy cannot check who connects to a Unix socket (the BSDs), it serves none: a
+// socket there would let every local user in. Without --listen it refuses at once, saying
+// why and what to give, and service --proxy (which writes socket sections) does too.
+func TestProxyServesNoSocketWithoutAPeerCheck(t *testing.T) {
+	for _, goos := range []string{"freebsd", "openbsd", "netbsd", "windows"} {
+		e := testEnv(fixedMint)
+		e.GOOS = goos
+		r := runEnv(t, e, "-c", demoYAML, "proxy", "demo")
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "--listen 127.0.0.1:PORT") ||
+			(goos != "windows" && !strings.Contains(r.stderr, "no Unix socket on "+goos)) {
+			t.Errorf("proxy on %s without --listen: %+v", goos, r)
+		}
+		r = runEnv(t, e, "-c", demoYAML, "service", "--proxy", "--file", filepath.Join(t.TempDir(), "s.conf"), "demo")
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "host=127.0.0.1 port=PORT") {
+			t.Errorf("service --proxy on %s: %+v", goos, r)
+		}
+	}
+	for _, goos := range []string{"linux", "darwin"} {
+		if !proxySockets(goos) {
+			t.Errorf("no proxy socket on %s, which checks the peer", goos)
+		}
+	}
+}

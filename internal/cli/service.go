@@ -71,8 +71,8 @@ runs.`,
 			if o.proxy && (o.passfile != "" || o.remove) {
 				return usagef("service --proxy: goes with neither --passfile (the proxy needs no password) nor --remove")
 			}
-			if o.proxy && r.GOOS == "windows" {
-				return usagef("service --proxy: the proxy has no Unix socket on Windows: use host=127.0.0.1 port=PORT of its --listen")
+			if o.proxy && !proxySockets(r.GOOS) {
+				return usagef("service --proxy: %s; then use host=127.0.0.1 port=PORT", noProxySocket(r.GOOS))
 			}
 			return runService(c.Context, r, o)
 		},
