@@ -123,7 +123,7 @@ type Server struct {
 	pending  atomic.Int64 // connections before the end of their local login
 	preLogin *lineLimiter // their log lines
 
-	ctx    context.Context // canceled by Close and at the end of Shutdown
+	ctx    context.Context // canceled when the state reaches closed (enter)
 	cancel context.CancelFunc
 
 	sessions atomic.Int64
@@ -131,12 +131,22 @@ type Server struct {
 	wg       sync.WaitGroup // one per live connection handler
 
 	mu        sync.Mutex
-	closing   bool
+	state     state
 	listeners map[net.Listener]struct{}
 	// conns holds client and upstream connections; true: Close closes it at once, false: a
 	// client still being set up, which Close lets say why it ends.
 	conns map[net.Conn]bool
 }
+
+// state is where a Server is in its life. It only moves forward, under Server.mu; s.ctx is
+// canceled when it reaches closed.
+type state int
+
+const (
+	serving  state = iota
+	draining       // Shutdown or Drain began: no new clients; sessions being set up go on
+	closed         // Close: every connection ends
+)
 
 // New checks cfg and returns a Server that is not yet serving.
 func New(cfg Config) (*Server, error) {
@@ -225,7 +235,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 	}
 	s.mu.Lock()
-	if s.closing {
+	if s.state != serving {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
@@ -243,10 +253,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
+			if s.lifeState() != serving {
 				return nil
 			}
 			if !errors.Is(err, net.ErrClosed) {
@@ -290,7 +297,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) track(c net.Conn, client bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx.Err() != nil || client && s.closing {
+	if s.state == closed || client && s.state != serving {
 		return false
 	}
 	if client {
@@ -301,11 +308,11 @@ func (s *Server) track(c net.Conn, client bool) bool {
 	return true
 }
 
-// handOver marks a client as past its setup, unless the server is closing.
-func (s *Server) handOver(c net.Conn) bool {
+// setUp marks a client as past its setup, unless the server is closed.
+func (s *Server) setUp(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
+	if s.state == closed {
 		return false
 	}
 	s.conns[c] = true
@@ -334,8 +341,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // A client still being set up (waiting for its token or upstream connection) is first told
 // that the proxy is shutting down (57P01), for up to closeGrace.
 func (s *Server) Close() error {
-	s.stopListening()
-	s.cancel()
+	s.enter(closed)
 	s.warm.stop()
 	s.mu.Lock()
 	for c, now := range s.conns {
@@ -362,11 +368,26 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) stopListening() {
+// lifeState returns the server's state.
+func (s *Server) lifeState() state {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closing = true
+	return s.state
+}
+
+// stopListening moves the server to draining, at least.
+func (s *Server) stopListening() { s.enter(draining) }
+
+// enter moves the server forward to state st: from draining on its listeners are closed, and
+// at closed s.ctx is canceled, which ends every wait, mint and dial.
+func (s *Server) enter(st state) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = max(s.state, st)
 	for ln := range s.listeners {
 		ln.Close()
+	}
+	if s.state == closed {
+		s.cancel()
 	}
 }

@@ -144,7 +144,7 @@ func (s *Server) Drain(ctx context.Context) (cut int, err error) {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		s.cancel()
+		s.enter(closed)
 		s.warm.wait()
 		return 0, nil
 	case <-ctx.Done():

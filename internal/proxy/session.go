@@ -26,17 +26,18 @@ type session struct {
 	start    time.Time
 	in, out  int64 // bytes client→server, server→client after the hand-over
 	end      string
+	began    bool // a StartupMessage was read
 	loggedIn bool // past the local login: s.pending no longer counts it
 }
 
 // handle serves one client connection; the caller closes c.
 func (s *Server) handle(c net.Conn, unix bool) {
 	sess := &session{client: clientName(c, unix), start: time.Now(), watch: &txWatch{}}
-	began := s.serve(c, unix, sess)
+	s.serve(c, unix, sess)
 	if !sess.loggedIn {
 		s.pending.Add(-1)
 	}
-	if !began {
+	if !sess.began {
 		if sess.end != "" { // a cancel request, or a startup packet refused
 			s.logPreLogin(fmt.Sprintf("dsqlenv proxy: profile=%s client=%s end=%s", s.cfg.Profile, sess.client, logField(sess.end, maxLogEnd)))
 		}
@@ -85,129 +86,179 @@ func clientName(c net.Conn, unix bool) string {
 	return "?"
 }
 
-// serve runs the startup, authentication, upstream connection and the hand-over; it reports
-// whether a session (a StartupMessage) began.
-func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
+// serve takes a client connection through its four steps, each its own function: the
+// startup packet, the local login, the upstream session, and the hand-over. A step that
+// fails either refuses the client (a *pgError, which the client is told) or finds it gone;
+// sess.end says which.
+func (s *Server) serve(c net.Conn, unix bool, sess *session) {
 	c.SetDeadline(time.Now().Add(s.startupTimeout))
-
-	// The peer's UID is checked at once, and the refusal sent after the startup packet,
-	// where a client expects an answer.
-	var peerErr *pgError
-	if unix && s.cfg.PeerUID >= 0 {
-		uid, err := peerUID(c)
-		switch {
-		case err != nil:
-			peerErr = &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: cannot check the peer of the socket: %v", err)}
-		case uid != s.cfg.PeerUID:
-			peerErr = &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: peer UID %d may not use this socket (only UID %d, the proxy's owner, may)", uid, s.cfg.PeerUID)}
+	// The peer's UID is checked at once, and a refusal sent after the startup packet, where a
+	// client expects an answer.
+	peerErr := s.checkPeer(c, unix)
+	st, err := s.startup(c, peerErr, sess)
+	if st == nil {
+		var pe *pgError
+		if errors.As(err, &pe) {
+			sess.end = "refused: " + pe.Message
+			send(c, pe.response())
+			drain(c, min(time.Second, s.startupTimeout))
 		}
+		return
 	}
+	sess.began = true
+	sess.user, sess.database, sess.app = st.user, st.database, st.app
+	defer s.opened(sess)()
+	if err := s.login(c, unix, peerErr, st); err != nil {
+		s.fail(c, sess, err)
+		return
+	}
+	c.SetDeadline(time.Time{})
+	sess.loggedIn = true
+	s.pending.Add(-1)
 
-	var st startup
+	up, err := s.upstream(st)
+	if err != nil {
+		s.fail(c, sess, err)
+		return
+	}
+	defer s.sessions.Add(-1)
+	defer s.untrack(up.raw)
+	defer up.conn.Close()
+	if err := s.handOver(c, up, sess); err != nil {
+		s.fail(c, sess, err)
+	}
+}
+
+// fail ends a session before its hand-over: a refusal (*pgError) is counted and told to the
+// client; any other error says how the client went.
+func (s *Server) fail(c net.Conn, sess *session, err error) {
+	var pe *pgError
+	if !errors.As(err, &pe) {
+		sess.end = err.Error()
+		return
+	}
+	s.refused(pe)
+	send(c, pe.response())
+	sess.end = pe.Message
+}
+
+// checkPeer returns the refusal of a Unix socket client whose peer UID is not the one allowed.
+func (s *Server) checkPeer(c net.Conn, unix bool) *pgError {
+	if !unix || s.cfg.PeerUID < 0 {
+		return nil
+	}
+	uid, err := peerUID(c)
+	switch {
+	case err != nil:
+		return &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: cannot check the peer of the socket: %v", err)}
+	case uid != s.cfg.PeerUID:
+		return &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: peer UID %d may not use this socket (only UID %d, the proxy's owner, may)", uid, s.cfg.PeerUID)}
+	}
+	return nil
+}
+
+// clientStartup is what a client's StartupMessage asks for, with the profile's defaults.
+type clientStartup struct {
+	user, database string
+	app            string            // the application_name the client sent
+	params         map[string]string // the other run-time parameters, with the profile's defaults
+	minor          uint16            // the minor protocol version asked for
+	unknown        []string          // protocol options (_pq_.*) the proxy does not know, sorted
+}
+
+// startup reads the client's startup packets up to its StartupMessage, answering
+// encryption requests and forwarding a cancel request. It returns nil when the connection
+// ends there: err is then a *pgError for a packet refused, or nil with sess.end set.
+func (s *Server) startup(c net.Conn, peerErr *pgError, sess *session) (*clientStartup, error) {
 	for i := 0; ; i++ {
-		var err error
-		st, err = readStartup(c)
+		st, err := readStartup(c)
 		if err != nil {
-			var pe *pgError
-			if errors.As(err, &pe) {
-				sess.end = "refused: " + pe.Message
-				send(c, pe.response())
-				drain(c, min(time.Second, s.startupTimeout))
-			}
-			return false
+			return nil, err
 		}
 		switch m := st.msg.(type) {
 		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
 			// The local leg is a socket or loopback: no encryption, and the client goes on in
 			// plain text (sslmode=prefer) or gives up (require).
 			if i >= 2 {
-				sess.end = "refused: too many encryption requests"
-				send(c, protocolViolation("too many encryption requests").response())
-				return false
+				return nil, protocolViolation("too many encryption requests")
 			}
 			if _, err := c.Write([]byte{'N'}); err != nil {
-				return false
+				return nil, nil
 			}
-			continue
 		case *pgproto3.CancelRequest:
 			if peerErr != nil {
 				sess.end = "cancel request refused: " + peerErr.Message
 			} else {
 				sess.end = "cancel request " + s.forwardCancel(m)
 			}
-			return false
+			return nil, nil
+		case *pgproto3.StartupMessage:
+			return s.clientStartup(m, st.minor), nil
 		}
-		break
 	}
-	m := st.msg.(*pgproto3.StartupMessage)
-	sess.end = "refused"
+}
 
+// clientStartup splits a StartupMessage's parameters and fills in the profile's defaults.
+func (s *Server) clientStartup(m *pgproto3.StartupMessage, minor uint16) *clientStartup {
 	params := maps.Clone(m.Parameters)
-	user := params["user"]
+	st := &clientStartup{user: params["user"], database: params["database"], app: params["application_name"], params: params, minor: minor}
 	delete(params, "user")
-	sess.user = user
-	var unknown []string
+	delete(params, "database")
 	for k := range params {
 		if strings.HasPrefix(k, "_pq_.") {
-			unknown = append(unknown, k)
+			st.unknown = append(st.unknown, k)
 			delete(params, k)
 		}
 	}
-	slices.Sort(unknown)
-	db := params["database"]
-	delete(params, "database")
-	if db == "" {
-		db = s.cfg.Upstream.Database
+	slices.Sort(st.unknown)
+	if st.database == "" {
+		st.database = s.cfg.Upstream.Database
 	}
-	sess.database = db
-	sess.app = params["application_name"]
-	defer s.opened(sess)()
 	if params["options"] == "" && s.cfg.Upstream.Options != "" {
 		params["options"] = s.cfg.Upstream.Options
 	}
 	if params["application_name"] == "" && s.cfg.Upstream.ApplicationName != "" {
 		params["application_name"] = s.cfg.Upstream.ApplicationName
 	}
+	return st
+}
 
-	fail := func(e *pgError) bool {
-		s.refused(e)
-		send(c, e.response())
-		sess.end = e.Message
-		return true
-	}
-
+// login runs the local login: the peer check's verdict on a socket, the protocol version,
+// and the local password over TCP.
+func (s *Server) login(c net.Conn, unix bool, peerErr *pgError, st *clientStartup) error {
 	if peerErr != nil {
-		return fail(peerErr)
+		return peerErr
 	}
-	if user == "" {
-		return fail(&pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"})
+	if st.user == "" {
+		return &pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"}
 	}
-	if st.minor != 0 || len(unknown) > 0 {
+	if st.minor != 0 || len(st.unknown) > 0 {
 		// The field holds the whole version, 3.0, as PostgreSQL sends it and libpq reads it
 		// (pgconn takes its low 16 bits).
-		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: pgproto3.ProtocolVersion30, UnrecognizedOptions: unknown}); err != nil {
-			sess.end = "client gone"
-			return true
+		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: pgproto3.ProtocolVersion30, UnrecognizedOptions: st.unknown}); err != nil {
+			return errors.New("client gone")
 		}
 	}
 	if !unix && s.scram != nil {
-		if err := s.scram.authenticate(c, user); err != nil {
+		if err := s.scram.authenticate(c, st.user); err != nil {
 			var pe *pgError
 			if errors.As(err, &pe) {
-				return fail(pe)
+				return pe
 			}
-			sess.end = "client gone during authentication"
-			return true
+			return errors.New("client gone during authentication")
 		}
 	}
-	c.SetDeadline(time.Time{})
-	sess.loggedIn = true
-	s.pending.Add(-1)
+	return nil
+}
 
+// upstream returns an upstream session for a logged-in client, holding one slot of
+// Config.MaxSessions that the caller gives back when the session ends: a warm one, or one
+// opened now while the client waits for AuthenticationOk.
+func (s *Server) upstream(st *clientStartup) (*upstreamConn, error) {
 	// A warm session of this startup is handed over with its slot of the limit, which it
 	// already holds; the client's arrival opens the next one.
-	s.warm.fill(user, db, params)
-	up := s.warm.take(user, db, params)
+	s.warm.fill(st.user, st.database, st.params)
+	up := s.warm.take(st.user, st.database, st.params)
 	if up == nil {
 		// Only clients that passed the local check count against the limit, so that clients
 		// that never finish authenticating cannot lock the owner out. Warm sessions count
@@ -216,23 +267,26 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) && !s.warm.evict() {
 			// Given back before the client reads the refusal: Sessions() is right by then.
 			s.sessions.Add(-1)
-			return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
-				Hint: "Close idle sessions, or start the proxy with a higher session limit."})
+			return nil, &pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
+				Hint: "Close idle sessions, or start the proxy with a higher session limit."}
 		}
 	}
-	defer s.sessions.Add(-1)
 	s.counters.total.Add(1)
-
-	if up == nil {
-		// From here the client waits for AuthenticationOk while the proxy mints and connects.
-		var pe *pgError
-		if up, pe = s.open(user, db, params); pe != nil {
-			return fail(pe)
-		}
+	if up != nil {
+		return up, nil
 	}
-	defer s.untrack(up.raw)
-	defer up.conn.Close()
+	up, pe := s.open(s.ctx, st.user, st.database, st.params)
+	if pe != nil {
+		s.sessions.Add(-1)
+		return nil, pe
+	}
+	return up, nil
+}
 
+// handOver tells the client its login is done, in the upstream session's words (its
+// ParameterStatus messages, a BackendKeyData of the proxy's own, ReadyForQuery), then copies
+// bytes both ways until one side ends.
+func (s *Server) handOver(c net.Conn, up *upstreamConn, sess *session) error {
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
 	for _, k := range slices.Sorted(maps.Keys(up.params)) {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
@@ -245,29 +299,29 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]})
 	}
 	msgs = append(msgs, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
-	if !s.handOver(c) {
-		return fail(shuttingDown())
+	if !s.setUp(c) {
+		return shuttingDown()
 	}
 	if err := send(c, msgs...); err != nil {
-		sess.end = "client gone before the hand-over"
-		return true
+		return errors.New("client gone before the hand-over")
 	}
 	sess.watch.start(c, up.txStatus)
 	sess.in, sess.out, sess.end = s.splice(c, up.conn, sess.watch)
-	return true
+	return nil
 }
 
-// open paces, mints and opens an upstream session for user on database with params; its
-// error is what the client is told, with the token scrubbed from anything the server said.
-func (s *Server) open(user, db string, params map[string]string) (*upstreamConn, *pgError) {
-	if err := s.limiter.wait(s.ctx); err != nil {
+// open paces, mints and opens an upstream session for user on database with params, as
+// long as ctx lasts; its error is what the client is told, with the token scrubbed from
+// anything the server said.
+func (s *Server) open(ctx context.Context, user, db string, params map[string]string) (*upstreamConn, *pgError) {
+	if err := s.limiter.wait(ctx); err != nil {
 		return nil, shuttingDown()
 	}
-	mctx, cancel := context.WithTimeout(s.ctx, s.cfg.MintTimeout)
+	mctx, cancel := context.WithTimeout(ctx, s.cfg.MintTimeout)
 	token, err := s.cfg.Mint(mctx, user)
 	cancel()
 	if err != nil {
-		if s.ctx.Err() != nil {
+		if s.lifeState() == closed {
 			return nil, shuttingDown()
 		}
 		s.counters.mintFailures.Add(1)
@@ -279,9 +333,7 @@ func (s *Server) open(user, db string, params map[string]string) (*upstreamConn,
 	up, err := s.connect(user, db, params, token)
 	if err != nil {
 		var pe *pgError
-		if !errors.As(err, &pe) {
-			pe = &pgError{Code: "08006", Message: err.Error()}
-		}
+		errors.As(err, &pe)
 		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
 		scrub(&pe.Message)
 		scrub(&pe.Detail)
@@ -333,7 +385,7 @@ func (s *Server) splice(client, server net.Conn, toClient io.Writer) (in, out in
 		}
 	}
 	switch {
-	case s.ctx.Err() != nil:
+	case s.lifeState() == closed:
 		why = "proxy closed"
 	case first.toServer && first.err == nil:
 		why = "client closed"
@@ -374,12 +426,8 @@ func (s *Server) forwardCancel(m *pgproto3.CancelRequest) string {
 	deadline, _ := ctx.Deadline()
 	c.SetDeadline(deadline)
 	if !s.cfg.Upstream.Direct {
-		if _, err := c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
+		if err := requestTLS(c); err != nil {
 			return "not forwarded: " + err.Error()
-		}
-		var b [1]byte
-		if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != 'S' {
-			return "not forwarded: the server refused TLS"
 		}
 	}
 	tc := tls.Client(c, s.tls.Clone())

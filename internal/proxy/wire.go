@@ -131,6 +131,22 @@ func readMessage(r io.Reader, want byte, max int) ([]byte, error) {
 	return body, nil
 }
 
+// requestTLS asks a server for TLS with an SSLRequest, as libpq does without direct TLS.
+func requestTLS(c net.Conn) error {
+	buf, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	if _, err := c.Write(buf); err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return err
+	}
+	if b[0] != 'S' {
+		return fmt.Errorf("the server does not take TLS (it answered %q to the SSLRequest)", b[0])
+	}
+	return nil
+}
+
 // send writes messages in one write, bounded in time.
 func send(c net.Conn, msgs ...pgproto3.BackendMessage) error {
 	var buf []byte
