@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -1036,60 +1035,15 @@ func testCancelIsPaced(t *testing.T, pg *testkit.Postgres) {
 // TestNoBackendKeyDataWithoutUpstreamKey: an upstream that sends no BackendKeyData gets its
 // client none either: the proxy has no key of its own to map a cancel to.
 func TestNoBackendKeyDataWithoutUpstreamKey(t *testing.T) {
-	ca := testkit.NewCA(t, "a server without keys")
-	certPEM, keyPEM := ca.Issue(t, []string{"localhost"}, nil, time.Now().Add(time.Hour))
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"postgresql"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				be := pgproto3.NewBackend(c, c)
-				if _, err := be.ReceiveStartupMessage(); err != nil {
-					return
-				}
-				be.Send(&pgproto3.AuthenticationOk{})
-				be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
-				be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-				be.Flush()
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.CertPEM)
-	f := startProxy(t, Upstream{Addr: ln.Addr().String(), ServerName: "localhost", RootCAs: pool, Direct: true, Database: "postgres"}, nil)
-
-	c, err := net.Dial("unix", filepath.Join(f.sockDir, ".s.PGSQL.5432"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	c.Write(startupPacket(3<<16, "user", "tester", "database", "postgres"))
-	fe := pgproto3.NewFrontend(c, c)
-	var seen []string
-	for {
-		msg, err := fe.Receive()
-		if err != nil {
-			t.Fatalf("after %v: %v", seen, err)
-		}
-		seen = append(seen, fmt.Sprintf("%T", msg))
-		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
-			break
-		}
-	}
+	up := fakeUpstream(t, func(be *pgproto3.Backend, c net.Conn) {
+		be.Send(&pgproto3.AuthenticationOk{})
+		be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
+		be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		be.Flush()
+		io.Copy(io.Discard, c)
+	})
+	f := startProxy(t, up, nil)
+	seen := receiveUntil[*pgproto3.ReadyForQuery](t, rawClient(t, f))
 	if got := strings.Join(seen, " "); got != "*pgproto3.AuthenticationOk *pgproto3.ParameterStatus *pgproto3.ReadyForQuery" {
 		t.Errorf("the client got %s", got)
 	}

@@ -79,7 +79,7 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 	if s.cfg.Upstream.Direct && tc.ConnectionState().NegotiatedProtocol != "postgresql" {
 		return nil, errors.New(`the server did not select ALPN protocol "postgresql" for direct TLS (set sslnegotiation: postgres in the profile for a server that needs an SSLRequest first)`)
 	}
-	fe := pgproto3.NewFrontend(tc, tc)
+	fe := pgproto3.NewFrontend(&messageReader{r: tc}, tc)
 	startup := map[string]string{}
 	for k, v := range params {
 		startup[k] = v

@@ -131,6 +131,41 @@ func readMessage(r io.Reader, want byte, max int) ([]byte, error) {
 	return body, nil
 }
 
+// messageReader reads a server's messages for a pgproto3.Frontend, never past the end of the
+// message being read: the Frontend's reader buffers ahead, and what the server sent after its
+// ReadyForQuery (a notice, say, in the same write) must stay in the connection for the
+// hand-over, where it is passed on to the client.
+type messageReader struct {
+	r    io.Reader
+	hdr  [5]byte
+	nhdr int   // bytes of the header handed out; 0: the next message's header is still unread
+	left int64 // bytes of the body still to hand out
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	if m.nhdr == 0 {
+		if _, err := io.ReadFull(m.r, m.hdr[:]); err != nil {
+			return 0, err
+		}
+		if m.left = int64(int32(binary.BigEndian.Uint32(m.hdr[1:]))) - 4; m.left < 0 {
+			return 0, fmt.Errorf("the server sent a message of invalid length %d", m.left+4)
+		}
+	}
+	var n int
+	var err error
+	if m.nhdr < len(m.hdr) {
+		n = copy(p, m.hdr[m.nhdr:])
+		m.nhdr += n
+	} else {
+		n, err = m.r.Read(p[:min(int64(len(p)), m.left)])
+		m.left -= int64(n)
+	}
+	if m.nhdr == len(m.hdr) && m.left == 0 {
+		m.nhdr = 0
+	}
+	return n, err
+}
+
 // requestTLS asks a server for TLS with an SSLRequest, as libpq does without direct TLS.
 func requestTLS(c net.Conn) error {
 	buf, _ := (&pgproto3.SSLRequest{}).Encode(nil)
