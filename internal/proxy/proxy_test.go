@@ -1035,14 +1035,7 @@ func testCancelIsPaced(t *testing.T, pg *testkit.Postgres) {
 // TestNoBackendKeyDataWithoutUpstreamKey: an upstream that sends no BackendKeyData gets its
 // client none either: the proxy has no key of its own to map a cancel to.
 func TestNoBackendKeyDataWithoutUpstreamKey(t *testing.T) {
-	up := fakeUpstream(t, func(be *pgproto3.Backend, c net.Conn) {
-		be.Send(&pgproto3.AuthenticationOk{})
-		be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
-		be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-		be.Flush()
-		io.Copy(io.Discard, c)
-	})
-	f := startProxy(t, up, nil)
+	f := startProxy(t, fakeUpstream(t, ready), nil)
 	seen := receiveUntil[*pgproto3.ReadyForQuery](t, rawClient(t, f))
 	if got := strings.Join(seen, " "); got != "*pgproto3.AuthenticationOk *pgproto3.ParameterStatus *pgproto3.ReadyForQuery" {
 		t.Errorf("the client got %s", got)

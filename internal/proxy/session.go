@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,7 +117,9 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) {
 	sess.loggedIn = true
 	s.pending.Add(-1)
 
-	up, err := s.upstream(st)
+	ctx, stopWatch := s.watchClient(c)
+	up, err := s.upstream(ctx, st)
+	early := stopWatch()
 	if err != nil {
 		s.fail(c, sess, err)
 		return
@@ -124,7 +127,7 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) {
 	defer s.sessions.Add(-1)
 	defer s.untrack(up.raw)
 	defer up.conn.Close()
-	if err := s.handOver(c, up, sess); err != nil {
+	if err := s.handOver(c, up, early, sess); err != nil {
 		s.fail(c, sess, err)
 	}
 }
@@ -251,10 +254,51 @@ func (s *Server) login(c net.Conn, unix bool, peerErr *pgError, st *clientStartu
 	return nil
 }
 
+// errClientLeft is the cause of the end of a session's opening whose client hung up.
+var errClientLeft = errors.New("the client left while its session was being opened")
+
+// watchClient returns the context in which a logged-in client's upstream session is opened:
+// it ends when the client hangs up (or the server closes), so that a client that leaves
+// while it waits for the pacing, its token or its connection takes them along. stop ends
+// the watch and returns the byte the client sent meanwhile, if any: a client may send its
+// first query before it has heard AuthenticationOk, and that byte goes upstream first.
+func (s *Server) watchClient(c net.Conn) (ctx context.Context, stop func() []byte) {
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	var early []byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var b [1]byte
+		n, err := c.Read(b[:])
+		switch {
+		case n > 0:
+			early = b[:n]
+		case !errors.Is(err, os.ErrDeadlineExceeded): // not stop's, or Close's
+			cancel(errClientLeft)
+		}
+	}()
+	return ctx, func() []byte {
+		c.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		c.SetReadDeadline(time.Time{})
+		cancel(nil)
+		return early
+	}
+}
+
+// cutShort is what a session is told when ctx ended its opening: its client left, or the
+// proxy is closing.
+func cutShort(ctx context.Context) *pgError {
+	if errors.Is(context.Cause(ctx), errClientLeft) {
+		return &pgError{Code: "08006", Message: "dsqlenv proxy: " + errClientLeft.Error()}
+	}
+	return shuttingDown()
+}
+
 // upstream returns an upstream session for a logged-in client, holding one slot of
 // Config.MaxSessions that the caller gives back when the session ends: a warm one, or one
 // opened now while the client waits for AuthenticationOk.
-func (s *Server) upstream(st *clientStartup) (*upstreamConn, error) {
+func (s *Server) upstream(ctx context.Context, st *clientStartup) (*upstreamConn, error) {
 	// A warm session of this startup is handed over with its slot of the limit, which it
 	// already holds; the client's arrival opens the next one.
 	s.warm.fill(st.user, st.database, st.params)
@@ -275,7 +319,7 @@ func (s *Server) upstream(st *clientStartup) (*upstreamConn, error) {
 	if up != nil {
 		return up, nil
 	}
-	up, pe := s.open(s.ctx, st.user, st.database, st.params)
+	up, pe := s.open(ctx, st.user, st.database, st.params)
 	if pe != nil {
 		s.sessions.Add(-1)
 		return nil, pe
@@ -285,8 +329,8 @@ func (s *Server) upstream(st *clientStartup) (*upstreamConn, error) {
 
 // handOver tells the client its login is done, in the upstream session's words (its
 // ParameterStatus messages, a BackendKeyData of the proxy's own, ReadyForQuery), then copies
-// bytes both ways until one side ends.
-func (s *Server) handOver(c net.Conn, up *upstreamConn, sess *session) error {
+// bytes both ways until one side ends, the client's early bytes first.
+func (s *Server) handOver(c net.Conn, up *upstreamConn, early []byte, sess *session) error {
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
 	for _, k := range slices.Sorted(maps.Keys(up.params)) {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
@@ -306,7 +350,14 @@ func (s *Server) handOver(c net.Conn, up *upstreamConn, sess *session) error {
 		return errors.New("client gone before the hand-over")
 	}
 	sess.watch.start(c, up.txStatus)
+	if len(early) > 0 {
+		if _, err := up.conn.Write(early); err != nil {
+			sess.end = "server: " + err.Error()
+			return nil
+		}
+	}
 	sess.in, sess.out, sess.end = s.splice(c, up.conn, sess.watch)
+	sess.in += int64(len(early))
 	return nil
 }
 
@@ -315,14 +366,14 @@ func (s *Server) handOver(c net.Conn, up *upstreamConn, sess *session) error {
 // anything the server said.
 func (s *Server) open(ctx context.Context, user, db string, params map[string]string) (*upstreamConn, *pgError) {
 	if err := s.limiter.wait(ctx); err != nil {
-		return nil, shuttingDown()
+		return nil, cutShort(ctx)
 	}
 	mctx, cancel := context.WithTimeout(ctx, s.cfg.MintTimeout)
 	token, err := s.cfg.Mint(mctx, user)
 	cancel()
 	if err != nil {
-		if s.lifeState() == closed {
-			return nil, shuttingDown()
+		if ctx.Err() != nil {
+			return nil, cutShort(ctx)
 		}
 		s.counters.mintFailures.Add(1)
 		return nil, &pgError{Code: "28000", Message: err.Error()}
@@ -330,7 +381,7 @@ func (s *Server) open(ctx context.Context, user, db string, params map[string]st
 	if token == "" {
 		return nil, &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv: the token minted for profile %s is empty", s.cfg.Profile)}
 	}
-	up, err := s.connect(user, db, params, token)
+	up, err := s.connect(ctx, user, db, params, token)
 	if err != nil {
 		var pe *pgError
 		errors.As(err, &pe)

@@ -41,23 +41,23 @@ type upstreamConn struct {
 // run-time parameters: TLS verified against the profile's roots with the endpoint as server
 // name, started directly with ALPN postgresql or after an SSLRequest, then the startup and
 // the password exchange the server asks for (cleartext, as DSQL does; SCRAM-SHA-256 or MD5,
-// as PostgreSQL may). Its error is a *pgError: what the client is told.
-func (s *Server) connect(user, database string, params map[string]string, token string) (*upstreamConn, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+// as PostgreSQL may), as long as ctx lasts. Its error is a *pgError: what the client is told.
+func (s *Server) connect(ctx context.Context, user, database string, params map[string]string, token string) (*upstreamConn, error) {
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
-	raw, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", s.cfg.Upstream.Addr)
+	raw, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(dctx, "tcp", s.cfg.Upstream.Addr)
 	if err != nil {
-		return nil, s.upstreamError(err)
+		return nil, s.upstreamError(ctx, err)
 	}
 	if !s.track(raw, false) {
 		raw.Close()
 		return nil, shuttingDown()
 	}
-	up, err := s.start(ctx, raw, user, database, params, token)
+	up, err := s.start(dctx, raw, user, database, params, token)
 	if err != nil {
 		raw.Close()
 		s.untrack(raw)
-		return nil, s.upstreamError(err)
+		return nil, s.upstreamError(ctx, err)
 	}
 	return up, nil
 }
@@ -211,8 +211,8 @@ func fromServer(m *pgproto3.ErrorResponse) *pgError {
 }
 
 // upstreamError turns a failed upstream connection into what the client is told: the
-// server's own error unchanged, or what failed, where, and the fix.
-func (s *Server) upstreamError(err error) *pgError {
+// server's own error unchanged, what ctx's end made of it, or what failed, where, and the fix.
+func (s *Server) upstreamError(ctx context.Context, err error) *pgError {
 	var pe *pgError
 	if errors.As(err, &pe) {
 		return pe
@@ -244,8 +244,8 @@ func (s *Server) upstreamError(err error) *pgError {
 			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, cause),
 			Hint:    "Check the profile's host and root certificates (sslrootcert)."}
 	}
-	if s.lifeState() == closed {
-		return shuttingDown()
+	if ctx.Err() != nil {
+		return cutShort(ctx)
 	}
 	return &pgError{Code: "08006",
 		Message: fmt.Sprintf("dsqlenv proxy: cannot connect to %s for profile %s: %v", up.Addr, s.cfg.Profile, err),

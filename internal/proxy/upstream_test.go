@@ -51,8 +51,24 @@ func fakeUpstream(t *testing.T, serve func(be *pgproto3.Backend, c net.Conn)) Up
 	return Upstream{Addr: ln.Addr().String(), ServerName: "localhost", RootCAs: pool, Direct: true, Database: "postgres"}
 }
 
+// ready is a fake upstream that logs every client in at once and reads until it leaves.
+func ready(be *pgproto3.Backend, c net.Conn) {
+	be.Send(&pgproto3.AuthenticationOk{})
+	be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
+	be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	be.Flush()
+	io.Copy(io.Discard, c)
+}
+
 // rawClient starts a session through the proxy's socket as tester and returns its frontend.
 func rawClient(t *testing.T, f *fixture) *pgproto3.Frontend {
+	t.Helper()
+	c := rawStart(t, f)
+	return pgproto3.NewFrontend(c, c)
+}
+
+// rawStart connects to the proxy's socket and sends a startup message for tester.
+func rawStart(t *testing.T, f *fixture) net.Conn {
 	t.Helper()
 	c, err := net.Dial("unix", filepath.Join(f.sockDir, ".s.PGSQL.5432"))
 	if err != nil {
@@ -61,7 +77,7 @@ func rawClient(t *testing.T, f *fixture) *pgproto3.Frontend {
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(60 * time.Second))
 	c.Write(startupPacket(3<<16, "user", "tester", "database", "postgres"))
-	return pgproto3.NewFrontend(c, c)
+	return c
 }
 
 // receiveUntil returns the types of the messages fe receives up to and including one of type T.

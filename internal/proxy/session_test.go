@@ -1,0 +1,121 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// TestClientLeavingWhileQueued: a client that hangs up while it waits for the pacing, its
+// token or its upstream connection takes that wait along: the mint's context ends, the dial
+// is closed, and the slots it held are given back at once, not after the mint's or the
+// dial's own timeout (an hour here).
+func TestClientLeavingWhileQueued(t *testing.T) {
+	t.Run("mint", func(t *testing.T) {
+		minting, ended := make(chan struct{}), make(chan struct{})
+		f := startProxy(t, fakeUpstream(t, ready), func(c *Config) {
+			c.MintTimeout = time.Hour
+			c.Mint = func(ctx context.Context, user string) (string, error) {
+				close(minting)
+				<-ctx.Done()
+				close(ended)
+				return "", ctx.Err()
+			}
+		})
+		c := rawStart(t, f)
+		waitClosed(t, "Mint to be called", minting)
+		c.Close()
+		waitClosed(t, "the mint's context to end after its client left", ended)
+		waitFor(t, "the session's slot to be given back", func() bool { return f.srv.Sessions() == 0 })
+		waitFor(t, "the session's log line", func() bool { return f.logged("client left") == 1 })
+	})
+
+	t.Run("dial", func(t *testing.T) {
+		// An upstream that takes the connection and never answers the TLS handshake.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		accepted, hungUp := make(chan struct{}), make(chan struct{})
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			close(accepted)
+			io.Copy(io.Discard, c)
+			close(hungUp)
+		}()
+		up := Upstream{Addr: ln.Addr().String(), ServerName: "localhost", Direct: true, Database: "postgres"}
+		f := startProxy(t, up, func(c *Config) { c.DialTimeout = time.Hour })
+		c := rawStart(t, f)
+		waitClosed(t, "the upstream connection", accepted)
+		c.Close()
+		waitClosed(t, "the upstream connection to close after its client left", hungUp)
+		waitFor(t, "the session's slot to be given back", func() bool { return f.srv.Sessions() == 0 })
+	})
+
+	t.Run("pacing", func(t *testing.T) {
+		f := startProxy(t, fakeUpstream(t, ready), func(c *Config) { c.Rate, c.Burst = 0.001, 1 })
+		receiveUntil[*pgproto3.ReadyForQuery](t, rawClient(t, f)) // the burst's one connection
+		c := rawStart(t, f)
+		waitFor(t, "the second client to wait for the pacing", func() bool { return f.srv.Sessions() == 2 })
+		c.Close()
+		waitFor(t, "the waiting client's slot to be given back", func() bool { return f.srv.Sessions() == 1 })
+	})
+}
+
+// TestQuerySentBeforeAuthenticationOk: a client that sends its first query before it has
+// heard AuthenticationOk (while the proxy mints and connects) has it answered after the
+// hand-over, whether the proxy's watch for the client leaving took its first byte or not.
+func TestQuerySentBeforeAuthenticationOk(t *testing.T) {
+	up := fakeUpstream(t, func(be *pgproto3.Backend, c net.Conn) {
+		be.Send(&pgproto3.AuthenticationOk{})
+		be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		be.Flush()
+		if q, err := be.Receive(); err == nil {
+			be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: "got " + q.(*pgproto3.Query).String})
+			be.Send(&pgproto3.EmptyQueryResponse{})
+			be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+			be.Flush()
+		}
+		io.Copy(io.Discard, c)
+	})
+	minting, release := make(chan struct{}), make(chan struct{})
+	f := startProxy(t, up, func(c *Config) {
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			close(minting)
+			<-release
+			return "token", nil
+		}
+	})
+	c := rawStart(t, f)
+	waitClosed(t, "Mint to be called", minting)
+	fe := pgproto3.NewFrontend(c, c)
+	fe.Send(&pgproto3.Query{String: "-- early"})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	receiveUntil[*pgproto3.ReadyForQuery](t, fe)
+	msg, err := fe.Receive()
+	if n, ok := msg.(*pgproto3.NoticeResponse); err != nil || !ok || n.Message != "got -- early" {
+		t.Errorf("after the hand-over: %T %+v, %v; want the server's notice that it got the early query", msg, msg, err)
+	}
+}
+
+// waitClosed waits up to 30 s for ch to be closed.
+func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("still waiting, after 30 s, for %s", what)
+	}
+}
