@@ -38,8 +38,19 @@ import (
 )
 
 // Minter returns a fresh IAM token for user (DbConnectAdmin for "admin", DbConnect otherwise;
-// the minter decides). Its error text is shown to the client, so it should name the fix.
+// the minter decides). Its error text is shown to the client, so it should name the fix. A
+// failure only the user can fix is wrapped in UserError; any other is told as 08001
+// (sqlclient_unable_to_establish_sqlconnection), which drivers and pools retry.
 type Minter func(ctx context.Context, user string) (string, error)
+
+// UserError marks a Minter's error as one only the user can fix, such as no AWS credentials
+// configured or no SSO login: the client is told 28000 (invalid authorization), and its
+// message names the fix.
+func UserError(err error) error { return userError{err} }
+
+type userError struct{ error }
+
+func (e userError) Unwrap() error { return e.error }
 
 // Upstream is the server the proxy connects to.
 type Upstream struct {
@@ -48,6 +59,9 @@ type Upstream struct {
 	RootCAs    *x509.CertPool // nil: the system roots
 	RootsFile  string         // named in TLS error messages
 	Direct     bool           // direct TLS with ALPN "postgresql"; else SSLRequest first
+	// Region is the DSQL cluster's, named in the hint to DSQL's access-denied error; "" for
+	// a server that is not DSQL.
+	Region string
 
 	// Defaults for a client's startup parameters, used when the client gives none.
 	Database        string

@@ -42,7 +42,8 @@ func upstreamPG(t *testing.T) *testkit.Postgres {
 }
 
 // testMint returns each role's password; for user "minterr" it fails as the CLI's minter
-// would.
+// would with no credentials configured (the user's to fix), for "mintflaky" as with a
+// network that does not answer (worth a retry).
 func testMint(ctx context.Context, user string) (string, error) {
 	switch user {
 	case "tester":
@@ -52,7 +53,9 @@ func testMint(ctx context.Context, user string) (string, error) {
 	case "wrongtoken":
 		return "not-the-password", nil
 	case "minterr":
-		return "", errors.New("dsqlenv: AWS credentials for profile test: no credentials found; run `aws sso login --profile test`")
+		return "", UserError(errors.New("dsqlenv: AWS credentials for profile test: no credentials found; run `aws sso login --profile test`"))
+	case "mintflaky":
+		return "", errors.New("dsqlenv: profile test: cannot reach sts.us-east-1.amazonaws.com, for AWS profile test: check your network or VPN")
 	}
 	return "", fmt.Errorf("dsqlenv: no token for user %s in the tests", user)
 }
@@ -87,6 +90,7 @@ func TestProxy(t *testing.T) {
 		{"NodePostgres", testNodePostgres},
 		{"EnvironmentDoesNotReachUpstream", testEnvironmentDoesNotReachUpstream},
 		{"ShutdownDuringMint", testShutdownDuringMint},
+		{"AccessDeniedNamesTheIAMAction", testAccessDeniedNamesTheIAMAction},
 		// Warm sessions (warm_test.go), through the DSQL double in front of this server.
 		{"WarmHandedOverWithoutUpstreamRoundTrips", testWarmHandOver},
 		{"WarmReplacedPastWarmAge", testWarmAge},
@@ -549,6 +553,9 @@ func testUpstreamFailures(t *testing.T, pg *testkit.Postgres) {
 		f := startProxy(t, good, nil)
 		_, err := connect(t, f.unixConn("minterr"))
 		wantPgError(t, err, "28000", "dsqlenv: AWS credentials for profile test: no credentials found; run `aws sso login --profile test`")
+		// Any other failure to mint is 08001, which drivers and pools retry.
+		_, err = connect(t, f.unixConn("mintflaky"))
+		wantPgError(t, err, "08001", "cannot reach sts.us-east-1.amazonaws.com")
 		mustConnect(t, f.unixConn("tester"))
 	})
 

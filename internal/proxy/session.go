@@ -332,6 +332,9 @@ func (s *Server) upstream(ctx context.Context, st *clientStartup) (*upstreamConn
 // bytes both ways until one side ends, the client's early bytes first.
 func (s *Server) handOver(c net.Conn, up *upstreamConn, early []byte, sess *session) error {
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
+	for _, n := range up.notices {
+		msgs = append(msgs, n)
+	}
 	for _, k := range slices.Sorted(maps.Keys(up.params)) {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
 	}
@@ -376,15 +379,31 @@ func (s *Server) open(ctx context.Context, user, db string, params map[string]st
 			return nil, cutShort(ctx)
 		}
 		s.counters.mintFailures.Add(1)
-		return nil, &pgError{Code: "28000", Message: err.Error()}
+		code := "08001" // a network, a credential_process or a service that may do better on a retry
+		if errors.As(err, new(userError)) {
+			code = "28000"
+		}
+		return nil, &pgError{Code: code, Message: err.Error()}
 	}
 	if token == "" {
 		return nil, &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv: the token minted for profile %s is empty", s.cfg.Profile)}
 	}
 	up, err := s.connect(ctx, user, db, params, token)
+	var pe *pgError
+	if errors.As(err, &pe) && pe.Code == "53400" {
+		// DSQL refused for its rate of new connections. The client has heard nothing yet, so
+		// the proxy tries once more, after the pacing's wait.
+		s.refused(pe)
+		if err := s.limiter.wait(ctx); err != nil {
+			return nil, cutShort(ctx)
+		}
+		up, err = s.connect(ctx, user, db, params, token)
+	}
 	if err != nil {
-		var pe *pgError
 		errors.As(err, &pe)
+		if pe.upstream != nil && pe.Code == "28000" && pe.Hint == "" && s.cfg.Upstream.Region != "" {
+			pe.setHint(s.accessHint(user))
+		}
 		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
 		scrub(&pe.Message)
 		scrub(&pe.Detail)
@@ -397,6 +416,16 @@ func (s *Server) open(ctx context.Context, user, db string, params map[string]st
 		return nil, pe
 	}
 	return up, nil
+}
+
+// accessHint is the hint to DSQL's access-denied error, which comes without one when the
+// token's identity may not connect: the IAM action user needs, where.
+func (s *Server) accessHint(user string) string {
+	action, as := "dsql:DbConnect", "role "+user+" (mapped to that identity with AWS IAM GRANT)"
+	if user == "admin" {
+		action, as = "dsql:DbConnectAdmin", "admin"
+	}
+	return fmt.Sprintf("The AWS identity of profile %s needs the IAM action %s on this cluster, in region %s, to connect as %s.", s.cfg.Profile, action, s.cfg.Upstream.Region, as)
 }
 
 // drain reads briefly what a client sent beyond a packet the proxy refused, so that closing

@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
 // TestClientLeavingWhileQueued: a client that hangs up while it waits for the pacing, its
@@ -117,5 +120,23 @@ func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
 	case <-ch:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("still waiting, after 30 s, for %s", what)
+	}
+}
+
+// testAccessDeniedNamesTheIAMAction: DSQL's 28000 without a hint of its own gets one that
+// names the IAM action the user needs (DbConnectAdmin for admin) and the cluster's region.
+func testAccessDeniedNamesTheIAMAction(t *testing.T, pg *testkit.Postgres) {
+	f, d, _ := startWarm(t, pg, func(c *Config) {
+		c.Upstream.Region = "us-east-1"
+		c.Mint = func(ctx context.Context, user string) (string, error) { return "not-a-token", nil }
+	})
+	for user, action := range map[string]string{"admin": "dsql:DbConnectAdmin ", "tester": "dsql:DbConnect "} {
+		_, err := connect(t, f.unixConn(user))
+		pe := wantPgError(t, err, "28000", "access denied")
+		for _, part := range []string{action, d.Region, "profile test"} {
+			if !strings.Contains(pe.Hint, part) {
+				t.Errorf("%s: hint %q does not name %q", user, pe.Hint, part)
+			}
+		}
 	}
 }

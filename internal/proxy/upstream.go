@@ -33,7 +33,8 @@ type upstreamConn struct {
 	hasKey   bool     // the server sent a BackendKeyData: pid and secret cancel its queries
 	pid      uint32
 	secret   []byte
-	params   map[string]string // ParameterStatus
+	params   map[string]string          // ParameterStatus
+	notices  []*pgproto3.NoticeResponse // sent during the startup, passed on at the hand-over
 	txStatus byte
 }
 
@@ -96,7 +97,10 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 			return nil, err
 		}
 		switch m := msg.(type) {
-		case *pgproto3.AuthenticationOk, *pgproto3.NoticeResponse, *pgproto3.NegotiateProtocolVersion:
+		case *pgproto3.AuthenticationOk, *pgproto3.NegotiateProtocolVersion:
+		case *pgproto3.NoticeResponse:
+			n := *m // Receive reuses its messages
+			up.notices = append(up.notices, &n)
 		case *pgproto3.AuthenticationCleartextPassword:
 			err = sendPassword(fe, token)
 		case *pgproto3.AuthenticationMD5Password:

@@ -1,12 +1,15 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,5 +132,75 @@ func TestHandOverKeepsWhatFollowsReadyForQuery(t *testing.T) {
 	}
 	if n, ok := msg.(*pgproto3.NoticeResponse); !ok || n.Message != "sent after ReadyForQuery" {
 		t.Errorf("after the hand-over the client got %T %+v first; want the NoticeResponse the server sent after ReadyForQuery", msg, msg)
+	}
+}
+
+// TestStartupNoticesReachTheClient: the NoticeResponses the server sends while the session
+// starts reach the client, after AuthenticationOk (where libpq takes them), in their order.
+func TestStartupNoticesReachTheClient(t *testing.T) {
+	notice := func(msg string) *pgproto3.NoticeResponse {
+		return &pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: msg}
+	}
+	up := fakeUpstream(t, func(be *pgproto3.Backend, c net.Conn) {
+		be.Send(notice("before the login"))
+		be.Send(&pgproto3.AuthenticationOk{})
+		be.Send(notice("after the login"))
+		ready(be, c)
+	})
+	f := startProxy(t, up, nil)
+	fe := rawClient(t, f)
+	var got []string
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.NoticeResponse:
+			got = append(got, m.Message)
+		case *pgproto3.AuthenticationOk:
+			got = append(got, "AuthenticationOk")
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if want := "AuthenticationOk|before the login|after the login"; strings.Join(got, "|") != want {
+		t.Errorf("the client got %q; want %q", strings.Join(got, "|"), want)
+	}
+}
+
+// TestRateExceededIsRetriedOnce: a 53400 (DSQL's connection rate exceeded) before the client
+// has heard anything is tried again once, after the pacing's wait; a second one reaches the
+// client.
+func TestRateExceededIsRetriedOnce(t *testing.T) {
+	for _, c := range []struct {
+		refusals, wantConns int32
+		wantCode            string
+	}{{1, 2, ""}, {2, 2, "53400"}} {
+		t.Run(fmt.Sprintf("%d refusals", c.refusals), func(t *testing.T) {
+			var conns atomic.Int32
+			up := fakeUpstream(t, func(be *pgproto3.Backend, conn net.Conn) {
+				if conns.Add(1) <= c.refusals {
+					be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "53400", Message: "Unable to accept connection, rate exceeded."})
+					be.Flush()
+					return
+				}
+				ready(be, conn)
+			})
+			f := startProxy(t, up, nil)
+			conn, err := connect(t, f.unixConn("tester"))
+			if c.wantCode == "" {
+				if err != nil {
+					t.Fatalf("after one 53400: %v", err)
+				}
+				conn.Close(context.Background())
+			} else {
+				wantPgError(t, err, c.wantCode, "rate exceeded")
+			}
+			if n := conns.Load(); n != c.wantConns {
+				t.Errorf("the upstream saw %d connections; want %d", n, c.wantConns)
+			}
+		})
 	}
 }

@@ -50,6 +50,14 @@ func (e *pgError) response() *pgproto3.ErrorResponse {
 	return &pgproto3.ErrorResponse{Severity: sev, SeverityUnlocalized: sev, Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint}
 }
 
+// setHint sets the hint, in the server's own error too.
+func (e *pgError) setHint(hint string) {
+	e.Hint = hint
+	if e.upstream != nil {
+		e.upstream.Hint = hint
+	}
+}
+
 func protocolViolation(format string, args ...any) *pgError {
 	return &pgError{Code: "08P01", Message: fmt.Sprintf(format, args...)}
 }
