@@ -369,6 +369,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			RootCAs:         pool,
 			RootsFile:       rootsName,
 			Direct:          conn.SSLNegotiation != "postgres",
+			Region:          conn.Region,
 			Database:        conn.Database,
 			Options:         conn.Options,
 			ApplicationName: conn.ApplicationName,
@@ -384,7 +385,11 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			tok, err := signer.Mint(ctx, user)
 			if err != nil {
 				debugf("proxy %s: no token for %s after %s: %v", conn.Profile, user, time.Since(start).Round(time.Millisecond), err)
-				return "", fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
+				said := fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
+				if ce := (*profiles.CredentialsError)(nil); errors.As(err, &ce) && ce.UserMustAct() {
+					return "", proxy.UserError(said) // 28000: the client does not retry
+				}
+				return "", said
 			}
 			debugf("proxy %s: token for %s minted in %s", conn.Profile, user, time.Since(start).Round(time.Millisecond))
 			return tok, nil

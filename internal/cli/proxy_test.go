@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -515,7 +516,8 @@ func TestProxyFailuresReachTheClient(t *testing.T) {
 	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
 	dir := t.TempDir()
 	otherCA := writeFile(t, dir, "other-ca.pem", string(testkit.NewCA(t, "some other CA").CertPEM))
-	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'exit 3'\n")
+	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'exit 3'\n"+
+		"[profile nosso]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n")
 	closed := testkit.FreePort(t)
 	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf(`defaults:
   region: us-east-1
@@ -535,10 +537,14 @@ profiles:
     endpoint: localhost
     port: %[1]d
     aws_profile: broken
+  nologin:
+    endpoint: localhost
+    port: %[1]d
+    aws_profile: nosso
 `, d.Port, d.CAFile, otherCA, closed))
 	runtime := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg)
-	p := startProxy(t, env, 4, "p", "wrongca", "down", "nocreds")
+	p := startProxy(t, env, 5, "p", "wrongca", "down", "nocreds", "nologin")
 	psql := testkit.RequireTool(t, "psql")
 	connect := func(profile string) (string, error) {
 		cmd := exec.Command(psql, "-XAtc", "select current_user", "host="+filepath.Join(runtime, "dsqlenv", profile)+" user=admin dbname=postgres")
@@ -562,6 +568,16 @@ profiles:
 		}
 		if out, err := connect("p"); err != nil || out != "admin\n" {
 			t.Errorf("after %s the proxy no longer serves: %v %q", profile, err, out)
+		}
+	}
+	// A failure to mint that a retry may mend (a credential_process that failed) is 08001,
+	// which drivers and pools retry; one only the user can fix (no SSO login) is 28000.
+	for profile, code := range map[string]string{"nocreds": "08001", "nologin": "28000"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		_, err := pgconn.Connect(ctx, "host="+filepath.Join(runtime, "dsqlenv", profile)+" user=admin dbname=postgres")
+		cancel()
+		if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != code {
+			t.Errorf("%s: got %v; want SQLSTATE %s", profile, err, code)
 		}
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {

@@ -392,8 +392,8 @@ func (s *Server) open(ctx context.Context, user, db string, params map[string]st
 	var pe *pgError
 	if errors.As(err, &pe) && pe.Code == "53400" {
 		// DSQL refused for its rate of new connections. The client has heard nothing yet, so
-		// the proxy tries once more, after the pacing's wait.
-		s.refused(pe)
+		// the proxy tries once more, after the pacing's wait. (Refusals count sessions
+		// refused, so this one does not count.)
 		if err := s.limiter.wait(ctx); err != nil {
 			return nil, cutShort(ctx)
 		}
