@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -609,6 +610,30 @@ func TestProxyServesEveryClient(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(state, "dsqlenv", "proxy", "p.password")); st.Mode().Perm() != 0o600 {
 		t.Errorf("password file mode %v", st.Mode().Perm())
 	}
+	// A client that insists on TLS (pgweb's sslmode=require) gets it over TCP, from a
+	// certificate kept beside the password, 0600 in the proxy's 0700 folder; a client that
+	// verifies the server trusts it as its sslrootcert.
+	for _, name := range []string{"localhost.crt", "localhost.key"} {
+		if st, err := os.Stat(filepath.Join(state, "dsqlenv", "proxy", name)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v", name, st, err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(state, "dsqlenv", "proxy")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("the proxy's state folder: %v %v", st, err)
+	}
+	for _, opts := range []string{"sslmode=require", "sslmode=verify-full sslrootcert=" + filepath.Join(state, "dsqlenv", "proxy", "localhost.crt")} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		conn, err := pgconn.Connect(ctx, "host=127.0.0.1 port="+port+" user=admin dbname=postgres password="+pw+" "+opts)
+		cancel()
+		if err != nil {
+			t.Errorf("%s: %v", opts, err)
+			continue
+		}
+		if _, ok := conn.Conn().(*tls.Conn); !ok {
+			t.Errorf("%s: the connection is %T, not TLS", opts, conn.Conn())
+		}
+		conn.Close(context.Background())
+	}
 	sock := filepath.Join(runtime, "dsqlenv", "p")
 
 	// 10,000 rows of 1,000 bytes: the COPY every client path must carry unchanged.
@@ -691,9 +716,10 @@ func TestProxyServesEveryClient(t *testing.T) {
 			t.Errorf("pgjdbc with a wrong password: %s", lines[1])
 		}
 	})
-	// pgx twice, node-postgres twice, pgjdbc once; the wrong local passwords never reach it.
-	if s := d.Stats(); s.Accepted != 5 || s.Refused != 0 {
-		t.Errorf("the double accepted %d sessions and refused %d, want 5 and 0", s.Accepted, s.Refused)
+	// pgx twice over TLS and twice without, node-postgres twice, pgjdbc once; the wrong local
+	// passwords never reach it.
+	if s := d.Stats(); s.Accepted != 7 || s.Refused != 0 {
+		t.Errorf("the double accepted %d sessions and refused %d, want 7 and 0", s.Accepted, s.Refused)
 	}
 }
 

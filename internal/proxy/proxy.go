@@ -82,6 +82,13 @@ type Config struct {
 	// value lets only root in: set it, usually to os.Getuid().)
 	PeerUID int
 
+	// TLS, when set, is what a TCP client that asks for TLS with an SSLRequest gets
+	// (sslmode=require, a GUI's default); without it, and always on a Unix socket, the answer
+	// is 'N' and the client goes on in plain text or gives up. TLSCertFile names its
+	// certificate in the log line about a client that could not verify it.
+	TLS         *tls.Config
+	TLSCertFile string
+
 	MaxSessions int // authenticated sessions; 0: no limit; beyond it a client gets 53300
 	// MaxPending bounds connections that have not finished the local login (startup packet,
 	// peer check, password), which cost a client nothing to hold until the startup deadline;

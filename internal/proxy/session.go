@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -91,12 +92,12 @@ func clientName(c net.Conn, unix bool) string {
 // startup packet, the local login, the upstream session, and the hand-over. A step that
 // fails either refuses the client (a *pgError, which the client is told) or finds it gone;
 // sess.end says which.
-func (s *Server) serve(c net.Conn, unix bool, sess *session) {
-	c.SetDeadline(time.Now().Add(s.startupTimeout))
+func (s *Server) serve(raw net.Conn, unix bool, sess *session) {
+	raw.SetDeadline(time.Now().Add(s.startupTimeout))
 	// The peer's UID is checked at once, and a refusal sent after the startup packet, where a
 	// client expects an answer.
-	peerErr := s.checkPeer(c, unix)
-	st, err := s.startup(c, peerErr, sess)
+	peerErr := s.checkPeer(raw, unix)
+	c, st, err := s.startup(raw, unix, peerErr, sess)
 	if st == nil {
 		var pe *pgError
 		if errors.As(err, &pe) {
@@ -127,6 +128,10 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) {
 	defer s.sessions.Add(-1)
 	defer s.untrack(up.raw)
 	defer up.conn.Close()
+	if !s.setUp(raw) {
+		s.fail(c, sess, shuttingDown())
+		return
+	}
 	if err := s.handOver(c, up, early, sess); err != nil {
 		s.fail(c, sess, err)
 	}
@@ -170,23 +175,33 @@ type clientStartup struct {
 }
 
 // startup reads the client's startup packets up to its StartupMessage, answering
-// encryption requests and forwarding a cancel request. It returns nil when the connection
-// ends there: err is then a *pgError for a packet refused, or nil with sess.end set.
-func (s *Server) startup(c net.Conn, peerErr *pgError, sess *session) (*clientStartup, error) {
+// encryption requests and forwarding a cancel request. It returns the connection to go on
+// with (TLS over c when the client asked for it and Config.TLS is set), or a nil startup when
+// the connection ends there: err is then a *pgError for a packet refused, or nil with
+// sess.end set.
+func (s *Server) startup(c net.Conn, unix bool, peerErr *pgError, sess *session) (net.Conn, *clientStartup, error) {
 	for i := 0; ; i++ {
 		st, err := readStartup(c)
 		if err != nil {
-			return nil, err
+			return c, nil, err
 		}
 		switch m := st.msg.(type) {
 		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			// The local leg is a socket or loopback: no encryption, and the client goes on in
-			// plain text (sslmode=prefer) or gives up (require).
 			if i >= 2 {
-				return nil, protocolViolation("too many encryption requests")
+				return c, nil, protocolViolation("too many encryption requests")
 			}
+			_, ssl := m.(*pgproto3.SSLRequest)
+			if _, done := c.(*tls.Conn); ssl && !done && !unix && s.cfg.TLS != nil {
+				if c, err = s.serverTLS(c); err != nil {
+					sess.end = err.Error()
+					return c, nil, nil
+				}
+				continue
+			}
+			// A socket, or TLS not set up: the client goes on in plain text
+			// (sslmode=prefer) or gives up (require).
 			if _, err := c.Write([]byte{'N'}); err != nil {
-				return nil, nil
+				return c, nil, nil
 			}
 		case *pgproto3.CancelRequest:
 			if peerErr != nil {
@@ -194,11 +209,26 @@ func (s *Server) startup(c net.Conn, peerErr *pgError, sess *session) (*clientSt
 			} else {
 				sess.end = "cancel request " + s.forwardCancel(m)
 			}
-			return nil, nil
+			return c, nil, nil
 		case *pgproto3.StartupMessage:
-			return s.clientStartup(m, st.minor), nil
+			return c, s.clientStartup(m, st.minor), nil
 		}
 	}
+}
+
+// serverTLS answers an SSLRequest with 'S' and runs the TLS handshake; its error says what a
+// client that could not verify the certificate should set.
+func (s *Server) serverTLS(c net.Conn) (net.Conn, error) {
+	if _, err := c.Write([]byte{'S'}); err != nil {
+		return c, errors.New("client gone")
+	}
+	tc := tls.Server(c, s.cfg.TLS)
+	if err := tc.Handshake(); err != nil {
+		root := cmp.Or(s.cfg.TLSCertFile, "the proxy's certificate")
+		// First, before the log line's cut: the handshake's error can be long.
+		return c, fmt.Errorf("TLS handshake failed: a client that verifies the server needs sslrootcert=%s (or sslmode=require, which does not verify): %v", root, err)
+	}
+	return tc, nil
 }
 
 // clientStartup splits a StartupMessage's parameters and fills in the profile's defaults.
@@ -346,9 +376,6 @@ func (s *Server) handOver(c net.Conn, up *upstreamConn, early []byte, sess *sess
 		msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]})
 	}
 	msgs = append(msgs, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
-	if !s.setUp(c) {
-		return shuttingDown()
-	}
 	if err := send(c, msgs...); err != nil {
 		return errors.New("client gone before the hand-over")
 	}

@@ -2,8 +2,12 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +143,49 @@ func testAccessDeniedNamesTheIAMAction(t *testing.T, pg *testkit.Postgres) {
 			}
 		}
 	}
+}
+
+// TestTLSOnTCP: with Config.TLS, a TCP client that asks for TLS (sslmode=require, a GUI's
+// default) gets it; one that verifies the certificate (verify-full) connects with the
+// certificate as its sslrootcert, and one that trusts other roots fails, with a log line that
+// says what to set.
+func TestTLSOnTCP(t *testing.T) {
+	certPEM, keyPEM, err := LocalCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile := filepath.Join(t.TempDir(), "proxy.crt")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	otherCA := filepath.Join(t.TempDir(), "other.crt")
+	if err := os.WriteFile(otherCA, testkit.NewCA(t, "another CA").CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := startProxy(t, fakeUpstream(t, ready), func(c *Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		c.TLSCertFile = certFile
+	})
+	host, port, _ := net.SplitHostPort(f.tcp)
+	base := fmt.Sprintf("host=%s port=%s user=tester dbname=postgres password=%s connect_timeout=30 ", host, port, localPW)
+	for _, opts := range []string{"sslmode=require", "sslmode=verify-full sslrootcert=" + certFile} {
+		conn, err := connect(t, base+opts)
+		if err != nil {
+			t.Fatalf("%s: %v", opts, err)
+		}
+		if _, ok := conn.Conn().(*tls.Conn); !ok {
+			t.Errorf("%s: the connection is %T, not TLS", opts, conn.Conn())
+		}
+		conn.Close(context.Background())
+	}
+	if _, err := connect(t, base+"sslmode=verify-full sslrootcert="+otherCA); err == nil {
+		t.Fatal("verify-full against other roots connected")
+	}
+	waitFor(t, "a log line that says what to set", func() bool {
+		return f.logged("sslrootcert="+certFile) == 1 && f.logged("sslmode=require") == 1
+	})
 }
