@@ -15,11 +15,12 @@
 //	…
 //	srv.Shutdown(ctx)              // on SIGINT/SIGTERM; Serve then returns nil
 //
-// Each client connection: the startup packet (SSLRequest and GSSENCRequest are answered 'N';
+// Each client connection: the startup packet (an SSLRequest over TCP starts TLS when
+// Config.TLS is set; otherwise it and GSSENCRequest are answered 'N';
 // protocol 3.x is negotiated down to 3.0 with NegotiateProtocolVersion; anything else gets an
 // ErrorResponse), the local check, a token from Mint for the user asked for, an upstream
-// connection by pgconn (verify-full TLS, direct or after an SSLRequest, the token as
-// password), then AuthenticationOk, the upstream's ParameterStatus messages, a BackendKeyData
+// connection (verify-full TLS, direct or after an SSLRequest, the token as password), then
+// AuthenticationOk, the upstream's NoticeResponses and ParameterStatus messages, a BackendKeyData
 // of the proxy's own when the upstream sent one (cancel requests are mapped back to the
 // upstream session) and ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
 // as an ErrorResponse with an SQLSTATE; an upstream error is passed on whole.

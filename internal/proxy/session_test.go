@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -181,6 +182,15 @@ func TestTLSOnTCP(t *testing.T) {
 			t.Errorf("%s: the connection is %T, not TLS", opts, conn.Conn())
 		}
 		conn.Close(context.Background())
+	}
+	// libpq (OpenSSL) takes the certificate as its root too.
+	path, env := testkit.PsqlWithLibpq(t, 18)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-X", "-c", `\q`, base+"sslmode=verify-full sslrootcert="+certFile)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("psql with verify-full: %v\n%s", err, out)
 	}
 	if _, err := connect(t, base+"sslmode=verify-full sslrootcert="+otherCA); err == nil {
 		t.Fatal("verify-full against other roots connected")

@@ -77,7 +77,7 @@ func readStartup(r io.Reader) (startup, error) {
 	n := int64(int32(binary.BigEndian.Uint32(hdr[:])))
 	if n < 8 || n > maxStartupPacket {
 		if hdr[0] == 0x16 && hdr[1] == 0x03 {
-			return startup{}, protocolViolation("dsqlenv proxy: got a TLS handshake; the local connection takes no TLS (use sslmode=disable or prefer, not sslnegotiation=direct)")
+			return startup{}, protocolViolation("dsqlenv proxy: got a TLS handshake first; the proxy takes TLS only after an SSLRequest, and only over TCP (use sslnegotiation=postgres, libpq's default, not direct)")
 		}
 		return startup{}, protocolViolation("invalid length of startup packet")
 	}
