@@ -73,6 +73,7 @@ func TestCredentialErrorsSayWhatHappenedAndWhatToRun(t *testing.T) {
 		envProfile string // AWS_PROFILE
 		cache      string // "": none; "expired"; "valid"
 		want       string // the whole message, with ADDR for the closed port and CONFIG for the config file
+		retry      bool   // a retry may do better: not UserMustAct
 	}{
 		{name: "SSO never logged in, AWS_PROFILE", envProfile: "work",
 			want: "profile prod: not logged in to SSO for AWS profile work (from AWS_PROFILE): run `aws sso login --profile work`"},
@@ -86,17 +87,17 @@ func TestCredentialErrorsSayWhatHappenedAndWhatToRun(t *testing.T) {
 			want: "profile prod: the SSO login for AWS profile sess (from aws_profile:) has expired: run `aws sso login --profile sess`"},
 		{name: "SSO never logged in, through a source_profile", envProfile: "viasso",
 			want: "profile prod: not logged in to SSO for AWS profile viasso (from AWS_PROFILE) through its source_profile work: run `aws sso login --profile work`"},
-		{name: "SSO portal unreachable", envProfile: "work", cache: "valid",
+		{name: "SSO portal unreachable", envProfile: "work", cache: "valid", retry: true,
 			want: "profile prod: cannot reach AWS IAM Identity Center (SSO) at ADDR (connection refused), for AWS profile work (from AWS_PROFILE): check your network or VPN"},
-		{name: "STS unreachable", awsProfile: "role",
+		{name: "STS unreachable", awsProfile: "role", retry: true,
 			want: "profile prod: cannot reach AWS STS at ADDR (connection refused), for AWS profile role (from aws_profile:): check your network or VPN"},
 		{name: "typo, aws_profile", awsProfile: "wrok",
 			want: "profile prod: no AWS profile wrok (from aws_profile:) in CONFIG: did you mean work? (change aws_profile:)"},
 		{name: "typo, AWS_PROFILE", envProfile: "wrok",
 			want: "profile prod: no AWS profile wrok (from AWS_PROFILE) in CONFIG: did you mean work? (change AWS_PROFILE)"},
-		{name: "credential_process, AWS_PROFILE", envProfile: "cp",
+		{name: "credential_process, AWS_PROFILE", envProfile: "cp", retry: true,
 			want: "profile prod: no AWS credentials from AWS profile cp (from AWS_PROFILE): error in credential_process: exit status 3: run the credential_process of AWS profile cp in CONFIG by hand to see why it fails"},
-		{name: "credential_process, aws_profile", awsProfile: "cp",
+		{name: "credential_process, aws_profile", awsProfile: "cp", retry: true,
 			want: "profile prod: no AWS credentials from AWS profile cp (from aws_profile:): error in credential_process: exit status 3: run the credential_process of AWS profile cp in CONFIG by hand to see why it fails"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,6 +130,9 @@ func TestCredentialErrorsSayWhatHappenedAndWhatToRun(t *testing.T) {
 			want := strings.NewReplacer("ADDR", addr, "CONFIG", os.Getenv("AWS_CONFIG_FILE")).Replace(tc.want)
 			if err.Error() != want {
 				t.Errorf("got  %s\nwant %s", err, want)
+			}
+			if got := ce.UserMustAct(); got == tc.retry {
+				t.Errorf("UserMustAct() = %v", got)
 			}
 		})
 	}

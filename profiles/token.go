@@ -351,6 +351,23 @@ func (e *CredentialsError) Error() string {
 
 func (e *CredentialsError) Unwrap() error { return e.Err }
 
+// UserMustAct reports whether only the user can fix the failure: no credentials configured,
+// an AWS profile that does not exist, an SSO login missing or expired, an MFA code with no
+// terminal to type it on. A network that does not answer or a failing credential_process
+// may do better on a retry.
+func (e *CredentialsError) UserMustAct() bool {
+	if _, ok := unreachable(e.Err); ok {
+		return false
+	}
+	msg := e.Err.Error()
+	var notExist config.SharedConfigProfileNotExistError
+	var invalid *ssocreds.InvalidTokenError
+	var noTTY *NoTerminalError
+	return errors.As(e.Err, &notExist) || errors.As(e.Err, &invalid) || errors.As(e.Err, &noTTY) ||
+		strings.Contains(msg, "cached SSO token") || strings.Contains(msg, "SSO session has expired") ||
+		strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, SourceIMDS+" did not answer")
+}
+
 // noTerminal is an MFA code that could not be asked for: the fix is to fill the AWS CLI's
 // credential cache from a terminal, which this run then reads.
 func (e *CredentialsError) noTerminal(nt *NoTerminalError, who, name string) string {

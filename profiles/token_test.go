@@ -194,6 +194,9 @@ func TestMintFailsFastWhenMetadataServiceHangs(t *testing.T) {
 					t.Errorf("message lacks %q: %v", w, err)
 				}
 			}
+			if ce != nil && !ce.UserMustAct() {
+				t.Errorf("no credentials at all, yet not UserMustAct: %v", err)
+			}
 			// With the caller's deadline first, the message gives the time that was left of it
 			// when signing began: up to the deadline, and never the budget.
 			if tc.timeout && tc.deadline > 0 {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -370,6 +371,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			RootCAs:         pool,
 			RootsFile:       rootsName,
 			Direct:          conn.SSLNegotiation != "postgres",
+			Region:          conn.Region,
 			Database:        conn.Database,
 			Options:         conn.Options,
 			ApplicationName: conn.ApplicationName,
@@ -385,7 +387,11 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			tok, err := signer.Mint(ctx, user)
 			if err != nil {
 				debugf("proxy %s: no token for %s after %s: %v", conn.Profile, user, time.Since(start).Round(time.Millisecond), err)
-				return "", fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
+				said := fmt.Errorf("dsqlenv: %s", strings.TrimPrefix(err.Error(), "dsqlenv: "))
+				if ce := (*profiles.CredentialsError)(nil); errors.As(err, &ce) && ce.UserMustAct() {
+					return "", proxy.UserError(said) // 28000: the client does not retry
+				}
+				return "", said
 			}
 			debugf("proxy %s: token for %s minted in %s", conn.Profile, user, time.Since(start).Round(time.Millisecond))
 			return tok, nil
@@ -423,6 +429,9 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		ep.lns = append(ep.lns, lns...)
 	}
 	if len(lns) > 0 {
+		if cfg.TLS, cfg.TLSCertFile, err = r.localCertificate(); err != nil {
+			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
+		}
 		ln := lns[0]
 		host, port, _ := net.SplitHostPort(ln.Addr().String())
 		// require_auth=scram-sha-256: libpq then never sends the password in cleartext,
@@ -544,6 +553,36 @@ func (r *run) upstreamRoots(conn *profiles.Connection) (*x509.CertPool, string, 
 // maxSocketPath is the longest Unix socket path every platform takes (sun_path is 104 bytes
 // on macOS and the BSDs, 108 on Linux, with the terminating NUL).
 const maxSocketPath = 103
+
+// localCertificate is the TLS certificate the proxy gives TCP clients that ask for TLS (a
+// GUI's sslmode=require), one for every profile: read from the state folder, or made and
+// written there, 0600 like the key, the first time (or when the pair no longer loads).
+func (r *run) localCertificate() (conf *tls.Config, certFile string, err error) {
+	dir := filepath.Join(r.Paths.StateHome, "dsqlenv", "proxy")
+	certFile, keyFile := filepath.Join(dir, "localhost.crt"), filepath.Join(dir, "localhost.key")
+	certPEM, _, cerr := safefile.Read(certFile, 64<<10)
+	keyPEM, _, kerr := safefile.Read(keyFile, 64<<10)
+	for _, e := range []error{cerr, kerr} {
+		if e != nil && !errors.Is(e, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("reading the local TLS certificate: %v", e)
+		}
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if cerr != nil || kerr != nil || err != nil {
+		if certPEM, keyPEM, err = proxy.LocalCertificate(); err != nil {
+			return nil, "", fmt.Errorf("making the local TLS certificate: %v", err)
+		}
+		for file, data := range map[string][]byte{keyFile: keyPEM, certFile: certPEM} {
+			if _, err := pgfile.EditPrivate(r.lockDir(), file, func([]byte) ([]byte, error) { return data, nil }); err != nil {
+				return nil, "", fmt.Errorf("writing the local TLS certificate: %v", err)
+			}
+		}
+		if pair, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
+			return nil, "", fmt.Errorf("the local TLS certificate just made: %v", err) // a bug
+		}
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, certFile, nil
+}
 
 // localPassword is the profile's local password for TCP clients: read from its file, or made
 // (32 random bytes) and written 0600 the first time.

@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -515,7 +517,8 @@ func TestProxyFailuresReachTheClient(t *testing.T) {
 	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
 	dir := t.TempDir()
 	otherCA := writeFile(t, dir, "other-ca.pem", string(testkit.NewCA(t, "some other CA").CertPEM))
-	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'exit 3'\n")
+	awsCfg := writeFile(t, dir, "aws-config", "[profile broken]\ncredential_process = sh -c 'exit 3'\n"+
+		"[profile nosso]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n")
 	closed := testkit.FreePort(t)
 	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf(`defaults:
   region: us-east-1
@@ -535,10 +538,14 @@ profiles:
     endpoint: localhost
     port: %[1]d
     aws_profile: broken
+  nologin:
+    endpoint: localhost
+    port: %[1]d
+    aws_profile: nosso
 `, d.Port, d.CAFile, otherCA, closed))
 	runtime := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg, "AWS_CONFIG_FILE="+awsCfg)
-	p := startProxy(t, env, 4, "p", "wrongca", "down", "nocreds")
+	p := startProxy(t, env, 5, "p", "wrongca", "down", "nocreds", "nologin")
 	psql := testkit.RequireTool(t, "psql")
 	connect := func(profile string) (string, error) {
 		cmd := exec.Command(psql, "-XAtc", "select current_user", "host="+filepath.Join(runtime, "dsqlenv", profile)+" user=admin dbname=postgres")
@@ -562,6 +569,16 @@ profiles:
 		}
 		if out, err := connect("p"); err != nil || out != "admin\n" {
 			t.Errorf("after %s the proxy no longer serves: %v %q", profile, err, out)
+		}
+	}
+	// A failure to mint that a retry may mend (a credential_process that failed) is 08001,
+	// which drivers and pools retry; one only the user can fix (no SSO login) is 28000.
+	for profile, code := range map[string]string{"nocreds": "08001", "nologin": "28000"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		_, err := pgconn.Connect(ctx, "host="+filepath.Join(runtime, "dsqlenv", profile)+" user=admin dbname=postgres")
+		cancel()
+		if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != code {
+			t.Errorf("%s: got %v; want SQLSTATE %s", profile, err, code)
 		}
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
@@ -592,6 +609,30 @@ func TestProxyServesEveryClient(t *testing.T) {
 	pw := strings.TrimSpace(string(pwBytes))
 	if st, _ := os.Stat(filepath.Join(state, "dsqlenv", "proxy", "p.password")); st.Mode().Perm() != 0o600 {
 		t.Errorf("password file mode %v", st.Mode().Perm())
+	}
+	// A client that insists on TLS (pgweb's sslmode=require) gets it over TCP, from a
+	// certificate kept beside the password, 0600 in the proxy's 0700 folder; a client that
+	// verifies the server trusts it as its sslrootcert.
+	for _, name := range []string{"localhost.crt", "localhost.key"} {
+		if st, err := os.Stat(filepath.Join(state, "dsqlenv", "proxy", name)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v", name, st, err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(state, "dsqlenv", "proxy")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("the proxy's state folder: %v %v", st, err)
+	}
+	for _, opts := range []string{"sslmode=require", "sslmode=verify-full sslrootcert=" + filepath.Join(state, "dsqlenv", "proxy", "localhost.crt")} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		conn, err := pgconn.Connect(ctx, "host=127.0.0.1 port="+port+" user=admin dbname=postgres password="+pw+" "+opts)
+		cancel()
+		if err != nil {
+			t.Errorf("%s: %v", opts, err)
+			continue
+		}
+		if _, ok := conn.Conn().(*tls.Conn); !ok {
+			t.Errorf("%s: the connection is %T, not TLS", opts, conn.Conn())
+		}
+		conn.Close(context.Background())
 	}
 	sock := filepath.Join(runtime, "dsqlenv", "p")
 
@@ -675,9 +716,10 @@ func TestProxyServesEveryClient(t *testing.T) {
 			t.Errorf("pgjdbc with a wrong password: %s", lines[1])
 		}
 	})
-	// pgx twice, node-postgres twice, pgjdbc once; the wrong local passwords never reach it.
-	if s := d.Stats(); s.Accepted != 5 || s.Refused != 0 {
-		t.Errorf("the double accepted %d sessions and refused %d, want 5 and 0", s.Accepted, s.Refused)
+	// pgx twice over TLS and twice without, node-postgres twice, pgjdbc once; the wrong local
+	// passwords never reach it.
+	if s := d.Stats(); s.Accepted != 7 || s.Refused != 0 {
+		t.Errorf("the double accepted %d sessions and refused %d, want 7 and 0", s.Accepted, s.Refused)
 	}
 }
 

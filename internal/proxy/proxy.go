@@ -15,11 +15,12 @@
 //	…
 //	srv.Shutdown(ctx)              // on SIGINT/SIGTERM; Serve then returns nil
 //
-// Each client connection: the startup packet (SSLRequest and GSSENCRequest are answered 'N';
+// Each client connection: the startup packet (an SSLRequest over TCP starts TLS when
+// Config.TLS is set; otherwise it and GSSENCRequest are answered 'N';
 // protocol 3.x is negotiated down to 3.0 with NegotiateProtocolVersion; anything else gets an
 // ErrorResponse), the local check, a token from Mint for the user asked for, an upstream
-// connection by pgconn (verify-full TLS, direct or after an SSLRequest, the token as
-// password), then AuthenticationOk, the upstream's ParameterStatus messages, a BackendKeyData
+// connection (verify-full TLS, direct or after an SSLRequest, the token as password), then
+// AuthenticationOk, the upstream's NoticeResponses and ParameterStatus messages, a BackendKeyData
 // of the proxy's own when the upstream sent one (cancel requests are mapped back to the
 // upstream session) and ReadyForQuery, and from then on bytes are copied both ways. Every refusal reaches the client
 // as an ErrorResponse with an SQLSTATE; an upstream error is passed on whole.
@@ -38,8 +39,19 @@ import (
 )
 
 // Minter returns a fresh IAM token for user (DbConnectAdmin for "admin", DbConnect otherwise;
-// the minter decides). Its error text is shown to the client, so it should name the fix.
+// the minter decides). Its error text is shown to the client, so it should name the fix. A
+// failure only the user can fix is wrapped in UserError; any other is told as 08001
+// (sqlclient_unable_to_establish_sqlconnection), which drivers and pools retry.
 type Minter func(ctx context.Context, user string) (string, error)
+
+// UserError marks a Minter's error as one only the user can fix, such as no AWS credentials
+// configured or no SSO login: the client is told 28000 (invalid authorization), and its
+// message names the fix.
+func UserError(err error) error { return userError{err} }
+
+type userError struct{ error }
+
+func (e userError) Unwrap() error { return e.error }
 
 // Upstream is the server the proxy connects to.
 type Upstream struct {
@@ -48,6 +60,9 @@ type Upstream struct {
 	RootCAs    *x509.CertPool // nil: the system roots
 	RootsFile  string         // named in TLS error messages
 	Direct     bool           // direct TLS with ALPN "postgresql"; else SSLRequest first
+	// Region is the DSQL cluster's, named in the hint to DSQL's access-denied error; "" for
+	// a server that is not DSQL.
+	Region string
 
 	// Defaults for a client's startup parameters, used when the client gives none.
 	Database        string
@@ -67,6 +82,13 @@ type Config struct {
 	// PeerUID is the only peer UID allowed on a Unix socket; -1 does not check. (The zero
 	// value lets only root in: set it, usually to os.Getuid().)
 	PeerUID int
+
+	// TLS, when set, is what a TCP client that asks for TLS with an SSLRequest gets
+	// (sslmode=require, a GUI's default); without it, and always on a Unix socket, the answer
+	// is 'N' and the client goes on in plain text or gives up. TLSCertFile names its
+	// certificate in the log line about a client that could not verify it.
+	TLS         *tls.Config
+	TLSCertFile string
 
 	MaxSessions int // authenticated sessions; 0: no limit; beyond it a client gets 53300
 	// MaxPending bounds connections that have not finished the local login (startup packet,
@@ -123,7 +145,7 @@ type Server struct {
 	pending  atomic.Int64 // connections before the end of their local login
 	preLogin *lineLimiter // their log lines
 
-	ctx    context.Context // canceled by Close and at the end of Shutdown
+	ctx    context.Context // canceled when the state reaches closed (enter)
 	cancel context.CancelFunc
 
 	sessions atomic.Int64
@@ -131,12 +153,22 @@ type Server struct {
 	wg       sync.WaitGroup // one per live connection handler
 
 	mu        sync.Mutex
-	closing   bool
+	state     state
 	listeners map[net.Listener]struct{}
 	// conns holds client and upstream connections; true: Close closes it at once, false: a
 	// client still being set up, which Close lets say why it ends.
 	conns map[net.Conn]bool
 }
+
+// state is where a Server is in its life. It only moves forward, under Server.mu; s.ctx is
+// canceled when it reaches closed.
+type state int
+
+const (
+	serving  state = iota
+	draining       // Shutdown or Drain began: no new clients; sessions being set up go on
+	closed         // Close: every connection ends
+)
 
 // New checks cfg and returns a Server that is not yet serving.
 func New(cfg Config) (*Server, error) {
@@ -225,7 +257,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 	}
 	s.mu.Lock()
-	if s.closing {
+	if s.state != serving {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
@@ -243,10 +275,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
+			if s.lifeState() != serving {
 				return nil
 			}
 			if !errors.Is(err, net.ErrClosed) {
@@ -290,7 +319,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) track(c net.Conn, client bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx.Err() != nil || client && s.closing {
+	if s.state == closed || client && s.state != serving {
 		return false
 	}
 	if client {
@@ -301,11 +330,11 @@ func (s *Server) track(c net.Conn, client bool) bool {
 	return true
 }
 
-// handOver marks a client as past its setup, unless the server is closing.
-func (s *Server) handOver(c net.Conn) bool {
+// setUp marks a client as past its setup, unless the server is closed.
+func (s *Server) setUp(c net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx.Err() != nil {
+	if s.state == closed {
 		return false
 	}
 	s.conns[c] = true
@@ -334,8 +363,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // A client still being set up (waiting for its token or upstream connection) is first told
 // that the proxy is shutting down (57P01), for up to closeGrace.
 func (s *Server) Close() error {
-	s.stopListening()
-	s.cancel()
+	s.enter(closed)
 	s.warm.stop()
 	s.mu.Lock()
 	for c, now := range s.conns {
@@ -362,11 +390,26 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) stopListening() {
+// lifeState returns the server's state.
+func (s *Server) lifeState() state {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closing = true
+	return s.state
+}
+
+// stopListening moves the server to draining, at least.
+func (s *Server) stopListening() { s.enter(draining) }
+
+// enter moves the server forward to state st: from draining on its listeners are closed, and
+// at closed s.ctx is canceled, which ends every wait, mint and dial.
+func (s *Server) enter(st state) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = max(s.state, st)
 	for ln := range s.listeners {
 		ln.Close()
+	}
+	if s.state == closed {
+		s.cancel()
 	}
 }

@@ -169,7 +169,7 @@ func (s *Server) Check(ctx context.Context, user string) error {
 	if a := s.cfg.Upstream.ApplicationName; a != "" {
 		params["application_name"] = a
 	}
-	up, err := s.connect(user, s.cfg.Upstream.Database, params, token)
+	up, err := s.connect(s.ctx, user, s.cfg.Upstream.Database, params, token)
 	if err != nil {
 		var pe *pgError
 		switch {
@@ -207,7 +207,7 @@ func (s *Server) Drain(ctx context.Context) (cut int, err error) {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		s.cancel()
+		s.enter(closed)
 		s.warm.wait()
 		return 0, nil
 	case <-ctx.Done():

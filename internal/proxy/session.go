@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,17 +28,18 @@ type session struct {
 	start    time.Time
 	in, out  int64 // bytes client→server, server→client after the hand-over
 	end      string
+	began    bool // a StartupMessage was read
 	loggedIn bool // past the local login: s.pending no longer counts it
 }
 
 // handle serves one client connection; the caller closes c.
 func (s *Server) handle(c net.Conn, unix bool) {
 	sess := &session{client: clientName(c, unix), start: time.Now(), watch: &txWatch{}}
-	began := s.serve(c, unix, sess)
+	s.serve(c, unix, sess)
 	if !sess.loggedIn {
 		s.pending.Add(-1)
 	}
-	if !began {
+	if !sess.began {
 		if sess.end != "" { // a cancel request, or a startup packet refused
 			s.logPreLogin(fmt.Sprintf("dsqlenv proxy: profile=%s client=%s end=%s", s.cfg.Profile, sess.client, logField(sess.end, maxLogEnd)))
 		}
@@ -85,129 +88,251 @@ func clientName(c net.Conn, unix bool) string {
 	return "?"
 }
 
-// serve runs the startup, authentication, upstream connection and the hand-over; it reports
-// whether a session (a StartupMessage) began.
-func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
-	c.SetDeadline(time.Now().Add(s.startupTimeout))
-
-	// The peer's UID is checked at once, and the refusal sent after the startup packet,
-	// where a client expects an answer.
-	var peerErr *pgError
-	if unix && s.cfg.PeerUID >= 0 {
-		uid, err := peerUID(c)
-		switch {
-		case err != nil:
-			peerErr = &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: cannot check the peer of the socket: %v", err)}
-		case uid != s.cfg.PeerUID:
-			peerErr = &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: peer UID %d may not use this socket (only UID %d, the proxy's owner, may)", uid, s.cfg.PeerUID)}
+// serve takes a client connection through its four steps, each its own function: the
+// startup packet, the local login, the upstream session, and the hand-over. A step that
+// fails either refuses the client (a *pgError, which the client is told) or finds it gone;
+// sess.end says which.
+func (s *Server) serve(raw net.Conn, unix bool, sess *session) {
+	raw.SetDeadline(time.Now().Add(s.startupTimeout))
+	// The peer's UID is checked at once, and a refusal sent after the startup packet, where a
+	// client expects an answer.
+	peerErr := s.checkPeer(raw, unix)
+	c, st, err := s.startup(raw, unix, peerErr, sess)
+	if st == nil {
+		var pe *pgError
+		if errors.As(err, &pe) {
+			sess.end = "refused: " + pe.Message
+			send(c, pe.response())
+			drain(c, min(time.Second, s.startupTimeout))
 		}
+		return
 	}
+	sess.began = true
+	sess.user, sess.database, sess.app = st.user, st.database, st.app
+	defer s.opened(sess)()
+	if err := s.login(c, unix, peerErr, st); err != nil {
+		s.fail(c, sess, err)
+		return
+	}
+	c.SetDeadline(time.Time{})
+	sess.loggedIn = true
+	s.pending.Add(-1)
 
-	var st startup
+	ctx, stopWatch := s.watchClient(c)
+	up, err := s.upstream(ctx, st)
+	early := stopWatch()
+	if err != nil {
+		s.fail(c, sess, err)
+		return
+	}
+	defer s.sessions.Add(-1)
+	defer s.untrack(up.raw)
+	defer up.conn.Close()
+	if !s.setUp(raw) {
+		s.fail(c, sess, shuttingDown())
+		return
+	}
+	if err := s.handOver(c, up, early, sess); err != nil {
+		s.fail(c, sess, err)
+	}
+}
+
+// fail ends a session before its hand-over: a refusal (*pgError) is counted and told to the
+// client; any other error says how the client went.
+func (s *Server) fail(c net.Conn, sess *session, err error) {
+	var pe *pgError
+	if !errors.As(err, &pe) {
+		sess.end = err.Error()
+		return
+	}
+	s.refused(pe)
+	send(c, pe.response())
+	sess.end = pe.Message
+}
+
+// checkPeer returns the refusal of a Unix socket client whose peer UID is not the one allowed.
+func (s *Server) checkPeer(c net.Conn, unix bool) *pgError {
+	if !unix || s.cfg.PeerUID < 0 {
+		return nil
+	}
+	uid, err := peerUID(c)
+	switch {
+	case err != nil:
+		return &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: cannot check the peer of the socket: %v", err)}
+	case uid != s.cfg.PeerUID:
+		return &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv proxy: peer UID %d may not use this socket (only UID %d, the proxy's owner, may)", uid, s.cfg.PeerUID)}
+	}
+	return nil
+}
+
+// clientStartup is what a client's StartupMessage asks for, with the profile's defaults.
+type clientStartup struct {
+	user, database string
+	app            string            // the application_name the client sent
+	params         map[string]string // the other run-time parameters, with the profile's defaults
+	minor          uint16            // the minor protocol version asked for
+	unknown        []string          // protocol options (_pq_.*) the proxy does not know, sorted
+}
+
+// startup reads the client's startup packets up to its StartupMessage, answering
+// encryption requests and forwarding a cancel request. It returns the connection to go on
+// with (TLS over c when the client asked for it and Config.TLS is set), or a nil startup when
+// the connection ends there: err is then a *pgError for a packet refused, or nil with
+// sess.end set.
+func (s *Server) startup(c net.Conn, unix bool, peerErr *pgError, sess *session) (net.Conn, *clientStartup, error) {
 	for i := 0; ; i++ {
-		var err error
-		st, err = readStartup(c)
+		st, err := readStartup(c)
 		if err != nil {
-			var pe *pgError
-			if errors.As(err, &pe) {
-				sess.end = "refused: " + pe.Message
-				send(c, pe.response())
-				drain(c, min(time.Second, s.startupTimeout))
-			}
-			return false
+			return c, nil, err
 		}
 		switch m := st.msg.(type) {
 		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			// The local leg is a socket or loopback: no encryption, and the client goes on in
-			// plain text (sslmode=prefer) or gives up (require).
 			if i >= 2 {
-				sess.end = "refused: too many encryption requests"
-				send(c, protocolViolation("too many encryption requests").response())
-				return false
+				return c, nil, protocolViolation("too many encryption requests")
 			}
+			_, ssl := m.(*pgproto3.SSLRequest)
+			if _, done := c.(*tls.Conn); ssl && !done && !unix && s.cfg.TLS != nil {
+				if c, err = s.serverTLS(c); err != nil {
+					sess.end = err.Error()
+					return c, nil, nil
+				}
+				continue
+			}
+			// A socket, or TLS not set up: the client goes on in plain text
+			// (sslmode=prefer) or gives up (require).
 			if _, err := c.Write([]byte{'N'}); err != nil {
-				return false
+				return c, nil, nil
 			}
-			continue
 		case *pgproto3.CancelRequest:
 			if peerErr != nil {
 				sess.end = "cancel request refused: " + peerErr.Message
 			} else {
 				sess.end = "cancel request " + s.forwardCancel(m)
 			}
-			return false
+			return c, nil, nil
+		case *pgproto3.StartupMessage:
+			return c, s.clientStartup(m, st.minor), nil
 		}
-		break
 	}
-	m := st.msg.(*pgproto3.StartupMessage)
-	sess.end = "refused"
+}
 
+// serverTLS answers an SSLRequest with 'S' and runs the TLS handshake; its error says what a
+// client that could not verify the certificate should set.
+func (s *Server) serverTLS(c net.Conn) (net.Conn, error) {
+	if _, err := c.Write([]byte{'S'}); err != nil {
+		return c, errors.New("client gone")
+	}
+	tc := tls.Server(c, s.cfg.TLS)
+	if err := tc.Handshake(); err != nil {
+		root := cmp.Or(s.cfg.TLSCertFile, "the proxy's certificate")
+		// First, before the log line's cut: the handshake's error can be long.
+		return c, fmt.Errorf("TLS handshake failed: a client that verifies the server needs sslrootcert=%s (or sslmode=require, which does not verify): %v", root, err)
+	}
+	return tc, nil
+}
+
+// clientStartup splits a StartupMessage's parameters and fills in the profile's defaults.
+func (s *Server) clientStartup(m *pgproto3.StartupMessage, minor uint16) *clientStartup {
 	params := maps.Clone(m.Parameters)
-	user := params["user"]
+	st := &clientStartup{user: params["user"], database: params["database"], app: params["application_name"], params: params, minor: minor}
 	delete(params, "user")
-	sess.user = user
-	var unknown []string
+	delete(params, "database")
 	for k := range params {
 		if strings.HasPrefix(k, "_pq_.") {
-			unknown = append(unknown, k)
+			st.unknown = append(st.unknown, k)
 			delete(params, k)
 		}
 	}
-	slices.Sort(unknown)
-	db := params["database"]
-	delete(params, "database")
-	if db == "" {
-		db = s.cfg.Upstream.Database
+	slices.Sort(st.unknown)
+	if st.database == "" {
+		st.database = s.cfg.Upstream.Database
 	}
-	sess.database = db
-	sess.app = params["application_name"]
-	defer s.opened(sess)()
 	if params["options"] == "" && s.cfg.Upstream.Options != "" {
 		params["options"] = s.cfg.Upstream.Options
 	}
 	if params["application_name"] == "" && s.cfg.Upstream.ApplicationName != "" {
 		params["application_name"] = s.cfg.Upstream.ApplicationName
 	}
+	return st
+}
 
-	fail := func(e *pgError) bool {
-		s.refused(e)
-		send(c, e.response())
-		sess.end = e.Message
-		return true
-	}
-
+// login runs the local login: the peer check's verdict on a socket, the protocol version,
+// and the local password over TCP.
+func (s *Server) login(c net.Conn, unix bool, peerErr *pgError, st *clientStartup) error {
 	if peerErr != nil {
-		return fail(peerErr)
+		return peerErr
 	}
-	if user == "" {
-		return fail(&pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"})
+	if st.user == "" {
+		return &pgError{Code: "28000", Message: "no PostgreSQL user name specified in startup packet"}
 	}
-	if st.minor != 0 || len(unknown) > 0 {
+	if st.minor != 0 || len(st.unknown) > 0 {
 		// The field holds the whole version, 3.0, as PostgreSQL sends it and libpq reads it
 		// (pgconn takes its low 16 bits).
-		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: pgproto3.ProtocolVersion30, UnrecognizedOptions: unknown}); err != nil {
-			sess.end = "client gone"
-			return true
+		if err := send(c, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: pgproto3.ProtocolVersion30, UnrecognizedOptions: st.unknown}); err != nil {
+			return errors.New("client gone")
 		}
 	}
 	if !unix && s.scram != nil {
-		if err := s.scram.authenticate(c, user); err != nil {
+		if err := s.scram.authenticate(c, st.user); err != nil {
 			var pe *pgError
 			if errors.As(err, &pe) {
-				return fail(pe)
+				return pe
 			}
-			sess.end = "client gone during authentication"
-			return true
+			return errors.New("client gone during authentication")
 		}
 	}
-	c.SetDeadline(time.Time{})
-	sess.loggedIn = true
-	s.pending.Add(-1)
+	return nil
+}
 
+// errClientLeft is the cause of the end of a session's opening whose client hung up.
+var errClientLeft = errors.New("the client left while its session was being opened")
+
+// watchClient returns the context in which a logged-in client's upstream session is opened:
+// it ends when the client hangs up (or the server closes), so that a client that leaves
+// while it waits for the pacing, its token or its connection takes them along. stop ends
+// the watch and returns the byte the client sent meanwhile, if any: a client may send its
+// first query before it has heard AuthenticationOk, and that byte goes upstream first.
+func (s *Server) watchClient(c net.Conn) (ctx context.Context, stop func() []byte) {
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	var early []byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var b [1]byte
+		n, err := c.Read(b[:])
+		switch {
+		case n > 0:
+			early = b[:n]
+		case !errors.Is(err, os.ErrDeadlineExceeded): // not stop's, or Close's
+			cancel(errClientLeft)
+		}
+	}()
+	return ctx, func() []byte {
+		c.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		c.SetReadDeadline(time.Time{})
+		cancel(nil)
+		return early
+	}
+}
+
+// cutShort is what a session is told when ctx ended its opening: its client left, or the
+// proxy is closing.
+func cutShort(ctx context.Context) *pgError {
+	if errors.Is(context.Cause(ctx), errClientLeft) {
+		return &pgError{Code: "08006", Message: "dsqlenv proxy: " + errClientLeft.Error()}
+	}
+	return shuttingDown()
+}
+
+// upstream returns an upstream session for a logged-in client, holding one slot of
+// Config.MaxSessions that the caller gives back when the session ends: a warm one, or one
+// opened now while the client waits for AuthenticationOk.
+func (s *Server) upstream(ctx context.Context, st *clientStartup) (*upstreamConn, error) {
 	// A warm session of this startup is handed over with its slot of the limit, which it
 	// already holds; the client's arrival opens the next one.
-	s.warm.fill(user, db, params)
-	up := s.warm.take(user, db, params)
+	s.warm.fill(st.user, st.database, st.params)
+	up := s.warm.take(st.user, st.database, st.params)
 	if up == nil {
 		// Only clients that passed the local check count against the limit, so that clients
 		// that never finish authenticating cannot lock the owner out. Warm sessions count
@@ -216,24 +341,30 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		if s.cfg.MaxSessions > 0 && n > int64(s.cfg.MaxSessions) && !s.warm.evict() {
 			// Given back before the client reads the refusal: Sessions() is right by then.
 			s.sessions.Add(-1)
-			return fail(&pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
-				Hint: "Close idle sessions, or start the proxy with a higher session limit."})
+			return nil, &pgError{Code: "53300", Message: fmt.Sprintf("dsqlenv proxy: too many sessions for profile %s (max %d)", s.cfg.Profile, s.cfg.MaxSessions),
+				Hint: "Close idle sessions, or start the proxy with a higher session limit."}
 		}
 	}
-	defer s.sessions.Add(-1)
 	s.counters.total.Add(1)
-
-	if up == nil {
-		// From here the client waits for AuthenticationOk while the proxy mints and connects.
-		var pe *pgError
-		if up, pe = s.open(user, db, params); pe != nil {
-			return fail(pe)
-		}
+	if up != nil {
+		return up, nil
 	}
-	defer s.untrack(up.raw)
-	defer up.conn.Close()
+	up, pe := s.open(ctx, st.user, st.database, st.params)
+	if pe != nil {
+		s.sessions.Add(-1)
+		return nil, pe
+	}
+	return up, nil
+}
 
+// handOver tells the client its login is done, in the upstream session's words (its
+// ParameterStatus messages, a BackendKeyData of the proxy's own, ReadyForQuery), then copies
+// bytes both ways until one side ends, the client's early bytes first.
+func (s *Server) handOver(c net.Conn, up *upstreamConn, early []byte, sess *session) error {
 	msgs := []pgproto3.BackendMessage{&pgproto3.AuthenticationOk{}}
+	for _, n := range up.notices {
+		msgs = append(msgs, n)
+	}
 	for _, k := range slices.Sorted(maps.Keys(up.params)) {
 		msgs = append(msgs, &pgproto3.ParameterStatus{Name: k, Value: up.params[k]})
 	}
@@ -245,42 +376,60 @@ func (s *Server) serve(c net.Conn, unix bool, sess *session) bool {
 		msgs = append(msgs, &pgproto3.BackendKeyData{ProcessID: pid, SecretKey: secret[:]})
 	}
 	msgs = append(msgs, &pgproto3.ReadyForQuery{TxStatus: up.txStatus})
-	if !s.handOver(c) {
-		return fail(shuttingDown())
-	}
 	if err := send(c, msgs...); err != nil {
-		sess.end = "client gone before the hand-over"
-		return true
+		return errors.New("client gone before the hand-over")
 	}
 	sess.watch.start(c, up.txStatus)
+	if len(early) > 0 {
+		if _, err := up.conn.Write(early); err != nil {
+			sess.end = "server: " + err.Error()
+			return nil
+		}
+	}
 	sess.in, sess.out, sess.end = s.splice(c, up.conn, sess.watch)
-	return true
+	sess.in += int64(len(early))
+	return nil
 }
 
-// open paces, mints and opens an upstream session for user on database with params; its
-// error is what the client is told, with the token scrubbed from anything the server said.
-func (s *Server) open(user, db string, params map[string]string) (*upstreamConn, *pgError) {
-	if err := s.limiter.wait(s.ctx); err != nil {
-		return nil, shuttingDown()
+// open paces, mints and opens an upstream session for user on database with params, as
+// long as ctx lasts; its error is what the client is told, with the token scrubbed from
+// anything the server said.
+func (s *Server) open(ctx context.Context, user, db string, params map[string]string) (*upstreamConn, *pgError) {
+	if err := s.limiter.wait(ctx); err != nil {
+		return nil, cutShort(ctx)
 	}
-	mctx, cancel := context.WithTimeout(s.ctx, s.cfg.MintTimeout)
+	mctx, cancel := context.WithTimeout(ctx, s.cfg.MintTimeout)
 	token, err := s.cfg.Mint(mctx, user)
 	cancel()
 	if err != nil {
-		if s.ctx.Err() != nil {
-			return nil, shuttingDown()
+		if ctx.Err() != nil {
+			return nil, cutShort(ctx)
 		}
 		s.counters.mintFailures.Add(1)
-		return nil, &pgError{Code: "28000", Message: err.Error()}
+		code := "08001" // a network, a credential_process or a service that may do better on a retry
+		if errors.As(err, new(userError)) {
+			code = "28000"
+		}
+		return nil, &pgError{Code: code, Message: err.Error()}
 	}
 	if token == "" {
 		return nil, &pgError{Code: "28000", Message: fmt.Sprintf("dsqlenv: the token minted for profile %s is empty", s.cfg.Profile)}
 	}
-	up, err := s.connect(user, db, params, token)
+	up, err := s.connect(ctx, user, db, params, token)
+	var pe *pgError
+	if errors.As(err, &pe) && pe.Code == "53400" {
+		// DSQL refused for its rate of new connections. The client has heard nothing yet, so
+		// the proxy tries once more, after the pacing's wait. (Refusals count sessions
+		// refused, so this one does not count.)
+		if err := s.limiter.wait(ctx); err != nil {
+			return nil, cutShort(ctx)
+		}
+		up, err = s.connect(ctx, user, db, params, token)
+	}
 	if err != nil {
-		var pe *pgError
-		if !errors.As(err, &pe) {
-			pe = &pgError{Code: "08006", Message: err.Error()}
+		errors.As(err, &pe)
+		if pe.upstream != nil && pe.Code == "28000" && pe.Hint == "" && s.cfg.Upstream.Region != "" {
+			pe.setHint(s.accessHint(user))
 		}
 		scrub := func(s *string) { *s = strings.ReplaceAll(*s, token, "[token]") }
 		scrub(&pe.Message)
@@ -294,6 +443,16 @@ func (s *Server) open(user, db string, params map[string]string) (*upstreamConn,
 		return nil, pe
 	}
 	return up, nil
+}
+
+// accessHint is the hint to DSQL's access-denied error, which comes without one when the
+// token's identity may not connect: the IAM action user needs, where.
+func (s *Server) accessHint(user string) string {
+	action, as := "dsql:DbConnect", "role "+user+" (mapped to that identity with AWS IAM GRANT)"
+	if user == "admin" {
+		action, as = "dsql:DbConnectAdmin", "admin"
+	}
+	return fmt.Sprintf("The AWS identity of profile %s needs the IAM action %s on this cluster, in region %s, to connect as %s.", s.cfg.Profile, action, s.cfg.Upstream.Region, as)
 }
 
 // drain reads briefly what a client sent beyond a packet the proxy refused, so that closing
@@ -333,7 +492,7 @@ func (s *Server) splice(client, server net.Conn, toClient io.Writer) (in, out in
 		}
 	}
 	switch {
-	case s.ctx.Err() != nil:
+	case s.lifeState() == closed:
 		why = "proxy closed"
 	case first.toServer && first.err == nil:
 		why = "client closed"
@@ -374,12 +533,8 @@ func (s *Server) forwardCancel(m *pgproto3.CancelRequest) string {
 	deadline, _ := ctx.Deadline()
 	c.SetDeadline(deadline)
 	if !s.cfg.Upstream.Direct {
-		if _, err := c.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
+		if err := requestTLS(c); err != nil {
 			return "not forwarded: " + err.Error()
-		}
-		var b [1]byte
-		if _, err := io.ReadFull(c, b[:]); err != nil || b[0] != 'S' {
-			return "not forwarded: the server refused TLS"
 		}
 	}
 	tc := tls.Client(c, s.tls.Clone())

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -34,37 +33,33 @@ type upstreamConn struct {
 	hasKey   bool     // the server sent a BackendKeyData: pid and secret cancel its queries
 	pid      uint32
 	secret   []byte
-	params   map[string]string // ParameterStatus
+	params   map[string]string          // ParameterStatus
+	notices  []*pgproto3.NoticeResponse // sent during the startup, passed on at the hand-over
 	txStatus byte
 }
-
-// upstreamError is the server's own ErrorResponse during the connection's start.
-type upstreamError struct{ resp pgproto3.ErrorResponse }
-
-func (e *upstreamError) Error() string { return e.resp.Message + " (SQLSTATE " + e.resp.Code + ")" }
 
 // connect opens an authenticated upstream session as user on database with the client's
 // run-time parameters: TLS verified against the profile's roots with the endpoint as server
 // name, started directly with ALPN postgresql or after an SSLRequest, then the startup and
 // the password exchange the server asks for (cleartext, as DSQL does; SCRAM-SHA-256 or MD5,
-// as PostgreSQL may).
-func (s *Server) connect(user, database string, params map[string]string, token string) (*upstreamConn, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.DialTimeout)
+// as PostgreSQL may), as long as ctx lasts. Its error is a *pgError: what the client is told.
+func (s *Server) connect(ctx context.Context, user, database string, params map[string]string, token string) (*upstreamConn, error) {
+	dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
 	began := time.Now()
-	raw, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", s.cfg.Upstream.Addr)
+	raw, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(dctx, "tcp", s.cfg.Upstream.Addr)
 	if err != nil {
-		return nil, s.upstreamError(err)
+		return nil, s.upstreamError(ctx, err)
 	}
 	if !s.track(raw, false) {
 		raw.Close()
 		return nil, shuttingDown()
 	}
-	up, err := s.start(ctx, raw, user, database, params, token)
+	up, err := s.start(dctx, raw, user, database, params, token)
 	if err != nil {
 		raw.Close()
 		s.untrack(raw)
-		return nil, s.upstreamError(err)
+		return nil, s.upstreamError(ctx, err)
 	}
 	s.counters.connect.observe(time.Since(began))
 	return up, nil
@@ -76,15 +71,8 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) }) // Close or Shutdown
 	defer stop()
 	if !s.cfg.Upstream.Direct {
-		if _, err := raw.Write([]byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}); err != nil {
+		if err := requestTLS(raw); err != nil {
 			return nil, err
-		}
-		var b [1]byte
-		if _, err := io.ReadFull(raw, b[:]); err != nil {
-			return nil, err
-		}
-		if b[0] != 'S' {
-			return nil, fmt.Errorf("the server does not take TLS (it answered %q to the SSLRequest)", b[0])
 		}
 	}
 	tc := tls.Client(raw, s.tls.Clone())
@@ -94,7 +82,7 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 	if s.cfg.Upstream.Direct && tc.ConnectionState().NegotiatedProtocol != "postgresql" {
 		return nil, errors.New(`the server did not select ALPN protocol "postgresql" for direct TLS (set sslnegotiation: postgres in the profile for a server that needs an SSLRequest first)`)
 	}
-	fe := pgproto3.NewFrontend(tc, tc)
+	fe := pgproto3.NewFrontend(&messageReader{r: tc}, tc)
 	startup := map[string]string{}
 	for k, v := range params {
 		startup[k] = v
@@ -111,7 +99,10 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 			return nil, err
 		}
 		switch m := msg.(type) {
-		case *pgproto3.AuthenticationOk, *pgproto3.NoticeResponse, *pgproto3.NegotiateProtocolVersion:
+		case *pgproto3.AuthenticationOk, *pgproto3.NegotiateProtocolVersion:
+		case *pgproto3.NoticeResponse:
+			n := *m // Receive reuses its messages
+			up.notices = append(up.notices, &n)
 		case *pgproto3.AuthenticationCleartextPassword:
 			err = sendPassword(fe, token)
 		case *pgproto3.AuthenticationMD5Password:
@@ -125,7 +116,7 @@ func (s *Server) start(ctx context.Context, raw net.Conn, user, database string,
 		case *pgproto3.BackendKeyData:
 			up.hasKey, up.pid, up.secret = true, m.ProcessID, append([]byte(nil), m.SecretKey...)
 		case *pgproto3.ErrorResponse:
-			return nil, &upstreamError{*m}
+			return nil, fromServer(m)
 		case *pgproto3.ReadyForQuery:
 			up.txStatus = m.TxStatus
 			raw.SetDeadline(time.Time{})
@@ -214,18 +205,23 @@ func scramClient(fe *pgproto3.Frontend, mechanisms []string, password string) er
 // unexpected is the error for a message out of turn; the server's own error passes whole.
 func unexpected(msg pgproto3.BackendMessage) error {
 	if e, ok := msg.(*pgproto3.ErrorResponse); ok {
-		return &upstreamError{*e}
+		return fromServer(e)
 	}
 	return fmt.Errorf("the server sent %T out of turn", msg)
 }
 
+// fromServer is the server's own error during the connection's start, passed on whole.
+func fromServer(m *pgproto3.ErrorResponse) *pgError {
+	resp := *m
+	return &pgError{Severity: resp.Severity, Code: resp.Code, Message: resp.Message, Detail: resp.Detail, Hint: resp.Hint, upstream: &resp}
+}
+
 // upstreamError turns a failed upstream connection into what the client is told: the
-// server's own error unchanged, or what failed, where, and the fix.
-func (s *Server) upstreamError(err error) *pgError {
-	var ue *upstreamError
-	if errors.As(err, &ue) {
-		resp := ue.resp
-		return &pgError{Severity: resp.Severity, Code: resp.Code, Message: resp.Message, Detail: resp.Detail, Hint: resp.Hint, upstream: &resp}
+// server's own error unchanged, what ctx's end made of it, or what failed, where, and the fix.
+func (s *Server) upstreamError(ctx context.Context, err error) *pgError {
+	var pe *pgError
+	if errors.As(err, &pe) {
+		return pe
 	}
 	up := s.cfg.Upstream
 	var (
@@ -254,8 +250,8 @@ func (s *Server) upstreamError(err error) *pgError {
 			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, cause),
 			Hint:    "Check the profile's host and root certificates (sslrootcert)."}
 	}
-	if s.ctx.Err() != nil {
-		return shuttingDown()
+	if ctx.Err() != nil {
+		return cutShort(ctx)
 	}
 	return &pgError{Code: "08006",
 		Message: fmt.Sprintf("dsqlenv proxy: cannot connect to %s for profile %s: %v", up.Addr, s.cfg.Profile, err),

@@ -197,7 +197,7 @@ func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
 // open opens one warm session for g, holding a slot of Config.MaxSessions taken by fillLocked.
 func (p *warmPool) open(key string, g *warmGroup) {
 	defer p.wg.Done()
-	up, pe := p.s.open(g.user, g.database, g.params)
+	up, pe := p.s.open(p.s.ctx, g.user, g.database, g.params)
 	p.mu.Lock()
 	g.opening--
 	g.landed = true

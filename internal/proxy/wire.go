@@ -50,6 +50,14 @@ func (e *pgError) response() *pgproto3.ErrorResponse {
 	return &pgproto3.ErrorResponse{Severity: sev, SeverityUnlocalized: sev, Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint}
 }
 
+// setHint sets the hint, in the server's own error too.
+func (e *pgError) setHint(hint string) {
+	e.Hint = hint
+	if e.upstream != nil {
+		e.upstream.Hint = hint
+	}
+}
+
 func protocolViolation(format string, args ...any) *pgError {
 	return &pgError{Code: "08P01", Message: fmt.Sprintf(format, args...)}
 }
@@ -69,7 +77,7 @@ func readStartup(r io.Reader) (startup, error) {
 	n := int64(int32(binary.BigEndian.Uint32(hdr[:])))
 	if n < 8 || n > maxStartupPacket {
 		if hdr[0] == 0x16 && hdr[1] == 0x03 {
-			return startup{}, protocolViolation("dsqlenv proxy: got a TLS handshake; the local connection takes no TLS (use sslmode=disable or prefer, not sslnegotiation=direct)")
+			return startup{}, protocolViolation("dsqlenv proxy: got a TLS handshake first; the proxy takes TLS only after an SSLRequest, and only over TCP (use sslnegotiation=postgres, libpq's default, not direct)")
 		}
 		return startup{}, protocolViolation("invalid length of startup packet")
 	}
@@ -129,6 +137,57 @@ func readMessage(r io.Reader, want byte, max int) ([]byte, error) {
 		return nil, err
 	}
 	return body, nil
+}
+
+// messageReader reads a server's messages for a pgproto3.Frontend, never past the end of the
+// message being read: the Frontend's reader buffers ahead, and what the server sent after its
+// ReadyForQuery (a notice, say, in the same write) must stay in the connection for the
+// hand-over, where it is passed on to the client.
+type messageReader struct {
+	r    io.Reader
+	hdr  [5]byte
+	nhdr int   // bytes of the header handed out; 0: the next message's header is still unread
+	left int64 // bytes of the body still to hand out
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	if m.nhdr == 0 {
+		if _, err := io.ReadFull(m.r, m.hdr[:]); err != nil {
+			return 0, err
+		}
+		if m.left = int64(int32(binary.BigEndian.Uint32(m.hdr[1:]))) - 4; m.left < 0 {
+			return 0, fmt.Errorf("the server sent a message of invalid length %d", m.left+4)
+		}
+	}
+	var n int
+	var err error
+	if m.nhdr < len(m.hdr) {
+		n = copy(p, m.hdr[m.nhdr:])
+		m.nhdr += n
+	} else {
+		n, err = m.r.Read(p[:min(int64(len(p)), m.left)])
+		m.left -= int64(n)
+	}
+	if m.nhdr == len(m.hdr) && m.left == 0 {
+		m.nhdr = 0
+	}
+	return n, err
+}
+
+// requestTLS asks a server for TLS with an SSLRequest, as libpq does without direct TLS.
+func requestTLS(c net.Conn) error {
+	buf, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	if _, err := c.Write(buf); err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return err
+	}
+	if b[0] != 'S' {
+		return fmt.Errorf("the server does not take TLS (it answered %q to the SSLRequest)", b[0])
+	}
+	return nil
 }
 
 // send writes messages in one write, bounded in time.
