@@ -72,9 +72,10 @@ your own user may connect (the peer's user ID is checked on every connection).
 port for JDBC tools, GUIs and Windows, held on both 127.0.0.1 and [::1] (the proxy
 refuses to start when another program has either). Clients there log in with
 SCRAM-SHA-256 and a random local password, made once per profile (it does not
-rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; a line for it goes into
-your libpq password file (PGPASSFILE or ~/.pgpass) so libpq programs need nothing
-typed. --no-password turns that check off: every local user
+rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; lines for it go into
+your libpq password file (PGPASSFILE or ~/.pgpass), for every role and database on the
+port (localhost, 127.0.0.1 and ::1), so libpq programs need nothing typed; the lines an
+earlier run wrote for another port are taken back. --no-password turns that check off: every local user
 can then act as your IAM identity.
 
 With --log-format json, each line is a JSON object with the same fields (session lines
@@ -443,10 +444,10 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			}
 			cfg.Password = pw
 			passfile := r.libpqPassFile()
-			if _, err := pgfile.WritePass(r.lockDir(), passfile, []pgfile.PassEntry{{Host: host, Port: port, Database: conn.Database, User: conn.User, Password: pw}}); err != nil {
+			if err := writeProxyPass(r.lockDir(), passfile, port, pw); err != nil {
 				return ep, fmt.Errorf("proxy %s: adding the local password to %s: %v", conn.Profile, passfile, err)
 			}
-			ep.lines = append(ep.lines, fmt.Sprintf("TCP on %s: local password in %s (and in %s for %s@%s)", listenerNames(lns), file, passfile, conn.User, conn.Database))
+			ep.lines = append(ep.lines, fmt.Sprintf("TCP on %s: local password in %s (and in %s for every role and database on port %s)", listenerNames(lns), file, passfile, port))
 			if requireAuth == "" {
 				why := "no psql on PATH to ask whether its libpq takes it (16 and newer do)"
 				if lib.found {
@@ -491,6 +492,27 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
 	}
 	return ep, nil
+}
+
+// proxyPassHosts are the names a client may give for the proxy's TCP port, which holds both
+// loopback families: libpq looks up a password-file line by the host as given.
+var proxyPassHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// writeProxyPass puts the local password into the libpq password file for every database
+// and role on port (host:port:*:*:pw for each loopback name: the same password logs in any
+// role), and takes back the lines earlier runs of the same profile left for other ports or
+// for one role only. Those are known by the password, random and the profile's own; a
+// user's own line never holds it.
+func writeProxyPass(locks, passfile, port, pw string) error {
+	var entries []pgfile.PassEntry
+	for _, h := range proxyPassHosts {
+		entries = append(entries, pgfile.PassEntry{Host: h, Port: port, Database: "*", User: "*", Password: pw, Wildcard: true})
+	}
+	stale := func(e pgfile.PassEntry) bool {
+		return e.Password == pw && slices.Contains(proxyPassHosts, e.Host) && (e.Port != port || e.Database != "*" || e.User != "*")
+	}
+	_, err := pgfile.WritePass(locks, passfile, entries, stale)
+	return err
 }
 
 // listenerNames names the addresses of lns, for messages: "127.0.0.1:6432 and [::1]:6432".

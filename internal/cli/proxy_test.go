@@ -426,7 +426,7 @@ func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE=~/pgpass", "DSQLENV_CONFIG="+cfg)
 	p := startProxyIn(t, cwd, env, 4, "--listen", "127.0.0.1:0", "p")
 	m := tcpLine.FindStringSubmatch(p.log())
-	if m == nil || !strings.Contains(p.log(), "(and in ~/pgpass for admin@postgres)") {
+	if m == nil || !strings.Contains(p.log(), "(and in ~/pgpass for every role and database on port "+m[1]+")") {
 		t.Fatalf("start-up lines:\n%s", p.log())
 	}
 	psql, penv := testkit.PsqlWithLibpq(t, 18)
@@ -435,6 +435,43 @@ func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
 	cmd.Env = append(penv, "PGPASSFILE=~/pgpass", "HOME="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
 		t.Errorf("psql with PGPASSFILE=~/pgpass from %s: %v %q", cwd, err, out)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// TestProxyPassFileServesEveryRole: the line the proxy writes gives the local password to
+// every role and database on its port, under each name of the loopback host, so psql logs in
+// as a role other than the profile's with nothing typed; lines an earlier run of the profile
+// left (found by its password) go, and the user's own lines stay.
+func TestProxyPassFileServesEveryRole(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	state := t.TempDir()
+	os.MkdirAll(filepath.Join(state, "dsqlenv", "proxy"), 0o700)
+	writeFile(t, filepath.Join(state, "dsqlenv", "proxy"), "p.password", "localpw\n")
+	mine := "# mine\n127.0.0.1:3:*:*:users-own\nother.example:5432:postgres:admin:localpw\n"
+	passfile := writeFile(t, t.TempDir(), "pgpass", mine+"127.0.0.1:1:postgres:admin:localpw\nlocalhost:2:*:*:localpw\n")
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "XDG_STATE_HOME="+state, "PGPASSFILE="+passfile, "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	port := m[1]
+	data, _ := os.ReadFile(passfile)
+	want := mine + "localhost:" + port + ":*:*:localpw\n127.0.0.1:" + port + ":*:*:localpw\n\\:\\:1:" + port + ":*:*:localpw\n"
+	if string(data) != want {
+		t.Errorf("the password file:\n%s\nwant:\n%s", data, want)
+	}
+	psql, penv := testkit.PsqlWithLibpq(t, 18)
+	for _, host := range []string{"localhost", "127.0.0.1", "::1"} {
+		cmd := exec.Command(psql, "-XAtc", "select current_user", "host="+host+" port="+port+" user=app dbname=postgres sslmode=disable")
+		cmd.Env = append(penv, "PGPASSFILE="+passfile)
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "app\n" {
+			t.Errorf("psql as app on %s with the password file: %v %q", host, err, out)
+		}
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
