@@ -45,6 +45,31 @@ type proxyOptions struct {
 	http        string // --http: loopback host:port for health, metrics and sessions
 	logFormat   string // text or json
 	log         *proxyLog
+	// flagSet names the flags given on the command line, which win over a profile's proxy:
+	// block.
+	flagSet map[string]bool
+}
+
+// proxySettings are what the proxy does for one profile: the flag when given, else the
+// profile's proxy: block (or the defaults' one), else the flag's default.
+type proxySettings struct {
+	warm           int
+	warmAge, drain time.Duration
+}
+
+func (o proxyOptions) settingsFor(conn *profiles.Connection) proxySettings {
+	s := proxySettings{warm: o.warm, warmAge: o.warmAge, drain: o.drain}
+	p := conn.Proxy
+	if p.Warm.Set && !o.flagSet["warm"] {
+		s.warm = p.Warm.Value
+	}
+	if p.WarmAge.Set && !o.flagSet["warm-age"] {
+		s.warmAge = p.WarmAge.Value
+	}
+	if p.Drain.Set && !o.flagSet["drain"] {
+		s.drain = p.Drain.Value
+	}
+	return s
 }
 
 func newProxyCommand(r *run) *cli.Command {
@@ -77,6 +102,9 @@ your libpq password file (PGPASSFILE or ~/.pgpass), for every role and database 
 port (localhost, 127.0.0.1 and ::1), so libpq programs need nothing typed; the lines an
 earlier run wrote for another port are taken back. --no-password turns that check off: every local user
 can then act as your IAM identity.
+
+--listen, --warm, --warm-age and --drain may instead be set in the profile's proxy: block
+(or in defaults:), as listen:, warm:, warm_age: and drain:; a flag wins over the file.
 
 With --log-format json, each line is a JSON object with the same fields (session lines
 have msg "session"). Refused or cancelled connections before a login are logged too.
@@ -128,6 +156,10 @@ Examples:
 			if o.names, err = args(c, "PROFILE", 1, -1); err != nil {
 				return err
 			}
+			o.flagSet = map[string]bool{}
+			for _, f := range []string{"warm", "warm-age", "drain"} {
+				o.flagSet[f] = c.IsSet(f)
+			}
 			for i, n := range o.names {
 				if slices.Contains(o.names[:i], n) {
 					return usagef("proxy: profile %s is named twice: each profile is served once", n)
@@ -142,8 +174,8 @@ Examples:
 			if o.warm < 0 {
 				return usagef("proxy: --warm %d: give 0 (none) or more", o.warm)
 			}
-			if o.warmAge < time.Second || o.warmAge > 30*time.Minute {
-				return usagef("proxy: --warm-age %s: give a duration from 1s to 30m, such as 2m (a client gets 60 minutes less this)", o.warmAge)
+			if msg := profiles.CheckWarmAge(o.warmAge); msg != "" {
+				return usagef("proxy: --warm-age %s", msg)
 			}
 			if o.http != "" {
 				if _, port, err := net.SplitHostPort(o.http); err != nil || port == "" {
@@ -203,13 +235,11 @@ type endpoint struct {
 	signer  *profiles.Signer
 	lns     []net.Listener
 	lines   []string
-	sockDir string // the socket's directory, removed at the end when empty
+	sockDir string        // the socket's directory, removed at the end when empty
+	drain   time.Duration // how long a stop waits for its open sessions
 }
 
 func runProxy(ctx context.Context, r *run, o proxyOptions) error {
-	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
-		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT")
-	}
 	o.log = newProxyLog(r, o.logFormat)
 	// systemd's variables are taken at once, before anything could start a process that
 	// inherits them.
@@ -247,6 +277,19 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	sessions, err := r.sessions(o.global, o.names, noRootCert)
 	if err != nil {
 		return err
+	}
+	for _, s := range sessions {
+		addr := s.conn.Proxy.Listen
+		switch _, flag := o.listen[s.conn.Profile]; {
+		case !addr.Set || flag:
+		case passed != nil:
+			o.log.say("proxy %s: listen %s in %s is left aside: the service manager passes the sockets (LISTEN_FDS)", s.conn.Profile, addr.Value, s.file)
+		default:
+			o.listen[s.conn.Profile] = addr.Value
+		}
+	}
+	if r.GOOS == "windows" && len(o.listen) < len(o.names) {
+		return usagef("proxy: Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT, or listen: in its proxy: block")
 	}
 	var web *proxyHTTP
 	if o.http != "" {
@@ -319,8 +362,12 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	if err := sdNotify(notifySocket, "STOPPING=1"); err != nil {
 		o.log.say("proxy: %v", err)
 	}
-	o.log.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
-	drainCtx, stop := context.WithTimeout(ctx, o.drain)
+	longest := time.Duration(0)
+	for _, ep := range eps {
+		longest = max(longest, ep.drain)
+	}
+	o.log.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), longest)
+	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
 		for s := range sigs {
@@ -334,6 +381,8 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	var cut atomic.Int64
 	for _, ep := range eps {
 		wg.Go(func() {
+			drainCtx, cancel := context.WithTimeout(stopCtx, ep.drain)
+			defer cancel()
 			n, _ := ep.server.Drain(drainCtx)
 			cut.Add(int64(n))
 		})
@@ -361,7 +410,8 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if err != nil {
 		return nil, err
 	}
-	ep := &endpoint{profile: conn.Profile, user: conn.User, signer: signer}
+	set := o.settingsFor(conn)
+	ep := &endpoint{profile: conn.Profile, user: conn.User, signer: signer, drain: set.drain}
 	cfg := proxy.Config{
 		Profile: conn.Profile,
 		Upstream: proxy.Upstream{
@@ -394,8 +444,8 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		MintTimeout: o.timeout,
 		PeerUID:     os.Getuid(),
 		MaxSessions: o.maxSessions,
-		Warm:        o.warm,
-		WarmAge:     o.warmAge,
+		Warm:        set.warm,
+		WarmAge:     set.warmAge,
 	}
 	if !o.quiet {
 		cfg.Log = o.log.session
