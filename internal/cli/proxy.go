@@ -355,7 +355,7 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	case first = <-sigs:
 	case err := <-serveErr:
 		if err != nil {
-			return fmt.Errorf("proxy: %v", err)
+			return proxyError("", err)
 		}
 	}
 	web.draining()
@@ -468,7 +468,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if addr, ok := o.listen[conn.Profile]; ok {
 		var err error
 		if lns, err = proxy.ListenTCP(addr); err != nil {
-			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
+			return ep, proxyError(conn.Profile, fmt.Errorf("listening on %s: %s", addr, strings.TrimPrefix(err.Error(), proxyPrefix)))
 		}
 		ep.lns = append(ep.lns, lns...)
 	}
@@ -508,7 +508,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		}
 	}
 	if ep.server, err = proxy.New(cfg); err != nil {
-		return ep, err
+		return ep, proxyError(conn.Profile, err)
 	}
 	for _, ln := range unixLns {
 		path := ln.Addr().String()
@@ -523,7 +523,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		// who made it first could swap the socket folder inside.
 		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
 			if err := proxy.PrivateDir(parent); err != nil {
-				return ep, fmt.Errorf("proxy %s: %s", conn.Profile, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
+				return ep, proxyError(conn.Profile, err)
 			}
 		}
 		dir, err := r.socketDir(conn.Profile)
@@ -532,7 +532,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		}
 		ln, err := proxy.ListenUnix(filepath.Join(dir, ".s.PGSQL.5432"))
 		if err != nil {
-			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
+			return ep, proxyError(conn.Profile, err)
 		}
 		ep.lns = append(ep.lns, ln)
 		ep.sockDir = dir
@@ -563,6 +563,20 @@ func writeProxyPass(locks, passfile, port, pw string) error {
 	}
 	_, err := pgfile.WritePass(locks, passfile, entries, stale)
 	return err
+}
+
+// proxyPrefix begins the proxy package's errors, which stand alone in its log lines; the
+// command's errors say dsqlenv and the profile already.
+const proxyPrefix = "dsqlenv proxy: "
+
+// proxyError is an error of the proxy package in the command's words: "proxy PROFILE: …"
+// ("proxy: …" for every profile), never "proxy PROFILE: dsqlenv proxy: …".
+func proxyError(profile string, err error) error {
+	where := "proxy"
+	if profile != "" {
+		where += " " + profile
+	}
+	return fmt.Errorf("%s: %s", where, strings.TrimPrefix(err.Error(), proxyPrefix))
 }
 
 // listenerNames names the addresses of lns, for messages: "127.0.0.1:6432 and [::1]:6432".

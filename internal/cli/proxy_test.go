@@ -246,6 +246,27 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 	}
 }
 
+// TestProxyErrorSaysDsqlenvOnce: a socket another proxy holds is an error that names the
+// profile and the path once, without the proxy package's own prefix after the command's.
+func TestProxyErrorSaysDsqlenvOnce(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  loc:\n    endpoint: localhost\n    region: us-east-1\n")
+	runtime := t.TempDir()
+	dir := filepath.Join(runtime, "dsqlenv", "loc")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, ".s.PGSQL.5432")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := proxyAtStart(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+runtime), "loc")
+	if want := "dsqlenv: proxy loc: " + sock + " is in use by another proxy\n"; r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("got %+v, want exit 1 and %q", r, want)
+	}
+}
+
 // proxyAtStart runs a proxy that should fail at start. One that starts instead runs until
 // killed: 60 s tells that apart on a loaded machine.
 func proxyAtStart(t *testing.T, env []string, args ...string) result {
