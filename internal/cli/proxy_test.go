@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 // proxyRun is a `dsqlenv proxy` started by a test, with what it printed on stderr.
@@ -844,4 +847,153 @@ func TestProxyUnderLoadLeavesNothingBehind(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(sock, ".s.PGSQL.5432")); err == nil {
 		t.Error("the socket file outlived the proxy")
 	}
+}
+
+// TestProxyServesAdminer: a real GUI through the proxy. Adminer 4.8 (Debian's package, served
+// by php -S, connecting with php's pgsql extension and the system's libpq) logs in over TCP
+// with the local password and runs a query from its SQL command page, driven over HTTP as a
+// browser would (a cookie jar, its login form, its CSRF token). Every page opens a new
+// connection, so once the tokens minted at the login have expired by the double's clock, the
+// next query still works: the proxy mints a fresh one. Over the socket, Adminer refuses an
+// empty password and logs in with a dummy one, which the proxy does not ask for.
+func TestProxyServesAdminer(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	php, adminer := testkit.Adminer(t)
+	d, cfg := dsqlBehindProxy(t)
+	runtime, state := t.TempDir(), t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	pw, err := os.ReadFile(filepath.Join(state, "dsqlenv", "proxy", "p.password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := startAdminer(t, php, adminer)
+
+	// login posts Adminer's login form in a fresh browser session and returns the page it
+	// lands on, and the session to go on with.
+	login := func(server, password string) (*http.Client, string) {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
+		if _, err := adminerGet(c, web+"/"); err != nil { // the session cookie, as a browser gets it
+			t.Fatal(err)
+		}
+		res, err := c.PostForm(web+"/", url.Values{"auth[driver]": {"pgsql"}, "auth[server]": {server},
+			"auth[username]": {"admin"}, "auth[password]": {password}, "auth[db]": {"postgres"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return c, string(body)
+	}
+	// query runs sql on Adminer's SQL command page of server and returns the result page.
+	query := func(c *http.Client, server, sql string) string {
+		t.Helper()
+		page := web + "/?" + url.Values{"pgsql": {server}, "username": {"admin"}, "db": {"postgres"}, "ns": {"public"}, "sql": {""}}.Encode()
+		form, err := adminerGet(c, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := regexp.MustCompile(`name='token' value='([^']+)'`).FindStringSubmatch(form)
+		if tok == nil {
+			t.Fatalf("no CSRF token on the SQL command page:\n%s", form)
+		}
+		res, err := c.PostForm(page, url.Values{"query": {sql}, "limit": {""}, "token": {tok[1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return string(body)
+	}
+	answered := regexp.MustCompile(`<td>admin<td>42\b`)
+
+	tcp := "127.0.0.1:" + m[1]
+	c, page := login(tcp, strings.TrimSpace(string(pw)))
+	if !strings.Contains(page, "Logout") {
+		t.Fatalf("Adminer's login over TCP with the local password did not log in:\n%s\nproxy:\n%s", page, p.log())
+	}
+	if page := query(c, tcp, "select current_user, 6*7 as answer"); !answered.MatchString(page) {
+		t.Fatalf("Adminer's query over TCP:\n%s\nproxy:\n%s", page, p.log())
+	}
+	// Wait, on the real clock the proxy signs with, until every token minted so far has
+	// expired by the double's (12 s, expires_in).
+	var last time.Time
+	for _, tk := range d.Stats().Tokens {
+		info, err := profiles.ParseToken(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.ExpiresAt.After(last) {
+			last = info.ExpiresAt
+		}
+	}
+	time.Sleep(time.Until(last) + time.Second)
+	if !d.Now().After(last) {
+		t.Fatalf("the double's clock %s is not past the tokens' expiry %s", d.Now(), last)
+	}
+	before := d.Stats().Accepted
+	if page := query(c, tcp, "select current_user, 6*7 as answer"); !answered.MatchString(page) || d.Stats().Accepted <= before {
+		t.Errorf("Adminer's query after the login's tokens expired (%d new sessions at the double):\n%s\nproxy:\n%s", d.Stats().Accepted-before, page, p.log())
+	}
+
+	sock := filepath.Join(runtime, "dsqlenv", "p")
+	if _, page := login(sock, ""); !strings.Contains(page, "Adminer does not support accessing a database without a password") {
+		t.Errorf("Adminer over the socket with no password:\n%s", page)
+	}
+	c, page = login(sock, "dummy")
+	if !strings.Contains(page, "Logout") {
+		t.Fatalf("Adminer over the socket with a dummy password did not log in:\n%s\nproxy:\n%s", page, p.log())
+	}
+	if page := query(c, sock, "select current_user, 6*7 as answer"); !answered.MatchString(page) {
+		t.Errorf("Adminer's query over the socket:\n%s", page)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// startAdminer serves Adminer with php's built-in web server on a free loopback port, its
+// sessions in a directory of the test's, and returns its base URL once it answers.
+func startAdminer(t *testing.T, php, script string) string {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
+	cmd := exec.Command(php, "-d", "session.save_path="+t.TempDir(), "-S", addr, script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := adminerGet(http.DefaultClient, base+"/"); err == nil {
+			return base
+		} else if time.Now().After(deadline) {
+			t.Fatalf("php -S %s did not answer in 60 s: %v\n%s", addr, err, log.String())
+		}
+	}
+}
+
+// adminerGet fetches a page and returns its body; a status other than 200 is an error.
+func adminerGet(c *http.Client, page string) (string, error) {
+	res, err := c.Get(page)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", page, res.Status)
+	}
+	return string(body), err
 }
