@@ -859,15 +859,9 @@ func TestProxyUnderLoadLeavesNothingBehind(t *testing.T) {
 func TestProxyServesAdminer(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	php, adminer := testkit.Adminer(t)
-	d, cfg := dsqlBehindProxy(t)
-	runtime, state := t.TempDir(), t.TempDir()
-	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
-	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
-	m := tcpLine.FindStringSubmatch(p.log())
-	if m == nil {
-		t.Fatalf("start-up lines:\n%s", p.log())
-	}
-	pw, err := os.ReadFile(filepath.Join(state, "dsqlenv", "proxy", "p.password"))
+	p := startTCPProxy(t)
+	d := p.d
+	pw, err := os.ReadFile(p.pwFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -913,7 +907,7 @@ func TestProxyServesAdminer(t *testing.T) {
 	}
 	answered := regexp.MustCompile(`<td>admin<td>42\b`)
 
-	tcp := "127.0.0.1:" + m[1]
+	tcp := "127.0.0.1:" + p.port
 	c, page := login(tcp, strings.TrimSpace(string(pw)))
 	if !strings.Contains(page, "Logout") {
 		t.Fatalf("Adminer's login over TCP with the local password did not log in:\n%s\nproxy:\n%s", page, p.log())
@@ -942,7 +936,7 @@ func TestProxyServesAdminer(t *testing.T) {
 		t.Errorf("Adminer's query after the login's tokens expired (%d new sessions at the double):\n%s\nproxy:\n%s", d.Stats().Accepted-before, page, p.log())
 	}
 
-	sock := filepath.Join(runtime, "dsqlenv", "p")
+	sock := p.sock
 	if _, page := login(sock, ""); !strings.Contains(page, "Adminer does not support accessing a database without a password") {
 		t.Errorf("Adminer over the socket with no password:\n%s", page)
 	}
@@ -956,6 +950,29 @@ func TestProxyServesAdminer(t *testing.T) {
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
 	}
+}
+
+// tcpProxy is a proxy for profile p of dsqlBehindProxy, on its socket and on 127.0.0.1.
+type tcpProxy struct {
+	*proxyRun
+	d      *testkit.DSQL
+	port   string
+	sock   string // the socket's directory
+	pwFile string // the local password's file
+}
+
+func startTCPProxy(t *testing.T) tcpProxy {
+	t.Helper()
+	d, cfg := dsqlBehindProxy(t)
+	runtime, state := t.TempDir(), t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	return tcpProxy{proxyRun: p, d: d, port: m[1], sock: filepath.Join(runtime, "dsqlenv", "p"),
+		pwFile: filepath.Join(state, "dsqlenv", "proxy", "p.password")}
 }
 
 // startAdminer serves Adminer with php's built-in web server on a free loopback port, its
@@ -996,4 +1013,36 @@ func adminerGet(c *http.Client, page string) (string, error) {
 		return "", fmt.Errorf("GET %s: %s", page, res.Status)
 	}
 	return string(body), err
+}
+
+// TestProxyServesNodePostgresWithoutPgpass: the README's Node route, which node-postgres 8.23
+// takes without its password-file support (deprecated, gone in pg 9): a pool on the socket's
+// directory with no password, and one on TCP with the local password read from its file.
+func TestProxyServesNodePostgresWithoutPgpass(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	node := testkit.RequireTool(t, "node")
+	modules := testkit.NodeModules(t)
+	p := startTCPProxy(t)
+	script := `const pg = require('pg'), fs = require('fs');
+(async () => {
+  for (const where of [
+    {host: process.env.SOCK},
+    {host: '127.0.0.1', port: +process.env.PORT, password: fs.readFileSync(process.env.PWFILE, 'utf8').trim()},
+  ]) {
+    const pool = new pg.Pool({...where, user: 'admin', database: 'postgres', maxLifetimeSeconds: 3300});
+    console.log((await pool.query('select current_user as u')).rows[0].u);
+    await pool.end();
+  }
+})().catch(e => { console.error(e.message); process.exit(1); });`
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "-e", script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NODE_PATH=" + modules, "PGPASSFILE=/nonexistent",
+		"SOCK=" + p.sock, "PORT=" + p.port, "PWFILE=" + p.pwFile}
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\nadmin\n" {
+		t.Errorf("node-postgres through the proxy: %v\n%s\nproxy:\n%s", err, out, p.log())
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
 }
