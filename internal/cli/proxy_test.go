@@ -993,7 +993,7 @@ func startAdminer(t *testing.T, php, script string) string {
 	})
 	base := "http://" + addr
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := adminerGet(http.DefaultClient, base+"/"); err == nil {
+		if _, err := adminerGet(&http.Client{Timeout: 60 * time.Second}, base+"/"); err == nil {
 			return base
 		} else if time.Now().After(deadline) {
 			t.Fatalf("php -S %s did not answer in 60 s: %v\n%s", addr, err, log.String())
