@@ -181,7 +181,7 @@ func TestMergePassGoesBeforeAWildcard(t *testing.T) {
 		{"h:5432:postgres:admin:old\n*:*:*:*:wild\n", "h:5432:postgres:admin:tok\n*:*:*:*:wild\n"},
 		{"# mine\nx:1:d:u:p\n", "# mine\nx:1:d:u:p\nh:5432:postgres:admin:tok\n"},
 	} {
-		got, err := MergePass([]byte(tc.old), []PassEntry{e})
+		got, err := MergePass([]byte(tc.old), []PassEntry{e}, nil)
 		if err != nil || string(got) != tc.want {
 			t.Errorf("MergePass(%q) = %q, want %q (%v)", tc.old, got, tc.want, err)
 		}

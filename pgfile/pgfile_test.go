@@ -134,18 +134,18 @@ func TestUncarriableFieldsAreRefused(t *testing.T) {
 		}
 	}
 	for _, e := range []PassEntry{
-		{"h\n", "5432", "postgres", "admin", "t"}, {"h", "5432\r", "postgres", "admin", "t"},
-		{"h", "5432", "postgres\n*", "admin", "t"}, {"h", "5432", "postgres", "ad\x00min", "t"},
-		{"h", "5432", "postgres", "admin", "tok\nen"},
+		{Host: "h\n", Port: "5432", Database: "postgres", User: "admin", Password: "t"}, {Host: "h", Port: "5432\r", Database: "postgres", User: "admin", Password: "t"},
+		{Host: "h", Port: "5432", Database: "postgres\n*", User: "admin", Password: "t"}, {Host: "h", Port: "5432", Database: "postgres", User: "ad\x00min", Password: "t"},
+		{Host: "h", Port: "5432", Database: "postgres", User: "admin", Password: "tok\nen"},
 	} {
-		_, err := MergePass([]byte("# mine\n"), []PassEntry{e})
+		_, err := MergePass([]byte("# mine\n"), []PassEntry{e}, nil)
 		var fe *FieldError
 		if !errors.As(err, &fe) {
-			t.Errorf("%q: err %v, want a FieldError", e, err)
+			t.Errorf("%+v: err %v, want a FieldError", e, err)
 			continue
 		}
 		if strings.Contains(err.Error(), "tok") || !strings.Contains(err.Error(), "which a password file cannot carry") {
-			t.Errorf("%q: message %q", e, err)
+			t.Errorf("%+v: message %q", e, err)
 		}
 	}
 }
@@ -163,7 +163,7 @@ func TestCheckSectionRefusesWhatLibpqMisreads(t *testing.T) {
 
 func TestMergePass(t *testing.T) {
 	in := "# mine\nother:5432:db:u:secret\nh:5432:postgres:admin:OLD\nlast:1:d:u:p"
-	out, err := MergePass([]byte(in), []PassEntry{{"h", "5432", "postgres", "admin", "NEW"}, {"h:x", "5432", "postgres", `a\b`, "T"}, {"#h", "5432", "*", "u", "T"}})
+	out, err := MergePass([]byte(in), []PassEntry{{Host: "h", Port: "5432", Database: "postgres", User: "admin", Password: "NEW"}, {Host: "h:x", Port: "5432", Database: "postgres", User: `a\b`, Password: "T"}, {Host: "#h", Port: "5432", Database: "*", User: "u", Password: "T"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,5 +298,21 @@ func TestReadOnlyFileIsRefused(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".svc.tmp-*")); len(m) > 0 {
 		t.Errorf("temporary files left: %v", m)
+	}
+}
+
+// TestMergePassWildcardAndDrop: an entry marked Wildcard writes `*` as libpq's wildcard (a
+// literal `*` stays `\*`), and the lines drop picks go while every other line stays.
+func TestMergePassWildcardAndDrop(t *testing.T) {
+	in := "# mine\n127.0.0.1:7000:*:*:pw\nmine:5432:*:*:pw\n127.0.0.1:6432:postgres:admin:pw\n"
+	drop := func(e PassEntry) bool { return e.Host == "127.0.0.1" && e.Password == "pw" }
+	out, err := MergePass([]byte(in), []PassEntry{
+		{Host: "127.0.0.1", Port: "6432", Database: "*", User: "*", Password: "pw", Wildcard: true},
+		{Host: "::1", Port: "6432", Database: "*", User: "*", Password: "pw", Wildcard: true},
+		{Host: "h", Port: "1", Database: "*", User: "u", Password: "t"},
+	}, drop)
+	want := "# mine\nmine:5432:*:*:pw\n127.0.0.1:6432:*:*:pw\n\\:\\:1:6432:*:*:pw\nh:1:\\*:u:t\n"
+	if err != nil || string(out) != want {
+		t.Errorf("got:\n%q\nwant:\n%q (%v)", out, want, err)
 	}
 }

@@ -9,6 +9,9 @@ import (
 // PassEntry is one line of a libpq password file.
 type PassEntry struct {
 	Host, Port, Database, User, Password string
+	// Wildcard makes a Host, Port, Database or User that is "*" libpq's wildcard, which
+	// matches anything (written *); otherwise "*" is that literal value (written \*).
+	Wildcard bool
 }
 
 // EscapePass escapes a pgpass field: libpq reads `\:` as a colon and `\\` as a backslash
@@ -96,16 +99,23 @@ func ReadPass(path string) ([]PassEntry, error) {
 }
 
 func (e PassEntry) line() string {
-	return strings.Join([]string{EscapePass(e.Host), EscapePass(e.Port), EscapePass(e.Database), EscapePass(e.User), EscapePass(e.Password)}, ":")
+	field := func(s string) string {
+		if e.Wildcard && s == "*" {
+			return s
+		}
+		return EscapePass(s)
+	}
+	return strings.Join([]string{field(e.Host), field(e.Port), field(e.Database), field(e.User), EscapePass(e.Password)}, ":")
 }
 
 // MergePass writes each entry where libpq will find it: libpq uses the first line whose
 // host:port:database:user matches, `*` matching anything (PostgreSQL documentation, "The
 // Password File"). So an entry replaces the first line that matches it exactly, or goes just
 // before an earlier line that matches it through a wildcard (which would otherwise win), or
-// at the end; later exact copies are dropped. Every other line is kept byte for byte. Every
-// entry is checked first with CheckPassEntry.
-func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
+// at the end; later exact copies are dropped. The lines drop picks (nil: none) are removed
+// first; every other line is kept byte for byte. Every entry is checked first with
+// CheckPassEntry.
+func MergePass(data []byte, entries []PassEntry, drop func(PassEntry) bool) ([]byte, error) {
 	for _, e := range entries {
 		if err := CheckPassEntry(e); err != nil {
 			return nil, err
@@ -119,6 +129,9 @@ func MergePass(data []byte, entries []PassEntry) ([]byte, error) {
 		f := splitPass(l.text)
 		if len(f) < 5 || strings.HasPrefix(l.text, "#") {
 			out.WriteString(l.text + l.eol)
+			continue
+		}
+		if drop != nil && drop(PassEntry{Host: f[0], Port: f[1], Database: f[2], User: f[3], Password: f[4]}) {
 			continue
 		}
 		le := l.eol
@@ -176,12 +189,12 @@ func passMatches(f []string, e PassEntry) bool {
 	return true
 }
 
-// WritePass merges entries into the password file at path (see MergePass, and Edit for
-// locks). The file always ends with mode 0600, whatever its old mode: libpq ignores a password
+// WritePass merges entries into the password file at path, removing the lines drop picks
+// (see MergePass, and Edit for locks). The file always ends with mode 0600, whatever its old mode: libpq ignores a password
 // file that group or others can read (PostgreSQL documentation, "The Password File"), and it
 // holds live tokens.
-func WritePass(locks, path string, entries []PassEntry) (string, error) {
+func WritePass(locks, path string, entries []PassEntry, drop func(PassEntry) bool) (string, error) {
 	return rewrite(locks, path, 0o600, true, func(old []byte) ([]byte, error) {
-		return MergePass(old, entries)
+		return MergePass(old, entries, drop)
 	})
 }

@@ -96,7 +96,7 @@ func TestOnlyRegularFilesAreWritten(t *testing.T) {
 		}
 	}
 	// WritePass goes through the same checks.
-	if _, err := WritePass(testLocks(t), dev, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); !errors.As(err, new(*NotRegularError)) {
+	if _, err := WritePass(testLocks(t), dev, []PassEntry{{Host: "h", Port: "5432", Database: "postgres", User: "admin", Password: "token"}}, nil); !errors.As(err, new(*NotRegularError)) {
 		t.Errorf("WritePass to a device: %v", err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(m) > 0 {
@@ -142,7 +142,7 @@ func TestWritePassIsAlwaysPrivate(t *testing.T) {
 	os.WriteFile(path, []byte("# mine\n"), 0o644)
 	os.Chmod(path, 0o644)
 	for range 2 {
-		if _, err := WritePass(testLocks(t), path, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); err != nil {
+		if _, err := WritePass(testLocks(t), path, []PassEntry{{Host: "h", Port: "5432", Database: "postgres", User: "admin", Password: "token"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
@@ -151,13 +151,13 @@ func TestWritePassIsAlwaysPrivate(t *testing.T) {
 		os.Chmod(path, 0o644) // the same content a second time still tightens the mode
 	}
 	fresh := filepath.Join(dir, "new", "pgpass")
-	if _, err := WritePass(testLocks(t), fresh, []PassEntry{{"h", "5432", "postgres", "admin", "token"}}); err != nil {
+	if _, err := WritePass(testLocks(t), fresh, []PassEntry{{Host: "h", Port: "5432", Database: "postgres", User: "admin", Password: "token"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(fresh); st.Mode().Perm() != 0o600 {
 		t.Errorf("new file mode %v, want 0600", st.Mode().Perm())
 	}
-	_, err := WritePass(testLocks(t), path, []PassEntry{{"h", "5432", "postgres\n*", "admin", "token"}})
+	_, err := WritePass(testLocks(t), path, []PassEntry{{Host: "h", Port: "5432", Database: "postgres\n*", User: "admin", Password: "token"}}, nil)
 	if b, _ := os.ReadFile(path); err == nil || strings.Contains(string(b), "postgres\n") {
 		t.Errorf("a database with a line break: err %v, file %q", err, b)
 	}

@@ -39,6 +39,7 @@ type Fields struct {
 	Options         Field[string]
 	DatabaseURL     Field[string]
 	CredentialCache Field[bool]
+	Proxy           Field[ProxyFields]
 }
 
 // Field is one setting: its value, whether the file set it, and on which line.
@@ -70,6 +71,7 @@ var fieldDecoders = map[string]func(f *Fields, n *yaml.Node, c check) error{
 	"options":          func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.Options, n, c) },
 	"database_url":     func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.DatabaseURL, n, c) },
 	"credential_cache": func(f *Fields, n *yaml.Node, _ check) error { return decodeBool(&f.CredentialCache, n) },
+	"proxy":            func(f *Fields, n *yaml.Node, _ check) error { return decodeProxy(&f.Proxy, n) },
 }
 
 // check says why a value cannot be used, or returns "". nil takes any value.
@@ -96,7 +98,7 @@ var fieldAliases = map[string]string{
 
 // FieldNames lists the keys a profile may hold, in the documented order.
 var FieldNames = []string{"endpoint", "vpc_endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
-	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url", "credential_cache"}
+	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url", "credential_cache", "proxy"}
 
 // lineError is an error at a line of the profiles file; Load adds the file name.
 type lineError struct {

@@ -75,6 +75,9 @@ type Connection struct {
 	AWSConfigFile string
 	// Settings lists every resolved setting with its source, in the documented order.
 	Settings []Setting
+	// Proxy is what `dsqlenv proxy` does for the profile unless its flags say otherwise: the
+	// profile's proxy: block, each setting else from the defaults' one.
+	Proxy ProxyFields
 
 	// CredentialCache is the AWS CLI's credential cache directory, read and written for a
 	// role or an SSO role; "" keeps dsqlenv out of it (credential_cache: false,
@@ -255,6 +258,7 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	if cache {
 		c.CredentialCache = CredentialCacheDir(home)
 	}
+	c.Proxy = resolveProxy(pf.Proxy.Value, d.Proxy.Value)
 
 	rootLine := c.setting("sslrootcert").Line
 	switch c.SSLRootCert {

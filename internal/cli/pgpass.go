@@ -113,7 +113,7 @@ func runPgpass(ctx context.Context, r *run, o pgpassOptions) error {
 		return r.stageRefresh(o, entries, total, first)
 	}
 	r.stage("pgpass", func() (string, error) {
-		written, err := pgfile.WritePass(r.lockDir(), o.file, entries)
+		written, err := pgfile.WritePass(r.lockDir(), o.file, entries, nil)
 		if err != nil {
 			return "", err
 		}
@@ -172,7 +172,7 @@ func (r *run) staleSessions(o pgpassOptions, sessions []*session) ([]*session, e
 func (r *run) stageRefresh(o pgpassOptions, entries []pgfile.PassEntry, total int, first time.Time) error {
 	if len(entries) > 0 {
 		r.stage("pgpass", func() (string, error) {
-			_, err := pgfile.WritePass(r.lockDir(), o.file, entries)
+			_, err := pgfile.WritePass(r.lockDir(), o.file, entries, nil)
 			return "", err
 		})
 	}

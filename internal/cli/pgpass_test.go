@@ -184,7 +184,7 @@ func TestParsePassReadsLinesAsLibpq(t *testing.T) {
 		{Host: "h", Port: "1", Database: "d", User: "u", Password: "p"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("got %q\nwant %q", got, want)
+		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }
 

@@ -46,6 +46,31 @@ type proxyOptions struct {
 	http        string // --http: loopback host:port for health, metrics and sessions
 	logFormat   string // text or json
 	log         *proxyLog
+	// flagSet names the flags given on the command line, which win over a profile's proxy:
+	// block.
+	flagSet map[string]bool
+}
+
+// proxySettings are what the proxy does for one profile: the flag when given, else the
+// profile's proxy: block (or the defaults' one), else the flag's default.
+type proxySettings struct {
+	warm           int
+	warmAge, drain time.Duration
+}
+
+func (o proxyOptions) settingsFor(conn *profiles.Connection) proxySettings {
+	s := proxySettings{warm: o.warm, warmAge: o.warmAge, drain: o.drain}
+	p := conn.Proxy
+	if p.Warm.Set && !o.flagSet["warm"] {
+		s.warm = p.Warm.Value
+	}
+	if p.WarmAge.Set && !o.flagSet["warm-age"] {
+		s.warmAge = p.WarmAge.Value
+	}
+	if p.Drain.Set && !o.flagSet["drain"] {
+		s.drain = p.Drain.Value
+	}
+	return s
 }
 
 func newProxyCommand(r *run) *cli.Command {
@@ -73,10 +98,14 @@ your own user may connect (the peer's user ID is checked on every connection).
 port for JDBC tools, GUIs and Windows, held on both 127.0.0.1 and [::1] (the proxy
 refuses to start when another program has either). Clients there log in with
 SCRAM-SHA-256 and a random local password, made once per profile (it does not
-rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; a line for it goes into
-your libpq password file (PGPASSFILE or ~/.pgpass) so libpq programs need nothing
-typed. --no-password turns that check off: every local user
+rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; lines for it go into
+your libpq password file (PGPASSFILE or ~/.pgpass), for every role and database on the
+port (localhost, 127.0.0.1 and ::1), so libpq programs need nothing typed; the lines an
+earlier run wrote for another port are taken back. --no-password turns that check off: every local user
 can then act as your IAM identity.
+
+--listen, --warm, --warm-age and --drain may instead be set in the profile's proxy: block
+(or in defaults:), as listen:, warm:, warm_age: and drain:; a flag wins over the file.
 
 With --log-format json, each line is a JSON object with the same fields (session lines
 have msg "session"). Refused or cancelled connections before a login are logged too.
@@ -129,6 +158,10 @@ Examples:
 			if o.names, err = args(c, "PROFILE", 1, -1); err != nil {
 				return err
 			}
+			o.flagSet = map[string]bool{}
+			for _, f := range []string{"warm", "warm-age", "drain"} {
+				o.flagSet[f] = c.IsSet(f)
+			}
 			for i, n := range o.names {
 				if slices.Contains(o.names[:i], n) {
 					return usagef("proxy: profile %s is named twice: each profile is served once", n)
@@ -143,8 +176,8 @@ Examples:
 			if o.warm < 0 {
 				return usagef("proxy: --warm %d: give 0 (none) or more", o.warm)
 			}
-			if o.warmAge < time.Second || o.warmAge > 30*time.Minute {
-				return usagef("proxy: --warm-age %s: give a duration from 1s to 30m, such as 2m (a client gets 60 minutes less this)", o.warmAge)
+			if msg := profiles.CheckWarmAge(o.warmAge); msg != "" {
+				return usagef("proxy: --warm-age %s", msg)
 			}
 			if o.http != "" {
 				if _, port, err := net.SplitHostPort(o.http); err != nil || port == "" {
@@ -204,13 +237,11 @@ type endpoint struct {
 	signer  *profiles.Signer
 	lns     []net.Listener
 	lines   []string
-	sockDir string // the socket's directory, removed at the end when empty
+	sockDir string        // the socket's directory, removed at the end when empty
+	drain   time.Duration // how long a stop waits for its open sessions
 }
 
 func runProxy(ctx context.Context, r *run, o proxyOptions) error {
-	if !proxySockets(r.GOOS) && len(o.listen) < len(o.names) {
-		return usagef("proxy: %s", noProxySocket(r.GOOS))
-	}
 	o.log = newProxyLog(r, o.logFormat)
 	// systemd's variables are taken at once, before anything could start a process that
 	// inherits them.
@@ -248,6 +279,19 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	sessions, err := r.sessions(o.global, o.names, noRootCert)
 	if err != nil {
 		return err
+	}
+	for _, s := range sessions {
+		addr := s.conn.Proxy.Listen
+		switch _, flag := o.listen[s.conn.Profile]; {
+		case !addr.Set || flag:
+		case passed != nil:
+			o.log.say("proxy %s: listen %s in %s is left aside: the service manager passes the sockets (LISTEN_FDS)", s.conn.Profile, addr.Value, s.file)
+		default:
+			o.listen[s.conn.Profile] = addr.Value
+		}
+	}
+	if !proxySockets(r.GOOS) && len(o.listen) < len(o.names) {
+		return usagef("proxy: %s, or listen: in its proxy: block", noProxySocket(r.GOOS))
 	}
 	var web *proxyHTTP
 	if o.http != "" {
@@ -313,15 +357,19 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	case first = <-sigs:
 	case err := <-serveErr:
 		if err != nil {
-			return fmt.Errorf("proxy: %v", err)
+			return proxyError("", err)
 		}
 	}
 	web.draining()
 	if err := sdNotify(notifySocket, "STOPPING=1"); err != nil {
 		o.log.say("proxy: %v", err)
 	}
-	o.log.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), o.drain)
-	drainCtx, stop := context.WithTimeout(ctx, o.drain)
+	longest := time.Duration(0)
+	for _, ep := range eps {
+		longest = max(longest, ep.drain)
+	}
+	o.log.say("proxy: %s: waiting up to %s for open sessions (Ctrl-C again closes them now)", signalName(first), longest)
+	stopCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
 		for s := range sigs {
@@ -335,6 +383,8 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	var cut atomic.Int64
 	for _, ep := range eps {
 		wg.Go(func() {
+			drainCtx, cancel := context.WithTimeout(stopCtx, ep.drain)
+			defer cancel()
 			n, _ := ep.server.Drain(drainCtx)
 			cut.Add(int64(n))
 		})
@@ -362,7 +412,8 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if err != nil {
 		return nil, err
 	}
-	ep := &endpoint{profile: conn.Profile, user: conn.User, signer: signer}
+	set := o.settingsFor(conn)
+	ep := &endpoint{profile: conn.Profile, user: conn.User, signer: signer, drain: set.drain}
 	cfg := proxy.Config{
 		Profile: conn.Profile,
 		Upstream: proxy.Upstream{
@@ -400,8 +451,8 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		MintTimeout: o.timeout,
 		PeerUID:     os.Getuid(),
 		MaxSessions: o.maxSessions,
-		Warm:        o.warm,
-		WarmAge:     o.warmAge,
+		Warm:        set.warm,
+		WarmAge:     set.warmAge,
 	}
 	if !o.quiet {
 		cfg.Log = o.log.session
@@ -424,7 +475,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 	if addr, ok := o.listen[conn.Profile]; ok {
 		var err error
 		if lns, err = proxy.ListenTCP(addr); err != nil {
-			return ep, fmt.Errorf("proxy %s: listening on %s: %v", conn.Profile, addr, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
+			return ep, proxyError(conn.Profile, fmt.Errorf("listening on %s: %s", addr, strings.TrimPrefix(err.Error(), proxyPrefix)))
 		}
 		ep.lns = append(ep.lns, lns...)
 	}
@@ -453,10 +504,10 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			}
 			cfg.Password = pw
 			passfile := r.libpqPassFile()
-			if _, err := pgfile.WritePass(r.lockDir(), passfile, []pgfile.PassEntry{{Host: host, Port: port, Database: conn.Database, User: conn.User, Password: pw}}); err != nil {
+			if err := writeProxyPass(r.lockDir(), passfile, port, pw); err != nil {
 				return ep, fmt.Errorf("proxy %s: adding the local password to %s: %v", conn.Profile, passfile, err)
 			}
-			ep.lines = append(ep.lines, fmt.Sprintf("TCP on %s: local password in %s (and in %s for %s@%s)", listenerNames(lns), file, passfile, conn.User, conn.Database))
+			ep.lines = append(ep.lines, fmt.Sprintf("TCP on %s: local password in %s (and in %s for every role and database on port %s)", listenerNames(lns), file, passfile, port))
 			if requireAuth == "" {
 				why := "no psql on PATH to ask whether its libpq takes it (16 and newer do)"
 				if lib.found {
@@ -467,7 +518,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		}
 	}
 	if ep.server, err = proxy.New(cfg); err != nil {
-		return ep, err
+		return ep, proxyError(conn.Profile, err)
 	}
 	for _, ln := range unixLns {
 		path := ln.Addr().String()
@@ -482,7 +533,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		// who made it first could swap the socket folder inside.
 		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
 			if err := proxy.PrivateDir(parent); err != nil {
-				return ep, fmt.Errorf("proxy %s: %s", conn.Profile, strings.TrimPrefix(err.Error(), "dsqlenv proxy: "))
+				return ep, proxyError(conn.Profile, err)
 			}
 		}
 		dir, err := r.socketDir(conn.Profile)
@@ -491,7 +542,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		}
 		ln, err := proxy.ListenUnix(filepath.Join(dir, ".s.PGSQL.5432"))
 		if err != nil {
-			return ep, fmt.Errorf("proxy %s: %v", conn.Profile, err)
+			return ep, proxyError(conn.Profile, err)
 		}
 		ep.lns = append(ep.lns, ln)
 		ep.sockDir = dir
@@ -514,6 +565,41 @@ func noProxySocket(goos string) string {
 		return "Windows has no Unix sockets here: give each profile a --listen 127.0.0.1:PORT"
 	}
 	return "no Unix socket on " + goos + ", where the proxy cannot check who connects to one (Linux and macOS can): give each profile a --listen 127.0.0.1:PORT"
+}
+
+// proxyPassHosts are the names a client may give for the proxy's TCP port, which holds both
+// loopback families: libpq looks up a password-file line by the host as given.
+var proxyPassHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// writeProxyPass puts the local password into the libpq password file for every database
+// and role on port (host:port:*:*:pw for each loopback name: the same password logs in any
+// role), and takes back the lines earlier runs of the same profile left for other ports or
+// for one role only. Those are known by the password, random and the profile's own; a
+// user's own line never holds it.
+func writeProxyPass(locks, passfile, port, pw string) error {
+	var entries []pgfile.PassEntry
+	for _, h := range proxyPassHosts {
+		entries = append(entries, pgfile.PassEntry{Host: h, Port: port, Database: "*", User: "*", Password: pw, Wildcard: true})
+	}
+	stale := func(e pgfile.PassEntry) bool {
+		return e.Password == pw && slices.Contains(proxyPassHosts, e.Host) && (e.Port != port || e.Database != "*" || e.User != "*")
+	}
+	_, err := pgfile.WritePass(locks, passfile, entries, stale)
+	return err
+}
+
+// proxyPrefix begins the proxy package's errors, which stand alone in its log lines; the
+// command's errors say dsqlenv and the profile already.
+const proxyPrefix = "dsqlenv proxy: "
+
+// proxyError is an error of the proxy package in the command's words: "proxy PROFILE: …"
+// ("proxy: …" for every profile), never "proxy PROFILE: dsqlenv proxy: …".
+func proxyError(profile string, err error) error {
+	where := "proxy"
+	if profile != "" {
+		where += " " + profile
+	}
+	return fmt.Errorf("%s: %s", where, strings.TrimPrefix(err.Error(), proxyPrefix))
 }
 
 // listenerNames names the addresses of lns, for messages: "127.0.0.1:6432 and [::1]:6432".

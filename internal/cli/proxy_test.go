@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -27,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 // proxyRun is a `dsqlenv proxy` started by a test, with what it printed on stderr.
@@ -248,6 +251,27 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 	}
 }
 
+// TestProxyErrorSaysDsqlenvOnce: a socket another proxy holds is an error that names the
+// profile and the path once, without the proxy package's own prefix after the command's.
+func TestProxyErrorSaysDsqlenvOnce(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  loc:\n    endpoint: localhost\n    region: us-east-1\n")
+	runtime := t.TempDir()
+	dir := filepath.Join(runtime, "dsqlenv", "loc")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, ".s.PGSQL.5432")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r := proxyAtStart(t, awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+runtime), "loc")
+	if want := "dsqlenv: proxy loc: " + sock + " is in use by another proxy\n"; r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("got %+v, want exit 1 and %q", r, want)
+	}
+}
+
 // proxyAtStart runs a proxy that should fail at start. One that starts instead runs until
 // killed: 60 s tells that apart on a loaded machine.
 func proxyAtStart(t *testing.T, env []string, args ...string) result {
@@ -428,7 +452,7 @@ func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "PGPASSFILE=~/pgpass", "DSQLENV_CONFIG="+cfg)
 	p := startProxyIn(t, cwd, env, 4, "--listen", "127.0.0.1:0", "p")
 	m := tcpLine.FindStringSubmatch(p.log())
-	if m == nil || !strings.Contains(p.log(), "(and in ~/pgpass for admin@postgres)") {
+	if m == nil || !strings.Contains(p.log(), "(and in ~/pgpass for every role and database on port "+m[1]+")") {
 		t.Fatalf("start-up lines:\n%s", p.log())
 	}
 	psql, penv := testkit.PsqlWithLibpq(t, 18)
@@ -437,6 +461,43 @@ func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
 	cmd.Env = append(penv, "PGPASSFILE=~/pgpass", "HOME="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\n" {
 		t.Errorf("psql with PGPASSFILE=~/pgpass from %s: %v %q", cwd, err, out)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// TestProxyPassFileServesEveryRole: the line the proxy writes gives the local password to
+// every role and database on its port, under each name of the loopback host, so psql logs in
+// as a role other than the profile's with nothing typed; lines an earlier run of the profile
+// left (found by its password) go, and the user's own lines stay.
+func TestProxyPassFileServesEveryRole(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	state := t.TempDir()
+	os.MkdirAll(filepath.Join(state, "dsqlenv", "proxy"), 0o700)
+	writeFile(t, filepath.Join(state, "dsqlenv", "proxy"), "p.password", "localpw\n")
+	mine := "# mine\n127.0.0.1:3:*:*:users-own\nother.example:5432:postgres:admin:localpw\n"
+	passfile := writeFile(t, t.TempDir(), "pgpass", mine+"127.0.0.1:1:postgres:admin:localpw\nlocalhost:2:*:*:localpw\n")
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+t.TempDir(), "XDG_STATE_HOME="+state, "PGPASSFILE="+passfile, "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	port := m[1]
+	data, _ := os.ReadFile(passfile)
+	want := mine + "localhost:" + port + ":*:*:localpw\n127.0.0.1:" + port + ":*:*:localpw\n\\:\\:1:" + port + ":*:*:localpw\n"
+	if string(data) != want {
+		t.Errorf("the password file:\n%s\nwant:\n%s", data, want)
+	}
+	psql, penv := testkit.PsqlWithLibpq(t, 18)
+	for _, host := range []string{"localhost", "127.0.0.1", "::1"} {
+		cmd := exec.Command(psql, "-XAtc", "select current_user", "host="+host+" port="+port+" user=app dbname=postgres sslmode=disable")
+		cmd.Env = append(penv, "PGPASSFILE="+passfile)
+		if out, err := cmd.CombinedOutput(); err != nil || string(out) != "app\n" {
+			t.Errorf("psql as app on %s with the password file: %v %q", host, err, out)
+		}
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d:\n%s", code, p.log())
@@ -851,5 +912,203 @@ func TestProxyServesNoSocketWithoutAPeerCheck(t *testing.T) {
 		if !proxySockets(goos) {
 			t.Errorf("no proxy socket on %s, which checks the peer", goos)
 		}
+	}
+}
+
+// TestProxyServesAdminer: a real GUI through the proxy. Adminer 4.8 (Debian's package, served
+// by php -S, connecting with php's pgsql extension and the system's libpq) logs in over TCP
+// with the local password and runs a query from its SQL command page, driven over HTTP as a
+// browser would (a cookie jar, its login form, its CSRF token). Every page opens a new
+// connection, so once the tokens minted at the login have expired by the double's clock, the
+// next query still works: the proxy mints a fresh one. Over the socket, Adminer refuses an
+// empty password and logs in with a dummy one, which the proxy does not ask for.
+func TestProxyServesAdminer(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	php, adminer := testkit.Adminer(t)
+	p := startTCPProxy(t)
+	d := p.d
+	pw, err := os.ReadFile(p.pwFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := startAdminer(t, php, adminer)
+
+	// login posts Adminer's login form in a fresh browser session and returns the page it
+	// lands on, and the session to go on with.
+	login := func(server, password string) (*http.Client, string) {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
+		if _, err := adminerGet(c, web+"/"); err != nil { // the session cookie, as a browser gets it
+			t.Fatal(err)
+		}
+		res, err := c.PostForm(web+"/", url.Values{"auth[driver]": {"pgsql"}, "auth[server]": {server},
+			"auth[username]": {"admin"}, "auth[password]": {password}, "auth[db]": {"postgres"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return c, string(body)
+	}
+	// query runs sql on Adminer's SQL command page of server and returns the result page.
+	query := func(c *http.Client, server, sql string) string {
+		t.Helper()
+		page := web + "/?" + url.Values{"pgsql": {server}, "username": {"admin"}, "db": {"postgres"}, "ns": {"public"}, "sql": {""}}.Encode()
+		form, err := adminerGet(c, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := regexp.MustCompile(`name='token' value='([^']+)'`).FindStringSubmatch(form)
+		if tok == nil {
+			t.Fatalf("no CSRF token on the SQL command page:\n%s", form)
+		}
+		res, err := c.PostForm(page, url.Values{"query": {sql}, "limit": {""}, "token": {tok[1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return string(body)
+	}
+	answered := regexp.MustCompile(`<td>admin<td>42\b`)
+
+	tcp := "127.0.0.1:" + p.port
+	c, page := login(tcp, strings.TrimSpace(string(pw)))
+	if !strings.Contains(page, "Logout") {
+		t.Fatalf("Adminer's login over TCP with the local password did not log in:\n%s\nproxy:\n%s", page, p.log())
+	}
+	if page := query(c, tcp, "select current_user, 6*7 as answer"); !answered.MatchString(page) {
+		t.Fatalf("Adminer's query over TCP:\n%s\nproxy:\n%s", page, p.log())
+	}
+	// Wait, on the real clock the proxy signs with, until every token minted so far has
+	// expired by the double's (12 s, expires_in).
+	var last time.Time
+	for _, tk := range d.Stats().Tokens {
+		info, err := profiles.ParseToken(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.ExpiresAt.After(last) {
+			last = info.ExpiresAt
+		}
+	}
+	time.Sleep(time.Until(last) + time.Second)
+	if !d.Now().After(last) {
+		t.Fatalf("the double's clock %s is not past the tokens' expiry %s", d.Now(), last)
+	}
+	before := d.Stats().Accepted
+	if page := query(c, tcp, "select current_user, 6*7 as answer"); !answered.MatchString(page) || d.Stats().Accepted <= before {
+		t.Errorf("Adminer's query after the login's tokens expired (%d new sessions at the double):\n%s\nproxy:\n%s", d.Stats().Accepted-before, page, p.log())
+	}
+
+	sock := p.sock
+	if _, page := login(sock, ""); !strings.Contains(page, "Adminer does not support accessing a database without a password") {
+		t.Errorf("Adminer over the socket with no password:\n%s", page)
+	}
+	c, page = login(sock, "dummy")
+	if !strings.Contains(page, "Logout") {
+		t.Fatalf("Adminer over the socket with a dummy password did not log in:\n%s\nproxy:\n%s", page, p.log())
+	}
+	if page := query(c, sock, "select current_user, 6*7 as answer"); !answered.MatchString(page) {
+		t.Errorf("Adminer's query over the socket:\n%s", page)
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
+	}
+}
+
+// tcpProxy is a proxy for profile p of dsqlBehindProxy, on its socket and on 127.0.0.1.
+type tcpProxy struct {
+	*proxyRun
+	d      *testkit.DSQL
+	port   string
+	sock   string // the socket's directory
+	pwFile string // the local password's file
+}
+
+func startTCPProxy(t *testing.T) tcpProxy {
+	t.Helper()
+	d, cfg := dsqlBehindProxy(t)
+	runtime, state := t.TempDir(), t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
+	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
+	m := tcpLine.FindStringSubmatch(p.log())
+	if m == nil {
+		t.Fatalf("start-up lines:\n%s", p.log())
+	}
+	return tcpProxy{proxyRun: p, d: d, port: m[1], sock: filepath.Join(runtime, "dsqlenv", "p"),
+		pwFile: filepath.Join(state, "dsqlenv", "proxy", "p.password")}
+}
+
+// startAdminer serves Adminer with php's built-in web server on a free loopback port, its
+// sessions in a directory of the test's, and returns its base URL once it answers.
+func startAdminer(t *testing.T, php, script string) string {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
+	cmd := exec.Command(php, "-d", "session.save_path="+t.TempDir(), "-S", addr, script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := adminerGet(&http.Client{Timeout: 60 * time.Second}, base+"/"); err == nil {
+			return base
+		} else if time.Now().After(deadline) {
+			t.Fatalf("php -S %s did not answer in 60 s: %v\n%s", addr, err, log.String())
+		}
+	}
+}
+
+// adminerGet fetches a page and returns its body; a status other than 200 is an error.
+func adminerGet(c *http.Client, page string) (string, error) {
+	res, err := c.Get(page)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", page, res.Status)
+	}
+	return string(body), err
+}
+
+// TestProxyServesNodePostgresWithoutPgpass: the README's Node route, which node-postgres 8.23
+// takes without its password-file support (deprecated, gone in pg 9): a pool on the socket's
+// directory with no password, and one on TCP with the local password read from its file.
+func TestProxyServesNodePostgresWithoutPgpass(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	node := testkit.RequireTool(t, "node")
+	modules := testkit.NodeModules(t)
+	p := startTCPProxy(t)
+	script := `const pg = require('pg'), fs = require('fs');
+(async () => {
+  for (const where of [
+    {host: process.env.SOCK},
+    {host: '127.0.0.1', port: +process.env.PORT, password: fs.readFileSync(process.env.PWFILE, 'utf8').trim()},
+  ]) {
+    const pool = new pg.Pool({...where, user: 'admin', database: 'postgres', maxLifetimeSeconds: 3300});
+    console.log((await pool.query('select current_user as u')).rows[0].u);
+    await pool.end();
+  }
+})().catch(e => { console.error(e.message); process.exit(1); });`
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "-e", script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NODE_PATH=" + modules, "PGPASSFILE=/nonexistent",
+		"SOCK=" + p.sock, "PORT=" + p.port, "PWFILE=" + p.pwFile}
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "admin\nadmin\n" {
+		t.Errorf("node-postgres through the proxy: %v\n%s\nproxy:\n%s", err, out, p.log())
+	}
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -62,5 +63,49 @@ func TestProxyWarm(t *testing.T) {
 	}
 	if !strings.Contains(p.log(), `application_name="warmcli" warm="closed: the proxy is shutting down"`) {
 		t.Errorf("no warm session closed at the drain:\n%s", p.log())
+	}
+}
+
+// TestProxySettingsFromProfile: `dsqlenv proxy p` with no flags takes listen and warm from
+// the profile's proxy: block and drain from the defaults' one; flags win over them.
+func TestProxySettingsFromProfile(t *testing.T) {
+	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
+	_, cfg := dsqlBehindProxy(t)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cfg, []byte("defaults:\n  proxy:\n    drain: 0s\n"+string(data)+"    proxy:\n      listen: 127.0.0.1:0\n      warm: 1\n"), 0o600)
+	runtime := t.TempDir()
+	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
+	conninfo := "host=" + filepath.Join(runtime, "dsqlenv", "p") + " user=admin dbname=postgres application_name=fromprofile"
+	opened := `application_name="fromprofile" warm="opened"`
+	for _, tc := range []struct {
+		flags  []string
+		warm   int
+		waited string
+	}{
+		{nil, 1, "waiting up to 0s for open sessions"},
+		{[]string{"--warm", "2", "--drain", "7s"}, 2, "waiting up to 7s for open sessions"},
+	} {
+		p := startProxy(t, env, 4, append(tc.flags, "p")...)
+		if tcpLine.FindString(p.log()) == "" {
+			t.Fatalf("%v: no TCP endpoint from the profile's listen:\n%s", tc.flags, p.log())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		c, err := pgconn.Connect(ctx, conninfo)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", tc.flags, err, p.log())
+		}
+		c.Close(ctx)
+		cancel()
+		for deadline := time.Now().Add(30 * time.Second); strings.Count(p.log(), opened) < tc.warm; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v: %d warm sessions opened in 30 s, not %d:\n%s", tc.flags, strings.Count(p.log(), opened), tc.warm, p.log())
+			}
+		}
+		if code := p.stop(t, syscall.SIGTERM); code != 0 || !strings.Contains(p.log(), tc.waited) {
+			t.Errorf("%v: exit %d, want 0 and %q:\n%s", tc.flags, code, tc.waited, p.log())
+		}
 	}
 }

