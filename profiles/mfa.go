@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+
+	"golang.org/x/term"
 
 	"github.com/dsqlenv/dsqlenv/internal/text"
 )
@@ -26,8 +29,11 @@ func (e *NoTerminalError) Unwrap() error { return e.Err }
 // askMFA asks for the code of the MFA device serial on the controlling terminal, as the AWS
 // CLI does (botocore: "Enter MFA code for <serial>: "), naming the AWS profile too. It never
 // reads stdin or writes stdout: under eval "$(dsqlenv bash prod)" stdout is captured, and
-// stdin may be a pipe.
-func askMFA(serial, awsProfile, ttyIn, ttyOut string) (string, error) {
+// stdin may be a pipe. The code is not echoed, as the CLI's getpass does not echo it. While
+// echo is off, hold has the function that turns it back on: the read itself cannot be
+// interrupted, so a caller that gives up on it (a signal, the deadline) restores the terminal
+// before the process exits.
+func askMFA(serial, awsProfile, ttyIn, ttyOut string, hold func(restore func())) (string, error) {
 	in, err := os.OpenFile(ttyIn, os.O_RDWR, 0)
 	if err != nil {
 		return "", &NoTerminalError{Serial: serial, Device: ttyIn, Err: unwrapPathErr(err)}
@@ -41,7 +47,7 @@ func askMFA(serial, awsProfile, ttyIn, ttyOut string) (string, error) {
 		defer out.Close()
 	}
 	fmt.Fprintf(out, "Enter MFA code for %s (AWS profile %s): ", text.EscapeControls(serial), text.EscapeControls(awsProfile))
-	line, err := bufio.NewReader(in).ReadString('\n')
+	line, err := readHidden(in, out, hold)
 	code := strings.TrimSpace(line)
 	if code == "" {
 		if err == nil {
@@ -50,6 +56,27 @@ func askMFA(serial, awsProfile, ttyIn, ttyOut string) (string, error) {
 		return "", fmt.Errorf("reading the MFA code for %s from %s: %w", serial, ttyIn, err)
 	}
 	return code, nil
+}
+
+// readHidden reads a line from in with echo off when in is a terminal (termios ECHO on Unix,
+// the console's ENABLE_ECHO_INPUT on Windows, both through term.ReadPassword), and ends the
+// line on out, since the Enter typed was not echoed either. Anything else (a file a test
+// gives) is read as it is.
+func readHidden(in, out *os.File, hold func(restore func())) (string, error) {
+	fd := int(in.Fd())
+	if !term.IsTerminal(fd) {
+		return bufio.NewReader(in).ReadString('\n')
+	}
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", err
+	}
+	restore := sync.OnceFunc(func() { term.Restore(fd, state) })
+	defer restore()
+	hold(restore)
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(out)
+	return string(b), err
 }
 
 func unwrapPathErr(err error) error {
