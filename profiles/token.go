@@ -162,7 +162,7 @@ func (s *Signer) mint(ctx context.Context, user string, once bool, given time.Du
 		sign = auth.GenerateDBConnectAdminAuthToken
 	}
 	// The credentials cache hands the same credentials to the signer without a second fetch.
-	tok, err := sign(ctx, c.Host, c.Region, s.cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
+	tok, err := sign(ctx, c.SigningHost(), c.Region, s.cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
 	if err != nil {
 		return "", credentialsError(&c, s.w.commandProfile, err)
 	}

@@ -45,6 +45,9 @@ func (r *run) sessionOf(f *profiles.File, name string, clients readers) (*sessio
 	if err := conn.ResolveVPCEndpoint(ctx, f.Path, r.lookupHost()); err != nil {
 		return nil, err
 	}
+	if conn.Unverified {
+		r.say("warning: %s", conn.UnverifiedWarning())
+	}
 	s := &session{conn: conn, file: f.Path}
 	if clients != noRootCert {
 		s.rootCert = r.rootCertFor(s, clients == forWindows)
