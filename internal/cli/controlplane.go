@@ -157,8 +157,10 @@ func (r *run) dsqlAPIFrom(ctx context.Context, g global, cmd, awsProfile, from, 
 	if err := g.waitsForAWS(); err != nil {
 		return nil, err
 	}
-	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region}
+	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region,
+		CredentialCache: r.defaultCredentialCache(g)}
 	conn.NoteEnvironment(r.Getenv)
+	r.credentialHooks(g, &conn)
 	g.debugf(r, "%s: loading the AWS configuration for %s", cmd, credentialSource(&conn))
 	s, err := profiles.NewSigner(ctx, &conn)
 	if err != nil {
