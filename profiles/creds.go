@@ -355,6 +355,8 @@ func (w *sourceWatch) askMFA(serial string) (string, error) {
 		w.prompting = false
 		w.mu.Unlock()
 	}()
+	// The person typing is not the network: --timeout stops while they do.
+	defer pauseForTyping(w.stop)()
 	if w.onPrompt != nil {
 		w.onPrompt()
 	}

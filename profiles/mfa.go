@@ -2,10 +2,12 @@ package profiles
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
 
@@ -84,4 +86,96 @@ func unwrapPathErr(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// WithTimeoutExceptTyping is context.WithTimeout(parent, d) whose clock stops while an MFA
+// code is being typed: --timeout guards the network and the credential sources, not the
+// person at the terminal (the AWS CLI waits for the code as long as it takes). A mint under
+// it finds it through its context and pauses it for the prompt.
+func WithTimeoutExceptTyping(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	t := &typingDeadline{parent: parent, done: make(chan struct{}), deadline: time.Now().Add(d)}
+	t.mu.Lock()
+	t.timer = time.AfterFunc(d, func() { t.end(context.DeadlineExceeded) })
+	t.mu.Unlock()
+	stop := context.AfterFunc(parent, func() { t.end(parent.Err()) })
+	return t, func() { stop(); t.end(context.Canceled) }
+}
+
+// typingDeadline is the context of WithTimeoutExceptTyping.
+type typingDeadline struct {
+	parent context.Context
+	done   chan struct{}
+
+	mu       sync.Mutex
+	deadline time.Time
+	timer    *time.Timer
+	paused   time.Time // when the prompt began; zero when the clock runs
+	err      error
+}
+
+type typingKey struct{}
+
+func (t *typingDeadline) Deadline() (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.paused.IsZero() {
+		return t.deadline.Add(time.Since(t.paused)), true
+	}
+	return t.deadline, true
+}
+
+func (t *typingDeadline) Done() <-chan struct{} { return t.done }
+
+func (t *typingDeadline) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+func (t *typingDeadline) Value(key any) any {
+	if key == (typingKey{}) {
+		return t
+	}
+	return t.parent.Value(key)
+}
+
+func (t *typingDeadline) end(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil {
+		t.err = err
+		t.timer.Stop()
+		close(t.done)
+	}
+}
+
+// pause stops the clock; resume starts it again with the time it had left.
+func (t *typingDeadline) pause() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err == nil && t.paused.IsZero() && t.timer.Stop() {
+		t.paused = time.Now()
+	}
+}
+
+func (t *typingDeadline) resume() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err != nil || t.paused.IsZero() {
+		return
+	}
+	t.deadline = t.deadline.Add(time.Since(t.paused))
+	t.paused = time.Time{}
+	t.timer = time.AfterFunc(time.Until(t.deadline), func() { t.end(context.DeadlineExceeded) })
+}
+
+// pauseForTyping stops the clock of a WithTimeoutExceptTyping above ctx, if any, until the
+// returned function runs.
+func pauseForTyping(ctx context.Context) (resume func()) {
+	t, ok := ctx.Value(typingKey{}).(*typingDeadline)
+	if !ok {
+		return func() {}
+	}
+	t.pause()
+	return t.resume
 }

@@ -460,7 +460,7 @@ type discovery struct {
 // default chain) sees in regions (none: the AWS profile's region). cmd names the command in
 // messages.
 func (r *run) discover(ctx context.Context, g global, cmd, awsProfile string, regions []string) (discovery, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := profiles.WithTimeoutExceptTyping(ctx, g.timeout)
 	defer cancel()
 	region := ""
 	if len(regions) > 0 {

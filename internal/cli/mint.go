@@ -142,7 +142,7 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 		return err
 	}
 	conn := s.conn
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := profiles.WithTimeoutExceptTyping(ctx, g.timeout)
 	defer cancel()
 	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, text.FormatDuration(conn.ExpiresIn))
 	if r.StderrIsTerminal {

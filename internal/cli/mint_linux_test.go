@@ -2,8 +2,10 @@ package cli
 
 import (
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -36,5 +38,39 @@ func TestMFAPromptEchoBackAfterASignal(t *testing.T) {
 	}
 	if n := len(sts.AssumeRoleCalls()); n != 0 {
 		t.Errorf("%d AssumeRole calls", n)
+	}
+}
+
+// TestMFATypingIsNotInTheTimeout: --timeout guards the network, not the person typing: a code
+// typed after --timeout has passed (10 s, the slack a loaded machine needs before the prompt)
+// still mints, with one STS call.
+func TestMFATypingIsNotInTheTimeout(t *testing.T) {
+	sts := testkit.StartAWSStandIn(t)
+	env, _ := mfaEnv(t, sts)
+	master, slave, _ := testkit.OpenPTY(t)
+	screen := testkit.WatchPTY(master)
+	const timeout = 10 * time.Second
+	cmd := exec.Command(binPath, "--timeout", timeout.String(), "token", "p")
+	cmd.Env = env
+	cmd.Stdin, cmd.Stderr = slave, slave
+	var out strings.Builder
+	cmd.Stdout = &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	screen.WaitFor(t, "Enter MFA code for")
+	testkit.WaitEcho(t, slave, false)
+	time.Sleep(time.Until(start.Add(timeout + time.Second))) // the whole --timeout has passed
+	master.WriteString("123456\n")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("a code typed after --timeout: %v\n%s", err, screen.WaitFor(t, "--timeout"))
+	}
+	if !strings.HasPrefix(out.String(), matrixEndpoint+"?Action=") {
+		t.Errorf("stdout %q, want a token", out.String())
+	}
+	if calls := sts.AssumeRoleCalls(); len(calls) != 1 || calls[0].Get("TokenCode") != "123456" {
+		t.Errorf("AssumeRole calls %v, want one with the code", calls)
 	}
 }
