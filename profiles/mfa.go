@@ -32,9 +32,9 @@ func (e *NoTerminalError) Unwrap() error { return e.Err }
 // CLI does (botocore: "Enter MFA code for <serial>: "), naming the AWS profile too. It never
 // reads stdin or writes stdout: under eval "$(dsqlenv bash prod)" stdout is captured, and
 // stdin may be a pipe. The code is not echoed, as the CLI's getpass does not echo it. While
-// echo is off, hold has the function that turns it back on: the read itself cannot be
-// interrupted, so a caller that gives up on it (a signal, the deadline) restores the terminal
-// before the process exits.
+// echo is off, hold has the function that turns it back on (nil once the read is over): the
+// read itself cannot be interrupted, so a caller that gives up on it (a signal) restores the
+// terminal before the process exits.
 func askMFA(serial, awsProfile, ttyIn, ttyOut string, hold func(restore func())) (string, error) {
 	in, err := os.OpenFile(ttyIn, os.O_RDWR, 0)
 	if err != nil {
@@ -75,7 +75,10 @@ func readHidden(in, out *os.File, hold func(restore func())) (string, error) {
 	}
 	restore := sync.OnceFunc(func() { term.Restore(fd, state) })
 	defer restore()
-	hold(restore)
+	// A caller that gives up also ends the prompt's line, so what it prints next (an error,
+	// the shell's prompt) starts on a line of its own.
+	hold(sync.OnceFunc(func() { restore(); fmt.Fprintln(out) }))
+	defer hold(nil)
 	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(out)
 	return string(b), err

@@ -29,6 +29,10 @@ func TestMFAPromptEchoBackAfterASignal(t *testing.T) {
 	screen.WaitFor(t, "Enter MFA code for arn:aws:iam::123456789012:mfa/me (AWS profile mfa): ")
 	testkit.WaitEcho(t, slave, false)
 	master.WriteString("\x03") // Ctrl-C: the terminal sends SIGINT to its foreground group
+	// The prompt's line is ended, so the shell's prompt that follows starts on its own line.
+	if shown := screen.WaitFor(t, "\n"); shown != "" && shown != "\r" {
+		t.Errorf("after Ctrl-C the terminal shows %q before the line's end, want nothing", shown)
+	}
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Errorf("after Ctrl-C: %v, want exit status 130", err)
