@@ -374,6 +374,42 @@ func TestUnverifiedPrivateLinkThroughTheDouble(t *testing.T) {
 			}
 		}
 	})
+	// pgjdbc takes the unverified route as it is: no hostaddr needed. Java resolves the VPC
+	// endpoint's name from a hosts file and sends it as SNI (JSSE sends none for localhost),
+	// so a second double answers as that name.
+	t.Run("pgjdbc", func(t *testing.T) {
+		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
+		jar := "/usr/share/java/postgresql.jar"
+		if _, err := os.Stat(jar); err != nil {
+			if testkit.InCI() {
+				t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java (CI=true, so this is a failure)", jar)
+			}
+			t.Skipf("pgjdbc is not at %s; skipping (run .ci/test-tools to install it)", jar)
+		}
+		dj := testkit.StartDSQL(t, pg, testkit.DSQLOptions{VPCEndpoint: plVPCE})
+		dir := t.TempDir()
+		cfg := writeFile(t, dir, "j.yaml", fmt.Sprintf("profiles:\n  unj:\n    endpoint: %s\n    vpc_endpoint: %s\n    privatelink: unverified\n    port: %d\n    sslrootcert: %s\n", dj.Host, plVPCE, dj.Port, dj.CAFile))
+		r := runBin(t, env, "--config", cfg, "jdbc", "unj")
+		if r.code != 0 || !strings.Contains(r.stderr, "warning: profile unj: privatelink: unverified") {
+			t.Fatalf("jdbc: %+v", r)
+		}
+		classes := t.TempDir()
+		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
+		hosts := writeFile(t, dir, "java-hosts", "127.0.0.1 "+plVPCE+"\n")
+		before := dj.Stats()
+		cmd := exec.Command(java, "-Djdk.net.hosts.file="+hosts, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", strings.TrimSpace(r.stdout))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LANG=C.UTF-8"}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "admin|postgres|") {
+			t.Fatalf("pgjdbc: %v\n%s", err, out)
+		}
+		s := dj.Stats()
+		if s.Accepted-before.Accepted != 1 || s.Endpoints[len(s.Endpoints)-1] != plVPCE || !strings.HasPrefix(s.Tokens[len(s.Tokens)-1], dj.Host+"?") {
+			t.Errorf("pgjdbc: accepted %d, SNI %v, want 1 session reached as %s with a token for %s", s.Accepted-before.Accepted, s.Endpoints, plVPCE, dj.Host)
+		}
+	})
 	t.Run("proxy refuses", func(t *testing.T) {
 		r := runBin(t, append(env, "XDG_RUNTIME_DIR="+t.TempDir()), "proxy", "un")
 		if r.code != 1 || !strings.Contains(r.stderr, "proxy un: privatelink: unverified: the proxy verifies the cluster's certificate") {
