@@ -292,7 +292,8 @@ func TestMFAWithoutATerminal(t *testing.T) {
 	}{
 		{"a profile", func(c *Connection) {}, ": run `dsqlenv login p` in a terminal, or any `aws … --profile role` command there; either fills the AWS CLI's credential cache, which this reads"},
 		{"the cache off", func(c *Connection) { c.CredentialCache = "" }, ": run it in a terminal (the credential cache is off here, credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off, so a code typed elsewhere is not seen)"},
-		{"a command", func(c *Connection) { c.Profile, c.Command = "", "clusters" }, ": run it in a terminal"},
+		{"a command", func(c *Connection) { c.Profile, c.Command = "", "clusters" }, ": run it in a terminal, or any `aws … --profile role` command there, which fills the AWS CLI's credential cache this reads"},
+		{"a command, the cache off", func(c *Connection) { c.Profile, c.Command, c.CredentialCache = "", "clusters", "" }, ": run it in a terminal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tty := filepath.Join(t.TempDir(), "tty")

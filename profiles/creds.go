@@ -108,7 +108,10 @@ type sourceWatch struct {
 	// set while it is, so that a deadline then is told as the code not typed.
 	onPrompt  func()
 	prompting bool
-	tty       [2]string // ttyIn and ttyOut, as they were when the signer was made
+	// restoreTTY turns the terminal's echo back on while a code is read with it off; finish
+	// calls it, since the read goes on after the caller gave up.
+	restoreTTY func()
+	tty        [2]string // ttyIn and ttyOut, as they were when the signer was made
 	// The credential cache (Connection.CredentialCache, "" when off) and its clock and
 	// debug lines, for the source roles of a chain (sourceRole).
 	cacheDir string
@@ -202,13 +205,18 @@ func (w *sourceWatch) adopt(cfg *aws.Config) {
 }
 
 // finish stops every credential_process this call started and waits until each is reaped, so
-// none is left when MintWithSDK returns.
+// none is left when MintWithSDK returns, and turns the terminal's echo back on if an MFA code
+// is still being read.
 func (w *sourceWatch) finish() {
 	// Under the lock: a run that checked stop before this is already counted in running,
 	// and one that checks it after sees it ended.
 	w.mu.Lock()
 	w.cancel()
+	restore := w.restoreTTY
 	w.mu.Unlock()
+	if restore != nil {
+		restore()
+	}
 	w.running.Wait()
 }
 
@@ -347,10 +355,16 @@ func (w *sourceWatch) askMFA(serial string) (string, error) {
 		w.prompting = false
 		w.mu.Unlock()
 	}()
+	// The person typing is not the network: --timeout stops while they do.
+	defer pauseForTyping(w.stop)()
 	if w.onPrompt != nil {
 		w.onPrompt()
 	}
-	return askMFA(serial, w.profile, w.tty[0], w.tty[1])
+	return askMFA(serial, w.profile, w.tty[0], w.tty[1], func(restore func()) {
+		w.mu.Lock()
+		w.restoreTTY = restore
+		w.mu.Unlock()
+	})
 }
 
 // waitingOn names the last step of the resolved chain, what a deadline most likely cut short.

@@ -25,6 +25,7 @@ const MaxExpiresIn = 604800 * time.Second
 type Fields struct {
 	Endpoint        Field[string]
 	VPCEndpoint     Field[string]
+	PrivateLink     Field[string]
 	Region          Field[string]
 	User            Field[string]
 	Database        Field[string]
@@ -57,6 +58,7 @@ type Field[T any] struct {
 var fieldDecoders = map[string]func(f *Fields, n *yaml.Node, c check) error{
 	"endpoint":         func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.Endpoint, n, checkEndpoint) },
 	"vpc_endpoint":     func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.VPCEndpoint, n, checkVPCEndpoint) },
+	"privatelink":      func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.PrivateLink, n, checkPrivateLink) },
 	"region":           func(f *Fields, n *yaml.Node, _ check) error { return decodeString(&f.Region, n, checkRegion) },
 	"user":             func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.User, n, c) },
 	"database":         func(f *Fields, n *yaml.Node, c check) error { return decodeString(&f.Database, n, c) },
@@ -97,7 +99,7 @@ var fieldAliases = map[string]string{
 }
 
 // FieldNames lists the keys a profile may hold, in the documented order.
-var FieldNames = []string{"endpoint", "vpc_endpoint", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
+var FieldNames = []string{"endpoint", "vpc_endpoint", "privatelink", "region", "user", "database", "port", "sslmode", "sslrootcert", "sslnegotiation",
 	"expires_in", "aws_profile", "application_name", "connect_timeout", "options", "database_url", "credential_cache", "proxy"}
 
 // lineError is an error at a line of the profiles file; Load adds the file name.
@@ -271,6 +273,20 @@ func checkEndpoint(s string) string {
 		return fmt.Sprintf("%q is not a bare host name: put the port in port: and drop any path", s)
 	case !isHostname(s):
 		return fmt.Sprintf("%q is not a valid host name", s)
+	}
+	return ""
+}
+
+// PrivateLinkUnverified is privatelink: unverified, AWS's own route through a VPC endpoint
+// without private DNS; PrivateLinkVerified, the default, keeps verify-full through hostaddr.
+const (
+	PrivateLinkVerified   = "verified"
+	PrivateLinkUnverified = "unverified"
+)
+
+func checkPrivateLink(s string) string {
+	if s != PrivateLinkVerified && s != PrivateLinkUnverified {
+		return fmt.Sprintf("%q is not allowed: use verified (the default: verify-full through the VPC endpoint's address) or unverified (AWS's route: sslmode require, the certificate's name not checked)", s)
 	}
 	return ""
 }

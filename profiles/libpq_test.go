@@ -9,8 +9,9 @@ import (
 )
 
 // notLibpq are the profile fields that reach no PostgreSQL client: they choose how the token
-// is signed, or how `dsqlenv proxy` serves the profile.
-var notLibpq = []string{"region", "expires_in", "aws_profile", "credential_cache", "proxy"}
+// is signed (privatelink: through which fields' values, endpoint, sslmode and options), or how
+// `dsqlenv proxy` serves the profile.
+var notLibpq = []string{"region", "expires_in", "aws_profile", "credential_cache", "privatelink", "proxy"}
 
 // A profile field is a libpq setting with a row in the libpq table, or one of notLibpq; a row
 // with a field names one a profile may hold. A field added here without a row would never

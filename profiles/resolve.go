@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ const (
 	FromARN = "read from the cluster ARN (cluster ID and region)"
 	// FromPrivateLink is the source of the endpoint of a profile with vpc_endpoint:.
 	FromPrivateLink = "the cluster's PrivateLink name, for vpc_endpoint:"
+	// FromUnverified is the source of what privatelink: unverified sets: the endpoint (the VPC
+	// endpoint itself), sslmode and options.
+	FromUnverified = "privatelink: unverified"
 )
 
 // Root certificate keywords a profile may use instead of a file path.
@@ -47,15 +51,22 @@ type Connection struct {
 	// cluster's PrivateLink name: the token, the SNI and verify-full are for it, and clients
 	// connect to HostAddr.
 	VPCEndpoint, HostAddr string
-	Port                  int
-	Database              string
-	User                  string
-	SSLMode               string
-	SSLRootCert           string // a file path, RootSystem or RootAmazon
-	SSLNegotiation        string // "direct", "postgres", or "" for libpq's default (postgres)
-	Region                string // empty: ask the AWS SDK when minting
-	ExpiresIn             time.Duration
-	AWSProfile            string // empty: the SDK's default chain
+	// Unverified is privatelink: unverified (see unverifiedPrivateLink): Host is the VPC
+	// endpoint itself, TokenHost the cluster's public name, and nothing checks that the
+	// certificate is the cluster's.
+	Unverified bool
+	// TokenHost is the name the token is signed for when it is not Host, "" otherwise
+	// (SigningHost).
+	TokenHost      string
+	Port           int
+	Database       string
+	User           string
+	SSLMode        string
+	SSLRootCert    string // a file path, RootSystem or RootAmazon
+	SSLNegotiation string // "direct", "postgres", or "" for libpq's default (postgres)
+	Region         string // empty: ask the AWS SDK when minting
+	ExpiresIn      time.Duration
+	AWSProfile     string // empty: the SDK's default chain
 	// Command, set instead of Profile by a command that talks to AWS with no profile (dsqlenv
 	// clusters): credential messages name it, and AWSProfile as its --aws-profile.
 	Command string
@@ -212,9 +223,17 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	}
 
 	str("vpc_endpoint", pf.VPCEndpoint, d.VPCEndpoint, "", &c.VPCEndpoint)
+	if c.VPCEndpoint == "" && pf.PrivateLink.Set {
+		return nil, fail(pf.PrivateLink.Line, "privatelink: %s needs vpc_endpoint: (the VPC endpoint's DNS name): add it, or remove privatelink:", pf.PrivateLink.Value)
+	}
 	if c.VPCEndpoint != "" {
-		if err := c.privateLink(pf.Endpoint.Line, c.setting("vpc_endpoint").Line, fail); err != nil {
-			return nil, err
+		var mode string
+		str("privatelink", pf.PrivateLink, d.PrivateLink, "", &mode)
+		c.Unverified = mode == PrivateLinkUnverified
+		if !c.Unverified {
+			if err := c.privateLink(pf.Endpoint.Line, c.setting("vpc_endpoint").Line, fail); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -246,6 +265,11 @@ func (f *File) Resolve(name, home string) (*Connection, error) {
 	num("connect_timeout", pf.ConnectTimeout, d.ConnectTimeout, 0, &c.ConnectTimeout)
 	str("options", pf.Options, d.Options, "", &c.Options)
 	str("database_url", pf.DatabaseURL, d.DatabaseURL, "", &c.DatabaseURL)
+	if c.Unverified {
+		if err := c.unverifiedPrivateLink(pf.Endpoint.Line, fail); err != nil {
+			return nil, err
+		}
+	}
 	cache := true
 	switch {
 	case pf.CredentialCache.Set:
@@ -330,10 +354,65 @@ func (c *Connection) privateLink(endpointLine, vpcLine int, fail func(int, strin
 	return nil
 }
 
+// unverifiedPrivateLink is AWS's own route through a VPC endpoint without private DNS (AWS DSQL
+// user guide, "Managing Aurora DSQL clusters with AWS PrivateLink"), reached only with
+// privatelink: unverified: clients connect to the VPC endpoint by its own name, the token is
+// signed for the cluster's public name, options carry -c amzn-cluster-id=<cluster id> (how
+// DSQL tells the cluster), and sslmode is require, since the endpoint's name is not in the
+// cluster's certificate (AWS: verify-full "is not supported" there). libpq then still checks
+// the chain against sslrootcert when it names a file (require with a root file acts as
+// verify-ca), but never the name.
+func (c *Connection) unverifiedPrivateLink(endpointLine int, fail func(int, string, ...any) error) error {
+	id, _, region, ok := dsqlName(c.Host)
+	if !ok {
+		return fail(endpointLine, "endpoint %s is not a DSQL cluster endpoint, which vpc_endpoint: needs: give <cluster id>.dsql.<region>.on.aws, the cluster's ARN, or its ID with region:", c.Host)
+	}
+	vpcLine := c.setting("vpc_endpoint").Line
+	if _, vRegion, named := vpceName(c.VPCEndpoint); named && !strings.EqualFold(vRegion, region) {
+		return fail(vpcLine, "vpc_endpoint %s is in %s, but the cluster %s is in %s: give the VPC endpoint of the cluster's region", c.VPCEndpoint, vRegion, c.Host, region)
+	}
+	if sm := c.setting("sslmode"); sm.Source != FromBuiltin && sm.Value != "require" {
+		return fail(sm.Line, "sslmode %s cannot hold with privatelink: unverified: the VPC endpoint's name %s is not in the cluster's certificate: remove sslmode: (unverified uses require), or remove privatelink: unverified to keep verify-full through the endpoint's address", sm.Value, c.VPCEndpoint)
+	}
+	c.TokenHost = ClusterEndpoint(strings.ToLower(id), strings.ToLower(region))
+	c.Host, c.SSLMode = c.VPCEndpoint, "require"
+	c.Options = strings.TrimSpace("-c amzn-cluster-id=" + strings.ToLower(id) + " " + c.Options)
+	c.override("endpoint", c.Host, endpointLine)
+	if sm := c.setting("sslmode"); sm.Source == FromBuiltin {
+		c.override("sslmode", c.SSLMode, c.setting("privatelink").Line)
+	}
+	c.override("options", c.Options, c.setting("privatelink").Line)
+	return nil
+}
+
+// override sets field's resolved value to value, from privatelink: unverified.
+func (c *Connection) override(field, value string, line int) {
+	for i := range c.Settings {
+		if c.Settings[i].Field == field {
+			c.Settings[i] = Setting{field, value, FromUnverified, line}
+			return
+		}
+	}
+	c.Settings = append(c.Settings, Setting{field, value, FromUnverified, line})
+}
+
+// UnverifiedWarning is what every command that writes out a privatelink: unverified
+// connection says, and show and doctor too.
+func (c *Connection) UnverifiedWarning() string {
+	return fmt.Sprintf("profile %s: privatelink: unverified: clients connect to %s with sslmode require, and nothing checks that the server is the cluster %s (AWS's route through a VPC endpoint without private DNS; the certificate's name is not checked): remove privatelink: to keep verify-full through the endpoint's address",
+		c.Profile, c.Host, c.TokenHost)
+}
+
+// SigningHost is the name tokens are signed for: TokenHost, else Host.
+func (c *Connection) SigningHost() string { return cmp.Or(c.TokenHost, c.Host) }
+
 // ResolveVPCEndpoint sets HostAddr to the address of VPCEndpoint, looked up with lookup when
 // it is a name (the first address: libpq takes one hostaddr for one host); file names the
 // profiles file in the error.
 func (c *Connection) ResolveVPCEndpoint(ctx context.Context, file string, lookup func(context.Context, string) ([]string, error)) error {
+	if c.Unverified {
+		return nil // the VPC endpoint is Host: clients look it up themselves
+	}
 	if ip := net.ParseIP(c.VPCEndpoint); ip != nil || c.VPCEndpoint == "" {
 		c.HostAddr = c.VPCEndpoint
 		return nil

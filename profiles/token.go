@@ -162,7 +162,7 @@ func (s *Signer) mint(ctx context.Context, user string, once bool, given time.Du
 		sign = auth.GenerateDBConnectAdminAuthToken
 	}
 	// The credentials cache hands the same credentials to the signer without a second fetch.
-	tok, err := sign(ctx, c.Host, c.Region, s.cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
+	tok, err := sign(ctx, c.SigningHost(), c.Region, s.cfg.Credentials, func(o *auth.TokenOptions) { o.ExpiresIn = c.ExpiresIn })
 	if err != nil {
 		return "", credentialsError(&c, s.w.commandProfile, err)
 	}
@@ -374,8 +374,10 @@ func (e *CredentialsError) noTerminal(nt *NoTerminalError, who, name string) str
 	what := fmt.Sprintf("%s: %s needs an MFA code for %s, and there is no terminal to ask on (%s: %v)", subject(e.Command, e.Profile), who, nt.Serial, nt.Device, nt.Err)
 	aws := cmp.Or(name, "default")
 	switch {
-	case e.Command != "":
+	case e.Command != "" && e.NoCache:
 		return what + ": run it in a terminal"
+	case e.Command != "":
+		return what + ": run it in a terminal, or any `aws … --profile " + aws + "` command there, which fills the AWS CLI's credential cache this reads"
 	case e.NoCache:
 		return what + ": run it in a terminal (the credential cache is off here, credential_cache: false or DSQLENV_CREDENTIAL_CACHE=off, so a code typed elsewhere is not seen)"
 	}

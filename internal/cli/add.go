@@ -138,7 +138,7 @@ func runAdd(ctx context.Context, r *run, o addOptions) error {
 		// An endpoint that names no cluster ID (a PrivateLink or custom name): nothing to ask.
 		r.note("unchecked", fmt.Sprintf("note: %s names no cluster ID, so it was not checked with AWS", endpoint))
 	default:
-		ctx, cancel := context.WithTimeout(ctx, o.timeout)
+		ctx, cancel := profiles.WithTimeoutExceptTyping(ctx, o.timeout)
 		defer cancel()
 		api, err := r.dsqlAPIFrom(ctx, o.global, "add", checkProfile, from, region)
 		if err != nil {

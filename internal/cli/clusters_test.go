@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -555,5 +556,57 @@ func TestClustersAddSkipsABadCluster(t *testing.T) {
 		if !strings.Contains(r.stderr, line) {
 			t.Errorf("stderr lacks %q:\n%s", line, r.stderr)
 		}
+	}
+}
+
+// TestClustersAndAddUseTheCredentialCache: clusters and add get an assumed role's credentials
+// the way a mint does: the first run asks STS and keeps the answer in the AWS CLI's cache, and
+// the next clusters, add and a token for the profile add wrote find it there: one AssumeRole
+// call in all. defaults: credential_cache: false in the profiles file, or
+// DSQLENV_CREDENTIAL_CACHE=off, keep them out of it.
+func TestClustersAndAddUseTheCredentialCache(t *testing.T) {
+	sts := testkit.StartAWSStandIn(t)
+	srv := startFakeDSQL(t, twoRegions())
+	env := dsqlEnv(t, srv, "AWS_ENDPOINT_URL_STS="+sts.URL)
+	home := envValue(env, "HOME")
+	if err := os.WriteFile(envValue(env, "AWS_CONFIG_FILE"), []byte("[profile role]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = work\n\n"+
+		"[profile work]\nregion = us-east-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(home, "profiles.yaml")
+	steps := [][]string{
+		{"clusters", "--aws-profile", "role"},
+		{"clusters", "--aws-profile", "role"},
+		{"add", "--config", file, "orders", "--cluster", idOrdersEast1, "--aws-profile", "role"},
+		{"--config", file, "token", "orders"},
+	}
+	for i, args := range steps {
+		if r := runBin(t, env, args...); r.code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+		if n := len(sts.AssumeRoleCalls()); n != 1 {
+			t.Fatalf("after %v (step %d): %d AssumeRole calls, want 1", args, i+1, n)
+		}
+	}
+	if entries, _ := os.ReadDir(profiles.CredentialCacheDir(home)); len(entries) != 1 {
+		t.Errorf("the AWS CLI's cache holds %v, want one entry", entries)
+	}
+
+	// Off: each run asks STS.
+	os.RemoveAll(profiles.CredentialCacheDir(home))
+	if r := runBin(t, append(env, "DSQLENV_CREDENTIAL_CACHE=off"), "clusters", "--aws-profile", "role"); r.code != 0 {
+		t.Fatalf("clusters with the cache off: %s", r.stderr)
+	}
+	if err := os.WriteFile(file, []byte("defaults:\n  credential_cache: false\nprofiles:\n  orders:\n    endpoint: "+idOrdersEast1+"\n    region: us-east-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBin(t, env, "clusters", "--config", file, "--aws-profile", "role"); r.code != 0 {
+		t.Fatalf("clusters with credential_cache: false: %s", r.stderr)
+	}
+	if n := len(sts.AssumeRoleCalls()); n != 3 {
+		t.Errorf("%d AssumeRole calls, want 3: the runs with the cache off ask each time", n)
+	}
+	if _, err := os.Stat(profiles.CredentialCacheDir(home)); !os.IsNotExist(err) {
+		t.Errorf("the cache off wrote %s: %v", profiles.CredentialCacheDir(home), err)
 	}
 }

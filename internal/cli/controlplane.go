@@ -157,8 +157,10 @@ func (r *run) dsqlAPIFrom(ctx context.Context, g global, cmd, awsProfile, from, 
 	if err := g.waitsForAWS(); err != nil {
 		return nil, err
 	}
-	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region}
+	conn := profiles.Connection{Command: cmd, AWSProfile: awsProfile, AWSProfileFrom: from, Region: region,
+		CredentialCache: r.defaultCredentialCache(g)}
 	conn.NoteEnvironment(r.Getenv)
+	r.credentialHooks(g, &conn)
 	g.debugf(r, "%s: loading the AWS configuration for %s", cmd, credentialSource(&conn))
 	s, err := profiles.NewSigner(ctx, &conn)
 	if err != nil {
@@ -458,7 +460,7 @@ type discovery struct {
 // default chain) sees in regions (none: the AWS profile's region). cmd names the command in
 // messages.
 func (r *run) discover(ctx context.Context, g global, cmd, awsProfile string, regions []string) (discovery, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := profiles.WithTimeoutExceptTyping(ctx, g.timeout)
 	defer cancel()
 	region := ""
 	if len(regions) > 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -212,6 +213,9 @@ func (d *doctor) settings(f *profiles.File, name string) (*session, []check) {
 		region = "(from the AWS SDK)"
 	}
 	out.add("ok", name, fmt.Sprintf("endpoint %s, port %d, region %s", conn.Host, conn.Port, region), "")
+	if conn.Unverified {
+		out.add("warn", name, strings.TrimPrefix(conn.UnverifiedWarning(), "profile "+name+": "), "")
+	}
 	return s, out
 }
 

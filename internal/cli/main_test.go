@@ -40,7 +40,7 @@ func fixedToken(c *profiles.Connection) string {
 		action = "DbConnectAdmin"
 	}
 	return fmt.Sprintf("%s?Action=%s&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%%2F20261129%%2F%s%%2Fdsql%%2Faws4_request&X-Amz-Date=20261129T120000Z&X-Amz-Expires=%d&X-Amz-SignedHeaders=host&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-		c.Host, action, c.Region, int(c.ExpiresIn.Seconds()))
+		c.SigningHost(), action, c.Region, int(c.ExpiresIn.Seconds()))
 }
 
 func fixedMint(_ context.Context, c *profiles.Connection) (string, error) { return fixedToken(c), nil }

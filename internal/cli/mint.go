@@ -45,6 +45,9 @@ func (r *run) sessionOf(f *profiles.File, name string, clients readers) (*sessio
 	if err := conn.ResolveVPCEndpoint(ctx, f.Path, r.lookupHost()); err != nil {
 		return nil, err
 	}
+	if conn.Unverified {
+		r.say("warning: %s", conn.UnverifiedWarning())
+	}
 	s := &session{conn: conn, file: f.Path}
 	if clients != noRootCert {
 		s.rootCert = r.rootCertFor(s, clients == forWindows)
@@ -139,7 +142,7 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 		return err
 	}
 	conn := s.conn
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := profiles.WithTimeoutExceptTyping(ctx, g.timeout)
 	defer cancel()
 	g.debugf(r, "profile %s: signing for %s in %s as %s, asking %s", conn.Profile, conn.Host, orSDK(conn.Region), conn.User, text.FormatDuration(conn.ExpiresIn))
 	if r.StderrIsTerminal {
@@ -153,8 +156,7 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 		// An MFA prompt is the wait explained: the line must not land in the middle of it.
 		conn.OnPrompt = func() { slow.Stop() }
 	}
-	conn.Now = r.Now
-	conn.Debugf = func(format string, args ...any) { g.debugf(r, format, args...) }
+	r.credentialHooks(g, conn)
 	tok, err := r.Mint(ctx, conn)
 	if err != nil {
 		// The signer names the credential source that timed out; the generic message is for
@@ -181,6 +183,25 @@ func (r *run) sign(ctx context.Context, g global, s *session) error {
 	g.debugf(r, "token %s", profiles.Redact(tok))
 	s.token, s.info = tok, info
 	return nil
+}
+
+// credentialHooks gives conn what every getting of AWS credentials shares, for a token or for
+// the control plane (clusters, add): the clock the credential cache's expiry is judged by, and
+// its --debug lines.
+func (r *run) credentialHooks(g global, conn *profiles.Connection) {
+	conn.Now = r.Now
+	conn.Debugf = func(format string, args ...any) { g.debugf(r, format, args...) }
+}
+
+// defaultCredentialCache is the AWS CLI's credential cache for a command with no profile
+// (clusters, add), as a profile without credential_cache: gets it: on, unless the profiles
+// file's defaults: turn it off (a file that is missing or does not load leaves it on: these
+// commands do not need one). DSQLENV_CREDENTIAL_CACHE=off is NoteEnvironment's.
+func (r *run) defaultCredentialCache(g global) string {
+	if f, err := g.loadProfiles(); err == nil && f.Defaults.CredentialCache.Set && !f.Defaults.CredentialCache.Value {
+		return ""
+	}
+	return profiles.CredentialCacheDir(r.Paths.Home)
 }
 
 func orSDK(region string) string {

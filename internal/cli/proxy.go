@@ -404,6 +404,9 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 // which the printed psql line is for.
 func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath, passed []net.Listener) (*endpoint, error) {
 	conn := s.conn
+	if conn.Unverified {
+		return nil, fmt.Errorf("proxy %s: privatelink: unverified: the proxy verifies the cluster's certificate, which does not hold the VPC endpoint's name: remove privatelink: and the proxy connects to the endpoint's address, verifying the cluster's PrivateLink name", conn.Profile)
+	}
 	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %v", conn.Profile, err)

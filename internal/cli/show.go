@@ -61,6 +61,9 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if conn.Unverified {
+		fmt.Fprintf(&r.out, "warning: %s\n", termSafe(conn.UnverifiedWarning()))
+	}
 	// Which AWS identity signs, and why: the profile's aws_profile:, else the variable the SDK
 	// reads, else its default chain.
 	conn.NoteEnvironment(r.Getenv)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -203,6 +204,216 @@ profiles:
 		}
 		if s := d.Stats(); len(s.Tokens) != len(before.Tokens) {
 			t.Errorf("a token was sent to a server whose certificate does not match")
+		}
+	})
+}
+
+// TestUnverifiedPrivateLinkOnlyWhenAsked: vpc_endpoint: alone never gives AWS's unverified
+// route (sslmode require, the VPC endpoint as host, amzn-cluster-id) in any output; with
+// privatelink: unverified every output carries it, the token is for the public name, and
+// each says so on stderr; show and doctor too. A contradicting sslmode and privatelink:
+// without vpc_endpoint: are errors on their line.
+func TestUnverifiedPrivateLinkOnlyWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	public := testkit.DSQLClusterID + ".dsql.us-east-1.on.aws"
+	cfg := writeFile(t, dir, "p.yaml", fmt.Sprintf(`profiles:
+  verified:
+    endpoint: %[1]s
+    vpc_endpoint: %[2]s
+  unverified:
+    endpoint: %[1]s
+    vpc_endpoint: %[2]s
+    privatelink: unverified
+    options: -c search_path=app
+  strict:
+    endpoint: %[1]s
+    vpc_endpoint: %[2]s
+    privatelink: unverified
+    sslmode: verify-full
+  lone:
+    endpoint: %[1]s
+    privatelink: unverified
+`, public, plVPCE))
+	e := testEnv(fixedMint)
+	e.LookupHost = func(_ context.Context, host string) ([]string, error) { return []string{"10.0.2.7"}, nil }
+	svc := filepath.Join(dir, "pg_service.conf")
+	outputs := [][]string{{"bash", "%s"}, {"url", "%s"}, {"jdbc", "%s"}, {"token", "%s"}, {"service", "--file", svc, "%s"}}
+	run := func(args []string, profile string) (result, string) {
+		a := append([]string{"--config", cfg}, args...)
+		for i := range a {
+			a[i] = strings.ReplaceAll(a[i], "%s", profile)
+		}
+		os.Remove(svc)
+		r := runEnv(t, e, a...)
+		data, _ := os.ReadFile(svc)
+		return r, r.stdout + string(data)
+	}
+	for _, args := range outputs {
+		r, out := run(args, "verified")
+		if args[0] == "jdbc" {
+			continue // refused: no hostaddr (TestGoldenVPCEndpoint)
+		}
+		if r.code != 0 || strings.Contains(out, "require") || strings.Contains(out, "amzn-cluster-id") || strings.Contains(r.stderr, "unverified") {
+			t.Errorf("%s verified: exit %d, the unverified route without privatelink: unverified:\n%s%s", args[0], r.code, out, r.stderr)
+		}
+	}
+	warning := "dsqlenv: warning: profile unverified: privatelink: unverified: clients connect to " + plVPCE + " with sslmode require, and nothing checks that the server is the cluster " + public
+	for _, args := range outputs {
+		r, out := run(args, "unverified")
+		if r.code != 0 || !strings.HasPrefix(r.stderr, warning) {
+			t.Errorf("%s unverified: exit %d, stderr %q, want the warning", args[0], r.code, r.stderr)
+			continue
+		}
+		if signed := public + "?Action=DbConnectAdmin&"; args[0] != "service" && !strings.Contains(out, signed) && !strings.Contains(out, escapeURL(signed, "")) {
+			t.Errorf("%s unverified: the token is not signed for the public name %s:\n%s", args[0], public, out)
+		}
+		if args[0] == "token" {
+			continue
+		}
+		for _, want := range map[string][]string{
+			"bash":    {"export PGHOST='" + plVPCE + "';", "export PGSSLMODE='require';", "export PGOPTIONS='-c amzn-cluster-id=" + testkit.DSQLClusterID + " -c search_path=app';"},
+			"url":     {"@" + plVPCE + ":5432/postgres?sslmode=require&", "options=-c%20amzn-cluster-id%3D" + testkit.DSQLClusterID},
+			"jdbc":    {"jdbc:postgresql://" + plVPCE + ":5432/postgres?", "sslmode=require", "options=-c%20amzn-cluster-id%3D" + testkit.DSQLClusterID},
+			"service": {"host=" + plVPCE + "\n", "sslmode=require\n", "options=-c amzn-cluster-id=" + testkit.DSQLClusterID + " -c search_path=app\n"},
+		}[args[0]] {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s unverified: no %q in\n%s", args[0], want, out)
+			}
+		}
+		if strings.Contains(out, "10.0.2.7") || strings.Contains(out, "hostaddr") || strings.Contains(out, "PGHOSTADDR='") {
+			t.Errorf("%s unverified: an address: the client connects to the VPC endpoint's name\n%s", args[0], out)
+		}
+	}
+	if r := runEnv(t, e, "--config", cfg, "show", "unverified"); r.code != 0 ||
+		!strings.Contains(r.stdout, "warning: profile unverified: privatelink: unverified: clients connect to "+plVPCE) ||
+		!regexp.MustCompile(`(?m)^  sslmode +require +privatelink: unverified, line 8$`).MatchString(r.stdout) {
+		t.Errorf("show: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for profile, want := range map[string]string{
+		"strict": "p.yaml:14: profile strict: sslmode verify-full cannot hold with privatelink: unverified: the VPC endpoint's name " + plVPCE + " is not in the cluster's certificate: remove sslmode:",
+		"lone":   "p.yaml:17: profile lone: privatelink: unverified needs vpc_endpoint: (the VPC endpoint's DNS name): add it, or remove privatelink:",
+	} {
+		r := runEnv(t, e, "--config", cfg, "bash", profile)
+		if r.code != 1 || r.stdout != "false\n" || !strings.Contains(r.stderr, want) {
+			t.Errorf("bash %s: exit %d, stdout %q, stderr %q\nwant %q", profile, r.code, r.stdout, r.stderr, want)
+		}
+	}
+}
+
+// TestUnverifiedPrivateLinkThroughTheDouble: AWS's route against the DSQL double, which answers
+// as the VPC endpoint localhost (not in its certificate): psql with the block, and exec, get in
+// only with the token signed for the public name and amzn-cluster-id in the options, since
+// the double refuses anything else; the SNI is the endpoint's. doctor warns; the proxy, which
+// verifies, refuses the profile.
+func TestUnverifiedPrivateLinkThroughTheDouble(t *testing.T) {
+	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
+	pg.SQL(t, "CREATE ROLE admin LOGIN")
+	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{VPCEndpoint: "localhost"})
+	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf(`profiles:
+  un:
+    endpoint: %s
+    vpc_endpoint: localhost
+    privatelink: unverified
+    port: %d
+    sslrootcert: %s
+`, d.Host, d.Port, d.CAFile))
+	env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "BIN="+binPath)
+	psql, penv := testkit.PsqlWithLibpq(t, 18)
+	check := func(what string, before testkit.DSQLStats) {
+		t.Helper()
+		s := d.Stats()
+		if got := s.Accepted - before.Accepted; got != 1 {
+			t.Errorf("%s: the double accepted %d sessions, want 1 (last refusal %q)", what, got, s.LastRefusal)
+		}
+		if n := len(s.Endpoints); n == 0 || s.Endpoints[n-1] != "localhost" {
+			t.Errorf("%s: SNI %v, want localhost last", what, s.Endpoints)
+		}
+		if n := len(s.Tokens); n == 0 || !strings.HasPrefix(s.Tokens[n-1], d.Host+"?") {
+			t.Errorf("%s: the token is not signed for the public name %s", what, d.Host)
+		}
+	}
+	t.Run("bash block", func(t *testing.T) {
+		before := d.Stats()
+		cmd := exec.Command(testkit.RequireTool(t, "bash"), "-c",
+			`eval "$("$BIN" bash un 2>/dev/null)" || exit 1; echo "$PGHOST|${PGHOSTADDR-unset}|$PGSSLMODE"; "$PSQL" -X -At -c 'select current_user'`)
+		cmd.Env = append(append(env, penv...), "PSQL="+psql)
+		out, err := cmd.CombinedOutput()
+		if got := strings.TrimSpace(string(out)); err != nil || got != "localhost|unset|require\nadmin" {
+			t.Fatalf("psql through the block: %v\n%s", err, got)
+		}
+		check("psql through the block", before)
+	})
+	t.Run("without amzn-cluster-id the double refuses", func(t *testing.T) {
+		before := d.Stats()
+		cmd := exec.Command(testkit.RequireTool(t, "bash"), "-c",
+			`eval "$("$BIN" bash un 2>/dev/null)" || exit 1; unset PGOPTIONS; "$PSQL" -X -At -c 'select current_user'`)
+		cmd.Env = append(append(env, penv...), "PSQL="+psql)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Fatalf("psql got in without amzn-cluster-id:\n%s", out)
+		}
+		if s := d.Stats(); s.Accepted != before.Accepted || !strings.HasPrefix(s.LastRefusal, `the client reached the VPC endpoint "localhost" with amzn-cluster-id ""`) {
+			t.Errorf("accepted %d, last refusal %q", s.Accepted-before.Accepted, s.LastRefusal)
+		}
+	})
+	t.Run("exec", func(t *testing.T) {
+		before := d.Stats()
+		r := runBin(t, append(env, penv...), "exec", "un", "--", psql, "-X", "-At", "-c", "select current_user")
+		if r.code != 0 || strings.TrimSpace(r.stdout) != "admin" || !strings.Contains(r.stderr, "warning: profile un: privatelink: unverified") {
+			t.Fatalf("exec psql: %+v", r)
+		}
+		check("exec psql", before)
+	})
+	t.Run("doctor", func(t *testing.T) {
+		r := runBin(t, append(env, penv...), "doctor", "un")
+		for _, want := range []string{
+			"warn  un: privatelink: unverified: clients connect to localhost with sslmode require",
+			"ok    un: TLS 1.3 verified (require, sslnegotiation postgres)",
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("doctor: no line %q in\n%s%s", want, r.stdout, r.stderr)
+			}
+		}
+	})
+	// pgjdbc takes the unverified route as it is: no hostaddr needed. Java resolves the VPC
+	// endpoint's name from a hosts file and sends it as SNI (JSSE sends none for localhost),
+	// so a second double answers as that name.
+	t.Run("pgjdbc", func(t *testing.T) {
+		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
+		jar := "/usr/share/java/postgresql.jar"
+		if _, err := os.Stat(jar); err != nil {
+			if testkit.InCI() {
+				t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java (CI=true, so this is a failure)", jar)
+			}
+			t.Skipf("pgjdbc is not at %s; skipping (run .ci/test-tools to install it)", jar)
+		}
+		dj := testkit.StartDSQL(t, pg, testkit.DSQLOptions{VPCEndpoint: plVPCE})
+		dir := t.TempDir()
+		cfg := writeFile(t, dir, "j.yaml", fmt.Sprintf("profiles:\n  unj:\n    endpoint: %s\n    vpc_endpoint: %s\n    privatelink: unverified\n    port: %d\n    sslrootcert: %s\n", dj.Host, plVPCE, dj.Port, dj.CAFile))
+		r := runBin(t, env, "--config", cfg, "jdbc", "unj")
+		if r.code != 0 || !strings.Contains(r.stderr, "warning: profile unj: privatelink: unverified") {
+			t.Fatalf("jdbc: %+v", r)
+		}
+		classes := t.TempDir()
+		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
+		hosts := writeFile(t, dir, "java-hosts", "127.0.0.1 "+plVPCE+"\n")
+		before := dj.Stats()
+		cmd := exec.Command(java, "-Djdk.net.hosts.file="+hosts, "-cp", classes+string(os.PathListSeparator)+jar, "JdbcConnect", strings.TrimSpace(r.stdout))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LANG=C.UTF-8"}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.HasPrefix(string(out), "admin|postgres|") {
+			t.Fatalf("pgjdbc: %v\n%s", err, out)
+		}
+		s := dj.Stats()
+		if s.Accepted-before.Accepted != 1 || s.Endpoints[len(s.Endpoints)-1] != plVPCE || !strings.HasPrefix(s.Tokens[len(s.Tokens)-1], dj.Host+"?") {
+			t.Errorf("pgjdbc: accepted %d, SNI %v, want 1 session reached as %s with a token for %s", s.Accepted-before.Accepted, s.Endpoints, plVPCE, dj.Host)
+		}
+	})
+	t.Run("proxy refuses", func(t *testing.T) {
+		r := runBin(t, append(env, "XDG_RUNTIME_DIR="+t.TempDir()), "proxy", "un")
+		if r.code != 1 || !strings.Contains(r.stderr, "proxy un: privatelink: unverified: the proxy verifies the cluster's certificate") {
+			t.Errorf("proxy: %+v", r)
 		}
 	})
 }

@@ -78,6 +78,12 @@ type DSQLOptions struct {
 	// lets clients that resolve the name themselves (drivers, which take no hostaddr) reach
 	// the double with SNI and verify-full intact; tokens are then signed for localhost.
 	Host string
+	// VPCEndpoint is a VPC endpoint's name the double also answers as, for AWS's unverified
+	// PrivateLink route: a client that sends it as SNI names the cluster with
+	// -c amzn-cluster-id=<cluster id> in its startup options (which the double takes out
+	// before the real server sees them) and signs its token for Host, the public name. The
+	// certificate does not hold this name: only a client that skips the name check gets in.
+	VPCEndpoint string
 	// SessionCap is how long a session may last before the double ends it, measured on the
 	// double's clock (so Advance ends sessions too). DSQL's 60 minutes when 0.
 	SessionCap time.Duration
@@ -431,6 +437,21 @@ func (d *DSQL) startup(raw net.Conn, tc *tls.Conn) {
 		return
 	}
 	user := startup.Parameters["user"]
+	if d.opts.VPCEndpoint != "" && strings.EqualFold(endpoint, d.opts.VPCEndpoint) {
+		// DSQL routes a connection to a VPC endpoint's own name by the cluster ID in its
+		// options; the token must then be for the cluster's public name.
+		id, rest := clusterIDOption(startup.Parameters["options"])
+		if !strings.EqualFold(id, d.opts.ClusterID) {
+			d.refuse(fmt.Sprintf("the client reached the VPC endpoint %q with amzn-cluster-id %q in its options, not this cluster's %q", endpoint, id, d.opts.ClusterID))
+			sendFatal(b, "08004", "no amzn-cluster-id for this cluster in the startup options", "")
+			return
+		}
+		startup.Parameters["options"] = rest
+		if rest == "" {
+			delete(startup.Parameters, "options")
+		}
+		endpoint = d.Host
+	}
 
 	// The limits apply to every new connection, before its token is looked at.
 	if code, text := d.admit(); code != "" {
@@ -569,6 +590,22 @@ func (d *DSQL) checkToken(token, endpoint, user string) (hint, reason string) {
 	default:
 		return "", fmt.Sprintf("unknown action %q", action)
 	}
+}
+
+// clusterIDOption takes -c amzn-cluster-id=ID out of a startup packet's options, returning
+// the ID ("" for none) and the options left.
+func clusterIDOption(options string) (id, rest string) {
+	f := strings.Fields(options)
+	var left []string
+	for i := 0; i < len(f); i++ {
+		if f[i] == "-c" && i+1 < len(f) && strings.HasPrefix(f[i+1], "amzn-cluster-id=") {
+			id = strings.TrimPrefix(f[i+1], "amzn-cluster-id=")
+			i++
+			continue
+		}
+		left = append(left, f[i])
+	}
+	return id, strings.Join(left, " ")
 }
 
 // session opens the client's session on the real server through its Unix socket (trusted, so
