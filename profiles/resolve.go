@@ -105,6 +105,8 @@ type Connection struct {
 	OnPrompt func()
 	// Origin says where the credentials of the last MintWithSDK came from.
 	Origin CredentialOrigin
+
+	envKeys bool // both access keys are in the environment, as NoteEnvironment saw it
 }
 
 // NoteEnvironment records which AWS profile the environment chooses for the default chain, so
@@ -116,6 +118,9 @@ func (c *Connection) NoteEnvironment(getenv func(string) string) {
 	if strings.EqualFold(getenv("DSQLENV_CREDENTIAL_CACHE"), "off") {
 		c.CredentialCache = ""
 	}
+	// The SDK takes each key from the first of its two names that is set (config's envConfig).
+	c.envKeys = (getenv("AWS_ACCESS_KEY_ID") != "" || getenv("AWS_ACCESS_KEY") != "") &&
+		(getenv("AWS_SECRET_ACCESS_KEY") != "" || getenv("AWS_SECRET_KEY") != "")
 	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE"} { // the SDK's order
 		if v := getenv(k); v != "" {
 			c.AWSProfileEnv, c.EnvAWSProfile = k, v
@@ -123,6 +128,13 @@ func (c *Connection) NoteEnvironment(getenv func(string) string) {
 		}
 	}
 }
+
+// SignsWithEnvironmentKeys says whether the SDK signs with the access keys in the environment
+// NoteEnvironment saw: both are set and no aws_profile: names a profile. The SDK's
+// resolveCredentialChain (config/resolve_credentials.go) takes a profile given in code first,
+// then the environment's keys, before AWS_PROFILE and the rest of the default chain. Such keys
+// are never cached, so there is nothing to look up for them.
+func (c *Connection) SignsWithEnvironmentKeys() bool { return c.AWSProfile == "" && c.envKeys }
 
 // Setting is one resolved value and where it came from.
 type Setting struct {

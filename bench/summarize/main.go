@@ -1,5 +1,5 @@
 // Command summarize reads a `make bench` run: the instruction counts (a TSV of command and
-// count, three lines a command) and the hyperfine JSON files (one per round), and prints per
+// count, five lines a command) and the hyperfine JSON files (one per round), and prints per
 // command the median instructions and wall time, each with its ratio to sdkbaseline, and
 // whether each target is met. Targets are judged on instructions, which are repeatable on a
 // noisy machine; wall time is shown beside them. It exits 1 when a target is missed.
@@ -24,16 +24,18 @@ const (
 	thousand = "dsqlenv bash p0500"
 )
 
-// ratioTargets: at most this many times sdkbaseline's instructions.
+// ratioTargets: at most this many times sdkbaseline's instructions. The start-up guards as
+// decided with service/dsql kept for clusters and add (its endpoint regexps are compiled at
+// start-up by every command): 1.45× for the token path, 1.30× for the rest.
 var ratioTargets = map[string]float64{
-	"dsqlenv bash demo":       1.35, // the token path
-	"dsqlenv token demo":      1.35,
-	"dsqlenv list":            1.2, // commands that need no token
-	"dsqlenv show demo":       1.2,
-	"dsqlenv bash --unset":    1.2,
-	"dsqlenv hook bash":       1.2,
-	"dsqlenv completion bash": 1.2,
-	"dsqlenv __complete bash": 1.2,
+	"dsqlenv bash demo":       1.45, // the token path
+	"dsqlenv token demo":      1.45,
+	"dsqlenv list":            1.3, // commands that need no token
+	"dsqlenv show demo":       1.3,
+	"dsqlenv bash --unset":    1.3,
+	"dsqlenv hook bash":       1.3,
+	"dsqlenv completion bash": 1.3,
+	"dsqlenv __complete bash": 1.3,
 }
 
 // perProfile is the most one more profile in a 1,000-profile file may cost, in instructions: a

@@ -76,9 +76,12 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 		fmt.Fprintln(&r.out, "note: tokens are signed with the AWS SDK's default credentials (no aws_profile:, no AWS_PROFILE): environment keys, then the default profile, then instance metadata")
 	}
 	// A role's or SSO role's credentials: whether the AWS CLI's cache holds them, read
-	// without calling STS or SSO.
+	// without calling STS or SSO. Keys in the environment have nothing cached, and loading the
+	// AWS configuration only to find that out costs show a tenth of its start-up (BENCHMARKS.md).
 	conn.Now = r.Now
-	if sg, err := profiles.NewSigner(ctx, conn); err == nil {
+	if conn.SignsWithEnvironmentKeys() {
+		// No note: the keys sign every mint as they are.
+	} else if sg, err := profiles.NewSigner(ctx, conn); err == nil {
 		conn.Origin = sg.Peek()
 		sg.Close()
 		switch o := conn.Origin; {
