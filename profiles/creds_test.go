@@ -21,14 +21,6 @@ import (
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
-// writeAWSConfig writes the isolated AWS config file isolateAWS pointed the SDK at.
-func writeAWSConfig(t *testing.T, text string) {
-	t.Helper()
-	if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // treeScript forks a child that forks a grandchild; each records its pid and ignores SIGTERM
 // and SIGHUP, so only a SIGKILL to the whole group ends them.
 const treeScript = `#!/bin/sh

@@ -306,3 +306,11 @@ func TestIMDSBudgetRunsFromTheFirstRequest(t *testing.T) {
 		t.Errorf("a caller's earlier deadline %v became %v", early, rec.deadlines[2])
 	}
 }
+
+// writeAWSConfig writes the isolated AWS config file isolateAWS pointed the SDK at.
+func writeAWSConfig(t *testing.T, text string) {
+	t.Helper()
+	if err := os.WriteFile(os.Getenv("AWS_CONFIG_FILE"), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
