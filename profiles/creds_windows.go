@@ -3,10 +3,11 @@
 package profiles
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+
+	"golang.org/x/sys/windows"
 )
 
 // processShell runs a credential_process as the SDK does: cmd.exe /C on Windows.
@@ -24,10 +25,21 @@ var ttyIn, ttyOut = "CONIN$", "CONOUT$"
 // descendant whose parent is still alive at the kill. Untested here: the tests run on Linux.
 func inOwnGroup(cmd *exec.Cmd) (done func()) {
 	cmd.Cancel = func() error {
-		// By full path, so a taskkill.exe in the current directory or PATH is not the one run.
-		taskkill := filepath.Join(os.Getenv("SystemRoot"), "System32", "taskkill.exe")
-		exec.Command(taskkill, "/T", "/F", "/PID", strconv.Itoa(cmd.Process.Pid)).Run()
+		exec.Command(taskkill(), "/T", "/F", "/PID", strconv.Itoa(cmd.Process.Pid)).Run()
 		return cmd.Process.Kill()
 	}
 	return func() {}
+}
+
+// taskkill is Windows' own taskkill.exe, by full path in the system directory the OS reports
+// (GetSystemDirectory), so a taskkill.exe in PATH or the current directory is not the one
+// run. Not from %SystemRoot%: a parent may leave it out of the environment or set it, and a
+// path built from an empty one is relative, which runs System32\taskkill.exe under the
+// current directory.
+func taskkill() string {
+	dir, err := windows.GetSystemDirectory()
+	if err != nil {
+		dir = `C:\Windows\System32` // not seen in practice; still a full path, never a relative one
+	}
+	return filepath.Join(dir, "taskkill.exe")
 }

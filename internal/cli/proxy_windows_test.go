@@ -69,7 +69,7 @@ func TestWindowsProxyOverTCP(t *testing.T) {
 
 	passfile := filepath.Join(roaming, "postgresql", "pgpass.conf")
 	data, err := os.ReadFile(passfile)
-	prefix := "127.0.0.1:" + m[1] + ":postgres:admin:"
+	prefix := "127.0.0.1:" + m[1] + ":*:*:" // one line for every database and role on the port
 	var pw string
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if p, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {

@@ -18,8 +18,19 @@ import (
 // refused on the open handle with their kind named, a missing file keeps fs.ErrNotExist, and
 // a file over the cap is refused.
 func TestWindowsReadRefusesWhatIsNotAFile(t *testing.T) {
+	refusesWhatIsNotAFile(t, "Read", func(path string, max int64) error {
+		_, _, err := Read(path, max)
+		return err
+	})
+}
+
+// refusesWhatIsNotAFile holds read, a reader of this package, to the refusals above. The
+// named pipe has one instance: a reader that opens the path twice (a check, then the open it
+// reads from) finds it busy the second time.
+func refusesWhatIsNotAFile(t *testing.T, name string, read func(path string, max int64) error) {
+	t.Helper()
 	dir := t.TempDir()
-	pipe := fmt.Sprintf(`\\.\pipe\dsqlenv-safefile-%d`, os.Getpid())
+	pipe := fmt.Sprintf(`\\.\pipe\dsqlenv-safefile-%s-%d`, name, os.Getpid())
 	p, _ := windows.UTF16PtrFromString(pipe)
 	h, err := windows.CreateNamedPipe(p, windows.PIPE_ACCESS_DUPLEX, windows.PIPE_TYPE_BYTE, 1, 512, 512, 0, nil)
 	if err != nil {
@@ -31,25 +42,25 @@ func TestWindowsReadRefusesWhatIsNotAFile(t *testing.T) {
 		{"NUL", "a character device"},
 		{pipe, "a FIFO"},
 	} {
-		_, _, err := Read(tc.path, 1<<20)
+		err := read(tc.path, 1<<20)
 		if want := tc.path + " is " + tc.kind + ", not a regular file"; err == nil || err.Error() != want || !IsNotRegular(err) {
-			t.Errorf("Read(%s) = %v, want %s", tc.path, err, want)
+			t.Errorf("%s(%s) = %v, want %s", name, tc.path, err, want)
 		}
 	}
-	if _, _, err := Read(filepath.Join(dir, "missing"), 10); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a missing file: %v", err)
+	if err := read(filepath.Join(dir, "missing"), 10); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s of a missing file: %v", name, err)
 	}
 	big := filepath.Join(dir, "big")
 	os.WriteFile(big, []byte(strings.Repeat("x", 11)), 0o600)
-	if _, _, err := Read(big, 10); err == nil || !strings.Contains(err.Error(), "larger than the 10 bytes") {
-		t.Errorf("a file over the cap: %v", err)
+	if err := read(big, 10); err == nil || !strings.Contains(err.Error(), "larger than the 10 bytes") {
+		t.Errorf("%s of a file over the cap: %v", name, err)
 	}
 }
 
 // TestWindowsReadFollowsALink: a symbolic link to a file is read through (it is the user's
 // choice of where the file lives), and one to a directory is refused like the directory.
 func TestWindowsReadFollowsALink(t *testing.T) {
-	testkit.SkipUnderWine(t, "wine 8 makes symbolic links that it then cannot open (File not found)")
+	testkit.SkipUnderWine(t, "wine 8 makes no symbolic link: os.Symlink returns nil and creates nothing (File not found)")
 	dir := t.TempDir()
 	target := filepath.Join(dir, "real.yaml")
 	os.WriteFile(target, []byte("profiles: {}\n"), 0o600)

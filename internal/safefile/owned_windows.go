@@ -4,21 +4,21 @@ package safefile
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
 
 // ReadOwned is Read for a file that must be the user's own and is never reached through a
-// link. Windows has no O_NOFOLLOW and no owner in the file mode: a link found by Lstat is
-// refused, and the owner is read from the open handle's security descriptor and checked by
-// ownerAllowed.
+// link. Windows has no O_NOFOLLOW and no owner in the file mode: the file is opened with
+// FILE_FLAG_OPEN_REPARSE_POINT, so a symbolic link or junction at path is opened itself
+// rather than followed, and the open handle is checked to be a file on disk that is neither a
+// directory nor a reparse point (openNoFollow). A link swapped in after the check cannot be
+// followed: what is read is what was checked. The owner is read from the same handle's
+// security descriptor and checked by checkOwner.
 func ReadOwned(path string, max int64) ([]byte, error) {
-	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
-		return nil, &NotRegularError{Path: path, Kind: "a symbolic link"}
-	}
-	f, err := os.Open(path)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
@@ -68,4 +68,72 @@ func account(sid *windows.SID) string {
 		name = domain + `\` + name
 	}
 	return name + " (" + sid.String() + ")"
+}
+
+// openNoFollow opens path for reading without following a reparse point at path (CreateFile,
+// FILE_FLAG_OPEN_REPARSE_POINT; FILE_FLAG_BACKUP_SEMANTICS lets a directory open, to be named
+// as one), and refuses what the handle shows is not a regular file (notRegularKind). Errors
+// from opening keep their fs error (fs.ErrNotExist) for errors.Is.
+func openNoFollow(path string) (*os.File, error) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil, windows.OPEN_EXISTING,
+		windows.FILE_FLAG_OPEN_REPARSE_POINT|windows.FILE_FLAG_BACKUP_SEMANTICS, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	kind, err := handleKind(h)
+	if err != nil {
+		err = &os.PathError{Op: "stat", Path: path, Err: err}
+	} else if kind != "" {
+		err = &NotRegularError{Path: path, Kind: kind}
+	}
+	if err != nil {
+		windows.CloseHandle(h)
+		return nil, err
+	}
+	return os.NewFile(uintptr(h), path), nil
+}
+
+// handleKind reads the open handle's type, attributes and reparse tag (FileAttributeTagInfo,
+// which also answers for a reparse point opened as itself) for notRegularKind.
+func handleKind(h windows.Handle) (string, error) {
+	ft, err := windows.GetFileType(h)
+	if err != nil {
+		return "", err
+	}
+	var info struct{ Attributes, ReparseTag uint32 } // FILE_ATTRIBUTE_TAG_INFO
+	if ft == windows.FILE_TYPE_DISK {
+		err = windows.GetFileInformationByHandleEx(h, windows.FileAttributeTagInfo, (*byte)(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)))
+		if err != nil {
+			return "", err
+		}
+	}
+	return notRegularKind(ft, info.Attributes, info.ReparseTag), nil
+}
+
+// notRegularKind names what a handle of this type, attributes and reparse tag is when it is
+// not a regular file ("" when it is). Every reparse point is refused, not only links: a file
+// dsqlenv trusts is one the AWS CLI or dsqlenv wrote in place.
+func notRegularKind(fileType, attrs, tag uint32) string {
+	switch {
+	case fileType == windows.FILE_TYPE_CHAR:
+		return "a character device"
+	case fileType == windows.FILE_TYPE_PIPE:
+		return "a FIFO"
+	case fileType != windows.FILE_TYPE_DISK:
+		return "a special file"
+	case attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 && tag == windows.IO_REPARSE_TAG_SYMLINK:
+		return "a symbolic link"
+	case attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 && tag == windows.IO_REPARSE_TAG_MOUNT_POINT:
+		return "a junction"
+	case attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0:
+		return fmt.Sprintf("a reparse point (tag %#x)", tag)
+	case attrs&windows.FILE_ATTRIBUTE_DIRECTORY != 0:
+		return "a directory"
+	}
+	return ""
 }
