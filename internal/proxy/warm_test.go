@@ -273,16 +273,6 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 		}
 	})
 	minted := func() int { mu.Lock(); defer mu.Unlock(); return mints }
-	waiting := func() int {
-		p := f.srv.warm
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		n := 0
-		for _, g := range p.groups {
-			n += len(g.waiters)
-		}
-		return n
-	}
 	conn := f.unixConn("tester") + " application_name=warmBurst"
 
 	// The first client's arrival opens one for it and one ahead; it takes the first to land.
@@ -306,7 +296,7 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 		cDone <- err
 	}()
 	// C finds none ready: it waits for one being opened, and one more is opened.
-	waitFor(t, "the third client to wait for a session being opened", func() bool { return waiting() == 1 })
+	waitFor(t, "the third client to wait for a session being opened", func() bool { return waiters(f) == 1 })
 	if n := minted(); n != 5 {
 		t.Errorf("%d tokens minted; want 5 (2, then one at each arrival and one for the client that found none)", n)
 	}
@@ -329,4 +319,49 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 	if n := minted(); n != 5 {
 		t.Errorf("%d tokens minted; want 5: the client that waited opened none of its own", n)
 	}
+}
+
+// testWarmWaiterLeaves: a client waiting for a warm session being opened that hangs up gives
+// up its place at once, not when the open lands; the session then stays warm for the next.
+func testWarmWaiterLeaves(t *testing.T, pg *testkit.Postgres) {
+	release := make(chan struct{})
+	f, _, _ := startWarm(t, pg, func(c *Config) {
+		c.Warm = 1
+		mint := c.Mint
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+			return mint(ctx, user)
+		}
+	})
+	// The first client's arrival opens two (held in their mint) and it waits for the first.
+	c := rawStart(t, f)
+	waitFor(t, "the client to wait for a session being opened", func() bool { return waiters(f) == 1 })
+	c.Close()
+	waitFor(t, "the client that left to give up its place", func() bool { return waiters(f) == 0 })
+	waitFor(t, "the session's log line", func() bool { return f.logged("client left") == 1 })
+
+	close(release)
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	hits := f.srv.counters.warmHits.Load()
+	b := mustConnect(t, f.unixConn("tester"))
+	query1(t, b, "select 1::text")
+	if got := f.srv.counters.warmHits.Load(); got != hits+1 {
+		t.Errorf("the next client was not handed the warm session (%d warm hits; want %d)", got, hits+1)
+	}
+}
+
+// waiters returns the number of clients waiting for a warm session being opened.
+func waiters(f *fixture) int {
+	p := f.srv.warm
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, g := range p.groups {
+		n += len(g.waiters)
+	}
+	return n
 }
