@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -176,7 +179,30 @@ func (p *warmPool) unusable(w *warmSession) string {
 	}
 	// An idle session receives nothing until it sends a query; anything it holds now (an
 	// ErrorResponse such as 57P01, or the end of the connection) means the server ended it.
+	// The TLS connection holds first what came with the startup's last record or read.
+	if why := buffered(w.up.conn); why != "" {
+		return why
+	}
 	return ended(w.up.raw)
+}
+
+// buffered says why the server has ended an idle TLS connection, from what c holds already
+// and the socket no longer does, or "": what the server sent in the same TLS record as its
+// ReadyForQuery (the startup reads message by message, so the rest of that record stays
+// decrypted in c), or records that came in the same read. A read whose deadline has passed
+// returns what c holds without trying the socket: Go's poller fails it first.
+func buffered(c net.Conn) string {
+	c.SetReadDeadline(time.Unix(1, 0))
+	defer c.SetReadDeadline(time.Time{})
+	var b [1]byte
+	n, err := c.Read(b[:])
+	switch {
+	case n > 0:
+		return "the server sent a message to an idle session (it ended it)"
+	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
+		return ""
+	}
+	return "the server closed it: " + err.Error()
 }
 
 // fill is told that a client of this startup arrived: it opens sessions of the startup until

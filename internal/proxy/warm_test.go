@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -364,4 +368,51 @@ func waiters(f *fixture) int {
 		n += len(g.waiters)
 	}
 	return n
+}
+
+// TestWarmSessionEndedInItsStartupRecord: a warm session whose server sent a message (57P01
+// here) in the same TLS record as its ReadyForQuery is found ended before the hand-over,
+// although the message sits decrypted in the TLS connection and the socket holds nothing.
+func TestWarmSessionEndedInItsStartupRecord(t *testing.T) {
+	var poison atomic.Bool
+	poison.Store(true)
+	f := startProxy(t, fakeUpstream(t, func(be *pgproto3.Backend, c net.Conn) {
+		be.Send(&pgproto3.AuthenticationOk{})
+		be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
+		be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		if poison.Load() {
+			be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"})
+		}
+		be.Flush() // one write: one TLS record
+		// The connection stays open, and queries are answered, as long as the proxy keeps it.
+		for {
+			msg, err := be.Receive()
+			if err != nil {
+				return
+			}
+			if _, ok := msg.(*pgproto3.Query); ok {
+				be.Send(&pgproto3.EmptyQueryResponse{})
+				be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+				be.Flush()
+			}
+		}
+	}), func(c *Config) { c.Warm = 1 })
+
+	// The first client takes the first session to land; the other stays warm, ended.
+	receiveUntil[*pgproto3.ReadyForQuery](t, rawClient(t, f))
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	poison.Store(false)
+
+	b := rawClient(t, f)
+	receiveUntil[*pgproto3.ReadyForQuery](t, b)
+	b.Send(&pgproto3.Query{String: ""})
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if seen := receiveUntil[*pgproto3.ReadyForQuery](t, b); slices.Contains(seen, "*pgproto3.ErrorResponse") {
+		t.Errorf("the next client was handed the ended warm session: it got %v", seen)
+	}
+	if n := f.logged(`warm="closed: the server sent a message to an idle session`); n != 1 {
+		t.Errorf("%d lines for the ended warm session; want 1:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
 }
