@@ -495,8 +495,12 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		if !o.noPassword && lib.requireAuth {
 			requireAuth = " require_auth=scram-sha-256"
 		}
+		// sslmode=verify-full against the local certificate: the client makes sure it speaks to
+		// the proxy before it sends anything, so whatever holds the port while the proxy is down
+		// gets neither the password nor the queries, whatever the libpq (14 and newer match the
+		// certificate's 127.0.0.1 and ::1).
 		ep.lines = append(ep.lines,
-			fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s sslmode=disable%s\"", host, port, conn.User, conn.Database, requireAuth),
+			fmt.Sprintf("psql \"host=%s port=%s user=%s dbname=%s sslmode=verify-full sslrootcert=%s%s\"", host, port, conn.User, conn.Database, conninfoValue(cfg.TLSCertFile), requireAuth),
 			fmt.Sprintf("jdbc:postgresql://%s/%s?user=%s&sslmode=disable", net.JoinHostPort(host, port), conn.Database, conn.User))
 		if o.noPassword {
 			ep.lines = append(ep.lines, "warning: --no-password: every local user can connect to "+listenerNames(lns)+" and act as your IAM identity")
@@ -511,13 +515,6 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 				return ep, fmt.Errorf("proxy %s: adding the local password to %s: %v", conn.Profile, passfile, err)
 			}
 			ep.lines = append(ep.lines, fmt.Sprintf("TCP on %s: local password in %s (and in %s for every role and database on port %s)", listenerNames(lns), file, passfile, port))
-			if requireAuth == "" {
-				why := "no psql on PATH to ask whether its libpq takes it (16 and newer do)"
-				if lib.found {
-					why = lib.psql + " on PATH loads a libpq older than 16, which rejects it"
-				}
-				ep.lines = append(ep.lines, "note: the psql line lacks require_auth=scram-sha-256: "+why+"; without it libpq gives the password in cleartext to whatever holds the port while the proxy is down")
-			}
 		}
 	}
 	if ep.server, err = proxy.New(cfg); err != nil {
@@ -555,6 +552,15 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
 	}
 	return ep, nil
+}
+
+// conninfoValue is s as a value in a libpq connection string: quoted, with its quotes and
+// backslashes escaped, when it holds a space, a quote or a backslash.
+func conninfoValue(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\\") {
+		return s
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // proxySockets says whether the proxy serves a Unix socket on goos: only where it can check

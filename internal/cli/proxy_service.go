@@ -149,41 +149,74 @@ const (
 
 // readiness is one profile's answers to whether it can mint a token and whether its cluster
 // takes a TCP connection, each kept readyFor, and a mint's no longer than the credentials it
-// used (then the next probe finds out whether they renew).
+// used (then the next probe finds out whether they renew). A probe that finds an answer too
+// old is given it still while one refresh runs in the background: a mint may take up to
+// --timeout, far longer than a supervisor waits for a probe (Kubernetes' timeoutSeconds
+// defaults to 1). Only the first probe, with no answer yet, waits for one.
 type readiness struct {
 	now     func() time.Time
 	timeout time.Duration                            // the mint's: --timeout
 	mint    func(context.Context) (time.Time, error) // and when the credentials expire: zero for never
 	reach   func(context.Context) error
 
-	mu                    sync.Mutex // held through the checks: probes at once share their answers
+	mu                    sync.Mutex
+	answered              bool          // a refresh has ended
+	refreshing            chan struct{} // closed when the refresh running ends; nil while none runs
 	mintErr, reachErr     error
 	mintUntil, reachUntil time.Time
 }
 
-// check returns the answers, checking again those that are older than they may be.
+// check returns the answers, and starts a refresh of those older than they may be.
 func (p *readiness) check() (mintErr, reachErr error) {
 	p.mu.Lock()
+	now := p.now()
+	mintDue, reachDue := !now.Before(p.mintUntil), !now.Before(p.reachUntil)
+	if (mintDue || reachDue) && p.refreshing == nil {
+		p.refreshing = make(chan struct{})
+		go p.refresh(mintDue, reachDue, p.refreshing)
+	}
+	wait := p.refreshing
+	if !p.answered {
+		p.mu.Unlock()
+		<-wait
+		p.mu.Lock()
+	}
 	defer p.mu.Unlock()
-	if !p.now().Before(p.mintUntil) {
-		// Not the probe's context: an answer cut short by a supervisor that stopped waiting
+	return p.mintErr, p.reachErr
+}
+
+// refresh checks again what is due, then closes done.
+func (p *readiness) refresh(mint, reach bool, done chan struct{}) {
+	defer close(done)
+	var (
+		mintErr, reachErr error
+		expires           time.Time
+	)
+	if mint {
+		// Not a probe's context: an answer cut short by a supervisor that stopped waiting
 		// would be kept as if the profile had failed.
 		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-		expires, err := p.mint(ctx)
+		expires, mintErr = p.mint(ctx)
 		cancel()
-		now := p.now()
-		p.mintErr, p.mintUntil = err, now.Add(readyFor)
-		if err == nil && expires.After(now) && expires.Before(p.mintUntil) {
+	}
+	if reach {
+		ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
+		reachErr = p.reach(ctx)
+		cancel()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if mint {
+		p.mintErr, p.mintUntil = mintErr, now.Add(readyFor)
+		if mintErr == nil && expires.After(now) && expires.Before(p.mintUntil) {
 			p.mintUntil = expires
 		}
 	}
-	if !p.now().Before(p.reachUntil) {
-		ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
-		p.reachErr = p.reach(ctx)
-		cancel()
-		p.reachUntil = p.now().Add(readyFor)
+	if reach {
+		p.reachErr, p.reachUntil = reachErr, now.Add(readyFor)
 	}
-	return p.mintErr, p.reachErr
+	p.answered, p.refreshing = true, nil
 }
 
 // metrics writes Prometheus' text exposition format by hand: a client library would cost

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -744,8 +745,10 @@ func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 // TestReadinessKeepsItsAnswersAWhile: /readiness mints (which may call STS or SSO) and dials
 // the cluster at most once in 10 s, on the proxy's clock, and mints again sooner when the
 // credentials expire sooner; a failed mint is kept as long, so a broken credential chain is not
-// run on every probe either. It fails when a profile cannot mint, when its cluster does not take
-// a connection (a port nothing listens on), and at --max-sessions.
+// run on every probe either. An answer too old is refreshed in the background, one refresh at a
+// time, while probes get the last one at once: a mint may take --timeout, longer than a
+// supervisor waits. It fails when a profile cannot mint, when its cluster does not take a
+// connection (a port nothing listens on), and at --max-sessions.
 func TestReadinessKeepsItsAnswersAWhile(t *testing.T) {
 	cluster, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -758,55 +761,113 @@ func TestReadinessKeepsItsAnswersAWhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	// The clock, the mint's answers and its gate, shared with the refreshes in the background.
 	var (
+		mu      sync.Mutex
+		now     = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		mints   int
 		expires = now.Add(time.Hour)
 		mintErr error
+		gate    chan struct{} // when set, a mint waits for it
 	)
+	set := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
 	h := &proxyHTTP{o: proxyOptions{maxSessions: 1}, eps: []*endpoint{{profile: "p", server: srv}}}
-	h.probes = []*readiness{{now: func() time.Time { return now }, timeout: time.Minute, reach: srv.Reachable,
-		mint: func(context.Context) (time.Time, error) { mints++; return expires, mintErr }}}
+	p := &readiness{now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }, timeout: time.Minute, reach: srv.Reachable,
+		mint: func(context.Context) (time.Time, error) {
+			mu.Lock()
+			mints++
+			e, err, g := expires, mintErr, gate
+			mu.Unlock()
+			if g != nil {
+				<-g
+			}
+			return e, err
+		}}
+	h.probes = []*readiness{p}
 	h.started.Store(true)
-	probe := func(wantMints int, wantCode int, wantBody string) {
+	// probe answers at once, whatever a refresh is doing: it fails after 30 s of waiting.
+	probe := func(wantCode int, wantBody string) {
 		t.Helper()
 		rec := httptest.NewRecorder()
-		h.readiness(rec, httptest.NewRequest("GET", "/readiness", nil))
-		if rec.Code != wantCode || !strings.Contains(rec.Body.String(), wantBody) || mints != wantMints {
-			t.Errorf("at %s: %d %q after %d mints; want %d %q after %d", now.Format(time.TimeOnly), rec.Code, rec.Body, mints, wantCode, wantBody, wantMints)
+		done := make(chan struct{})
+		go func() { defer close(done); h.readiness(rec, httptest.NewRequest("GET", "/readiness", nil)) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("a probe still waits after 30 s (a refresh is running)")
+		}
+		if rec.Code != wantCode || !strings.Contains(rec.Body.String(), wantBody) {
+			t.Errorf("at %s: %d %q; want %d %q", p.now().Format(time.TimeOnly), rec.Code, rec.Body, wantCode, wantBody)
 		}
 	}
-	probe(1, 200, "ok")
-	probe(1, 200, "ok")
-	now = now.Add(readyFor - time.Second)
-	probe(1, 200, "ok")
-	now = now.Add(time.Second)
-	probe(2, 200, "ok")
+	// refreshed waits for the refresh a probe started to end, and checks the mints so far.
+	refreshed := func(wantMints int) {
+		t.Helper()
+		eventuallyTrue(t, "the refresh to end", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.refreshing == nil })
+		mu.Lock()
+		defer mu.Unlock()
+		if mints != wantMints {
+			t.Errorf("at %s: %d mints; want %d", now.Format(time.TimeOnly), mints, wantMints)
+		}
+	}
+	advance := func(d time.Duration) { set(func() { now = now.Add(d) }) }
+
+	// The first probe has no answer yet: it waits for one.
+	probe(200, "ok")
+	refreshed(1)
+	probe(200, "ok")
+	advance(readyFor - time.Second)
+	probe(200, "ok")
+	refreshed(1)
+	// Once the answer is 10 s old, the probe gets it still, and a refresh starts.
+	advance(time.Second)
+	probe(200, "ok")
+	refreshed(2)
 
 	// Credentials that expire in 3 s: the answer is kept 3 s.
-	now = now.Add(readyFor)
-	expires = now.Add(3 * time.Second)
-	probe(3, 200, "ok")
-	now = now.Add(3 * time.Second)
-	probe(4, 200, "ok")
+	advance(readyFor)
+	set(func() { expires = now.Add(3 * time.Second) })
+	probe(200, "ok")
+	refreshed(3)
+	advance(3 * time.Second)
+	probe(200, "ok")
+	refreshed(4)
 
-	// A chain that fails: told, and kept as long as a good answer.
-	mintErr = errors.New("dsqlenv: profile p: the SSO session has expired: run aws sso login")
-	now = now.Add(readyFor)
-	probe(5, 503, "profile p cannot mint a token: profile p: the SSO session has expired: run aws sso login")
-	probe(5, 503, "the SSO session has expired")
-	mintErr = nil
-	now = now.Add(readyFor)
-	probe(6, 200, "ok")
+	// A chain that fails: told from the probe after the refresh, and kept as long as a good answer.
+	set(func() { mintErr = errors.New("dsqlenv: profile p: the SSO session has expired: run aws sso login") })
+	advance(readyFor)
+	probe(200, "ok")
+	refreshed(5)
+	probe(503, "profile p cannot mint a token: profile p: the SSO session has expired: run aws sso login")
+	probe(503, "the SSO session has expired")
+	refreshed(5)
+	set(func() { mintErr = nil })
+	advance(readyFor)
+	probe(503, "the SSO session has expired")
+	refreshed(6)
+	probe(200, "ok")
+
+	// A mint that takes as long as --timeout lets: probes meanwhile get the last answer, and
+	// start no other refresh.
+	set(func() { gate = make(chan struct{}) })
+	advance(readyFor)
+	probe(200, "ok")
+	probe(200, "ok")
+	advance(readyFor)
+	probe(200, "ok")
+	set(func() { close(gate); gate = nil })
+	refreshed(7)
 
 	// The cluster goes away: kept as reachable until the answer is 10 s old.
 	cluster.Close()
-	probe(6, 200, "ok")
-	now = now.Add(readyFor)
-	probe(7, 503, "profile p cannot reach its cluster: cannot connect to "+cluster.Addr().String())
+	probe(200, "ok")
+	advance(readyFor)
+	probe(200, "ok")
+	refreshed(8)
+	probe(503, "profile p cannot reach its cluster: cannot connect to "+cluster.Addr().String())
 
 	// At the limit (here 0 of 0; a real session at --max-sessions is in
 	// TestProxyHTTPHealthMetricsAndSessions).
 	h.o.maxSessions = 0
-	probe(7, 503, "profile p: 0 sessions, the --max-sessions limit")
+	probe(503, "profile p: 0 sessions, the --max-sessions limit")
 }

@@ -126,7 +126,7 @@ func dsqlBehindProxy(t *testing.T) (*testkit.DSQL, string) {
 	return d, cfg
 }
 
-var tcpLine = regexp.MustCompile(`psql "host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=disable"`)
+var tcpLine = regexp.MustCompile(`psql "host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=verify-full sslrootcert=\S+/dsqlenv/proxy/localhost\.crt( require_auth=scram-sha-256)?"`)
 
 // TestProxyServesFreshTokensOverSocketAndTCP: psql on libpq 18 and 15 through the socket, and
 // with the local password over TCP; once a token has expired, new sessions still connect
@@ -362,23 +362,24 @@ func TestProxyHoldsBothLoopbackFamilies(t *testing.T) {
 	}
 }
 
-// TestProxyPsqlLineRequiresSCRAM: where the psql on PATH loads libpq 16 or newer, the TCP
-// line carries require_auth=scram-sha-256 and connects as printed; a program that takes the
-// port while the proxy is down and asks for the password in cleartext then gets nothing.
-// libpq 15 rejects the keyword, so its line lacks it, with a note saying why; it gives the
-// password away.
+// TestProxyPsqlLineRequiresSCRAM: the TCP line verifies the proxy's local certificate
+// (sslmode=verify-full, sslrootcert its file in the state folder) and, where the psql on PATH
+// loads libpq 16 or newer, carries require_auth=scram-sha-256 (libpq 15 rejects the keyword);
+// it connects as printed, with the password from the pgpass line. A program that takes the
+// port while the proxy is down and asks for the password in cleartext gets nothing from
+// either: it cannot show the certificate.
 func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
 	t.Parallel() // its own servers, proxies and directories; mostly waiting on them
 	_, cfg := dsqlBehindProxy(t)
 	passfile := filepath.Join(t.TempDir(), "pgpass")
-	tcp := regexp.MustCompile(`psql "(host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=disable( require_auth=scram-sha-256)?)"`)
+	tcp := regexp.MustCompile(`psql "(host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=verify-full sslrootcert=(\S+)( require_auth=scram-sha-256)?)"`)
 	for _, libpq := range []int{18, 15} {
 		psql, penv := testkit.PsqlWithLibpq(t, libpq)
 		env := awsEnv(t, true, append([]string{"XDG_RUNTIME_DIR=" + t.TempDir(), "PGPASSFILE=" + passfile, "DSQLENV_CONFIG=" + cfg}, penv...)...)
 		env[0] = "PATH=" + filepath.Dir(psql) + string(os.PathListSeparator) + os.Getenv("PATH")
 		p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
 		m := tcp.FindStringSubmatch(p.log())
-		if m == nil || (m[3] != "") != (libpq >= 16) {
+		if m == nil || (m[4] != "") != (libpq >= 16) || !strings.HasSuffix(m[3], filepath.Join("dsqlenv", "proxy", "localhost.crt")) {
 			t.Fatalf("libpq %d: start-up lines:\n%s", libpq, p.log())
 		}
 		conninfo, port := m[1], m[2]
@@ -389,9 +390,6 @@ func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
 		}
 		if code := p.stop(t, syscall.SIGTERM); code != 0 {
 			t.Errorf("exit %d:\n%s", code, p.log())
-		}
-		if note := strings.Contains(p.log(), "note: the psql line lacks require_auth=scram-sha-256: psql 15"); note != (libpq < 16) {
-			t.Errorf("libpq %d: the note on require_auth is there: %v\n%s", libpq, note, p.log())
 		}
 
 		// Another program takes the port and asks for the password in cleartext.
@@ -430,12 +428,8 @@ func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
 		cmd.Env = append(penv, "PGPASSFILE="+passfile)
 		out, err := cmd.CombinedOutput()
 		heard := <-got
-		if libpq >= 16 {
-			if err == nil || !strings.Contains(string(out), "server requested a cleartext password") || !strings.HasPrefix(heard, "no password") {
-				t.Errorf("libpq %d with require_auth against a cleartext request: %v %q; the other program: %q", libpq, err, out, heard)
-			}
-		} else if !strings.HasPrefix(heard, "password ") || len(heard) < len("password ")+20 {
-			t.Errorf("libpq %d without require_auth against a cleartext request: %v %q; the other program: %q (the note says it gets the password)", libpq, err, out, heard)
+		if err == nil || !strings.Contains(string(out), "SSL") || !strings.HasPrefix(heard, "no password") {
+			t.Errorf("libpq %d: the printed line against a program without the certificate: %v %q; the other program: %q", libpq, err, out, heard)
 		}
 	}
 }

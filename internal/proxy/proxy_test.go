@@ -98,6 +98,7 @@ func TestProxy(t *testing.T) {
 		{"WarmRespectsMaxSessions", testWarmMaxSessions},
 		{"WarmDrainClosesAndStopsOpening", testWarmDrain},
 		{"WarmBurstWaitsForSessionsBeingOpened", testWarmBurst},
+		{"WarmWaiterThatLeavesGivesUpItsPlace", testWarmWaiterLeaves},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, pg) })
 	}

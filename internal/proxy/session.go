@@ -332,7 +332,10 @@ func (s *Server) upstream(ctx context.Context, st *clientStartup) (*upstreamConn
 	// A warm session of this startup is handed over with its slot of the limit, which it
 	// already holds; the client's arrival opens the next one.
 	s.warm.fill(st.user, st.database, st.params)
-	up := s.warm.take(st.user, st.database, st.params)
+	up := s.warm.take(ctx, st.user, st.database, st.params)
+	if up == nil && ctx.Err() != nil {
+		return nil, cutShort(ctx)
+	}
 	if up == nil {
 		// Only clients that passed the local check count against the limit, so that clients
 		// that never finish authenticating cannot lock the owner out. Warm sessions count

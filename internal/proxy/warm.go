@@ -1,8 +1,12 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -81,16 +85,18 @@ func warmKey(user, database string, params map[string]string) string {
 }
 
 // take returns a live warm session of this startup, or nil. When none is ready but one is
-// being opened that no other client waits for, the client waits for it: it is further along
-// than a connection the client would start now. The session keeps the slot of
-// Config.MaxSessions it holds: the caller gives it back when the client's session ends. Warm
-// sessions found too old or ended by the server are closed on the way. A client handed a
-// session ready when it came counts as a warm hit, any other as a miss.
-func (p *warmPool) take(user, database string, params map[string]string) *upstreamConn {
+// being opened that no other client waits for, the client waits for it, as long as ctx lasts
+// (its connection, watchClient): it is further along than a connection the client would start
+// now. A client that leaves meanwhile gives up its place at once, and the session goes to the
+// next client waiting or stays warm. The session keeps the slot of Config.MaxSessions it
+// holds: the caller gives it back when the client's session ends. Warm sessions found too old
+// or ended by the server are closed on the way. A client handed a session ready when it came
+// counts as a warm hit, any other as a miss.
+func (p *warmPool) take(ctx context.Context, user, database string, params map[string]string) *upstreamConn {
 	if p == nil {
 		return nil
 	}
-	up, ready := p.takeOne(user, database, params)
+	up, ready := p.takeOne(ctx, user, database, params)
 	if ready {
 		p.s.counters.warmHits.Add(1)
 	} else {
@@ -101,7 +107,7 @@ func (p *warmPool) take(user, database string, params map[string]string) *upstre
 
 // takeOne is take; ready says the session was ready when the client came (a hit), rather
 // than opened while it waited.
-func (p *warmPool) takeOne(user, database string, params map[string]string) (up *upstreamConn, ready bool) {
+func (p *warmPool) takeOne(ctx context.Context, user, database string, params map[string]string) (up *upstreamConn, ready bool) {
 	key := warmKey(user, database, params)
 	for {
 		p.mu.Lock()
@@ -126,7 +132,7 @@ func (p *warmPool) takeOne(user, database string, params map[string]string) (up 
 			ch := make(chan *upstreamConn, 1)
 			g.waiters = append(g.waiters, ch)
 			p.mu.Unlock()
-			return <-ch, false
+			return p.await(ctx, key, g, ch), false
 		}
 		w := g.idle[0]
 		g.idle = g.idle[1:]
@@ -140,6 +146,32 @@ func (p *warmPool) takeOne(user, database string, params map[string]string) (up 
 	}
 }
 
+// await waits for the session that open hands to the waiter ch of g, or nil, until ctx ends.
+func (p *warmPool) await(ctx context.Context, key string, g *warmGroup, ch chan *upstreamConn) *upstreamConn {
+	select {
+	case up := <-ch:
+		return up
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	if i := slices.Index(g.waiters, ch); i >= 0 {
+		g.waiters = slices.Delete(g.waiters, i, i+1)
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	// An open landed and chose this client as it left: its session (sent at once, ch has
+	// room) goes back to the pool, to the next client waiting or among the ready ones.
+	if up := <-ch; up != nil {
+		p.held.Add(1) // the pool's again
+		p.mu.Lock()
+		next, why := p.placeLocked(key, g, up)
+		p.mu.Unlock()
+		p.place(g, up, next, why, "kept: the client it was opened for left")
+	}
+	return nil
+}
+
 // unusable says why a warm session cannot be handed over, or "".
 func (p *warmPool) unusable(w *warmSession) string {
 	if age := p.s.now().Sub(w.opened); age >= p.age {
@@ -147,7 +179,30 @@ func (p *warmPool) unusable(w *warmSession) string {
 	}
 	// An idle session receives nothing until it sends a query; anything it holds now (an
 	// ErrorResponse such as 57P01, or the end of the connection) means the server ended it.
+	// The TLS connection holds first what came with the startup's last record or read.
+	if why := buffered(w.up.conn); why != "" {
+		return why
+	}
 	return ended(w.up.raw)
+}
+
+// buffered says why the server has ended an idle TLS connection, from what c holds already
+// and the socket no longer does, or "": what the server sent in the same TLS record as its
+// ReadyForQuery (the startup reads message by message, so the rest of that record stays
+// decrypted in c), or records that came in the same read. A read whose deadline has passed
+// returns what c holds without trying the socket: Go's poller fails it first.
+func buffered(c net.Conn) string {
+	c.SetReadDeadline(time.Unix(1, 0))
+	defer c.SetReadDeadline(time.Time{})
+	var b [1]byte
+	n, err := c.Read(b[:])
+	switch {
+	case n > 0:
+		return "the server sent a message to an idle session (it ended it)"
+	case err == nil || errors.Is(err, os.ErrDeadlineExceeded):
+		return ""
+	}
+	return "the server closed it: " + err.Error()
 }
 
 // fill is told that a client of this startup arrived: it opens sessions of the startup until
@@ -201,24 +256,32 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	p.mu.Lock()
 	g.opening--
 	g.landed = true
-	if len(g.waiters) > 0 {
-		ch := g.waiters[0]
-		g.waiters = g.waiters[1:]
-		p.mu.Unlock()
-		if pe != nil {
-			p.release()
-			p.log(g, "not opened: "+pe.Message)
-			ch <- nil // the client opens its own
-			return
+	if pe != nil {
+		var next chan *upstreamConn
+		if len(g.waiters) > 0 {
+			next = g.waiters[0]
+			g.waiters = g.waiters[1:]
 		}
-		p.log(g, "opened for a waiting client")
-		p.held.Add(-1) // the client's now
-		ch <- up
+		p.mu.Unlock()
+		p.release()
+		p.log(g, "not opened: "+pe.Message)
+		if next != nil {
+			next <- nil // the client opens its own
+		}
 		return
 	}
-	var why string
+	next, why := p.placeLocked(key, g, up)
+	p.mu.Unlock()
+	p.place(g, up, next, why, "opened")
+}
+
+// placeLocked decides where a session opened for g goes: to the first client waiting (next,
+// taken off the list), among the ready ones, or closed (why).
+func (p *warmPool) placeLocked(key string, g *warmGroup, up *upstreamConn) (next chan *upstreamConn, why string) {
 	switch {
-	case pe != nil:
+	case len(g.waiters) > 0:
+		next = g.waiters[0]
+		g.waiters = g.waiters[1:]
 	case p.stopped || p.groups[key] != g:
 		why = "the proxy is shutting down"
 		if !p.stopped {
@@ -229,15 +292,21 @@ func (p *warmPool) open(key string, g *warmGroup) {
 	default:
 		g.idle = append(g.idle, &warmSession{up: up, opened: p.s.now()})
 	}
-	p.mu.Unlock()
+	return next, why
+}
+
+// place carries out placeLocked's decision, outside the lock; kept is the log's word for a
+// session put among the ready ones.
+func (p *warmPool) place(g *warmGroup, up *upstreamConn, next chan *upstreamConn, why, kept string) {
 	switch {
-	case pe != nil:
-		p.release()
-		p.log(g, "not opened: "+pe.Message)
+	case next != nil:
+		p.log(g, "opened for a waiting client")
+		p.held.Add(-1) // the client's now
+		next <- up
 	case why != "":
 		p.close(g, &warmSession{up: up}, why)
 	default:
-		p.log(g, "opened")
+		p.log(g, kept)
 	}
 }
 

@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -273,16 +277,6 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 		}
 	})
 	minted := func() int { mu.Lock(); defer mu.Unlock(); return mints }
-	waiting := func() int {
-		p := f.srv.warm
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		n := 0
-		for _, g := range p.groups {
-			n += len(g.waiters)
-		}
-		return n
-	}
 	conn := f.unixConn("tester") + " application_name=warmBurst"
 
 	// The first client's arrival opens one for it and one ahead; it takes the first to land.
@@ -306,7 +300,7 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 		cDone <- err
 	}()
 	// C finds none ready: it waits for one being opened, and one more is opened.
-	waitFor(t, "the third client to wait for a session being opened", func() bool { return waiting() == 1 })
+	waitFor(t, "the third client to wait for a session being opened", func() bool { return waiters(f) == 1 })
 	if n := minted(); n != 5 {
 		t.Errorf("%d tokens minted; want 5 (2, then one at each arrival and one for the client that found none)", n)
 	}
@@ -328,5 +322,97 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 	}
 	if n := minted(); n != 5 {
 		t.Errorf("%d tokens minted; want 5: the client that waited opened none of its own", n)
+	}
+}
+
+// testWarmWaiterLeaves: a client waiting for a warm session being opened that hangs up gives
+// up its place at once, not when the open lands; the session then stays warm for the next.
+func testWarmWaiterLeaves(t *testing.T, pg *testkit.Postgres) {
+	release := make(chan struct{})
+	f, _, _ := startWarm(t, pg, func(c *Config) {
+		c.Warm = 1
+		mint := c.Mint
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+			return mint(ctx, user)
+		}
+	})
+	// The first client's arrival opens two (held in their mint) and it waits for the first.
+	c := rawStart(t, f)
+	waitFor(t, "the client to wait for a session being opened", func() bool { return waiters(f) == 1 })
+	c.Close()
+	waitFor(t, "the client that left to give up its place", func() bool { return waiters(f) == 0 })
+	waitFor(t, "the session's log line", func() bool { return f.logged("client left") == 1 })
+
+	close(release)
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	hits := f.srv.counters.warmHits.Load()
+	b := mustConnect(t, f.unixConn("tester"))
+	query1(t, b, "select 1::text")
+	if got := f.srv.counters.warmHits.Load(); got != hits+1 {
+		t.Errorf("the next client was not handed the warm session (%d warm hits; want %d)", got, hits+1)
+	}
+}
+
+// waiters returns the number of clients waiting for a warm session being opened.
+func waiters(f *fixture) int {
+	p := f.srv.warm
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, g := range p.groups {
+		n += len(g.waiters)
+	}
+	return n
+}
+
+// TestWarmSessionEndedInItsStartupRecord: a warm session whose server sent a message (57P01
+// here) in the same TLS record as its ReadyForQuery is found ended before the hand-over,
+// although the message sits decrypted in the TLS connection and the socket holds nothing.
+func TestWarmSessionEndedInItsStartupRecord(t *testing.T) {
+	var poison atomic.Bool
+	poison.Store(true)
+	f := startProxy(t, fakeUpstream(t, func(be *pgproto3.Backend, c net.Conn) {
+		be.Send(&pgproto3.AuthenticationOk{})
+		be.Send(&pgproto3.ParameterStatus{Name: "server_version", Value: "18.0"})
+		be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+		if poison.Load() {
+			be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"})
+		}
+		be.Flush() // one write: one TLS record
+		// The connection stays open, and queries are answered, as long as the proxy keeps it.
+		for {
+			msg, err := be.Receive()
+			if err != nil {
+				return
+			}
+			if _, ok := msg.(*pgproto3.Query); ok {
+				be.Send(&pgproto3.EmptyQueryResponse{})
+				be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+				be.Flush()
+			}
+		}
+	}), func(c *Config) { c.Warm = 1 })
+
+	// The first client takes the first session to land; the other stays warm, ended.
+	receiveUntil[*pgproto3.ReadyForQuery](t, rawClient(t, f))
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+	poison.Store(false)
+
+	b := rawClient(t, f)
+	receiveUntil[*pgproto3.ReadyForQuery](t, b)
+	b.Send(&pgproto3.Query{String: ""})
+	if err := b.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if seen := receiveUntil[*pgproto3.ReadyForQuery](t, b); slices.Contains(seen, "*pgproto3.ErrorResponse") {
+		t.Errorf("the next client was handed the ended warm session: it got %v", seen)
+	}
+	if n := f.logged(`warm="closed: the server sent a message to an idle session`); n != 1 {
+		t.Errorf("%d lines for the ended warm session; want 1:\n%s", n, strings.Join(f.logLines(), "\n"))
 	}
 }
