@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -100,3 +101,32 @@ func unsafeLocks(locks, why string) error {
 }
 
 func findHolder(path string) string { return "find it with: fuser -v " + path }
+
+// followable refuses the symbolic link at link (st its Lstat; path is the name it was reached
+// from) where Linux's fs.protected_symlinks would refuse it: in a sticky directory anyone can
+// write (/tmp), a link is followed only when it belongs to the follower or to the directory's
+// owner (Documentation/admin-guide/sysctl/fs.rst, protected_symlinks; fs/namei.c
+// may_follow_link). resolve reads links itself with Readlink, which the kernel never checks,
+// so without this another user's /tmp/x -> ~/.bashrc given as PGPASSFILE would rewrite
+// .bashrc. The same rule holds on every Unix: a sticky /tmp is shared everywhere.
+func followable(path, link string, st fs.FileInfo) error {
+	ls, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	dir := filepath.Dir(link)
+	var ds unix.Stat_t
+	if err := unix.Stat(dir, &ds); err != nil {
+		return fmt.Errorf("cannot use %s: %w", path, &fs.PathError{Op: "stat", Path: dir, Err: err})
+	}
+	const shared = unix.S_ISVTX | 0o002
+	euid := unix.Geteuid()
+	if ds.Mode&shared != shared || int(ls.Uid) == euid || ls.Uid == ds.Uid {
+		return nil
+	}
+	name := link
+	if link != path {
+		name = fmt.Sprintf("%s (reached through %s)", link, path)
+	}
+	return fmt.Errorf("refusing to follow the symbolic link %s: it belongs to uid %d, not to you (uid %d), and sits in %s, a sticky directory anyone can write, so anyone could have pointed it at your files (the kernel's fs.protected_symlinks rule); set PGPASSFILE or PGSERVICEFILE to the file itself, not to a link there (nothing was read or written)", name, ls.Uid, euid, dir)
+}

@@ -22,7 +22,8 @@ var LockWait = 10 * time.Second
 // same files must name the same one.
 //
 // Only regular files are read or written: a symbolic link is followed to its final target and
-// written through (a dotfile kept in a dotfiles repository stays there); a target that is a
+// written through (a dotfile kept in a dotfiles repository stays there), except a link another
+// user made in a sticky directory anyone can write (see followable); a target that is a
 // device, FIFO, socket or directory is refused with a *NotRegularError before anything opens
 // it (opening a device can have effects of its own, and a FIFO blocks). The directory of a
 // path that does not exist yet is created, but never the directory of a dangling link's
@@ -202,7 +203,8 @@ const maxLinks = 40
 // resolve follows symbolic links to the file they name, and reports whether it followed any.
 // It only looks (lstat), never opens. It refuses a target that exists and is not a regular
 // file, and a dangling link whose target's directory does not exist: creating directories
-// where a link points is not dsqlenv's business.
+// where a link points is not dsqlenv's business. It refuses a link the kernel would not
+// follow for the user either (followable): following links here bypasses the kernel's check.
 func resolve(path string) (target string, linked bool, err error) {
 	target = path
 	for range maxLinks {
@@ -219,6 +221,9 @@ func resolve(path string) (target string, linked bool, err error) {
 		case err != nil:
 			return "", false, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 		case st.Mode()&fs.ModeSymlink != 0:
+			if err := followable(path, target, st); err != nil {
+				return "", false, err
+			}
 			dest, err := os.Readlink(target)
 			if err != nil {
 				return "", false, fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))

@@ -3,6 +3,7 @@ package profiles
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -31,8 +32,8 @@ func (e *NoTerminalError) Unwrap() error { return e.Err }
 // askMFA asks for the code of the MFA device serial on the controlling terminal, as the AWS
 // CLI does (botocore: "Enter MFA code for <serial>: "), naming the AWS profile too. It never
 // reads stdin or writes stdout: under eval "$(dsqlenv bash prod)" stdout is captured, and
-// stdin may be a pipe. The code is not echoed, as the CLI's getpass does not echo it. While
-// echo is off, hold has the function that turns it back on (nil once the read is over): the
+// stdin may be a pipe. The code is not echoed, as the CLI's getpass does not echo it. From
+// before echo goes off, hold has the function that turns it back on (nil once the read is over): the
 // read itself cannot be interrupted, so a caller that gives up on it (a signal) restores the
 // terminal before the process exits.
 func askMFA(serial, awsProfile, ttyIn, ttyOut string, hold func(restore func())) (string, error) {
@@ -61,28 +62,57 @@ func askMFA(serial, awsProfile, ttyIn, ttyOut string, hold func(restore func()))
 }
 
 // readHidden reads a line from in with echo off when in is a terminal (termios ECHO on Unix,
-// the console's ENABLE_ECHO_INPUT on Windows, both through term.ReadPassword), and ends the
-// line on out, since the Enter typed was not echoed either. Anything else (a file a test
-// gives) is read as it is.
+// the console's ENABLE_ECHO_INPUT on Windows: echoOff and readLine), and ends the line on
+// out, since the Enter typed was not echoed either. Anything else (a file a test gives) is
+// read as it is.
+//
+// hold gets the function that turns echo back on before echo goes off, so a caller that
+// gives up (a signal) can never miss it; that function and the turning off take one lock,
+// and once the caller gave up echo is not turned off at all: else a signal between the two
+// would turn echo "back" on first, and the process would exit with it off.
 func readHidden(in, out *os.File, hold func(restore func())) (string, error) {
 	fd := int(in.Fd())
 	if !term.IsTerminal(fd) {
 		return bufio.NewReader(in).ReadString('\n')
 	}
-	state, err := term.GetState(fd)
-	if err != nil {
-		return "", err
+	var (
+		mu     sync.Mutex
+		on     func() // turns echo back on while it is off
+		gaveUp bool
+	)
+	restore := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		gaveUp = true
+		if on != nil {
+			on()
+			on = nil
+		}
 	}
-	restore := sync.OnceFunc(func() { term.Restore(fd, state) })
 	defer restore()
 	// A caller that gives up also ends the prompt's line, so what it prints next (an error,
 	// the shell's prompt) starts on a line of its own.
 	hold(sync.OnceFunc(func() { restore(); fmt.Fprintln(out) }))
 	defer hold(nil)
-	b, err := term.ReadPassword(fd)
+	beforeEchoOff()
+	mu.Lock()
+	if gaveUp {
+		mu.Unlock()
+		return "", errors.New("the run gave up before the code was read")
+	}
+	on, err := echoOff(fd)
+	mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	line, err := readLine(in)
 	fmt.Fprintln(out)
-	return string(b), err
+	return line, err
 }
+
+// beforeEchoOff runs in readHidden between handing over the restore function and turning echo
+// off: a test's hook for a caller that gives up in that moment.
+var beforeEchoOff = func() {}
 
 func unwrapPathErr(err error) error {
 	if pe, ok := err.(*os.PathError); ok {

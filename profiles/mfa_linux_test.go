@@ -3,6 +3,7 @@ package profiles
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
@@ -56,4 +57,46 @@ func TestMFAEchoBackWhenTheCallerGivesUp(t *testing.T) {
 		t.Error("echo is still off after the mint gave up on the code")
 	}
 	master.WriteString("\n") // ends the read still going on
+}
+
+// TestMFAEchoStaysOnWhenTheCallerGivesUpBeforeEchoGoesOff: a caller that gives up after it got
+// the function that turns echo back on but before echo went off (a Ctrl-C as the prompt
+// appears) leaves echo on: echo is then not turned off at all, and the read gives up too.
+func TestMFAEchoStaysOnWhenTheCallerGivesUpBeforeEchoGoesOff(t *testing.T) {
+	master, slave, _ := testkit.OpenPTY(t)
+	testkit.WatchPTY(master)
+	var restore func()
+	beforeEchoOff = func() { restore() } // the caller gives up, here, in this moment
+	t.Cleanup(func() { beforeEchoOff = func() {} })
+	returned := make(chan error, 1)
+	go func() {
+		_, err := readHidden(slave, slave, func(r func()) {
+			if r != nil {
+				restore = r
+			}
+		})
+		returned <- err
+	}()
+	// Echo is watched until readHidden returns: it must never go off.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-returned:
+			if err == nil {
+				t.Error("readHidden read a line after the caller gave up")
+			}
+			if !testkit.Echoing(t, slave) {
+				t.Error("echo is off after the caller gave up")
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if !testkit.Echoing(t, slave) {
+			master.WriteString("\n") // ends the read
+			t.Fatal("echo went off after the caller gave up, and stays off while the read goes on")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readHidden has not returned after 60 s")
+		}
+	}
 }
