@@ -342,6 +342,10 @@ func TestMFACodeNotTyped(t *testing.T) {
 		t.Fatal(err)
 	}
 	sts, c := mfaSetup(t, tty) // opened read-write, the FIFO has no line until the test writes one
+	// The prompt goes elsewhere: written into the FIFO, it would be read back as the code, and
+	// the read going on after the test would call STS with it (the next test's stand-in, by
+	// then) and write a cache file into a directory being removed.
+	ttyOut = os.DevNull
 	ctx := &firedDeadline{context.Background(), make(chan struct{})}
 	c.OnPrompt = func() { close(ctx.done) }
 	_, err := MintWithSDK(ctx, c)
