@@ -31,6 +31,12 @@ const (
 	MaxWarmAge = 30 * time.Minute
 )
 
+// What `dsqlenv proxy` does when neither a flag nor a proxy: block says (warm: 0, no listen:).
+const (
+	DefaultWarmAge = 2 * time.Minute
+	DefaultDrain   = 30 * time.Second
+)
+
 // CheckWarmAge says why d cannot be a warm session's age ("" when it can).
 func CheckWarmAge(d time.Duration) string {
 	if d < MinWarmAge || d > MaxWarmAge {

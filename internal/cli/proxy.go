@@ -145,8 +145,8 @@ Examples:
 			&cli.BoolFlag{Name: "no-password", Destination: &o.noPassword, Usage: "do not ask TCP clients for the local password (every local user can then use your IAM identity)"},
 			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
 			&cli.IntFlag{Name: "warm", Destination: &o.warm, Usage: "keep `N` DSQL sessions open ahead for each startup (user, database, options, application_name) served, so the next client of it connects with no round trip to the region; each idles on DSQL and counts against --max-sessions and DSQL's connection quota (0: none)"},
-			&cli.DurationFlag{Name: "warm-age", Destination: &o.warmAge, Value: 2 * time.Minute, Usage: "close and replace a warm session no client took within this time, so a client gets nearly all of DSQL's 60-minute session"},
-			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
+			&cli.DurationFlag{Name: "warm-age", Destination: &o.warmAge, Value: profiles.DefaultWarmAge, Usage: "close and replace a warm session no client took within this time, so a client gets nearly all of DSQL's 60-minute session"},
+			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: profiles.DefaultDrain, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
 			&cli.StringFlag{Name: "http", Destination: &o.http, Usage: "serve /startup, /liveness, /readiness, /metrics (Prometheus) and /sessions (JSON) on loopback `ADDR` (127.0.0.1:PORT)"},
 			&cli.StringFlag{Name: "log-format", Destination: &o.logFormat, Value: "text", Usage: "`FORMAT` of the log on stderr: text (dsqlenv: lines) or json (one object a line, the same fields)"},
@@ -572,6 +572,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		ep.sockDir = dir
 		ep.lines = append([]string{fmt.Sprintf("psql \"host=%s user=%s dbname=%s\"", dir, conn.User, conn.Database)}, ep.lines...)
 	}
+	ep.lines = append(ep.lines, fmt.Sprintf("warm %d, warm age %s, drain %s", set.warm, text.FormatDuration(set.warmAge), text.FormatDuration(set.drain)))
 	if conn.SSLMode != "verify-full" {
 		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
 	}
