@@ -294,7 +294,18 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}
 	})
 
-	sessions, err := r.sessions(o.global, o.names, noRootCert)
+	f, err := o.loadProfiles()
+	if err != nil {
+		return err
+	}
+	// Refused before the profiles are resolved for use, which warns about the route the proxy
+	// would not take anyway.
+	for _, name := range o.names {
+		if conn, err := f.Resolve(name, r.Paths.Home); err == nil && conn.Unverified {
+			return fmt.Errorf("proxy %s: privatelink: unverified: the proxy verifies the cluster's certificate, which does not hold the VPC endpoint's name: remove privatelink: and the proxy connects to the endpoint's address, verifying the cluster's PrivateLink name", name)
+		}
+	}
+	sessions, err := r.sessionsIn(f, o.names, noRootCert)
 	if err != nil {
 		return err
 	}
@@ -425,9 +436,6 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 // which the printed psql line is for.
 func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath, passed []net.Listener) (*endpoint, error) {
 	conn := s.conn
-	if conn.Unverified {
-		return nil, fmt.Errorf("proxy %s: privatelink: unverified: the proxy verifies the cluster's certificate, which does not hold the VPC endpoint's name: remove privatelink: and the proxy connects to the endpoint's address, verifying the cluster's PrivateLink name", conn.Profile)
-	}
 	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %v", conn.Profile, err)
