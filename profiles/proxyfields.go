@@ -24,17 +24,24 @@ type ProxyFields struct {
 // ProxyFieldNames lists the keys a proxy: block may hold.
 var ProxyFieldNames = []string{"listen", "warm", "warm_age", "drain"}
 
-// The range of warm_age (and --warm-age): a client gets 60 minutes less it of a warm
-// session, and a second is the clock's grain.
+// The range of warm_age (and --warm-age): DSQL ends a session after 60 minutes, so a client
+// handed a warm session gets what is left of them, up to warm_age less; a second is the
+// clock's grain.
 const (
 	MinWarmAge = time.Second
 	MaxWarmAge = 30 * time.Minute
 )
 
+// What `dsqlenv proxy` does when neither a flag nor a proxy: block says (warm: 0, no listen:).
+const (
+	DefaultWarmAge = 2 * time.Minute
+	DefaultDrain   = 30 * time.Second
+)
+
 // CheckWarmAge says why d cannot be a warm session's age ("" when it can).
 func CheckWarmAge(d time.Duration) string {
 	if d < MinWarmAge || d > MaxWarmAge {
-		return fmt.Sprintf("%s is out of range: give a duration from %s to %s, such as 2m (a client gets 60 minutes less this)", text.FormatDuration(d), text.FormatDuration(MinWarmAge), text.FormatDuration(MaxWarmAge))
+		return fmt.Sprintf("%s is out of range: give a duration from %s to %s, such as 2m (a warm session is at most this old when a client gets it, and DSQL ends every session at 60 minutes)", text.FormatDuration(d), text.FormatDuration(MinWarmAge), text.FormatDuration(MaxWarmAge))
 	}
 	return ""
 }

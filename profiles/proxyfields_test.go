@@ -52,7 +52,7 @@ func TestProxyBlockErrorsNameLineFieldAndFix(t *testing.T) {
 		{"proxy:\n      listen: 6432", `p.yaml:6: profile p: proxy: listen: "6432" is not HOST:PORT: give 127.0.0.1:6432, [::1]:6432 or localhost:6432`},
 		{"proxy:\n      warm: -1", "p.yaml:6: profile p: proxy: warm: -1 is below 0: give 0 (none) or more"},
 		{"proxy:\n      warm: two", `p.yaml:6: profile p: proxy: warm: expected a whole number, found "two"`},
-		{"proxy:\n      warm_age: 2h", "p.yaml:6: profile p: proxy: warm_age: 2h is out of range: give a duration from 1s to 30m, such as 2m (a client gets 60 minutes less this)"},
+		{"proxy:\n      warm_age: 2h", "p.yaml:6: profile p: proxy: warm_age: 2h is out of range: give a duration from 1s to 30m, such as 2m (a warm session is at most this old when a client gets it, and DSQL ends every session at 60 minutes)"},
 		{"proxy:\n      drain: soon", `p.yaml:6: profile p: proxy: drain: "soon" is not a duration of zero or more: write it like 30s, 2m or 90`},
 		{"proxy:\n      warmage: 2m", `p.yaml:6: profile p: proxy: unknown field "warmage"; did you mean "warm_age"? (a proxy: block holds listen, warm, warm_age, drain)`},
 		{"proxy:\n      warm: 1\n      warm: 2", `p.yaml:7: profile p: proxy: field "warm" is given twice (first on line 6)`},

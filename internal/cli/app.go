@@ -284,7 +284,7 @@ func newApp(r *run) *cli.App {
 	app := &cli.App{
 		Name:      "dsqlenv",
 		Usage:     "fresh Aurora DSQL auth tokens and libpq settings for your shell",
-		UsageText: "dsqlenv [--config FILE] SHELL PROFILE\n   dsqlenv COMMAND [options] [arguments...]",
+		UsageText: "dsqlenv [--config FILE] SHELL PROFILE\ndsqlenv COMMAND [options] [arguments...]",
 		Description: `dsqlenv reads named cluster profiles from a YAML file, mints an IAM auth token
 with your AWS credentials and prints shell code that sets PGPASSWORD, PGSSLMODE,
 PGSSLROOTCERT and the other libpq variables, so the next psql connects.
@@ -307,6 +307,8 @@ Examples:
    dsqlenv powershell prod | iex
    for /f "delims=" %i in ('dsqlenv cmd prod') do @%i
    dsqlenv exec prod -- psql
+   dsqlenv login prod                 # sign in (SSO, MFA) once, cached
+   dsqlenv proxy prod                 # a local socket for GUIs and pools
    dsqlenv list
    dsqlenv show prod`,
 		Version:         r.Version,

@@ -141,3 +141,18 @@ func TestUnknownCommandPrintsFalse(t *testing.T) {
 }
 
 const hardHost = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws"
+
+// TestTopLevelHelp: both USAGE lines sit at the section's indent, and the examples show the
+// proxy and login beside the shells.
+func TestTopLevelHelp(t *testing.T) {
+	r := runApp(t, fixedMint, "--help")
+	usage, _, _ := strings.Cut(r.stdout, "\n\n")
+	if want := "USAGE:\n   dsqlenv [--config FILE] SHELL PROFILE\n   dsqlenv COMMAND [options] [arguments...]"; r.code != 0 || !strings.Contains(r.stdout, "\n"+want+"\n") {
+		t.Errorf("--help's USAGE section:\n%s\nwant:\n%s", usage, want)
+	}
+	for _, want := range []string{"\n      dsqlenv login prod ", "\n      dsqlenv proxy prod "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--help's examples lack %q:\n%s", strings.TrimSpace(want), r.stdout)
+		}
+	}
+}

@@ -3,8 +3,13 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
+	"github.com/dsqlenv/dsqlenv/templates"
 )
 
 func TestInitWritesTheFileEveryCommandReads(t *testing.T) {
@@ -43,5 +48,19 @@ func TestNewcomerInitsExampleEndpointIsRefusedEverywhere(t *testing.T) {
 	}
 	if r := runBin(t, env, "list"); r.code != 0 || !strings.Contains(r.stdout, "prod (invalid)") || !strings.Contains(r.stderr, want) {
 		t.Errorf("list: %+v", r)
+	}
+}
+
+// TestStarterFileSuggestsEveryField: the starter file shows every field a profile and its
+// proxy: block may hold, and PrivateLink without private DNS by vpc_endpoint:, not by the
+// unverified route's options written by hand.
+func TestStarterFileSuggestsEveryField(t *testing.T) {
+	for _, name := range append(slices.Clone(profiles.FieldNames), profiles.ProxyFieldNames...) {
+		if !regexp.MustCompile(`(?m)^ *#? *` + name + `:`).MatchString(templates.Profiles) {
+			t.Errorf("the starter file does not suggest %s:", name)
+		}
+	}
+	if strings.Contains(templates.Profiles, "amzn-cluster-id") {
+		t.Error("the starter file suggests options: -c amzn-cluster-id=, the unverified PrivateLink route by hand: vpc_endpoint: is the way")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
 // listOptions are what `dsqlenv list` is told on its command line.
@@ -46,9 +48,14 @@ func runList(_ context.Context, r *run, o listOptions) error {
 		p := &f.Profiles[i]
 		s := f.Summary(p)
 		name := p.Name
-		if p.Err != nil { // the commands that use it fail; list says why, on stderr
+		// The resolution show and every command make: a profile they refuse is invalid here
+		// (list says why, on stderr), and a valid one shows the host clients are given (with
+		// vpc_endpoint:, the cluster's PrivateLink name).
+		if conn, err := f.Resolve(p.Name, r.Paths.Home); err != nil {
 			name += " (invalid)"
-			r.note("invalid "+p.Name, p.Err.Error())
+			r.note("invalid "+p.Name, err.Error())
+		} else {
+			s = profiles.Summary{Host: conn.Host, User: conn.User, Region: conn.Region}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, dash(s.Host), termSafe(s.User), dash(s.Region))
 	}

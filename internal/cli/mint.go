@@ -227,6 +227,11 @@ func (r *run) sessions(g global, names []string, clients readers) ([]*session, e
 	if err != nil {
 		return nil, err
 	}
+	return r.sessionsIn(f, names, clients)
+}
+
+// sessionsIn is sessions for a profiles file already loaded.
+func (r *run) sessionsIn(f *profiles.File, names []string, clients readers) ([]*session, error) {
 	if len(names) == 0 {
 		names = f.Names()
 	}

@@ -145,8 +145,8 @@ Examples:
 			&cli.BoolFlag{Name: "no-password", Destination: &o.noPassword, Usage: "do not ask TCP clients for the local password (every local user can then use your IAM identity)"},
 			&cli.IntFlag{Name: "max-sessions", Destination: &o.maxSessions, Value: 500, Usage: "client sessions per profile at once; more are refused with SQLSTATE 53300"},
 			&cli.IntFlag{Name: "warm", Destination: &o.warm, Usage: "keep `N` DSQL sessions open ahead for each startup (user, database, options, application_name) served, so the next client of it connects with no round trip to the region; each idles on DSQL and counts against --max-sessions and DSQL's connection quota (0: none)"},
-			&cli.DurationFlag{Name: "warm-age", Destination: &o.warmAge, Value: 2 * time.Minute, Usage: "close and replace a warm session no client took within this time, so a client gets nearly all of DSQL's 60-minute session"},
-			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: 30 * time.Second, Usage: "how long SIGTERM waits for open sessions before closing them"},
+			&cli.DurationFlag{Name: "warm-age", Destination: &o.warmAge, Value: profiles.DefaultWarmAge, Usage: "close and replace a warm session no client took within this time, so a client gets nearly all of DSQL's 60-minute session"},
+			&cli.DurationFlag{Name: "drain", Destination: &o.drain, Value: profiles.DefaultDrain, Usage: "how long SIGTERM waits for open sessions before closing them"},
 			&cli.BoolFlag{Name: "quiet", Destination: &o.quiet, Usage: "no line per session"},
 			&cli.StringFlag{Name: "http", Destination: &o.http, Usage: "serve /startup, /liveness, /readiness, /metrics (Prometheus) and /sessions (JSON) on loopback `ADDR` (127.0.0.1:PORT)"},
 			&cli.StringFlag{Name: "log-format", Destination: &o.logFormat, Value: "text", Usage: "`FORMAT` of the log on stderr: text (dsqlenv: lines) or json (one object a line, the same fields)"},
@@ -229,6 +229,24 @@ func listenOptions(values, names []string) (map[string]string, error) {
 	return out, nil
 }
 
+// listenClash says which two profiles would listen on the same TCP port (a listen: in
+// defaults: gives every profile the same one), rather than the second's "address already in
+// use". localhost holds both loopback families, so it clashes with either; port 0 is the
+// system's choice and never clashes.
+func listenClash(listen map[string]string, names []string) error {
+	for i, a := range names {
+		for _, b := range names[i+1:] {
+			ha, pa, _ := net.SplitHostPort(listen[a])
+			hb, pb, _ := net.SplitHostPort(listen[b])
+			if pa == "" || pa != pb || pa == "0" || (ha != hb && !strings.EqualFold(ha, "localhost") && !strings.EqualFold(hb, "localhost")) {
+				continue
+			}
+			return usagef("proxy: profiles %s and %s would both listen on %s: give each its own port, with listen: in each profile's proxy: block (not in defaults:) or --listen %s=127.0.0.1:PORT --listen %s=127.0.0.1:PORT", a, b, listen[b], a, b)
+		}
+	}
+	return nil
+}
+
 // endpoint is one profile served: its proxy, its listeners, and what to tell the user.
 type endpoint struct {
 	profile string
@@ -276,7 +294,18 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		}
 	})
 
-	sessions, err := r.sessions(o.global, o.names, noRootCert)
+	f, err := o.loadProfiles()
+	if err != nil {
+		return err
+	}
+	// Refused before the profiles are resolved for use, which warns about the route the proxy
+	// would not take anyway.
+	for _, name := range o.names {
+		if conn, err := f.Resolve(name, r.Paths.Home); err == nil && conn.Unverified {
+			return fmt.Errorf("proxy %s: privatelink: unverified: the proxy verifies the cluster's certificate, which does not hold the VPC endpoint's name: remove privatelink: and the proxy connects to the endpoint's address, verifying the cluster's PrivateLink name", name)
+		}
+	}
+	sessions, err := r.sessionsIn(f, o.names, noRootCert)
 	if err != nil {
 		return err
 	}
@@ -289,6 +318,9 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 		default:
 			o.listen[s.conn.Profile] = addr.Value
 		}
+	}
+	if err := listenClash(o.listen, o.names); err != nil {
+		return err
 	}
 	if !proxySockets(r.GOOS) && len(o.listen) < len(o.names) {
 		return usagef("proxy: %s, or listen: in its proxy: block", noProxySocket(r.GOOS))
@@ -404,9 +436,6 @@ func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 // which the printed psql line is for.
 func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib libpqOnPath, passed []net.Listener) (*endpoint, error) {
 	conn := s.conn
-	if conn.Unverified {
-		return nil, fmt.Errorf("proxy %s: privatelink: unverified: the proxy verifies the cluster's certificate, which does not hold the VPC endpoint's name: remove privatelink: and the proxy connects to the endpoint's address, verifying the cluster's PrivateLink name", conn.Profile)
-	}
 	pool, rootsName, err := r.upstreamRoots(conn)
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: %v", conn.Profile, err)
@@ -548,6 +577,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		ep.sockDir = dir
 		ep.lines = append([]string{fmt.Sprintf("psql \"host=%s user=%s dbname=%s\"", dir, conn.User, conn.Database)}, ep.lines...)
 	}
+	ep.lines = append(ep.lines, fmt.Sprintf("warm %d, warm age %s, drain %s", set.warm, text.FormatDuration(set.warmAge), text.FormatDuration(set.drain)))
 	if conn.SSLMode != "verify-full" {
 		ep.lines = append(ep.lines, fmt.Sprintf("note: the proxy verifies the cluster's certificate fully (verify-full), whatever sslmode %s says", conn.SSLMode))
 	}

@@ -67,7 +67,8 @@ func TestProxyWarm(t *testing.T) {
 }
 
 // TestProxySettingsFromProfile: `dsqlenv proxy p` with no flags takes listen and warm from
-// the profile's proxy: block and drain from the defaults' one; flags win over them.
+// the profile's proxy: block and drain from the defaults' one; flags win over them; the
+// start-up lines say what it took.
 func TestProxySettingsFromProfile(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	_, cfg := dsqlBehindProxy(t)
@@ -81,16 +82,20 @@ func TestProxySettingsFromProfile(t *testing.T) {
 	conninfo := "host=" + filepath.Join(runtime, "dsqlenv", "p") + " user=admin dbname=postgres application_name=fromprofile"
 	opened := `application_name="fromprofile" warm="opened"`
 	for _, tc := range []struct {
-		flags  []string
-		warm   int
-		waited string
+		flags   []string
+		warm    int
+		started string
+		waited  string
 	}{
-		{nil, 1, "waiting up to 0s for open sessions"},
-		{[]string{"--warm", "2", "--drain", "7s"}, 2, "waiting up to 7s for open sessions"},
+		{nil, 1, "proxy p: warm 1, warm age 2m, drain 0s\n", "waiting up to 0s for open sessions"},
+		{[]string{"--warm", "2", "--drain", "7s"}, 2, "proxy p: warm 2, warm age 2m, drain 7s\n", "waiting up to 7s for open sessions"},
 	} {
 		p := startProxy(t, env, 4, append(tc.flags, "p")...)
 		if tcpLine.FindString(p.log()) == "" {
 			t.Fatalf("%v: no TCP endpoint from the profile's listen:\n%s", tc.flags, p.log())
+		}
+		if !strings.Contains(p.log(), tc.started) {
+			t.Errorf("%v: the start-up lines lack %q:\n%s", tc.flags, tc.started, p.log())
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		c, err := pgconn.Connect(ctx, conninfo)

@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/dsqlenv/dsqlenv/internal/text"
 	"github.com/dsqlenv/dsqlenv/profiles"
 )
 
@@ -61,6 +63,13 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(&r.out, "dsqlenv proxy %s without flags (its proxy: block)\n", termSafe(name))
+	for _, s := range proxySettingsOf(f, name) {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Field, dash(s.Value), s.Source)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	if conn.Unverified {
 		fmt.Fprintf(&r.out, "warning: %s\n", termSafe(conn.UnverifiedWarning()))
 	}
@@ -109,4 +118,38 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 		fmt.Fprintln(&r.out, "note: PGPASSWORD is set in this environment: libpq uses it before any password file (passfile=, PGPASSFILE)")
 	}
 	return nil
+}
+
+// proxySettingsOf lists what `dsqlenv proxy` does for the profile without flags: each setting
+// of the proxy: block from the profile's own block, else the defaults' one, else the proxy's
+// built-in default.
+func proxySettingsOf(f *profiles.File, name string) []profiles.Setting {
+	var own profiles.ProxyFields
+	for _, p := range f.Profiles {
+		if p.Name == name {
+			own = p.Fields.Proxy.Value
+		}
+	}
+	def := f.Defaults.Proxy.Value
+	dur := text.FormatDuration
+	return []profiles.Setting{
+		proxySetting("listen", own.Listen, def.Listen, func(v string) string { return v }, "", "the Unix socket only"),
+		proxySetting("warm", own.Warm, def.Warm, strconv.Itoa, "0", "none opened ahead"),
+		proxySetting("warm_age", own.WarmAge, def.WarmAge, dur, dur(profiles.DefaultWarmAge), ""),
+		proxySetting("drain", own.Drain, def.Drain, dur, dur(profiles.DefaultDrain), ""),
+	}
+}
+
+// proxySetting is one row of proxySettingsOf, its source with the line as show prints one.
+func proxySetting[T any](field string, own, def profiles.Field[T], format func(T) string, builtin, note string) profiles.Setting {
+	s := profiles.Setting{Field: field, Value: builtin, Source: profiles.FromBuiltin}
+	switch {
+	case own.Set:
+		s.Value, s.Source = format(own.Value), fmt.Sprintf("%s, line %d", profiles.FromProfile, own.Line)
+	case def.Set:
+		s.Value, s.Source = format(def.Value), fmt.Sprintf("%s, line %d", profiles.FromDefaults, def.Line)
+	case note != "":
+		s.Source += " (" + note + ")"
+	}
+	return s
 }

@@ -41,3 +41,34 @@ func show(t *testing.T, cfg, profile string) string {
 	}
 	return r.stdout
 }
+
+// TestShowListsTheProxyBlock: show lists what dsqlenv proxy does for the profile without
+// flags, each setting from the profile's proxy: block, else the defaults' one, else built in.
+func TestShowListsTheProxyBlock(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "defaults:\n  proxy:\n    listen: 127.0.0.1:6440\n    drain: 5s\nprofiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    proxy:\n      warm: 2\n  bare:\n    endpoint: localhost\n    region: us-east-1\n")
+	var rows []string
+	for _, line := range strings.Split(show(t, cfg, "p"), "\n") {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	got := strings.Join(rows, "\n")
+	for _, want := range []string{"dsqlenv proxy p without flags (its proxy: block)", "listen 127.0.0.1:6440 defaults, line 3", "warm 2 profile, line 10",
+		"warm_age 2m built-in default", "drain 5s defaults, line 4"} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("show p lacks %q:\n%s", want, got)
+		}
+	}
+	rows = rows[:0]
+	for _, line := range strings.Split(show(t, cfg, "bare"), "\n") {
+		rows = append(rows, strings.Join(strings.Fields(line), " "))
+	}
+	got = strings.Join(rows, "\n")
+	for _, want := range []string{"listen 127.0.0.1:6440 defaults, line 3", "warm 0 built-in default (none opened ahead)", "drain 5s defaults, line 4"} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("show bare lacks %q:\n%s", want, got)
+		}
+	}
+	cfg = writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  q:\n    endpoint: localhost\n    region: us-east-1\n")
+	if got := strings.Join(strings.Fields(show(t, cfg, "q")), " "); !strings.Contains(got, "listen - built-in default (the Unix socket only)") || !strings.Contains(got, "drain 30s built-in default") {
+		t.Errorf("show q without proxy: blocks:\n%s", got)
+	}
+}

@@ -415,5 +415,8 @@ func TestUnverifiedPrivateLinkThroughTheDouble(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "proxy un: privatelink: unverified: the proxy verifies the cluster's certificate") {
 			t.Errorf("proxy: %+v", r)
 		}
+		if strings.Contains(r.stderr, "warning:") {
+			t.Errorf("proxy warns about the route it then refuses to take:\n%s", r.stderr)
+		}
 	})
 }

@@ -83,6 +83,7 @@ func TestProxy(t *testing.T) {
 		{"ManySessionsLeaveNothingBehind", testManySessionsLeaveNothingBehind},
 		{"Shutdown", testShutdown},
 		{"ShutdownWaitsForSessions", testShutdownWaitsForSessions},
+		{"DrainTellsOnlyIdleSessions", testDrainTellsOnlyIdleSessions},
 		{"RatePacing", testRatePacing},
 		{"CloseEndsAPacedWait", testCloseEndsAPacedWait},
 		{"CancelIsPaced", testCancelIsPaced},

@@ -227,7 +227,9 @@ func (s *Server) Drain(ctx context.Context) (cut int, err error) {
 // txWatch stands between the server's bytes and the client after the hand-over: it follows
 // the message framing to know whether the server waits for the client (after ReadyForQuery)
 // and in which transaction state, so that a drain can tell an idle client why its session
-// ends, between two messages.
+// ends, between two messages. A client that sends anything after a ReadyForQuery makes the
+// session active until the server's next one (fromClient): a query the server has not
+// answered yet is running, not idle.
 type txWatch struct {
 	mu      sync.Mutex
 	w       net.Conn // the client; nil until the hand-over
@@ -280,6 +282,31 @@ func (t *txWatch) Write(p []byte) (int, error) {
 	t.writing = false
 	t.mu.Unlock()
 	return n, err
+}
+
+// fromClient returns the client's side of the session as the client→server copy reads it:
+// whatever the client sends marks the session active before it reaches the server, so the
+// server's answer, ReadyForQuery included, always comes after the mark.
+func (t *txWatch) fromClient(c net.Conn) net.Conn { return clientSide{c, t} }
+
+type clientSide struct {
+	net.Conn
+	t *txWatch
+}
+
+func (c clientSide) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.t.sent()
+	}
+	return n, err
+}
+
+// sent marks that the client sent bytes: the server no longer waits for it.
+func (t *txWatch) sent() {
+	t.mu.Lock()
+	t.status = 0
+	t.mu.Unlock()
 }
 
 func (t *txWatch) state() string {

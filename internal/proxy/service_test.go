@@ -2,14 +2,19 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/dsqlenv/dsqlenv/internal/testkit"
 )
 
 // TestTxWatchFollowsTheFraming: the state a session shows follows the server's messages
@@ -85,5 +90,44 @@ func TestConnectHistogramBuckets(t *testing.T) {
 	}
 	if sum := 0.001 + 0.0015 + 0.3 + 10 + 11; math.Abs(got.Sum-sum) > 1e-9 {
 		t.Errorf("sum %v; want %v", got.Sum, sum)
+	}
+}
+
+// testDrainTellsOnlyIdleSessions: a session whose query the server is still running shows
+// "active" from the moment the client sent it, and when the drain's time is up it is closed
+// without a 57P01 (the stream is the server's, mid-answer); an idle session is told 57P01.
+func testDrainTellsOnlyIdleSessions(t *testing.T, pg *testkit.Postgres) {
+	f := startProxy(t, upstreamOf(t, pg), nil)
+	idle := mustConnect(t, f.unixConn("tester"))
+	busy := mustConnect(t, f.unixConn("tester"))
+	// Sent by hand, so that nothing reads the connection before the test does.
+	q, _ := (&pgproto3.Query{String: "select pg_sleep(60) -- drainbusy"}).Encode(nil)
+	if _, err := busy.Conn().Write(q); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, pg, "drainbusy", 1)
+	states := map[string]int{}
+	for _, s := range f.srv.OpenSessions() {
+		states[s.State]++
+	}
+	if states["active"] != 1 || states["idle"] != 1 {
+		t.Errorf("/sessions' states while one query runs: %v; want one active, one idle", states)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the drain's time is up at once
+	if cut, _ := f.srv.Drain(ctx); cut != 2 {
+		t.Errorf("Drain cut %d sessions; want 2", cut)
+	}
+	told := func(c *pgconn.PgConn) bool {
+		c.Conn().SetReadDeadline(time.Now().Add(60 * time.Second))
+		data, _ := io.ReadAll(c.Conn())
+		return strings.Contains(string(data), "C57P01\x00")
+	}
+	if !told(idle) {
+		t.Error("the idle session was not told 57P01")
+	}
+	if told(busy) {
+		t.Error("the session running a query was told 57P01, which says it was waiting for its client")
 	}
 }

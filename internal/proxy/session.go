@@ -389,7 +389,7 @@ func (s *Server) handOver(c net.Conn, up *upstreamConn, early []byte, sess *sess
 			return nil
 		}
 	}
-	sess.in, sess.out, sess.end = s.splice(c, up.conn, sess.watch)
+	sess.in, sess.out, sess.end = s.splice(sess.watch.fromClient(c), up.conn, sess.watch)
 	sess.in += int64(len(early))
 	return nil
 }
