@@ -333,6 +333,7 @@ func BenchmarkProxy(b *testing.B) {
 //
 // Before the rounds, one psql and one pgbench run through the proxy tell it their startups
 // (application_name psql and pgbench), as a user's first connection of the day would.
+// BENCH_PROXY_GOMAXPROCS=N runs the proxy with GOMAXPROCS=N.
 func BenchmarkProxyWarm(b *testing.B) {
 	rounds := envInt(b, "BENCH_WARM_ROUNDS", 3)
 	psqlRuns := envInt(b, "BENCH_WARM_PSQL", 15)
@@ -352,6 +353,9 @@ func BenchmarkProxyWarm(b *testing.B) {
 		b.Fatal(err)
 	}
 	env := benchEnv(b, "DSQLENV_CONFIG="+cfg)
+	if v := os.Getenv("BENCH_PROXY_GOMAXPROCS"); v != "" { // as in BenchmarkProxy
+		env = append(env, "GOMAXPROCS="+v)
+	}
 	tok := exec.Command(binPath, "token", "p")
 	tok.Env = env
 	token := strings.TrimSpace(runOK(b, tok, nil))
