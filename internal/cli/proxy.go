@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,6 +262,14 @@ type endpoint struct {
 
 func runProxy(ctx context.Context, r *run, o proxyOptions) error {
 	o.log = newProxyLog(r, o.logFormat)
+	// One P, as pgbouncer runs one thread, unless GOMAXPROCS says otherwise: relaying a
+	// message wakes the goroutine blocked on that side, and with a second P the runtime also
+	// wakes an idle thread to look for work each time; one P relayed pgbench -S for less CPU
+	// per transaction and more TPS (BENCHMARKS.md, "dsqlenv proxy"). New sessions are paced
+	// at 100 a second, whose handshakes one core holds.
+	if r.Getenv("GOMAXPROCS") == "" {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
 	// systemd's variables are taken at once, before anything could start a process that
 	// inherits them.
 	notifySocket := r.Getenv("NOTIFY_SOCKET")

@@ -1106,3 +1106,36 @@ func TestProxyServesNodePostgresWithoutPgpass(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, p.log())
 	}
 }
+
+// TestProxyRunsOnOneP: the proxy runs its relay on one P unless GOMAXPROCS says otherwise.
+// The runtime's own scheduler trace (GODEBUG=schedtrace) says how many Ps the process has
+// once the proxy is up; the trace line printed at start shows the machine's count first.
+func TestProxyRunsOnOneP(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n")
+	for _, tc := range []struct{ env, want string }{{"", "gomaxprocs=1 "}, {"GOMAXPROCS=3", "gomaxprocs=3 "}} {
+		env := awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+t.TempDir(), "GODEBUG=schedtrace=50")
+		if tc.env != "" {
+			env = append(env, tc.env)
+		}
+		p := startProxy(t, env, 0, "p")
+		ready, got := false, ""
+		for deadline := time.After(60 * time.Second); got == ""; {
+			select {
+			case line := <-p.lines:
+				if strings.Contains(line, `psql "host=`) {
+					ready = true
+				} else if _, rest, ok := strings.Cut(line, "SCHED "); ok && ready {
+					got = rest
+				}
+			case <-p.done:
+				t.Fatalf("%s: the proxy ended:\n%s", tc.env, p.log())
+			case <-deadline:
+				t.Fatalf("%s: no scheduler trace after the start-up line in 60 s:\n%s", tc.env, p.log())
+			}
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%s: the proxy's scheduler says %q, want %q", tc.env, got, tc.want)
+		}
+		p.stop(t, syscall.SIGTERM)
+	}
+}

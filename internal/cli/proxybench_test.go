@@ -127,6 +127,14 @@ func BenchmarkProxy(b *testing.B) {
 			logf("%s: pgbouncer/direct per round %s, median %.3f", what, fmtRatios(ratios), median(ratios))
 		}
 	}
+	// judged judges a throughput ratio of the proxy against pgbouncer's, the anchor's, in
+	// the same run: the target of -S and -C.
+	judged := func(what string, ratios []float64, proxy float64) {
+		anchor(what, ratios)
+		if len(ratios) > 0 {
+			logf("%s: proxy/direct %.3f against pgbouncer/direct %.3f (target ≥ pgbouncer's): %s", what, proxy, median(ratios), verdict(proxy >= median(ratios)))
+		}
+	}
 
 	// The proxy paces new upstream connections (100 a second, bursts of 1,000); a -C run
 	// through it starts with a full bucket when it waits for the refill of what the last took.
@@ -190,7 +198,7 @@ func BenchmarkProxy(b *testing.B) {
 	}
 	sRatio := median(ratios)
 	logf("pgbench -S -c 8: proxy/direct TPS per round %s, median %.3f (target ≥ 0.85): %s", fmtRatios(ratios), sRatio, verdict(sRatio >= 0.85))
-	anchor("pgbench -S -c 8", anchors)
+	judged("pgbench -S -c 8", anchors, sRatio)
 	b.ReportMetric(sRatio, "S-tps-ratio")
 
 	// 2. pgbench -S -C, 8 clients: 50 transactions each, 400 connections a run.
@@ -208,11 +216,11 @@ func BenchmarkProxy(b *testing.B) {
 	}
 	cRatio := median(ratios)
 	logf("pgbench -S -C -c 8: proxy/direct TPS per round %s, median %.3f (target ≥ 0.9): %s", fmtRatios(ratios), cRatio, verdict(cRatio >= 0.9))
-	anchor("pgbench -S -C -c 8", anchors)
+	judged("pgbench -S -C -c 8", anchors, cRatio)
 	b.ReportMetric(cRatio, "C-tps-ratio")
 
 	// 3. pgbench -S -C, one client: what the proxy adds to each connection.
-	var added, cpu []float64
+	var added, cpu, anchorCPU []float64
 	anchors = nil
 	for r := 1; r <= rounds; r++ {
 		res := make([]sample, len(sides))
@@ -230,13 +238,15 @@ func BenchmarkProxy(b *testing.B) {
 		cpu = append(cpu, perTx(res[1].hop, res[1].transactions)/1000)
 		if len(res) > 2 {
 			anchors = append(anchors, res[2].latency-res[0].latency)
+			anchorCPU = append(anchorCPU, perTx(res[2].hop, res[2].transactions)/1000)
 		}
 	}
 	addedMs, cpuMs := median(added), median(cpu)
 	logf("pgbench -S -C -c 1: latency added per connection by the proxy, per round %s ms, median %.3f ms (target ≤ 1 ms): %s; the proxy's CPU per connection, per round %s ms, median %.3f ms: %s",
 		fmtRatios(added), addedMs, verdict(addedMs <= 1), fmtRatios(cpu), cpuMs, verdict(cpuMs <= 1))
 	if len(anchors) > 0 {
-		logf("pgbench -S -C -c 1: latency added per connection by pgbouncer, per round %s ms, median %.3f ms", fmtRatios(anchors), median(anchors))
+		logf("pgbench -S -C -c 1: latency added per connection by pgbouncer, per round %s ms, median %.3f ms; pgbouncer's CPU per connection, per round %s ms, median %.3f ms; the proxy's %.3f ms (target ≤ pgbouncer's): %s",
+			fmtRatios(anchors), median(anchors), fmtRatios(anchorCPU), median(anchorCPU), cpuMs, verdict(cpuMs <= median(anchorCPU)))
 	}
 	b.ReportMetric(addedMs, "C-added-ms/conn")
 	b.ReportMetric(cpuMs, "C-proxy-cpu-ms/conn")
@@ -323,6 +333,7 @@ func BenchmarkProxy(b *testing.B) {
 //
 // Before the rounds, one psql and one pgbench run through the proxy tell it their startups
 // (application_name psql and pgbench), as a user's first connection of the day would.
+// BENCH_PROXY_GOMAXPROCS=N runs the proxy with GOMAXPROCS=N.
 func BenchmarkProxyWarm(b *testing.B) {
 	rounds := envInt(b, "BENCH_WARM_ROUNDS", 3)
 	psqlRuns := envInt(b, "BENCH_WARM_PSQL", 15)
@@ -342,6 +353,9 @@ func BenchmarkProxyWarm(b *testing.B) {
 		b.Fatal(err)
 	}
 	env := benchEnv(b, "DSQLENV_CONFIG="+cfg)
+	if v := os.Getenv("BENCH_PROXY_GOMAXPROCS"); v != "" { // as in BenchmarkProxy
+		env = append(env, "GOMAXPROCS="+v)
+	}
 	tok := exec.Command(binPath, "token", "p")
 	tok.Env = env
 	token := strings.TrimSpace(runOK(b, tok, nil))
