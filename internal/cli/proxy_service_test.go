@@ -138,7 +138,7 @@ func readNotify(t *testing.T, c *net.UnixConn, want string) {
 // left alone.
 func TestProxyTellsSystemdReadyAndStopping(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	_, cfg := dsqlBehindProxy(t)
+	_, cfg := dsqlBehindProxy(t, "")
 	names := []string{filepath.Join(t.TempDir(), "notify")}
 	if runtime.GOOS == "linux" {
 		names = append(names, fmt.Sprintf("@dsqlenv-test-notify-%d", os.Getpid()))
@@ -395,7 +395,7 @@ func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 // that ended before a login: a cancel request and a malformed startup packet.
 func TestProxyLogsJSON(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	_, cfg := dsqlBehindProxy(t)
+	_, cfg := dsqlBehindProxy(t, "")
 	runtimeDir := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
 	if r := runBin(t, env, "proxy", "--log-format", "yaml", "p"); r.code != 2 || !strings.Contains(r.stderr, "--log-format yaml: give text or json") {
@@ -629,7 +629,7 @@ func parseMetrics(t *testing.T, body string) map[string]float64 {
 // was handed a ready one (a hit).
 func TestProxyMetricsConnectLatencyAndWarm(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	d, cfg := dsqlBehindProxy(t)
+	d, cfg := dsqlBehindProxy(t, "")
 	runtimeDir := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtimeDir, "DSQLENV_CONFIG="+cfg)
 	// --warm-age 30m: no warm session is replaced while the test runs.

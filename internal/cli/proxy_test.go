@@ -117,12 +117,19 @@ func (p *proxyRun) stop(t *testing.T, sig syscall.Signal) int {
 }
 
 // dsqlBehindProxy is a DSQL double standing for localhost, in front of PostgreSQL 18, and a
-// profiles file whose profile p points at it.
-func dsqlBehindProxy(t *testing.T) (*testkit.DSQL, string) {
+// profiles file whose profile p points at it. Its tokens last expiresIn ("12s" for a test that
+// waits for them to expire), else the default 15 minutes: a token is minted before its
+// session's TLS handshake, and 200 handshakes at once on a loaded machine can take longer
+// than a short lifetime.
+func dsqlBehindProxy(t *testing.T, expiresIn string) (*testkit.DSQL, string) {
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
 	pg.SQL(t, "CREATE ROLE admin LOGIN; CREATE ROLE app LOGIN")
 	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"})
-	cfg := writeFile(t, t.TempDir(), "p.yaml", fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %d\n    sslrootcert: %s\n    expires_in: 12s\n", d.Region, d.Port, d.CAFile))
+	yaml := fmt.Sprintf("profiles:\n  p:\n    endpoint: localhost\n    region: %s\n    port: %d\n    sslrootcert: %s\n", d.Region, d.Port, d.CAFile)
+	if expiresIn != "" {
+		yaml += "    expires_in: " + expiresIn + "\n"
+	}
+	cfg := writeFile(t, t.TempDir(), "p.yaml", yaml)
 	return d, cfg
 }
 
@@ -134,7 +141,7 @@ var tcpLine = regexp.MustCompile(`psql "host=127\.0\.0\.1 port=(\d+) user=admin 
 // nowhere a client or the log shows; SIGTERM ends it with the socket file gone.
 func TestProxyServesFreshTokensOverSocketAndTCP(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	d, cfg := dsqlBehindProxy(t)
+	d, cfg := dsqlBehindProxy(t, "12s")
 	runtime := t.TempDir()
 	passfile := filepath.Join(t.TempDir(), "pgpass")
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "PGPASSFILE="+passfile, "DSQLENV_CONFIG="+cfg)
@@ -370,7 +377,7 @@ func TestProxyHoldsBothLoopbackFamilies(t *testing.T) {
 // either: it cannot show the certificate.
 func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
 	t.Parallel() // its own servers, proxies and directories; mostly waiting on them
-	_, cfg := dsqlBehindProxy(t)
+	_, cfg := dsqlBehindProxy(t, "")
 	passfile := filepath.Join(t.TempDir(), "pgpass")
 	tcp := regexp.MustCompile(`psql "(host=127\.0\.0\.1 port=(\d+) user=admin dbname=postgres sslmode=verify-full sslrootcert=(\S+)( require_auth=scram-sha-256)?)"`)
 	for _, libpq := range []int{18, 15} {
@@ -438,7 +445,7 @@ func TestProxyPsqlLineRequiresSCRAM(t *testing.T) {
 // PGPASSFILE, as it is: "~/pgpass" is a folder named ~ in the working directory, not the home.
 func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	_, cfg := dsqlBehindProxy(t)
+	_, cfg := dsqlBehindProxy(t, "")
 	cwd := t.TempDir()
 	if err := os.Mkdir(filepath.Join(cwd, "~"), 0o700); err != nil {
 		t.Fatal(err)
@@ -467,7 +474,7 @@ func TestProxyPassFileAsLibpqReadsIt(t *testing.T) {
 // left (found by its password) go, and the user's own lines stay.
 func TestProxyPassFileServesEveryRole(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	_, cfg := dsqlBehindProxy(t)
+	_, cfg := dsqlBehindProxy(t, "")
 	state := t.TempDir()
 	os.MkdirAll(filepath.Join(state, "dsqlenv", "proxy"), 0o700)
 	writeFile(t, filepath.Join(state, "dsqlenv", "proxy"), "p.password", "localpw\n")
@@ -647,7 +654,7 @@ profiles:
 // password; every session is a token the double accepted.
 func TestProxyServesEveryClient(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	d, cfg := dsqlBehindProxy(t)
+	d, cfg := dsqlBehindProxy(t, "")
 	runtime := t.TempDir()
 	state := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
@@ -793,7 +800,7 @@ func pgconnWithPassword(port, pw string) error {
 // before, and SIGTERM leaves no socket file.
 func TestProxyUnderLoadLeavesNothingBehind(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	d, cfg := dsqlBehindProxy(t)
+	d, cfg := dsqlBehindProxy(t, "")
 	runtime := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg)
 	p := startProxy(t, env, 1, "--quiet", "p")
@@ -919,7 +926,7 @@ func TestProxyServesNoSocketWithoutAPeerCheck(t *testing.T) {
 func TestProxyServesAdminer(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	php, adminer := testkit.Adminer(t)
-	p := startTCPProxy(t)
+	p := startTCPProxy(t, "12s") // its tokens expire during the test
 	d := p.d
 	pw, err := os.ReadFile(p.pwFile)
 	if err != nil {
@@ -1021,9 +1028,9 @@ type tcpProxy struct {
 	pwFile string // the local password's file
 }
 
-func startTCPProxy(t *testing.T) tcpProxy {
+func startTCPProxy(t *testing.T, expiresIn string) tcpProxy {
 	t.Helper()
-	d, cfg := dsqlBehindProxy(t)
+	d, cfg := dsqlBehindProxy(t, expiresIn)
 	runtime, state := t.TempDir(), t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "XDG_STATE_HOME="+state, "PGPASSFILE="+filepath.Join(t.TempDir(), "pgpass"), "DSQLENV_CONFIG="+cfg)
 	p := startProxy(t, env, 4, "--listen", "127.0.0.1:0", "p")
@@ -1082,7 +1089,7 @@ func TestProxyServesNodePostgresWithoutPgpass(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	node := testkit.RequireTool(t, "node")
 	modules := testkit.NodeModules(t)
-	p := startTCPProxy(t)
+	p := startTCPProxy(t, "")
 	script := `const pg = require('pg'), fs = require('fs');
 (async () => {
   for (const where of [

@@ -21,7 +21,7 @@ func TestProxyOnWindowsUnderWine(t *testing.T) {
 	if exe == "" {
 		t.Skip("run by .ci/wintest, which builds the Windows test binary and names it in DSQLENV_WINTEST_CLI")
 	}
-	d, _ := dsqlBehindProxy(t)
+	d, _ := dsqlBehindProxy(t, "")
 	// wine's drive Z: is the Linux root.
 	ca := "Z:" + strings.ReplaceAll(d.CAFile, "/", `\`)
 	cmd := exec.Command(filepath.Join("..", "..", ".ci", "wine"), exe, "-test.run", "^TestWindowsProxyOverTCP$", "-test.v", "-test.timeout", "10m")

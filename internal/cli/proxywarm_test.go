@@ -19,7 +19,7 @@ import (
 // while that client connects; SIGTERM closes it.
 func TestProxyWarm(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	d, cfg := dsqlBehindProxy(t)
+	d, cfg := dsqlBehindProxy(t, "")
 	runtime := t.TempDir()
 	env := awsEnv(t, true, "XDG_RUNTIME_DIR="+runtime, "DSQLENV_CONFIG="+cfg)
 	p := startProxy(t, env, 1, "--warm", "1", "--warm-age", "10m", "p")
@@ -71,7 +71,7 @@ func TestProxyWarm(t *testing.T) {
 // start-up lines say what it took.
 func TestProxySettingsFromProfile(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	_, cfg := dsqlBehindProxy(t)
+	_, cfg := dsqlBehindProxy(t, "")
 	data, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
