@@ -220,7 +220,7 @@ func listenOptions(values, names []string) (map[string]string, error) {
 		case err != nil || port == "":
 			return nil, usagef("proxy: --listen %s: give HOST:PORT, such as 127.0.0.1:6432 or [::1]:6432", v)
 		case !proxy.IsLoopback(addr):
-			return nil, usagef("proxy: --listen %s: only a loopback address is served (127.0.0.1 or [::1]): the local leg has no TLS", v)
+			return nil, usagef("proxy: --listen %s: only 127.0.0.1, [::1] or localhost is served: the local leg has no TLS, and the password-file lines name only these; give --listen 127.0.0.1:%s", v, port)
 		case out[name] != "":
 			return nil, usagef("proxy: --listen: two addresses for %s", name)
 		}
@@ -467,7 +467,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		case *net.UnixAddr:
 			unixLns = append(unixLns, ln)
 		case *net.TCPAddr:
-			if !a.IP.IsLoopback() {
+			if !proxy.IsLoopback(a.IP.String()) {
 				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): the local leg has no TLS", conn.Profile, a)
 			}
 			lns = append(lns, ln)

@@ -238,8 +238,10 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--listen", "0.0.0.0:6432", "p"}, 2, "only a loopback address is served"},
-		{[]string{"--listen", "192.168.1.1:6432", "p"}, 2, "only a loopback address is served"},
+		{[]string{"--listen", "0.0.0.0:6432", "p"}, 2, "only 127.0.0.1, [::1] or localhost is served"},
+		{[]string{"--listen", "192.168.1.1:6432", "p"}, 2, "only 127.0.0.1, [::1] or localhost is served"},
+		// 127.0.0.1:6432 would stay free for another user, yet the password-file lines name it.
+		{[]string{"--listen", "127.0.0.2:6432", "p"}, 2, "proxy: --listen 127.0.0.2:6432: only 127.0.0.1, [::1] or localhost is served"},
 		{[]string{"--listen", "6432", "p"}, 2, "give HOST:PORT"},
 		{[]string{}, 2, "missing PROFILE"},
 		{[]string{"nope"}, 1, `no profile "nope"`},

@@ -131,8 +131,11 @@ func PrivateDir(dir string) error {
 	return nil
 }
 
-// IsLoopback reports whether addr (host:port, or a bare host) names only the loopback
-// interface: a loopback IP, or localhost.
+// IsLoopback reports whether addr (host:port, or a bare host) names one of the addresses
+// clients reach the proxy by: 127.0.0.1, ::1 (or ::ffff:127.0.0.1, the same address) or
+// localhost. Not the rest of 127/8: the proxy's password-file lines are for localhost,
+// 127.0.0.1 and ::1 on its port, so listening on 127.0.0.2 would leave 127.0.0.1:PORT free
+// for another local user, who would then be sent the saved password by libpq.
 func IsLoopback(addr string) bool {
 	host := addr
 	if h, _, err := net.SplitHostPort(addr); err == nil {
@@ -146,5 +149,5 @@ func IsLoopback(addr string) bool {
 		return true
 	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)
 }
