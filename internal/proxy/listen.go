@@ -109,8 +109,9 @@ func ListenUnix(path string) (*net.UnixListener, error) {
 // link, that it is a directory of the caller's own that nobody else may enter. In a folder
 // every user can write, such as /tmp, another user may have made dir first (or put a link
 // there), and could then swap the socket folder inside it. A dir that fails the check is
-// refused, not repaired: what another user could reach may already hold their files.
-func PrivateDir(dir string) error {
+// refused, not repaired: what another user could reach may already hold their files. fix
+// ends the error: what the user can do.
+func PrivateDir(dir, fix string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("dsqlenv proxy: %w", err)
 	}
@@ -118,7 +119,6 @@ func PrivateDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("dsqlenv proxy: %w", err)
 	}
-	fix := "remove it, or set XDG_RUNTIME_DIR to a short private directory of yours"
 	if !fi.IsDir() {
 		return fmt.Errorf("dsqlenv proxy: %s is not a directory but %s, perhaps made by another user: %s", dir, safefile.Kind(fi.Mode()), fix)
 	}
