@@ -579,16 +579,31 @@ var proxyPassHosts = []string{"localhost", "127.0.0.1", "::1"}
 // and role on port (host:port:*:*:pw for each loopback name: the same password logs in any
 // role), and takes back the lines earlier runs of the same profile left for other ports or
 // for one role only. Those are known by the password, random and the profile's own; a
-// user's own line never holds it.
+// user's own line never holds it. A user's own line for the same host:port:*:* stays: the
+// proxy's lines then go first, since libpq takes the first line that matches.
 func writeProxyPass(locks, passfile, port, pw string) error {
 	var entries []pgfile.PassEntry
 	for _, h := range proxyPassHosts {
 		entries = append(entries, pgfile.PassEntry{Host: h, Port: port, Database: "*", User: "*", Password: pw, Wildcard: true})
 	}
+	ours := func(e pgfile.PassEntry) bool {
+		return slices.Contains(proxyPassHosts, e.Host) && e.Port == port && e.Database == "*" && e.User == "*"
+	}
 	stale := func(e pgfile.PassEntry) bool {
 		return e.Password == pw && slices.Contains(proxyPassHosts, e.Host) && (e.Port != port || e.Database != "*" || e.User != "*")
 	}
-	_, err := pgfile.WritePass(locks, passfile, entries, stale)
+	_, err := pgfile.EditPrivate(locks, passfile, func(old []byte) ([]byte, error) {
+		if !slices.ContainsFunc(pgfile.ParsePass(old), func(e pgfile.PassEntry) bool { return ours(e) && e.Password != pw }) {
+			return pgfile.MergePass(old, entries, stale)
+		}
+		// MergePass would replace the user's line: keep it, behind the proxy's.
+		kept, err := pgfile.MergePass(old, nil, func(e pgfile.PassEntry) bool { return stale(e) || ours(e) && e.Password == pw })
+		if err != nil {
+			return nil, err
+		}
+		lines, err := pgfile.MergePass(nil, entries, nil)
+		return append(lines, kept...), err
+	})
 	return err
 }
 
