@@ -53,7 +53,13 @@ func CheckListen(addr string) string {
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
 		return fmt.Sprintf("%q is not HOST:PORT: give 127.0.0.1:6432, [::1]:6432 or localhost:6432", addr)
 	}
-	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+	// Only the addresses the proxy's password-file lines name (localhost, 127.0.0.1, ::1): on
+	// 127.0.0.2 it would leave 127.0.0.1:PORT to another local user, whom libpq would send
+	// the saved password. proxy.IsLoopback applies the same rule to --listen.
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && !ip.Equal(net.IPv4(127, 0, 0, 1)) && !ip.Equal(net.IPv6loopback) {
+		if ip != nil && ip.IsLoopback() {
+			return fmt.Sprintf("%s is not 127.0.0.1: the proxy's password-file lines are for localhost, 127.0.0.1 and ::1, so it listens only there; give 127.0.0.1:%s, [::1]:%s or localhost:%s", host, port, port, port)
+		}
 		return fmt.Sprintf("%s is not a loopback address: give 127.0.0.1:%s, [::1]:%s or localhost:%s (the local leg has no TLS)", host, port, port, port)
 	}
 	return ""

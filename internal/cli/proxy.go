@@ -221,7 +221,7 @@ func listenOptions(values, names []string) (map[string]string, error) {
 		case err != nil || port == "":
 			return nil, usagef("proxy: --listen %s: give HOST:PORT, such as 127.0.0.1:6432 or [::1]:6432", v)
 		case !proxy.IsLoopback(addr):
-			return nil, usagef("proxy: --listen %s: only a loopback address is served (127.0.0.1 or [::1]): the local leg has no TLS", v)
+			return nil, usagef("proxy: --listen %s: only 127.0.0.1, [::1] or localhost is served: the local leg has no TLS, and the password-file lines name only these; give --listen 127.0.0.1:%s", v, port)
 		case out[name] != "":
 			return nil, usagef("proxy: --listen: two addresses for %s", name)
 		}
@@ -505,7 +505,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		case *net.UnixAddr:
 			unixLns = append(unixLns, ln)
 		case *net.TCPAddr:
-			if !a.IP.IsLoopback() {
+			if !proxy.IsLoopback(a.IP.String()) {
 				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): the local leg has no TLS", conn.Profile, a)
 			}
 			lns = append(lns, ln)
@@ -570,7 +570,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 		// The fallback parent in /tmp is checked before anything goes into it: another user
 		// who made it first could swap the socket folder inside.
 		if parent := tmpSocketParent(); filepath.Dir(r.socketPath(conn.Profile)) == parent {
-			if err := proxy.PrivateDir(parent); err != nil {
+			if err := proxy.PrivateDir(parent, "remove it, or set XDG_RUNTIME_DIR to a short private directory of yours"); err != nil {
 				return ep, proxyError(conn.Profile, err)
 			}
 		}
@@ -623,16 +623,31 @@ var proxyPassHosts = []string{"localhost", "127.0.0.1", "::1"}
 // and role on port (host:port:*:*:pw for each loopback name: the same password logs in any
 // role), and takes back the lines earlier runs of the same profile left for other ports or
 // for one role only. Those are known by the password, random and the profile's own; a
-// user's own line never holds it.
+// user's own line never holds it. A user's own line for the same host:port:*:* stays: the
+// proxy's lines then go first, since libpq takes the first line that matches.
 func writeProxyPass(locks, passfile, port, pw string) error {
 	var entries []pgfile.PassEntry
 	for _, h := range proxyPassHosts {
 		entries = append(entries, pgfile.PassEntry{Host: h, Port: port, Database: "*", User: "*", Password: pw, Wildcard: true})
 	}
+	ours := func(e pgfile.PassEntry) bool {
+		return slices.Contains(proxyPassHosts, e.Host) && e.Port == port && e.Database == "*" && e.User == "*"
+	}
 	stale := func(e pgfile.PassEntry) bool {
 		return e.Password == pw && slices.Contains(proxyPassHosts, e.Host) && (e.Port != port || e.Database != "*" || e.User != "*")
 	}
-	_, err := pgfile.WritePass(locks, passfile, entries, stale)
+	_, err := pgfile.EditPrivate(locks, passfile, func(old []byte) ([]byte, error) {
+		if !slices.ContainsFunc(pgfile.ParsePass(old), func(e pgfile.PassEntry) bool { return ours(e) && e.Password != pw }) {
+			return pgfile.MergePass(old, entries, stale)
+		}
+		// MergePass would replace the user's line: keep it, behind the proxy's.
+		kept, err := pgfile.MergePass(old, nil, func(e pgfile.PassEntry) bool { return stale(e) || ours(e) && e.Password == pw })
+		if err != nil {
+			return nil, err
+		}
+		lines, err := pgfile.MergePass(nil, entries, nil)
+		return append(lines, kept...), err
+	})
 	return err
 }
 
@@ -692,10 +707,13 @@ const maxSocketPath = 103
 // GUI's sslmode=require), one for every profile: read from the state folder, or made and
 // written there, 0600 like the key, the first time (or when the pair no longer loads).
 func (r *run) localCertificate() (conf *tls.Config, certFile string, err error) {
-	dir := filepath.Join(r.Paths.StateHome, "dsqlenv", "proxy")
+	dir, err := r.proxyStateDir()
+	if err != nil {
+		return nil, "", fmt.Errorf("the local TLS certificate: %v", err)
+	}
 	certFile, keyFile := filepath.Join(dir, "localhost.crt"), filepath.Join(dir, "localhost.key")
-	certPEM, _, cerr := safefile.Read(certFile, 64<<10)
-	keyPEM, _, kerr := safefile.Read(keyFile, 64<<10)
+	certPEM, cerr := readProxyState(certFile, false)
+	keyPEM, kerr := readProxyState(keyFile, true)
 	for _, e := range []error{cerr, kerr} {
 		if e != nil && !errors.Is(e, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("reading the local TLS certificate: %v", e)
@@ -707,7 +725,7 @@ func (r *run) localCertificate() (conf *tls.Config, certFile string, err error) 
 			return nil, "", fmt.Errorf("making the local TLS certificate: %v", err)
 		}
 		for file, data := range map[string][]byte{keyFile: keyPEM, certFile: certPEM} {
-			if _, err := pgfile.EditPrivate(r.lockDir(), file, func([]byte) ([]byte, error) { return data, nil }); err != nil {
+			if _, err := pgfile.Replace(file, data, 0o600, nil); err != nil {
 				return nil, "", fmt.Errorf("writing the local TLS certificate: %v", err)
 			}
 		}
@@ -721,8 +739,12 @@ func (r *run) localCertificate() (conf *tls.Config, certFile string, err error) 
 // localPassword is the profile's local password for TCP clients: read from its file, or made
 // (32 random bytes) and written 0600 the first time.
 func (r *run) localPassword(profile string) (password, file string, err error) {
-	file = filepath.Join(r.Paths.StateHome, "dsqlenv", "proxy", profile+".password")
-	data, _, err := safefile.Read(file, 4096)
+	dir, err := r.proxyStateDir()
+	if err != nil {
+		return "", "", fmt.Errorf("proxy %s: the local password: %v", profile, err)
+	}
+	file = filepath.Join(dir, profile+".password")
+	data, err := readProxyState(file, true)
 	if pw := strings.TrimSpace(string(data)); err == nil && pw != "" {
 		return pw, file, nil
 	}
@@ -732,8 +754,41 @@ func (r *run) localPassword(profile string) (password, file string, err error) {
 	var b [32]byte
 	rand.Read(b[:])
 	pw := base64.RawURLEncoding.EncodeToString(b[:])
-	if _, err := pgfile.EditPrivate(r.lockDir(), file, func([]byte) ([]byte, error) { return []byte(pw + "\n"), nil }); err != nil {
+	if _, err := pgfile.Replace(file, []byte(pw+"\n"), 0o600, nil); err != nil {
 		return "", "", fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
 	}
 	return pw, file, nil
+}
+
+// proxyStateDir is the folder of the proxy's local passwords and TLS key, made 0700 when
+// missing and otherwise checked, without following a link, to be the user's own and closed
+// to others: in a state folder another user can write they could have made it first.
+func (r *run) proxyStateDir() (string, error) {
+	dir := filepath.Join(r.Paths.StateHome, "dsqlenv", "proxy")
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return "", err
+	}
+	if r.GOOS == "windows" { // no mode bits there; ReadOwned checks each file's owner
+		return dir, os.MkdirAll(dir, 0o700)
+	}
+	if err := proxy.PrivateDir(dir, "remove it, or set XDG_STATE_HOME to a folder only you can write"); err != nil {
+		return "", errors.New(strings.TrimPrefix(err.Error(), proxyPrefix))
+	}
+	return dir, nil
+}
+
+// readProxyState reads one of the proxy's own files in the state folder (a local password,
+// the TLS key or certificate): only a regular file of the user's own, never through a link,
+// since in a state folder another user could write they may have planted either; and, for a
+// secret, one that group and others cannot read, since then it may no longer be a secret.
+// Windows has no such mode bits; ReadOwned checks the owner there.
+func readProxyState(file string, secret bool) ([]byte, error) {
+	data, err := safefile.ReadOwned(file, 64<<10)
+	if err != nil || !secret || runtime.GOOS == "windows" {
+		return data, err
+	}
+	if fi, err := os.Lstat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s has mode %04o, so others may have read it: remove it (the proxy makes a new one) and keep its folder 0700", file, fi.Mode().Perm())
+	}
+	return data, nil
 }

@@ -62,10 +62,24 @@ func (r *run) startHTTP(o proxyOptions) (*proxyHTTP, error) {
 	mux.HandleFunc("GET /readiness", h.readiness)
 	mux.HandleFunc("GET /metrics", h.metrics)
 	mux.HandleFunc("GET /sessions", h.sessions)
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	h.srv = &http.Server{Handler: loopbackHost(mux), ReadHeaderTimeout: 10 * time.Second}
 	go h.srv.Serve(ln)
 	o.log.say("proxy: --http on http://%s: /startup, /liveness, /readiness, /metrics, /sessions", ln.Addr())
 	return h, nil
+}
+
+// loopbackHost refuses, with 421 Misdirected Request, a request whose Host is not a loopback
+// name or address (localhost, 127.0.0.1, [::1]): a web page whose own name an attacker
+// rebinds to 127.0.0.1 (DNS rebinding) is sent by the browser with that name as Host, and
+// could otherwise read the session list and the rest.
+func loopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !proxy.IsLoopback(req.Host) {
+			http.Error(w, "dsqlenv proxy: --http answers only requests for localhost, 127.0.0.1 or [::1]", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
 }
 
 // ready marks the start done: every endpoint listens.

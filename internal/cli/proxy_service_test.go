@@ -254,7 +254,8 @@ func httpGet(t *testing.T, url string) (int, string) {
 // (ready, then not when a profile cannot mint or is at --max-sessions), /metrics in
 // Prometheus' text format counting sessions, refusals (53300 by the proxy, 53400 by the
 // cluster), mint failures and bytes, and /sessions with each open session and its state;
-// --http refuses an address other than loopback.
+// --http refuses an address other than loopback, and a request whose Host is not a loopback
+// name (DNS rebinding).
 func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
 	// Two new connections, then 53400: the double's clock stands still, so nothing refills.
@@ -274,6 +275,21 @@ func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 	for _, path := range []string{"/startup", "/liveness", "/readiness"} {
 		if code, body := httpGet(t, m[1]+path); code != 200 {
 			t.Errorf("%s: %d %q", path, code, body)
+		}
+	}
+	// A web page whose name was rebound to 127.0.0.1 sends its own name as Host: refused.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m[1], "http://"))
+	for host, want := range map[string]int{"evil.example:" + port: 421, "evil.example": 421, "127.0.0.2:" + port: 421,
+		"localhost:" + port: 200, "127.0.0.1:" + port: 200, "[::1]:" + port: 200} {
+		req, _ := http.NewRequest("GET", m[1]+"/sessions", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("/sessions with Host %s: %d; want %d", host, resp.StatusCode, want)
 		}
 	}
 	if code := p.stop(t, syscall.SIGTERM); code != 0 {

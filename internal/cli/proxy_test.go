@@ -245,16 +245,24 @@ func TestProxyRefusesWhatItShouldNot(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--listen", "0.0.0.0:6432", "p"}, 2, "only a loopback address is served"},
-		{[]string{"--listen", "192.168.1.1:6432", "p"}, 2, "only a loopback address is served"},
+		{[]string{"--listen", "0.0.0.0:6432", "p"}, 2, "only 127.0.0.1, [::1] or localhost is served"},
+		{[]string{"--listen", "192.168.1.1:6432", "p"}, 2, "only 127.0.0.1, [::1] or localhost is served"},
+		// 127.0.0.1:6432 would stay free for another user, yet the password-file lines name it.
+		{[]string{"--listen", "127.0.0.2:6432", "p"}, 2, "proxy: --listen 127.0.0.2:6432: only 127.0.0.1, [::1] or localhost is served"},
 		{[]string{"--listen", "6432", "p"}, 2, "give HOST:PORT"},
 		{[]string{}, 2, "missing PROFILE"},
 		{[]string{"nope"}, 1, `no profile "nope"`},
 	} {
-		r := runBin(t, env, append([]string{"proxy"}, tc.args...)...)
+		r := proxyAtStart(t, env, tc.args...) // one that wrongly starts is stopped after 60 s
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("proxy %v: %+v", tc.args, r)
 		}
+	}
+	// The same from a proxy: block, as a shared profiles file could hold it.
+	cfg = writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    proxy:\n      listen: 127.0.0.2:6432\n")
+	env = awsEnv(t, true, "DSQLENV_CONFIG="+cfg, "XDG_RUNTIME_DIR="+t.TempDir())
+	if r := proxyAtStart(t, env, "p"); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "p.yaml:6: profile p: proxy: listen: 127.0.0.2 is not 127.0.0.1") {
+		t.Errorf("proxy with listen: 127.0.0.2:6432 in its proxy: block: %+v", r)
 	}
 }
 

@@ -109,8 +109,9 @@ func ListenUnix(path string) (*net.UnixListener, error) {
 // link, that it is a directory of the caller's own that nobody else may enter. In a folder
 // every user can write, such as /tmp, another user may have made dir first (or put a link
 // there), and could then swap the socket folder inside it. A dir that fails the check is
-// refused, not repaired: what another user could reach may already hold their files.
-func PrivateDir(dir string) error {
+// refused, not repaired: what another user could reach may already hold their files. fix
+// ends the error: what the user can do.
+func PrivateDir(dir, fix string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("dsqlenv proxy: %w", err)
 	}
@@ -118,7 +119,6 @@ func PrivateDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("dsqlenv proxy: %w", err)
 	}
-	fix := "remove it, or set XDG_RUNTIME_DIR to a short private directory of yours"
 	if !fi.IsDir() {
 		return fmt.Errorf("dsqlenv proxy: %s is not a directory but %s, perhaps made by another user: %s", dir, safefile.Kind(fi.Mode()), fix)
 	}
@@ -131,8 +131,11 @@ func PrivateDir(dir string) error {
 	return nil
 }
 
-// IsLoopback reports whether addr (host:port, or a bare host) names only the loopback
-// interface: a loopback IP, or localhost.
+// IsLoopback reports whether addr (host:port, or a bare host) names one of the addresses
+// clients reach the proxy by: 127.0.0.1, ::1 (or ::ffff:127.0.0.1, the same address) or
+// localhost. Not the rest of 127/8: the proxy's password-file lines are for localhost,
+// 127.0.0.1 and ::1 on its port, so listening on 127.0.0.2 would leave 127.0.0.1:PORT free
+// for another local user, who would then be sent the saved password by libpq.
 func IsLoopback(addr string) bool {
 	host := addr
 	if h, _, err := net.SplitHostPort(addr); err == nil {
@@ -146,5 +149,5 @@ func IsLoopback(addr string) bool {
 		return true
 	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback)
 }

@@ -15,8 +15,8 @@ import (
 // LocalCertificate makes a self-signed certificate and its key, in PEM, for the proxy's TCP
 // listeners: for localhost, 127.0.0.1 and ::1, valid for ten years. Made once and kept, it
 // lets a client that insists on TLS (sslmode=require, pgweb's default) connect, and one that
-// verifies the server (verify-full) trust it as its sslrootcert. It is its own root, so it
-// may sign certificates: its key must stay private.
+// verifies the server (verify-full) trust it as its sslrootcert. It is not a CA (it signs
+// nothing else), so trusting it trusts only this server.
 func LocalCertificate() (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -34,10 +34,10 @@ func LocalCertificate() (certPEM, keyPEM []byte, err error) {
 		NotAfter:              now.AddDate(10, 0, 0),
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
+		IsCA:                  false, // a client that trusts it trusts this server only
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -15,7 +15,9 @@ import (
 
 func TestIsLoopback(t *testing.T) {
 	for addr, want := range map[string]bool{
-		"127.0.0.1:5432": true, "127.1.2.3:1": true, "[::1]:5432": true, "localhost:5432": true, "::1": true,
+		"127.0.0.1:5432": true, "[::1]:5432": true, "localhost:5432": true, "::1": true, "[::ffff:127.0.0.1]:1": true,
+		// The rest of 127/8 is not where the password-file lines (localhost, 127.0.0.1, ::1) point.
+		"127.1.2.3:1": false, "127.0.0.2:5432": false, "[::ffff:127.0.0.2]:1": false,
 		"0.0.0.0:5432": false, ":5432": false, "[::]:5432": false, "192.168.1.2:5432": false,
 		"example.com:5432": false, "": false, "10.0.0.1": false, "[fe80::1%lo]:1": false,
 	} {
