@@ -34,10 +34,13 @@ func LocalCertificate() (certPEM, keyPEM []byte, err error) {
 		NotAfter:              now.AddDate(10, 0, 0),
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		// Not a CA: a client that trusts it trusts this server only. No key usage extension
+		// either: OpenSSL 1.1 (libpq 18's, from embedded-postgres) refuses a self-signed trust
+		// anchor whose key usage lacks certificate signing ("certificate verify failed"), and
+		// a server certificate may go without one (RFC 5280, 4.2.1.3).
 		BasicConstraintsValid: true,
-		IsCA:                  false, // a client that trusts it trusts this server only
+		IsCA:                  false,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
