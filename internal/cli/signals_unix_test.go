@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,17 +22,7 @@ import (
 // credential_process hangs: dsqlenv prints false, exits 128+n, and the process (and the one
 // it started) is gone.
 func TestSignalsEndTheRunAndItsCredentialProcess(t *testing.T) {
-	// A signal this test process was started with ignored (SIGHUP under nohup, SIGINT under
-	// `make test &`) would be ignored by the dsqlenv it starts too, which keeps it so on
-	// purpose (main's processSignals). Caught here instead, it reaches each child as the
-	// default again: exec resets caught signals, not ignored ones.
-	unignore := make(chan os.Signal, 1)
-	for _, s := range []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
-		if signal.Ignored(s) {
-			signal.Notify(unignore, s)
-		}
-	}
-	defer signal.Stop(unignore)
+	catchIgnoredSignals(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
@@ -94,3 +85,22 @@ func running(pid int) bool {
 	rest := string(b[bytes.LastIndexByte(b, ')')+1:])
 	return !strings.HasPrefix(strings.TrimSpace(rest), "Z")
 }
+
+// catchIgnoredSignals: a signal this test process was started with ignored (SIGHUP under
+// nohup, SIGINT under `make test &`) would be ignored by the dsqlenv it starts too, which
+// keeps it so on purpose (main's processSignals). Caught here instead, it reaches each child
+// as the default again: exec resets caught signals, not ignored ones. Caught once, for the
+// rest of the test process: signal.Stop would put SIG_IGN back while signal.Ignored went on
+// saying false, so a later test would see nothing to catch and its child would ignore the
+// signal (TestProxyDrainEndsIdleSessionsAndSaysSo under nohup, after this file's test).
+func catchIgnoredSignals(*testing.T) {
+	ignoredAtStart.Do(func() {
+		for _, s := range []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+			if signal.Ignored(s) {
+				signal.Notify(make(chan os.Signal, 1), s)
+			}
+		}
+	})
+}
+
+var ignoredAtStart sync.Once
