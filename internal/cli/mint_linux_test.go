@@ -14,7 +14,7 @@ import (
 // reads the MFA code with echo off, leaves the terminal echoing, and exits 130 having asked
 // STS nothing.
 func TestMFAPromptEchoBackAfterASignal(t *testing.T) {
-	catchIgnoredSignals(t) // SIGINT under `make test &`
+	catchIgnoredSignals(t)
 	sts := testkit.StartAWSStandIn(t)
 	env, _ := mfaEnv(t, sts)
 	master, slave, _ := testkit.OpenPTY(t)

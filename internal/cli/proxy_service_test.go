@@ -496,7 +496,7 @@ func readTermination(t *testing.T, c *pgconn.PgConn) bool {
 // that hangs, and --debug explains each mint without showing a token.
 func TestProxyDrainEndsIdleSessionsAndSaysSo(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	catchIgnoredSignals(t) // SIGHUP under nohup
+	catchIgnoredSignals(t)
 	d, env, runtimeDir := doubleWithProfiles(t, testkit.DSQLOptions{}, "[profile hangs]\ncredential_process = sleep 300\n",
 		"  p:\n    endpoint: localhost\n  slow:\n    endpoint: localhost\n    aws_profile: hangs\n")
 	p := startProxy(t, env, 2, "--debug", "--timeout", "10s", "--drain", "1s", "p", "slow")

@@ -518,7 +518,7 @@ func TestProxyPassFileServesEveryRole(t *testing.T) {
 // query cancels that query only; another local user cannot reach the socket.
 func TestProxySessionCapCancelAndWhoMayConnect(t *testing.T) {
 	t.Parallel() // its own servers, proxy and directories; mostly waiting on them
-	catchIgnoredSignals(t) // SIGINT under `make test &`
+	catchIgnoredSignals(t)
 	pg := testkit.StartPostgresWith(t, testkit.Options{Version: 18})
 	pg.SQL(t, "CREATE ROLE admin LOGIN")
 	d := testkit.StartDSQL(t, pg, testkit.DSQLOptions{Host: "localhost"}) // DSQL's one-hour cap
