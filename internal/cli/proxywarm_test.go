@@ -90,7 +90,9 @@ func TestProxySettingsFromProfile(t *testing.T) {
 		{nil, 1, "proxy p: warm 1, warm age 2m, drain 0s\n", "waiting up to 0s for open sessions"},
 		{[]string{"--warm", "2", "--drain", "7s"}, 2, "proxy p: warm 2, warm age 2m, drain 7s\n", "waiting up to 7s for open sessions"},
 	} {
-		p := startProxy(t, env, 4, append(tc.flags, "p")...)
+		// Five start-up lines: the socket's and TCP's psql lines, JDBC's, the TCP endpoint's,
+		// and last the settings line this test reads.
+		p := startProxy(t, env, 5, append(tc.flags, "p")...)
 		if tcpLine.FindString(p.log()) == "" {
 			t.Fatalf("%v: no TCP endpoint from the profile's listen:\n%s", tc.flags, p.log())
 		}
