@@ -326,7 +326,9 @@ func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 	if code != 503 || !strings.Contains(body, "profile p: 1 sessions, the --max-sessions limit") {
 		t.Errorf("/readiness at --max-sessions: %d %q", code, body)
 	}
-	code, body = httpGet(t, base+"/sessions")
+	// A session's state moves once the proxy has passed the server's ReadyForQuery on, a
+	// moment after the client has it: wait for it.
+	code, body = sessionsIn(t, base, "idle in transaction")
 	var sessions []map[string]any
 	if err := json.Unmarshal([]byte(body), &sessions); code != 200 || err != nil || len(sessions) != 1 {
 		t.Fatalf("/sessions: %d %v %q", code, err, body)
@@ -343,8 +345,7 @@ func TestProxyHTTPHealthMetricsAndSessions(t *testing.T) {
 	if err := held.Exec(ctx, "commit").Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, body = httpGet(t, base+"/sessions")
-	if !strings.Contains(body, `"state":"idle"`) {
+	if _, body = sessionsIn(t, base, "idle"); !strings.Contains(body, `"state":"idle"`) {
 		t.Errorf("/sessions after commit: %s", body)
 	}
 	code, body = httpGet(t, base+"/metrics")
@@ -887,4 +888,16 @@ func TestReadinessKeepsItsAnswersAWhile(t *testing.T) {
 	// TestProxyHTTPHealthMetricsAndSessions).
 	h.o.maxSessions = 0
 	probe(503, "profile p: 0 sessions, the --max-sessions limit")
+}
+
+// sessionsIn asks /sessions until a session is in state, for up to 60 s, and returns the last
+// answer.
+func sessionsIn(t *testing.T, base, state string) (int, string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code, body := httpGet(t, base+"/sessions")
+		if strings.Contains(body, `"state":"`+state+`"`) || time.Now().After(deadline) {
+			return code, body
+		}
+	}
 }
