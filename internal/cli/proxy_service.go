@@ -259,16 +259,19 @@ func (h *proxyHTTP) metrics(w http.ResponseWriter, _ *http.Request) {
 		func(s proxy.Stats) int64 { return s.Total })
 	family("dsqlenv_proxy_mint_failures_total", "counter", "Sessions refused because no token could be minted.",
 		func(s proxy.Stats) int64 { return s.MintFailures })
-	fmt.Fprintf(&b, "# HELP dsqlenv_proxy_refusals_total Sessions refused: 53300 at --max-sessions, 53400 by the cluster's connection limits.\n# TYPE dsqlenv_proxy_refusals_total counter\n")
-	for i, ep := range eps {
-		fmt.Fprintf(&b, "dsqlenv_proxy_refusals_total{profile=%s,sqlstate=\"53300\"} %d\n", promLabel(ep.profile), stats[i].Refused53300)
-		fmt.Fprintf(&b, "dsqlenv_proxy_refusals_total{profile=%s,sqlstate=\"53400\"} %d\n", promLabel(ep.profile), stats[i].Refused53400)
+	// split is a family with one series per profile and value of label.
+	split := func(name, help, label string, values []string, value func(proxy.Stats) []int64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+		for i, ep := range eps {
+			for j, n := range value(stats[i]) {
+				fmt.Fprintf(&b, "%s{profile=%s,%s=\"%s\"} %d\n", name, promLabel(ep.profile), label, values[j], n)
+			}
+		}
 	}
-	fmt.Fprintf(&b, "# HELP dsqlenv_proxy_bytes_total Bytes copied by sessions that have ended, by direction.\n# TYPE dsqlenv_proxy_bytes_total counter\n")
-	for i, ep := range eps {
-		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"client_to_server\"} %d\n", promLabel(ep.profile), stats[i].BytesIn)
-		fmt.Fprintf(&b, "dsqlenv_proxy_bytes_total{profile=%s,direction=\"server_to_client\"} %d\n", promLabel(ep.profile), stats[i].BytesOut)
-	}
+	split("dsqlenv_proxy_refusals_total", "Sessions refused: 53300 at --max-sessions, 53400 by the cluster's connection limits.",
+		"sqlstate", []string{"53300", "53400"}, func(s proxy.Stats) []int64 { return []int64{s.Refused53300, s.Refused53400} })
+	split("dsqlenv_proxy_bytes_total", "Bytes copied by sessions that have ended, by direction.",
+		"direction", []string{"client_to_server", "server_to_client"}, func(s proxy.Stats) []int64 { return []int64{s.BytesIn, s.BytesOut} })
 	const connect = "dsqlenv_proxy_upstream_connect_seconds"
 	fmt.Fprintf(&b, "# HELP %s Time to open an upstream session (TCP, TLS, startup and login; not the token), of those that opened, for clients and warm sessions.\n# TYPE %s histogram\n", connect, connect)
 	for i, ep := range eps {

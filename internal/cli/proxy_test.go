@@ -764,10 +764,7 @@ func TestProxyServesEveryClient(t *testing.T) {
 
 	t.Run("pgjdbc", func(t *testing.T) {
 		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
-		jar := "/usr/share/java/postgresql.jar"
-		if _, err := os.Stat(jar); err != nil {
-			t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java", jar)
-		}
+		jar := testkit.PgJDBC(t)
 		classes := t.TempDir()
 		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
 			t.Fatalf("javac: %v\n%s", err, out)

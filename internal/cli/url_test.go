@@ -516,13 +516,7 @@ env -i PATH="$PATH" HOME="$HOME" psql -X -At -c "$SQL" "$DATABASE_URL"`
 
 	t.Run("pgjdbc", func(t *testing.T) {
 		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
-		jar := "/usr/share/java/postgresql.jar"
-		if _, err := os.Stat(jar); err != nil {
-			if testkit.InCI() {
-				t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java (CI=true, so this is a failure)", jar)
-			}
-			t.Skipf("pgjdbc is not at %s; skipping (run .ci/test-tools to install it)", jar)
-		}
+		jar := testkit.PgJDBC(t)
 		classes := t.TempDir()
 		if out, err := exec.Command(javac, "-d", classes, filepath.Join("testdata", "clients", "JdbcConnect.java")).CombinedOutput(); err != nil {
 			t.Fatalf("javac: %v\n%s", err, out)

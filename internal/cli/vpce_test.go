@@ -379,13 +379,7 @@ func TestUnverifiedPrivateLinkThroughTheDouble(t *testing.T) {
 	// so a second double answers as that name.
 	t.Run("pgjdbc", func(t *testing.T) {
 		javac, java := testkit.RequireTool(t, "javac"), testkit.RequireTool(t, "java")
-		jar := "/usr/share/java/postgresql.jar"
-		if _, err := os.Stat(jar); err != nil {
-			if testkit.InCI() {
-				t.Fatalf("pgjdbc is not at %s: .ci/test-tools installs Debian's libpostgresql-jdbc-java (CI=true, so this is a failure)", jar)
-			}
-			t.Skipf("pgjdbc is not at %s; skipping (run .ci/test-tools to install it)", jar)
-		}
+		jar := testkit.PgJDBC(t)
 		dj := testkit.StartDSQL(t, pg, testkit.DSQLOptions{VPCEndpoint: plVPCE})
 		dir := t.TempDir()
 		cfg := writeFile(t, dir, "j.yaml", fmt.Sprintf("profiles:\n  unj:\n    endpoint: %s\n    vpc_endpoint: %s\n    privatelink: unverified\n    port: %d\n    sslrootcert: %s\n", dj.Host, plVPCE, dj.Port, dj.CAFile))

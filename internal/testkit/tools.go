@@ -170,3 +170,14 @@ func repoRoot(t testing.TB) string {
 	}
 	return root.dir
 }
+
+// PgJDBC returns the path of Debian's pgjdbc jar (libpostgresql-jdbc-java), skipping the
+// test when it is not installed, or failing it under CI.
+func PgJDBC(t testing.TB) string {
+	t.Helper()
+	const jar = "/usr/share/java/postgresql.jar"
+	if _, err := os.Stat(jar); err != nil {
+		missing(t, "pgjdbc is not at "+jar+" (Debian's libpostgresql-jdbc-java)")
+	}
+	return jar
+}
