@@ -405,9 +405,13 @@ func BenchmarkProxyWarm(b *testing.B) {
 			if s.name == "proxy" {
 				time.Sleep(6 * time.Second) // the pacing's burst refills (100 a second)
 			}
+			opened := d.Stats().Accepted
+			busy0, all0 := machineCPU(b)
 			res := pgbenchC(s.env)
+			busy1, all1 := machineCPU(b)
 			tps[i] = res.tps
-			logf("pgbench -S -C -c 4 -t 60  round %d %-6s  tps %7.1f  latency %7.3f ms  connection %7.3f ms", r, s.name, res.tps, res.latency, res.connTime)
+			logf("pgbench -S -C -c 4 -t 60  round %d %-6s  tps %7.1f  latency %7.3f ms  connection %7.3f ms  server sessions opened %d  machine CPU busy %.0f%%",
+				r, s.name, res.tps, res.latency, res.connTime, d.Stats().Accepted-opened, 100*float64(busy1-busy0)/float64(max(1, all1-all0)))
 		}
 		tpsRatios = append(tpsRatios, tps[1]/tps[0])
 	}
@@ -717,6 +721,29 @@ func perTx(d time.Duration, n int) float64 {
 		return 0
 	}
 	return float64(d.Microseconds()) / float64(n)
+}
+
+// machineCPU returns the whole machine's busy and total CPU time so far, in clock ticks
+// (/proc/stat's first line; idle and iowait are not busy). Everything in a benchmark shares
+// the machine's cores: the server behind the double too.
+func machineCPU(tb testing.TB) (busy, all uint64) {
+	tb.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			tb.Fatalf("/proc/stat: %q: %v", line, err)
+		}
+		all += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, all
 }
 
 func median(v []float64) float64 {

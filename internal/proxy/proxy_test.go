@@ -100,6 +100,7 @@ func TestProxy(t *testing.T) {
 		{"WarmDrainClosesAndStopsOpening", testWarmDrain},
 		{"WarmBurstWaitsForSessionsBeingOpened", testWarmBurst},
 		{"WarmWaiterThatLeavesGivesUpItsPlace", testWarmWaiterLeaves},
+		{"WarmOpensAheadOfTheClientsRate", testWarmOpensAheadOfTheRate},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, pg) })
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -45,6 +46,38 @@ type warmGroup struct {
 	waiters        []chan *upstreamConn // clients waiting for a session being opened, first first
 	landed         bool                 // an open has ended
 	used           time.Time            // the last client's arrival, for maxWarmKeys
+
+	// The demand, for opening ahead of it (ahead): clients of this startup a second, as a
+	// moving average over about rateWindow, and the time the last opens took.
+	rate     float64
+	rateAt   time.Time
+	openTime time.Duration
+}
+
+// rateWindow is how far back the arrival rate looks: long enough to smooth a pool's or
+// pgbench's clients coming in pairs, short enough that the opens ahead stop within seconds
+// of the clients.
+const rateWindow = time.Second
+
+// arrive counts a client's arrival at now in the startup's rate.
+func (g *warmGroup) arrive(now time.Time) {
+	g.rate = g.rateNow(now) + 1/rateWindow.Seconds()
+	g.rateAt = now
+}
+
+// rateNow is the arrival rate at now: it decays between arrivals.
+func (g *warmGroup) rateNow(now time.Time) float64 {
+	if g.rateAt.IsZero() {
+		return 0
+	}
+	return g.rate * math.Exp(-now.Sub(g.rateAt).Seconds()/rateWindow.Seconds())
+}
+
+// ahead is how many sessions of this startup the clients use up while one opens (their
+// rate times an open's time, by Little's law): the sessions the proxy keeps opening or
+// ready beyond --warm, so that clients arriving at that rate keep finding one ready.
+func (g *warmGroup) ahead(now time.Time) int {
+	return int(math.Round(g.rateNow(now) * g.openTime.Seconds()))
 }
 
 type warmPool struct {
@@ -229,6 +262,7 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 		p.groups[key] = g
 	}
 	g.used = p.s.now()
+	g.arrive(g.used)
 	p.fillLocked(key, g, 1)
 	if !p.swept {
 		p.swept = true
@@ -237,9 +271,11 @@ func (p *warmPool) fill(user, database string, params map[string]string) {
 	}
 }
 
-// fillLocked opens sessions for g until it has p.n+more ready or opening, and at least more.
+// fillLocked opens sessions for g until it has p.n+more ready or opening, plus what its
+// clients use up while one opens (ahead), and at least more.
 func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
-	for i := 0; i < more || len(g.idle)+g.opening < p.n+more; i++ {
+	want := p.n + g.ahead(p.s.now()) + more
+	for i := 0; i < more || len(g.idle)+g.opening < want; i++ {
 		if !p.acquire() {
 			return
 		}
@@ -252,10 +288,15 @@ func (p *warmPool) fillLocked(key string, g *warmGroup, more int) {
 // open opens one warm session for g, holding a slot of Config.MaxSessions taken by fillLocked.
 func (p *warmPool) open(key string, g *warmGroup) {
 	defer p.wg.Done()
+	start := p.s.now()
 	up, pe := p.s.open(p.s.ctx, g.user, g.database, g.params)
+	took := p.s.now().Sub(start)
 	p.mu.Lock()
 	g.opening--
 	g.landed = true
+	if pe == nil {
+		g.openTime = took
+	}
 	if pe != nil {
 		var next chan *upstreamConn
 		if len(g.waiters) > 0 {
@@ -287,8 +328,11 @@ func (p *warmPool) placeLocked(key string, g *warmGroup, up *upstreamConn) (next
 		if !p.stopped {
 			why = fmt.Sprintf("a newer startup took its place (at most %d are kept warm)", maxWarmKeys)
 		}
-	case len(g.idle) >= p.n:
+	case len(g.idle) >= p.n+g.ahead(p.s.now()):
 		why = fmt.Sprintf("%d ready already (--warm %d)", len(g.idle), p.n)
+		if a := g.ahead(p.s.now()); a > 0 {
+			why = fmt.Sprintf("%d ready already (--warm %d, and %d more for the rate clients come at)", len(g.idle), p.n, a)
+		}
 	default:
 		g.idle = append(g.idle, &warmSession{up: up, opened: p.s.now()})
 	}
@@ -400,8 +444,8 @@ func (p *warmPool) dropOldestLocked() {
 	g.idle = nil
 }
 
-// sweep closes the warm sessions that are too old or that the server ended, and opens
-// others in their place.
+// sweep closes the warm sessions that are too old or that the server ended, and those
+// beyond what the clients' rate still needs, and opens others in their place.
 func (p *warmPool) sweep() {
 	type gone struct {
 		g   *warmGroup
@@ -425,6 +469,13 @@ func (p *warmPool) sweep() {
 		}
 		clear(g.idle[len(kept):])
 		g.idle = kept
+		// Sessions kept for a rate of clients that has passed: the oldest go first.
+		if extra := len(g.idle) - p.n - g.ahead(p.s.now()); extra > 0 {
+			for _, w := range g.idle[:extra] {
+				closed = append(closed, gone{g, w, fmt.Sprintf("more ready than --warm %d now that clients come slower", p.n)})
+			}
+			g.idle = slices.Delete(g.idle, 0, extra)
+		}
 	}
 	p.mu.Unlock()
 	for _, c := range closed {

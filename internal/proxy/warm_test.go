@@ -325,6 +325,108 @@ func testWarmBurst(t *testing.T, pg *testkit.Postgres) {
 	}
 }
 
+// testWarmOpensAheadOfTheRate: clients that come faster than sessions open get sessions
+// opened ahead of them (their rate times an open's time) and kept ready while the rate
+// lasts; once they come slower, the sweep closes those beyond --warm.
+func testWarmOpensAheadOfTheRate(t *testing.T, pg *testkit.Postgres) {
+	var (
+		clk     *testClock
+		slow    atomic.Bool
+		held    atomic.Int32
+		release = make(chan struct{})
+	)
+	f, _, clk := startWarm(t, pg, func(c *Config) {
+		c.Warm = 1
+		mint := c.Mint
+		c.Mint = func(ctx context.Context, user string) (string, error) {
+			if slow.Load() { // held until the test has moved the clock and lets it go
+				held.Add(1)
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}
+			return mint(ctx, user)
+		}
+	})
+	conn := f.unixConn("tester") + " application_name=warmRate"
+	p := f.srv.warm
+	group := func() *warmGroup { // with p.mu held
+		for _, g := range p.groups {
+			return g
+		}
+		return nil
+	}
+	mustConnect(t, conn)
+	waitFor(t, "a warm session", func() bool { return f.srv.Warm() == 1 })
+
+	// Clients came at 10 a second, and an open took 500 ms.
+	p.mu.Lock()
+	g := group()
+	g.rate, g.rateAt, g.openTime = 10, clk.Now(), 500*time.Millisecond
+	p.mu.Unlock()
+	slow.Store(true)
+	// The next takes the ready one; with its arrival the rate is 11 a second, so 6 are used
+	// up while one opens (11 × 500 ms, rounded): it opens 7, for --warm 1, the 6, and itself.
+	mustConnect(t, conn)
+	waitFor(t, "seven opens", func() bool { return held.Load() == 7 })
+	// They take 500 ms on the proxy's clock, which the rate fades over: 11 × e^-0.5 × 500 ms
+	// is 3 used up while one opens, so 4 are kept ready and 3 closed.
+	clk.Advance(500 * time.Millisecond)
+	close(release)
+	waitFor(t, "the opens to land", func() bool {
+		return f.logged(`application_name="warmRate" warm="closed: 4 ready already (--warm 1, and 3 more for the rate clients come at)"`) == 3
+	})
+	if n := f.srv.Warm(); n != 4 {
+		t.Errorf("%d ready; want 4", n)
+	}
+	p.mu.Lock()
+	took := group().openTime
+	p.mu.Unlock()
+	if took != 500*time.Millisecond {
+		t.Errorf("an open took %s on the proxy's clock; want 500ms", took)
+	}
+
+	// Ten seconds without a client: the rate has gone, and the sweep closes those beyond --warm.
+	clk.Advance(10 * time.Second)
+	p.sweep()
+	waitFor(t, "one session ready", func() bool { return f.srv.Warm() == 1 })
+	if n := f.logged(`application_name="warmRate" warm="closed: more ready than --warm 1 now that clients come slower"`); n != 3 {
+		t.Errorf("%d sessions closed for a rate that has passed; want 3:\n%s", n, strings.Join(f.logLines(), "\n"))
+	}
+}
+
+// TestWarmArrivalRate: the rate of a startup's clients follows their arrivals and fades
+// without them; ahead is that rate times an open's time, rounded.
+func TestWarmArrivalRate(t *testing.T) {
+	g := &warmGroup{openTime: 200 * time.Millisecond}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if a := g.ahead(t0); a != 0 {
+		t.Fatalf("ahead before any client = %d; want 0", a)
+	}
+	// 40 clients 100 ms apart: about 10 a second.
+	for i := range 40 {
+		g.arrive(t0.Add(time.Duration(i) * 100 * time.Millisecond))
+	}
+	last := t0.Add(3900 * time.Millisecond)
+	if r := g.rateNow(last); r < 9.5 || r > 11 {
+		t.Errorf("rate after clients 100 ms apart = %.2f a second; want about 10", r)
+	}
+	if a := g.ahead(last); a != 2 {
+		t.Errorf("ahead at 10 a second and 200 ms an open = %d; want 2", a)
+	}
+	// One client alone, then none for 5 s.
+	if a := g.ahead(last.Add(5 * time.Second)); a != 0 {
+		t.Errorf("ahead 5 s after the last client = %d; want 0", a)
+	}
+	one := &warmGroup{openTime: 200 * time.Millisecond}
+	one.arrive(t0)
+	if a := one.ahead(t0); a != 0 {
+		t.Errorf("ahead after a single client = %d; want 0 (1 a second × 200 ms rounds to 0)", a)
+	}
+}
+
 // testWarmWaiterLeaves: a client waiting for a warm session being opened that hangs up gives
 // up its place at once, not when the open lands; the session then stays warm for the next.
 func testWarmWaiterLeaves(t *testing.T, pg *testkit.Postgres) {
