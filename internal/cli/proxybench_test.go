@@ -197,7 +197,7 @@ func BenchmarkProxy(b *testing.B) {
 		}
 	}
 	sRatio := median(ratios)
-	logf("pgbench -S -c 8: proxy/direct TPS per round %s, median %.3f (target ≥ 0.85): %s", fmtRatios(ratios), sRatio, verdict(sRatio >= 0.85))
+	logf("pgbench -S -c 8: proxy/direct TPS per round %s, median %.3f", fmtRatios(ratios), sRatio)
 	judged("pgbench -S -c 8", anchors, sRatio)
 	b.ReportMetric(sRatio, "S-tps-ratio")
 
@@ -215,7 +215,7 @@ func BenchmarkProxy(b *testing.B) {
 		}
 	}
 	cRatio := median(ratios)
-	logf("pgbench -S -C -c 8: proxy/direct TPS per round %s, median %.3f (target ≥ 0.9): %s", fmtRatios(ratios), cRatio, verdict(cRatio >= 0.9))
+	logf("pgbench -S -C -c 8: proxy/direct TPS per round %s, median %.3f", fmtRatios(ratios), cRatio)
 	judged("pgbench -S -C -c 8", anchors, cRatio)
 	b.ReportMetric(cRatio, "C-tps-ratio")
 
@@ -242,8 +242,8 @@ func BenchmarkProxy(b *testing.B) {
 		}
 	}
 	addedMs, cpuMs := median(added), median(cpu)
-	logf("pgbench -S -C -c 1: latency added per connection by the proxy, per round %s ms, median %.3f ms (target ≤ 1 ms): %s; the proxy's CPU per connection, per round %s ms, median %.3f ms: %s",
-		fmtRatios(added), addedMs, verdict(addedMs <= 1), fmtRatios(cpu), cpuMs, verdict(cpuMs <= 1))
+	logf("pgbench -S -C -c 1: latency added per connection by the proxy, per round %s ms, median %.3f ms; the proxy's CPU per connection, per round %s ms, median %.3f ms",
+		fmtRatios(added), addedMs, fmtRatios(cpu), cpuMs)
 	if len(anchors) > 0 {
 		logf("pgbench -S -C -c 1: latency added per connection by pgbouncer, per round %s ms, median %.3f ms; pgbouncer's CPU per connection, per round %s ms, median %.3f ms; the proxy's %.3f ms (target ≤ pgbouncer's): %s",
 			fmtRatios(anchors), median(anchors), fmtRatios(anchorCPU), median(anchorCPU), cpuMs, verdict(cpuMs <= median(anchorCPU)))
