@@ -705,59 +705,76 @@ const maxSocketPath = 103
 
 // localCertificate is the TLS certificate the proxy gives TCP clients that ask for TLS (a
 // GUI's sslmode=require), one for every profile: read from the state folder, or made and
-// written there, 0600 like the key, the first time (or when the pair no longer loads).
+// written there, 0600 like the key, the first time (or when the pair no longer loads). Under
+// the lock of dsqlenv's writes there: two proxies starting at once (two profiles' units at
+// login) would otherwise each make a pair, and one would serve a certificate that is not the
+// file its printed psql line names.
 func (r *run) localCertificate() (conf *tls.Config, certFile string, err error) {
 	dir, err := r.proxyStateDir()
 	if err != nil {
 		return nil, "", fmt.Errorf("the local TLS certificate: %v", err)
 	}
 	certFile, keyFile := filepath.Join(dir, "localhost.crt"), filepath.Join(dir, "localhost.key")
-	certPEM, cerr := readProxyState(certFile, false)
-	keyPEM, kerr := readProxyState(keyFile, true)
-	for _, e := range []error{cerr, kerr} {
-		if e != nil && !errors.Is(e, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("reading the local TLS certificate: %v", e)
+	var pair tls.Certificate
+	err = pgfile.Locked(r.lockDir(), dir, func() error {
+		certPEM, cerr := readProxyState(certFile, false)
+		keyPEM, kerr := readProxyState(keyFile, true)
+		for _, e := range []error{cerr, kerr} {
+			if e != nil && !errors.Is(e, fs.ErrNotExist) {
+				return fmt.Errorf("reading the local TLS certificate: %v", e)
+			}
 		}
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if cerr != nil || kerr != nil || err != nil {
+		var err error
+		if pair, err = tls.X509KeyPair(certPEM, keyPEM); cerr == nil && kerr == nil && err == nil {
+			return nil
+		}
 		if certPEM, keyPEM, err = proxy.LocalCertificate(); err != nil {
-			return nil, "", fmt.Errorf("making the local TLS certificate: %v", err)
+			return fmt.Errorf("making the local TLS certificate: %v", err)
 		}
 		for file, data := range map[string][]byte{keyFile: keyPEM, certFile: certPEM} {
 			if _, err := pgfile.Replace(file, data, 0o600, nil); err != nil {
-				return nil, "", fmt.Errorf("writing the local TLS certificate: %v", err)
+				return fmt.Errorf("writing the local TLS certificate: %v", err)
 			}
 		}
 		if pair, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-			return nil, "", fmt.Errorf("the local TLS certificate just made: %v", err) // a bug
+			return fmt.Errorf("the local TLS certificate just made: %v", err) // a bug
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, certFile, nil
 }
 
 // localPassword is the profile's local password for TCP clients: read from its file, or made
-// (32 random bytes) and written 0600 the first time.
+// (32 random bytes) and written 0600 the first time, under the same lock as the certificate.
 func (r *run) localPassword(profile string) (password, file string, err error) {
 	dir, err := r.proxyStateDir()
 	if err != nil {
 		return "", "", fmt.Errorf("proxy %s: the local password: %v", profile, err)
 	}
 	file = filepath.Join(dir, profile+".password")
-	data, err := readProxyState(file, true)
-	if pw := strings.TrimSpace(string(data)); err == nil && pw != "" {
-		return pw, file, nil
+	err = pgfile.Locked(r.lockDir(), dir, func() error {
+		data, err := readProxyState(file, true)
+		if password = strings.TrimSpace(string(data)); err == nil && password != "" {
+			return nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("proxy %s: reading the local password: %v", profile, err)
+		}
+		var b [32]byte
+		rand.Read(b[:])
+		password = base64.RawURLEncoding.EncodeToString(b[:])
+		if _, err := pgfile.Replace(file, []byte(password+"\n"), 0o600, nil); err != nil {
+			return fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", err
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", "", fmt.Errorf("proxy %s: reading the local password: %v", profile, err)
-	}
-	var b [32]byte
-	rand.Read(b[:])
-	pw := base64.RawURLEncoding.EncodeToString(b[:])
-	if _, err := pgfile.Replace(file, []byte(pw+"\n"), 0o600, nil); err != nil {
-		return "", "", fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
-	}
-	return pw, file, nil
+	return password, file, nil
 }
 
 // proxyStateDir is the folder of the proxy's local passwords and TLS key, made 0700 when
