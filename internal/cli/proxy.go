@@ -232,14 +232,14 @@ func listenOptions(values, names []string) (map[string]string, error) {
 
 // listenClash says which two profiles would listen on the same TCP port (a listen: in
 // defaults: gives every profile the same one), rather than the second's "address already in
-// use". localhost holds both loopback families, so it clashes with either; port 0 is the
-// system's choice and never clashes.
+// use". Every listen holds its port in both loopback families (proxy.ListenTCP), so the
+// same port clashes whatever the hosts; port 0 is the system's choice and never clashes.
 func listenClash(listen map[string]string, names []string) error {
 	for i, a := range names {
 		for _, b := range names[i+1:] {
-			ha, pa, _ := net.SplitHostPort(listen[a])
-			hb, pb, _ := net.SplitHostPort(listen[b])
-			if pa == "" || pa != pb || pa == "0" || (ha != hb && !strings.EqualFold(ha, "localhost") && !strings.EqualFold(hb, "localhost")) {
+			_, pa, _ := net.SplitHostPort(listen[a])
+			_, pb, _ := net.SplitHostPort(listen[b])
+			if pa == "" || pa != pb || pa == "0" {
 				continue
 			}
 			return usagef("proxy: profiles %s and %s would both listen on %s: give each its own port, with listen: in each profile's proxy: block (not in defaults:) or --listen %s=127.0.0.1:PORT --listen %s=127.0.0.1:PORT", a, b, listen[b], a, b)
