@@ -102,7 +102,9 @@ SCRAM-SHA-256 and a random local password, made once per profile (it does not
 rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; lines for it go into
 your libpq password file (PGPASSFILE or ~/.pgpass), for every role and database on the
 port (localhost, 127.0.0.1 and ::1), so libpq programs need nothing typed; the lines an
-earlier run wrote for another port are taken back. --no-password turns that check off: every local user
+earlier run wrote for another port with the same password are taken back. The port also
+answers TLS, with a self-signed certificate for localhost, 127.0.0.1 and ::1 kept in the
+same folder (localhost.crt), which the printed psql line verifies (sslmode=verify-full). --no-password turns that check off: every local user
 can then act as your IAM identity.
 
 --listen, --warm, --warm-age and --drain may instead be set in the profile's proxy: block
@@ -221,7 +223,7 @@ func listenOptions(values, names []string) (map[string]string, error) {
 		case err != nil || port == "":
 			return nil, usagef("proxy: --listen %s: give HOST:PORT, such as 127.0.0.1:6432 or [::1]:6432", v)
 		case !proxy.IsLoopback(addr):
-			return nil, usagef("proxy: --listen %s: only 127.0.0.1, [::1] or localhost is served: the local leg has no TLS, and the password-file lines name only these; give --listen 127.0.0.1:%s", v, port)
+			return nil, usagef("proxy: --listen %s: only 127.0.0.1, [::1] or localhost is served: whoever logs in there acts as your IAM identity, and the local certificate and password-file lines name only these; give --listen 127.0.0.1:%s", v, port)
 		case out[name] != "":
 			return nil, usagef("proxy: --listen: two addresses for %s", name)
 		}
@@ -506,7 +508,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			unixLns = append(unixLns, ln)
 		case *net.TCPAddr:
 			if !proxy.IsLoopback(a.IP.String()) {
-				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): the local leg has no TLS", conn.Profile, a)
+				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): whoever logs in there acts as your IAM identity", conn.Profile, a)
 			}
 			lns = append(lns, ln)
 		default:
