@@ -87,6 +87,17 @@ func rewrite(locks, path string, newMode fs.FileMode, private bool, edit func([]
 	return target, writeAtomic(target, data, mode, false)
 }
 
+// Locked runs do under the lock Edit takes for files in dir: for a read-or-create of files
+// there that must not race another dsqlenv run doing the same.
+func Locked(locks, dir string, do func() error) error {
+	unlock, err := lock(locks, dir)
+	if err != nil {
+		return fmt.Errorf("cannot lock %s: %w", dir, err)
+	}
+	defer unlock()
+	return do()
+}
+
 // lock takes the exclusive lock under which a file in dir is read, changed and renamed over:
 // an OS lock on a lock file in locks, named after dir (tryLock). locks is made 0700 and
 // refused unless it is a directory of the user's own that no one else can open, so only the

@@ -47,7 +47,7 @@ func CheckWarmAge(d time.Duration) string {
 }
 
 // CheckListen says why addr cannot be the proxy's TCP address ("" when it can): it must be a
-// loopback HOST:PORT, since the local leg has no TLS.
+// loopback HOST:PORT: whoever logs in to the proxy acts as the user's IAM identity.
 func CheckListen(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
@@ -60,7 +60,7 @@ func CheckListen(addr string) string {
 		if ip != nil && ip.IsLoopback() {
 			return fmt.Sprintf("%s is not 127.0.0.1: the proxy's password-file lines are for localhost, 127.0.0.1 and ::1, so it listens only there; give 127.0.0.1:%s, [::1]:%s or localhost:%s", host, port, port, port)
 		}
-		return fmt.Sprintf("%s is not a loopback address: give 127.0.0.1:%s, [::1]:%s or localhost:%s (the local leg has no TLS)", host, port, port, port)
+		return fmt.Sprintf("%s is not a loopback address: give 127.0.0.1:%s, [::1]:%s or localhost:%s (whoever logs in to the proxy acts as your IAM identity)", host, port, port, port)
 	}
 	return ""
 }

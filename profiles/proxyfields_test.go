@@ -48,7 +48,7 @@ profiles:
 func TestProxyBlockErrorsNameLineFieldAndFix(t *testing.T) {
 	for _, tc := range []struct{ block, want string }{
 		{"proxy: 6432", `p.yaml:5: profile p: proxy: expected a mapping (listen: 127.0.0.1:6432, warm: 2, warm_age: 2m, drain: 30s), found "6432"`},
-		{"proxy:\n      listen: 0.0.0.0:6432", "p.yaml:6: profile p: proxy: listen: 0.0.0.0 is not a loopback address: give 127.0.0.1:6432, [::1]:6432 or localhost:6432 (the local leg has no TLS)"},
+		{"proxy:\n      listen: 0.0.0.0:6432", "p.yaml:6: profile p: proxy: listen: 0.0.0.0 is not a loopback address: give 127.0.0.1:6432, [::1]:6432 or localhost:6432 (whoever logs in to the proxy acts as your IAM identity)"},
 		{"proxy:\n      listen: 127.0.0.2:6432", "p.yaml:6: profile p: proxy: listen: 127.0.0.2 is not 127.0.0.1: the proxy's password-file lines are for localhost, 127.0.0.1 and ::1, so it listens only there; give 127.0.0.1:6432, [::1]:6432 or localhost:6432"},
 		{"proxy:\n      listen: 6432", `p.yaml:6: profile p: proxy: listen: "6432" is not HOST:PORT: give 127.0.0.1:6432, [::1]:6432 or localhost:6432`},
 		{"proxy:\n      warm: -1", "p.yaml:6: profile p: proxy: warm: -1 is below 0: give 0 (none) or more"},

@@ -102,7 +102,9 @@ SCRAM-SHA-256 and a random local password, made once per profile (it does not
 rotate) and kept 0600 under $XDG_STATE_HOME/dsqlenv/proxy/; lines for it go into
 your libpq password file (PGPASSFILE or ~/.pgpass), for every role and database on the
 port (localhost, 127.0.0.1 and ::1), so libpq programs need nothing typed; the lines an
-earlier run wrote for another port are taken back. --no-password turns that check off: every local user
+earlier run wrote for another port with the same password are taken back. The port also
+answers TLS, with a self-signed certificate for localhost, 127.0.0.1 and ::1 kept in the
+same folder (localhost.crt), which the printed psql line verifies (sslmode=verify-full). --no-password turns that check off: every local user
 can then act as your IAM identity.
 
 --listen, --warm, --warm-age and --drain may instead be set in the profile's proxy: block
@@ -221,7 +223,7 @@ func listenOptions(values, names []string) (map[string]string, error) {
 		case err != nil || port == "":
 			return nil, usagef("proxy: --listen %s: give HOST:PORT, such as 127.0.0.1:6432 or [::1]:6432", v)
 		case !proxy.IsLoopback(addr):
-			return nil, usagef("proxy: --listen %s: only 127.0.0.1, [::1] or localhost is served: the local leg has no TLS, and the password-file lines name only these; give --listen 127.0.0.1:%s", v, port)
+			return nil, usagef("proxy: --listen %s: only 127.0.0.1, [::1] or localhost is served: whoever logs in there acts as your IAM identity, and the local certificate and password-file lines name only these; give --listen 127.0.0.1:%s", v, port)
 		case out[name] != "":
 			return nil, usagef("proxy: --listen: two addresses for %s", name)
 		}
@@ -232,14 +234,14 @@ func listenOptions(values, names []string) (map[string]string, error) {
 
 // listenClash says which two profiles would listen on the same TCP port (a listen: in
 // defaults: gives every profile the same one), rather than the second's "address already in
-// use". localhost holds both loopback families, so it clashes with either; port 0 is the
-// system's choice and never clashes.
+// use". Every listen holds its port in both loopback families (proxy.ListenTCP), so the
+// same port clashes whatever the hosts; port 0 is the system's choice and never clashes.
 func listenClash(listen map[string]string, names []string) error {
 	for i, a := range names {
 		for _, b := range names[i+1:] {
-			ha, pa, _ := net.SplitHostPort(listen[a])
-			hb, pb, _ := net.SplitHostPort(listen[b])
-			if pa == "" || pa != pb || pa == "0" || (ha != hb && !strings.EqualFold(ha, "localhost") && !strings.EqualFold(hb, "localhost")) {
+			_, pa, _ := net.SplitHostPort(listen[a])
+			_, pb, _ := net.SplitHostPort(listen[b])
+			if pa == "" || pa != pb || pa == "0" {
 				continue
 			}
 			return usagef("proxy: profiles %s and %s would both listen on %s: give each its own port, with listen: in each profile's proxy: block (not in defaults:) or --listen %s=127.0.0.1:PORT --listen %s=127.0.0.1:PORT", a, b, listen[b], a, b)
@@ -506,7 +508,7 @@ func (r *run) startEndpoint(ctx context.Context, o proxyOptions, s *session, lib
 			unixLns = append(unixLns, ln)
 		case *net.TCPAddr:
 			if !proxy.IsLoopback(a.IP.String()) {
-				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): the local leg has no TLS", conn.Profile, a)
+				return ep, fmt.Errorf("proxy %s: the service manager passed a socket on %s: only a loopback address is served (ListenStream=127.0.0.1:PORT and [::1]:PORT): whoever logs in there acts as your IAM identity", conn.Profile, a)
 			}
 			lns = append(lns, ln)
 		default:
@@ -705,59 +707,76 @@ const maxSocketPath = 103
 
 // localCertificate is the TLS certificate the proxy gives TCP clients that ask for TLS (a
 // GUI's sslmode=require), one for every profile: read from the state folder, or made and
-// written there, 0600 like the key, the first time (or when the pair no longer loads).
+// written there, 0600 like the key, the first time (or when the pair no longer loads). Under
+// the lock of dsqlenv's writes there: two proxies starting at once (two profiles' units at
+// login) would otherwise each make a pair, and one would serve a certificate that is not the
+// file its printed psql line names.
 func (r *run) localCertificate() (conf *tls.Config, certFile string, err error) {
 	dir, err := r.proxyStateDir()
 	if err != nil {
 		return nil, "", fmt.Errorf("the local TLS certificate: %v", err)
 	}
 	certFile, keyFile := filepath.Join(dir, "localhost.crt"), filepath.Join(dir, "localhost.key")
-	certPEM, cerr := readProxyState(certFile, false)
-	keyPEM, kerr := readProxyState(keyFile, true)
-	for _, e := range []error{cerr, kerr} {
-		if e != nil && !errors.Is(e, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("reading the local TLS certificate: %v", e)
+	var pair tls.Certificate
+	err = pgfile.Locked(r.lockDir(), dir, func() error {
+		certPEM, cerr := readProxyState(certFile, false)
+		keyPEM, kerr := readProxyState(keyFile, true)
+		for _, e := range []error{cerr, kerr} {
+			if e != nil && !errors.Is(e, fs.ErrNotExist) {
+				return fmt.Errorf("reading the local TLS certificate: %v", e)
+			}
 		}
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if cerr != nil || kerr != nil || err != nil {
+		var err error
+		if pair, err = tls.X509KeyPair(certPEM, keyPEM); cerr == nil && kerr == nil && err == nil {
+			return nil
+		}
 		if certPEM, keyPEM, err = proxy.LocalCertificate(); err != nil {
-			return nil, "", fmt.Errorf("making the local TLS certificate: %v", err)
+			return fmt.Errorf("making the local TLS certificate: %v", err)
 		}
 		for file, data := range map[string][]byte{keyFile: keyPEM, certFile: certPEM} {
 			if _, err := pgfile.Replace(file, data, 0o600, nil); err != nil {
-				return nil, "", fmt.Errorf("writing the local TLS certificate: %v", err)
+				return fmt.Errorf("writing the local TLS certificate: %v", err)
 			}
 		}
 		if pair, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-			return nil, "", fmt.Errorf("the local TLS certificate just made: %v", err) // a bug
+			return fmt.Errorf("the local TLS certificate just made: %v", err) // a bug
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, certFile, nil
 }
 
 // localPassword is the profile's local password for TCP clients: read from its file, or made
-// (32 random bytes) and written 0600 the first time.
+// (32 random bytes) and written 0600 the first time, under the same lock as the certificate.
 func (r *run) localPassword(profile string) (password, file string, err error) {
 	dir, err := r.proxyStateDir()
 	if err != nil {
 		return "", "", fmt.Errorf("proxy %s: the local password: %v", profile, err)
 	}
 	file = filepath.Join(dir, profile+".password")
-	data, err := readProxyState(file, true)
-	if pw := strings.TrimSpace(string(data)); err == nil && pw != "" {
-		return pw, file, nil
+	err = pgfile.Locked(r.lockDir(), dir, func() error {
+		data, err := readProxyState(file, true)
+		if password = strings.TrimSpace(string(data)); err == nil && password != "" {
+			return nil
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("proxy %s: reading the local password: %v", profile, err)
+		}
+		var b [32]byte
+		rand.Read(b[:])
+		password = base64.RawURLEncoding.EncodeToString(b[:])
+		if _, err := pgfile.Replace(file, []byte(password+"\n"), 0o600, nil); err != nil {
+			return fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", err
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", "", fmt.Errorf("proxy %s: reading the local password: %v", profile, err)
-	}
-	var b [32]byte
-	rand.Read(b[:])
-	pw := base64.RawURLEncoding.EncodeToString(b[:])
-	if _, err := pgfile.Replace(file, []byte(pw+"\n"), 0o600, nil); err != nil {
-		return "", "", fmt.Errorf("proxy %s: writing the local password: %v", profile, err)
-	}
-	return pw, file, nil
+	return password, file, nil
 }
 
 // proxyStateDir is the folder of the proxy's local passwords and TLS key, made 0700 when

@@ -3,11 +3,22 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
+
+// asRoot skips a test that gives a file to another user: only root can.
+func asRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user (chown) needs root")
+	}
+}
 
 // TestProxyStateFilesAreTheUsersOwn: the proxy's local password and TLS key live in the state
 // folder, which may be one another user can write (a shared XDG_STATE_HOME). A password file
@@ -39,6 +50,35 @@ func TestProxyStateFilesAreTheUsersOwn(t *testing.T) {
 			t.Errorf("localCertificate read back: %v", err)
 		}
 	})
+	// Two proxies starting at once (two profiles' units at login) share one certificate: each
+	// serves the pair on disk, not one of its own that the other overwrote.
+	t.Run("certificate made by two at once", func(t *testing.T) {
+		for range 10 {
+			r, dir := setup(t)
+			var served [2][]byte
+			var wg sync.WaitGroup
+			for i := range served {
+				wg.Go(func() {
+					if conf, _, err := r.localCertificate(); err != nil {
+						t.Errorf("localCertificate: %v", err)
+					} else {
+						served[i] = conf.Certificates[0].Certificate[0]
+					}
+				})
+			}
+			wg.Wait()
+			pemData, err := os.ReadFile(filepath.Join(dir, "localhost.crt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, _ := pem.Decode(pemData)
+			for i, der := range served {
+				if block == nil || !bytes.Equal(der, block.Bytes) {
+					t.Fatalf("proxy %d serves a certificate that is not the one in localhost.crt", i+1)
+				}
+			}
+		}
+	})
 	planted := map[string]func(t *testing.T, file string){
 		"a link to another file": func(t *testing.T, file string) {
 			other := filepath.Join(t.TempDir(), "theirs")
@@ -48,6 +88,7 @@ func TestProxyStateFilesAreTheUsersOwn(t *testing.T) {
 			}
 		},
 		"another user's file": func(t *testing.T, file string) {
+			asRoot(t)
 			os.WriteFile(file, []byte("planted\n"), 0o600)
 			if err := os.Chown(file, 65534, 65534); err != nil {
 				t.Fatal(err)
@@ -70,6 +111,7 @@ func TestProxyStateFilesAreTheUsersOwn(t *testing.T) {
 		})
 	}
 	t.Run("a folder another user made", func(t *testing.T) {
+		asRoot(t)
 		r, dir := setup(t)
 		os.Chmod(dir, 0o777)
 		if err := os.Chown(dir, 65534, 65534); err != nil {

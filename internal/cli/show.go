@@ -64,7 +64,7 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 		return err
 	}
 	fmt.Fprintf(&r.out, "dsqlenv proxy %s without flags (its proxy: block)\n", termSafe(name))
-	for _, s := range proxySettingsOf(f, name) {
+	for _, s := range proxySettingsOf(f, name, r.GOOS) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Field, dash(s.Value), s.Source)
 	}
 	if err := tw.Flush(); err != nil {
@@ -123,7 +123,7 @@ func runShow(ctx context.Context, r *run, o showOptions) error {
 // proxySettingsOf lists what `dsqlenv proxy` does for the profile without flags: each setting
 // of the proxy: block from the profile's own block, else the defaults' one, else the proxy's
 // built-in default.
-func proxySettingsOf(f *profiles.File, name string) []profiles.Setting {
+func proxySettingsOf(f *profiles.File, name, goos string) []profiles.Setting {
 	var own profiles.ProxyFields
 	for _, p := range f.Profiles {
 		if p.Name == name {
@@ -132,8 +132,12 @@ func proxySettingsOf(f *profiles.File, name string) []profiles.Setting {
 	}
 	def := f.Defaults.Proxy.Value
 	dur := text.FormatDuration
+	listenNote := "the Unix socket only"
+	if !proxySockets(goos) {
+		listenNote = "none: " + noProxySocket(goos)
+	}
 	return []profiles.Setting{
-		proxySetting("listen", own.Listen, def.Listen, func(v string) string { return v }, "", "the Unix socket only"),
+		proxySetting("listen", own.Listen, def.Listen, func(v string) string { return v }, "", listenNote),
 		proxySetting("warm", own.Warm, def.Warm, strconv.Itoa, "0", "none opened ahead"),
 		proxySetting("warm_age", own.WarmAge, def.WarmAge, dur, dur(profiles.DefaultWarmAge), ""),
 		proxySetting("drain", own.Drain, def.Drain, dur, dur(profiles.DefaultDrain), ""),

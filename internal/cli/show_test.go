@@ -2,6 +2,7 @@ package cli
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -68,7 +69,12 @@ func TestShowListsTheProxyBlock(t *testing.T) {
 		}
 	}
 	cfg = writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  q:\n    endpoint: localhost\n    region: us-east-1\n")
-	if got := strings.Join(strings.Fields(show(t, cfg, "q")), " "); !strings.Contains(got, "listen - built-in default (the Unix socket only)") || !strings.Contains(got, "drain 30s built-in default") {
+	// Where the proxy has no Unix socket (Windows, the BSDs), --listen is needed.
+	listen := "listen - built-in default (the Unix socket only)"
+	if !proxySockets(runtime.GOOS) {
+		listen = "listen - built-in default (none: " + noProxySocket(runtime.GOOS) + ")"
+	}
+	if got := strings.Join(strings.Fields(show(t, cfg, "q")), " "); !strings.Contains(got, listen) || !strings.Contains(got, "drain 30s built-in default") {
 		t.Errorf("show q without proxy: blocks:\n%s", got)
 	}
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // SCRAM-SHA-256 (RFC 5802, RFC 7677) on the server side, as PostgreSQL does it: no channel
-// binding (the local leg has no TLS), the user name in the SCRAM message ignored in favour of
+// binding (no -PLUS: a TCP client may come without TLS), the user name in the SCRAM message ignored in favour of
 // the startup packet's.
 
 const (

@@ -169,7 +169,7 @@ func (s *Server) Check(ctx context.Context, user string) error {
 	if a := s.cfg.Upstream.ApplicationName; a != "" {
 		params["application_name"] = a
 	}
-	up, err := s.connect(s.ctx, user, s.cfg.Upstream.Database, params, token)
+	up, err := s.connect(ctx, user, s.cfg.Upstream.Database, params, token)
 	if err != nil {
 		var pe *pgError
 		switch {

@@ -131,3 +131,41 @@ func testDrainTellsOnlyIdleSessions(t *testing.T, pg *testkit.Postgres) {
 		t.Error("the session running a query was told 57P01, which says it was waiting for its client")
 	}
 }
+
+// TestCheckKeepsToItsContext: --check's login ends with the context it is given (the
+// command's --timeout), not only at the dial timeout: here a server that takes the
+// connection and never answers, a 1 s context and a 10-minute dial timeout.
+func TestCheckKeepsToItsContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held, unanswered, until the test ends
+		}
+	}()
+	srv, err := New(Config{Profile: "test", Upstream: Upstream{Addr: ln.Addr().String(), ServerName: "localhost", Direct: true},
+		Mint: testMint, Password: localPW, DialTimeout: 10 * time.Minute, Log: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Check(ctx, "tester") }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "cannot connect to "+ln.Addr().String()+" for profile test") {
+			t.Fatalf("Check against a server that never answers: %v; want cannot connect", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Check still waiting 60 s after its 1 s context ended")
+	}
+}

@@ -250,7 +250,9 @@ func (s *Server) upstreamError(ctx context.Context, err error) *pgError {
 			Message: fmt.Sprintf("dsqlenv proxy: the TLS certificate of %s (server name %s) does not verify against %s: %v", up.Addr, up.ServerName, roots, cause),
 			Hint:    "Check the profile's host and root certificates (sslrootcert)."}
 	}
-	if ctx.Err() != nil {
+	// A client that left, or the proxy closing; a deadline (--check's --timeout) is a
+	// connection that did not come in time.
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return cutShort(ctx)
 	}
 	return &pgError{Code: "08006",
