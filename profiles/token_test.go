@@ -132,16 +132,7 @@ func hangingIMDS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
+	testkit.Serve(t, ln, func(c net.Conn) { t.Cleanup(func() { c.Close() }) })
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "")
 	os.Unsetenv("AWS_EC2_METADATA_DISABLED")
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+ln.Addr().String())

@@ -243,17 +243,7 @@ func TestDoctorRefusesDirectTLSWithoutALPN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.(*tls.Conn).Handshake()
-				c.Close()
-			}
-		}()
+		testkit.Serve(t, ln, func(c net.Conn) { c.(*tls.Conn).Handshake(); c.Close() })
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		caFile := writeFile(t, t.TempDir(), "ca.pem", string(ca.CertPEM))
 		profilesFile := writeFile(t, t.TempDir(), "p.yaml", "profiles:\n  p:\n    endpoint: localhost\n    region: us-east-1\n    port: "+port+"\n    sslrootcert: "+caFile+"\n    sslnegotiation: direct\n")

@@ -140,16 +140,7 @@ func TestCheckKeepsToItsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // held, unanswered, until the test ends
-		}
-	}()
+	testkit.Serve(t, ln, func(c net.Conn) { t.Cleanup(func() { c.Close() }) }) // held, unanswered
 	srv, err := New(Config{Profile: "test", Upstream: Upstream{Addr: ln.Addr().String(), ServerName: "localhost", Direct: true},
 		Mint: testMint, Password: localPW, DialTimeout: 10 * time.Minute, Log: func(string) {}})
 	if err != nil {

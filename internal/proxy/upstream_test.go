@@ -32,23 +32,16 @@ func fakeUpstream(t *testing.T, serve func(be *pgproto3.Backend, c net.Conn)) Up
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	testkit.Serve(t, ln, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			be := pgproto3.NewBackend(c, c)
+			if _, err := be.ReceiveStartupMessage(); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				be := pgproto3.NewBackend(c, c)
-				if _, err := be.ReceiveStartupMessage(); err != nil {
-					return
-				}
-				serve(be, c)
-			}()
-		}
-	}()
+			serve(be, c)
+		}()
+	})
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.CertPEM)
 	return Upstream{Addr: ln.Addr().String(), ServerName: "localhost", RootCAs: pool, Direct: true, Database: "postgres"}

@@ -17,17 +17,7 @@ func echoServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return ln.Addr().String()
+	return testkit.Serve(t, ln, func(c net.Conn) { go func() { io.Copy(c, c); c.Close() }() })
 }
 
 // TestDelayProxyDelaysEachWayAndKeepsOrder sends a first message, waits for its echo (one
